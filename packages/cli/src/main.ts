@@ -1,0 +1,2 @@
+import { CORE } from '@lockgate/core';
+console.log(CORE, process.version);

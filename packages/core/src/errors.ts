@@ -1,0 +1,66 @@
+/**
+ * The one error type of Lockgate. Every refusal carries a stable string `code`,
+ * a human sentence and optional structured `details`.
+ */
+export const ERROR_CODES = {
+  // generic input / protocol
+  BAD_REQUEST: { status: 400, summary: 'The request is malformed.' },
+  VALIDATION_FAILED: { status: 400, summary: 'The request body, query or parameters do not match the schema.' },
+  BODY_TOO_LARGE: { status: 413, summary: 'The request body exceeds the configured limit.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'The request content type is not accepted here.' },
+  UNAUTHORIZED: { status: 401, summary: 'A valid bearer token is required.' },
+  FORBIDDEN: { status: 403, summary: 'The token may not perform this operation.' },
+  NOT_FOUND: { status: 404, summary: 'No such resource.' },
+  CONFLICT: { status: 409, summary: 'The request conflicts with the current state.' },
+  INTERNAL: { status: 500, summary: 'An unexpected error occurred.' },
+  // digests and keys
+  DIGEST_INVALID: { status: 400, summary: 'A digest is not of the form sha256:<64 hex>.' },
+  KEY_INVALID: { status: 400, summary: 'A key is not a valid Ed25519 key in PEM form.' },
+  KEY_NOT_FOUND: { status: 404, summary: 'No trusted key has this id.' },
+  // packs
+  PACK_ARCHIVE_INVALID: { status: 422, summary: 'The pack file is not a readable tar archive of the expected layout.' },
+  PACK_ARCHIVE_TOO_LARGE: { status: 413, summary: 'The pack file or one of its entries exceeds the size bounds.' },
+  PACK_MANIFEST_INVALID: { status: 422, summary: 'The manifest does not parse or does not match lockgate.pack/v1.' },
+  PACK_DIGEST_MISMATCH: { status: 422, summary: 'The pack digest differs from the one expected.' },
+  PACK_SIGNATURE_INVALID: { status: 422, summary: 'A signature on the manifest does not verify.' },
+  PACK_SIGNER_UNTRUSTED: { status: 422, summary: 'No signature is by a trusted key.' },
+  PACK_FILE_MISSING: { status: 422, summary: 'A file listed in the manifest is not in the pack.' },
+  PACK_FILE_HASH_MISMATCH: { status: 422, summary: 'A file differs in size or hash from the manifest.' },
+  PACK_FILE_UNLISTED: { status: 422, summary: 'The pack holds a file the manifest does not list.' },
+  PACK_NOT_FOUND: { status: 404, summary: 'No pack has this digest or name@version.' },
+  PACK_VERSION_CONFLICT: { status: 409, summary: 'Another pack with this name and version is already stored.' },
+  PACK_NOT_ELIGIBLE: { status: 422, summary: 'The pack is not eligible for release.' },
+  // builds
+  BUILD_GATE_FAILED: { status: 422, summary: 'A build gate did not pass, so the build produces no pack.' },
+  BUILD_GATES_MISSING: { status: 422, summary: 'A build lists no gates, so nothing shows it passed.' },
+  BUILD_INVALID: { status: 400, summary: 'The build record is malformed.' },
+  BUILD_CONFLICT: { status: 409, summary: 'A different build with this id was already reported.' },
+  BUILD_NOT_FOUND: { status: 404, summary: 'No build has this id.' },
+  PROVENANCE_INCOMPLETE: { status: 422, summary: 'The pack provenance lacks required references.' },
+} as const satisfies Record<string, { status: number; summary: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class LockgateError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'LockgateError';
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+}
+
+export function isLockgateError(value: unknown): value is LockgateError {
+  return value instanceof LockgateError;
+}
+
+export function httpStatusOf(code: ErrorCode): number {
+  return ERROR_CODES[code].status;
+}
