@@ -1,2 +1,1 @@
-import { CORE } from '@lockgate/core';
-console.log(CORE, process.version);
+console.log('lockgate');
