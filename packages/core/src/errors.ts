@@ -37,6 +37,36 @@ export const ERROR_CODES = {
   BUILD_CONFLICT: { status: 409, summary: 'A different build with this id was already reported.' },
   BUILD_NOT_FOUND: { status: 404, summary: 'No build has this id.' },
   PROVENANCE_INCOMPLETE: { status: 422, summary: 'The pack provenance lacks required references.' },
+  // environments, channels, targets, plans
+  ENVIRONMENT_NOT_FOUND: { status: 404, summary: 'No environment has this name.' },
+  CHANNEL_NOT_FOUND: { status: 404, summary: 'No channel has this name in the environment.' },
+  TARGET_NOT_FOUND: { status: 404, summary: 'No target has this id.' },
+  SELECTOR_INVALID: { status: 400, summary: 'A label selector is malformed.' },
+  COHORT_INVALID: { status: 400, summary: 'A cohort is malformed.' },
+  PLAN_INVALID: { status: 400, summary: 'A rollout plan is malformed.' },
+  PLAN_NOT_FOUND: { status: 404, summary: 'No plan has this name.' },
+  VERSION_CONFLICT: { status: 409, summary: 'The record changed since it was read; retry with the new version.' },
+  // releases
+  RELEASE_NOT_FOUND: { status: 404, summary: 'No release has this id.' },
+  RELEASE_NOT_ELIGIBLE: { status: 422, summary: 'The pack may not be released into this channel.' },
+  RELEASE_STATE_INVALID: { status: 409, summary: 'The release is not in a state that allows this command.' },
+  RELEASE_CONFLICT: { status: 409, summary: 'Another release is active in this channel.' },
+  RELEASE_BELOW_FLOOR: { status: 422, summary: 'The pack sequence is below the channel downgrade floor.' },
+  PACK_REVOKED: { status: 422, summary: 'The pack is revoked.' },
+  PACK_INCOMPATIBLE: { status: 422, summary: 'The pack requirements do not match the channel constraints.' },
+  EVIDENCE_MISSING: { status: 422, summary: 'Required evidence for the pack is missing.' },
+  APPROVAL_SELF: { status: 403, summary: 'The requester of a release cannot approve it.' },
+  APPROVAL_DUPLICATE: { status: 409, summary: 'This principal already approved this stage.' },
+  FREEZE_ACTIVE: { status: 409, summary: 'A freeze window is in effect.' },
+  PIN_NOT_FOUND: { status: 404, summary: 'No pin is set on this scope.' },
+  PIN_INVALID: { status: 400, summary: 'A pin is malformed (reason, expiry or pack).' },
+  ROLLBACK_TARGET_MISSING: { status: 409, summary: 'There is no pin or last-known-good pack to roll back to.' },
+  // channel index
+  INDEX_INVALID: { status: 422, summary: 'The channel index does not parse or does not match its schema.' },
+  INDEX_SIGNATURE_INVALID: { status: 422, summary: 'The channel index signature does not verify.' },
+  INDEX_SIGNER_UNTRUSTED: { status: 422, summary: 'The channel index is not signed by a trusted server key.' },
+  INDEX_EXPIRED: { status: 422, summary: 'The channel index has expired.' },
+  INDEX_REPLAYED: { status: 422, summary: 'The channel index version is lower than one already seen.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
