@@ -1,0 +1,2 @@
+/** Placeholder: the agent package is built in a later issue. */
+export const PACKAGE_NAME = '@lockgate/agent';
