@@ -1,5 +1,7 @@
 import type { ErrorCode } from './errors.ts';
+import { compareCodeUnits } from './manifest.ts';
 import type { GateResult, PackManifest } from './manifest.ts';
+import { failingGates } from './pack.ts';
 
 export type BuildStatus = 'passed' | 'failed';
 
@@ -26,8 +28,8 @@ export interface EligibilityVerdict {
 }
 
 /** passed when gates are non-empty and all PASS, else failed. */
-export function buildStatusOf(_gates: readonly GateResult[]): BuildStatus {
-  throw new Error('TODO(core)');
+export function buildStatusOf(gates: readonly GateResult[]): BuildStatus {
+  return gates.length > 0 && failingGates(gates).length === 0 ? 'passed' : 'failed';
 }
 
 /**
@@ -35,12 +37,69 @@ export function buildStatusOf(_gates: readonly GateResult[]): BuildStatus {
  * provenance complete (buildId, createdAt, gates non-empty) else PROVENANCE_INCOMPLETE;
  * every provenance gate PASS else BUILD_GATE_FAILED; when the server holds a build record
  * with that id it must be `passed` (BUILD_GATE_FAILED) and its gates must equal the
- * manifest's by name and status (PROVENANCE_INCOMPLETE otherwise).
+ * manifest's by name and status (PROVENANCE_INCOMPLETE otherwise); a build record with
+ * another id is PROVENANCE_INCOMPLETE too. Whether the build already produced another pack
+ * (build.packDigest) is the caller's question (the server answers BUILD_CONFLICT).
  * All reasons are collected, not just the first.
  */
-export function evaluateEligibility(_input: {
+export function evaluateEligibility(input: {
   manifest: PackManifest;
   build: BuildRecord | null;
 }): EligibilityVerdict {
-  throw new Error('TODO(core)');
+  const { provenance } = input.manifest;
+  const { build } = input;
+  const reasons: EligibilityReason[] = [];
+  const reason = (code: ErrorCode, message: string): void => {
+    reasons.push({ code, message });
+  };
+
+  if (provenance.buildId.trim() === '')
+    reason('PROVENANCE_INCOMPLETE', 'The provenance names no build.');
+  if (provenance.createdAt.trim() === '')
+    reason('PROVENANCE_INCOMPLETE', 'The provenance has no creation time.');
+  if (provenance.gates.length === 0)
+    reason('PROVENANCE_INCOMPLETE', 'The provenance lists no build gates.');
+  const failing = failingGates(provenance.gates);
+  if (failing.length > 0) {
+    reason('BUILD_GATE_FAILED', `The manifest records ${describeGates(failing)}.`);
+  }
+
+  if (build !== null) {
+    if (build.id !== provenance.buildId) {
+      reason(
+        'PROVENANCE_INCOMPLETE',
+        `The build record ${build.id} is not the pack's build ${provenance.buildId}.`,
+      );
+    }
+    if (build.status !== 'passed') {
+      const failed = failingGates(build.gates);
+      reason(
+        'BUILD_GATE_FAILED',
+        failed.length > 0
+          ? `Build ${build.id} failed: ${describeGates(failed)}.`
+          : `Build ${build.id} is recorded as ${build.status}.`,
+      );
+    }
+    if (!sameGates(build.gates, provenance.gates)) {
+      reason(
+        'PROVENANCE_INCOMPLETE',
+        `The manifest's gates (${describeGates(provenance.gates)}) differ from build ${build.id}'s (${describeGates(build.gates)}).`,
+      );
+    }
+  }
+
+  return { eligible: reasons.length === 0, reasons };
+}
+
+/** Same gates by name and status, in any order. */
+function sameGates(a: readonly GateResult[], b: readonly GateResult[]): boolean {
+  const key = (gates: readonly GateResult[]): string[] =>
+    gates.map((g) => `${g.name}\u0000${g.status}`).sort(compareCodeUnits);
+  const ka = key(a);
+  const kb = key(b);
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i]);
+}
+
+function describeGates(gates: readonly GateResult[]): string {
+  return gates.length === 0 ? 'no gates' : gates.map((g) => `${g.name} ${g.status}`).join(', ');
 }

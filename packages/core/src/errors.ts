@@ -5,9 +5,15 @@
 export const ERROR_CODES = {
   // generic input / protocol
   BAD_REQUEST: { status: 400, summary: 'The request is malformed.' },
-  VALIDATION_FAILED: { status: 400, summary: 'The request body, query or parameters do not match the schema.' },
+  VALIDATION_FAILED: {
+    status: 400,
+    summary: 'The request body, query or parameters do not match the schema.',
+  },
   BODY_TOO_LARGE: { status: 413, summary: 'The request body exceeds the configured limit.' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'The request content type is not accepted here.' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    summary: 'The request content type is not accepted here.',
+  },
   UNAUTHORIZED: { status: 401, summary: 'A valid bearer token is required.' },
   FORBIDDEN: { status: 403, summary: 'The token may not perform this operation.' },
   NOT_FOUND: { status: 404, summary: 'No such resource.' },
@@ -18,21 +24,42 @@ export const ERROR_CODES = {
   KEY_INVALID: { status: 400, summary: 'A key is not a valid Ed25519 key in PEM form.' },
   KEY_NOT_FOUND: { status: 404, summary: 'No trusted key has this id.' },
   // packs
-  PACK_ARCHIVE_INVALID: { status: 422, summary: 'The pack file is not a readable tar archive of the expected layout.' },
-  PACK_ARCHIVE_TOO_LARGE: { status: 413, summary: 'The pack file or one of its entries exceeds the size bounds.' },
-  PACK_MANIFEST_INVALID: { status: 422, summary: 'The manifest does not parse or does not match lockgate.pack/v1.' },
+  PACK_ARCHIVE_INVALID: {
+    status: 422,
+    summary: 'The pack file is not a readable tar archive of the expected layout.',
+  },
+  PACK_ARCHIVE_TOO_LARGE: {
+    status: 413,
+    summary: 'The pack file or one of its entries exceeds the size bounds.',
+  },
+  PACK_MANIFEST_INVALID: {
+    status: 422,
+    summary: 'The manifest does not parse or does not match lockgate.pack/v1.',
+  },
   PACK_DIGEST_MISMATCH: { status: 422, summary: 'The pack digest differs from the one expected.' },
   PACK_SIGNATURE_INVALID: { status: 422, summary: 'A signature on the manifest does not verify.' },
   PACK_SIGNER_UNTRUSTED: { status: 422, summary: 'No signature is by a trusted key.' },
   PACK_FILE_MISSING: { status: 422, summary: 'A file listed in the manifest is not in the pack.' },
-  PACK_FILE_HASH_MISMATCH: { status: 422, summary: 'A file differs in size or hash from the manifest.' },
+  PACK_FILE_HASH_MISMATCH: {
+    status: 422,
+    summary: 'A file differs in size or hash from the manifest.',
+  },
   PACK_FILE_UNLISTED: { status: 422, summary: 'The pack holds a file the manifest does not list.' },
   PACK_NOT_FOUND: { status: 404, summary: 'No pack has this digest or name@version.' },
-  PACK_VERSION_CONFLICT: { status: 409, summary: 'Another pack with this name and version is already stored.' },
+  PACK_VERSION_CONFLICT: {
+    status: 409,
+    summary: 'Another pack with this name and version is already stored.',
+  },
   PACK_NOT_ELIGIBLE: { status: 422, summary: 'The pack is not eligible for release.' },
   // builds
-  BUILD_GATE_FAILED: { status: 422, summary: 'A build gate did not pass, so the build produces no pack.' },
-  BUILD_GATES_MISSING: { status: 422, summary: 'A build lists no gates, so nothing shows it passed.' },
+  BUILD_GATE_FAILED: {
+    status: 422,
+    summary: 'A build gate did not pass, so the build produces no pack.',
+  },
+  BUILD_GATES_MISSING: {
+    status: 422,
+    summary: 'A build lists no gates, so nothing shows it passed.',
+  },
   BUILD_INVALID: { status: 400, summary: 'The build record is malformed.' },
   BUILD_CONFLICT: { status: 409, summary: 'A different build with this id was already reported.' },
   BUILD_NOT_FOUND: { status: 404, summary: 'No build has this id.' },
@@ -45,28 +72,52 @@ export const ERROR_CODES = {
   COHORT_INVALID: { status: 400, summary: 'A cohort is malformed.' },
   PLAN_INVALID: { status: 400, summary: 'A rollout plan is malformed.' },
   PLAN_NOT_FOUND: { status: 404, summary: 'No plan has this name.' },
-  VERSION_CONFLICT: { status: 409, summary: 'The record changed since it was read; retry with the new version.' },
+  VERSION_CONFLICT: {
+    status: 409,
+    summary: 'The record changed since it was read; retry with the new version.',
+  },
   // releases
   RELEASE_NOT_FOUND: { status: 404, summary: 'No release has this id.' },
   RELEASE_NOT_ELIGIBLE: { status: 422, summary: 'The pack may not be released into this channel.' },
-  RELEASE_STATE_INVALID: { status: 409, summary: 'The release is not in a state that allows this command.' },
+  RELEASE_STATE_INVALID: {
+    status: 409,
+    summary: 'The release is not in a state that allows this command.',
+  },
   RELEASE_CONFLICT: { status: 409, summary: 'Another release is active in this channel.' },
-  RELEASE_BELOW_FLOOR: { status: 422, summary: 'The pack sequence is below the channel downgrade floor.' },
+  RELEASE_BELOW_FLOOR: {
+    status: 422,
+    summary: 'The pack sequence is below the channel downgrade floor.',
+  },
   PACK_REVOKED: { status: 422, summary: 'The pack is revoked.' },
-  PACK_INCOMPATIBLE: { status: 422, summary: 'The pack requirements do not match the channel constraints.' },
+  PACK_INCOMPATIBLE: {
+    status: 422,
+    summary: 'The pack requirements do not match the channel constraints.',
+  },
   EVIDENCE_MISSING: { status: 422, summary: 'Required evidence for the pack is missing.' },
   APPROVAL_SELF: { status: 403, summary: 'The requester of a release cannot approve it.' },
   APPROVAL_DUPLICATE: { status: 409, summary: 'This principal already approved this stage.' },
   FREEZE_ACTIVE: { status: 409, summary: 'A freeze window is in effect.' },
   PIN_NOT_FOUND: { status: 404, summary: 'No pin is set on this scope.' },
   PIN_INVALID: { status: 400, summary: 'A pin is malformed (reason, expiry or pack).' },
-  ROLLBACK_TARGET_MISSING: { status: 409, summary: 'There is no pin or last-known-good pack to roll back to.' },
+  ROLLBACK_TARGET_MISSING: {
+    status: 409,
+    summary: 'There is no pin or last-known-good pack to roll back to.',
+  },
   // channel index
-  INDEX_INVALID: { status: 422, summary: 'The channel index does not parse or does not match its schema.' },
+  INDEX_INVALID: {
+    status: 422,
+    summary: 'The channel index does not parse or does not match its schema.',
+  },
   INDEX_SIGNATURE_INVALID: { status: 422, summary: 'The channel index signature does not verify.' },
-  INDEX_SIGNER_UNTRUSTED: { status: 422, summary: 'The channel index is not signed by a trusted server key.' },
+  INDEX_SIGNER_UNTRUSTED: {
+    status: 422,
+    summary: 'The channel index is not signed by a trusted server key.',
+  },
   INDEX_EXPIRED: { status: 422, summary: 'The channel index has expired.' },
-  INDEX_REPLAYED: { status: 422, summary: 'The channel index version is lower than one already seen.' },
+  INDEX_REPLAYED: {
+    status: 422,
+    summary: 'The channel index version is lower than one already seen.',
+  },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
