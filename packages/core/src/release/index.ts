@@ -1,1 +1,13 @@
-export {};
+export * from './bucket.ts';
+export * from './selector.ts';
+export * from './health-gate.ts';
+export * from './plan.ts';
+export * from './freeze.ts';
+export * from './pin.ts';
+export * from './rollback.ts';
+export * from './release-state.ts';
+export * from './decide.ts';
+export * from './channel-index.ts';
+export * from './desired-pack.ts';
+export * from './decision-record.ts';
+export type { Instant } from './instant.ts';

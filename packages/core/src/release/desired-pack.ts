@@ -1,0 +1,66 @@
+/**
+ * What a target should run, from the channel index alone: the same function on the server and
+ * in the agent.
+ *
+ * 1. the first pin (in index order) that matches the target (`cohort` null = every target) and
+ *    has not expired (`now < expiresAt`) → reason 'pin';
+ * 2. else the rollout's pack when the target matches one of the rollout cohorts (every target
+ *    when there are none) and `bucket(salt, targetId) < round(percent × 100)` → 'rollout';
+ * 3. else `base` → 'base'.
+ * Fail closed: a chosen pack that is revoked, not listed in `packs`, or below the floor without
+ * an unexpired rollback authorization is never returned; the target falls back to `base`, and
+ * when `base` is not allowed either, to nothing ('none').
+ */
+import { inPercent } from './bucket.ts';
+import type { ChannelIndexPayload } from './channel-index.ts';
+import type { Instant } from './instant.ts';
+import { isUnexpired, rollbackAuthorized } from './pin.ts';
+import { matchesSelector } from './selector.ts';
+import type { TargetRef } from './selector.ts';
+
+export type DesiredReason = 'pin' | 'rollout' | 'base' | 'none';
+
+export interface DesiredPack {
+  pack: string | null;
+  reason: DesiredReason;
+}
+
+/** True when the index lets a target run this pack at `now` (listed, not revoked, floor). */
+export function packAllowed(index: ChannelIndexPayload, pack: string, now: Instant): boolean {
+  if (index.revoked.includes(pack) || !Object.hasOwn(index.packs, pack)) return false;
+  const info = index.packs[pack];
+  if (info === undefined) return false;
+  if (index.floor !== null && info.sequence < index.floor) {
+    return rollbackAuthorized(index.rollbackAuthorizations, pack, now);
+  }
+  return true;
+}
+
+export function desiredPack(
+  index: ChannelIndexPayload,
+  target: TargetRef,
+  now: Instant,
+): DesiredPack {
+  let choice: DesiredPack | null = null;
+  const pin = index.pins.find(
+    (p) =>
+      isUnexpired(p.expiresAt, now) &&
+      (p.cohort === null || matchesSelector(p.cohort, target.labels)),
+  );
+  if (pin !== undefined) {
+    choice = { pack: pin.pack, reason: 'pin' };
+  } else if (index.rollout !== null) {
+    const { rollout } = index;
+    const inCohorts =
+      rollout.cohorts.length === 0 ||
+      rollout.cohorts.some((s) => matchesSelector(s, target.labels));
+    if (inCohorts && inPercent(rollout.salt, target.id, rollout.percent)) {
+      choice = { pack: rollout.pack, reason: 'rollout' };
+    }
+  }
+  if (choice !== null && choice.pack !== null && packAllowed(index, choice.pack, now))
+    return choice;
+  if (index.base !== null && packAllowed(index, index.base, now))
+    return { pack: index.base, reason: 'base' };
+  return { pack: null, reason: 'none' };
+}

@@ -1,0 +1,344 @@
+import { generateKeyPairSync } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  buildChannelIndex,
+  desiredPack,
+  inPercent,
+  preAuthEncoding,
+  rolloutOf,
+  signChannelIndex,
+  verifyChannelIndex,
+} from '../../src/release/index.ts';
+import type {
+  ChannelIndexInput,
+  ChannelIndexPayload,
+  DsseEnvelope,
+  IndexPackInfo,
+} from '../../src/release/index.ts';
+import { NEW, OLD, OLDER, PINNED, at, ids, release, simplePlan } from './fixtures.ts';
+
+const packs: Record<string, IndexPackInfo> = {
+  [NEW]: { name: 'kb', version: '1.5.0', sequence: 15 },
+  [OLD]: { name: 'kb', version: '1.4.0', sequence: 14 },
+  [OLDER]: { name: 'kb', version: '1.3.0', sequence: 13 },
+  [PINNED]: { name: 'kb', version: '1.2.0', sequence: 12 },
+};
+
+function input(overrides: Partial<ChannelIndexInput> = {}): ChannelIndexInput {
+  return {
+    env: 'prod-eu',
+    channel: 'stable',
+    version: 42,
+    issuedAt: at(0),
+    ttlSeconds: 86_400,
+    packs,
+    base: OLD,
+    rollout: { release: 'rel_1', pack: NEW, salt: 'rel_1', percent: 10, cohorts: [] },
+    pins: [],
+    floor: 12,
+    revoked: [],
+    rollbackAuthorizations: [],
+    ...overrides,
+  };
+}
+
+const eu = (id: string) => ({ id, labels: { region: 'eu' } });
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return (error as { code?: string }).code;
+  }
+  return undefined;
+}
+
+describe('buildChannelIndex', () => {
+  it('builds the §7 payload, keeping referenced packs and dropping expired pins and authorizations', () => {
+    const index = buildChannelIndex(
+      input({
+        pins: [
+          { cohort: null, pack: PINNED, expiresAt: at(-1), reason: 'old' },
+          {
+            cohort: { matchLabels: { tier: 'gold' } },
+            pack: OLDER,
+            expiresAt: at(600),
+            reason: 'gold holds',
+          },
+        ],
+        revoked: [OLDER, OLDER],
+        rollbackAuthorizations: [{ pack: PINNED, reason: 'x', expiresAt: at(-5) }],
+      }),
+    );
+    expect(index).toEqual({
+      schema: 'lockgate.channel-index/v1',
+      env: 'prod-eu',
+      channel: 'stable',
+      version: 42,
+      issuedAt: at(0),
+      expiresAt: at(86_400),
+      packs: { [NEW]: packs[NEW], [OLD]: packs[OLD], [OLDER]: packs[OLDER] },
+      base: OLD,
+      rollout: { release: 'rel_1', pack: NEW, salt: 'rel_1', percent: 10, cohorts: [] },
+      pins: [
+        {
+          cohort: { matchLabels: { tier: 'gold' } },
+          pack: OLDER,
+          expiresAt: at(600),
+          reason: 'gold holds',
+        },
+      ],
+      floor: 12,
+      revoked: [OLDER],
+      rollbackAuthorizations: [],
+    });
+  });
+
+  it('refuses an index that references a pack it has no metadata for', () => {
+    expect(
+      codeOf(() =>
+        buildChannelIndex(
+          input({ packs: { [OLD]: { name: 'kb', version: '1.4.0', sequence: 14 } } }),
+        ),
+      ),
+    ).toBe('INDEX_INVALID');
+  });
+});
+
+describe('rolloutOf', () => {
+  const plan = simplePlan([{ cohort: 'eu' }, {}]);
+  const cohorts = [{ name: 'eu', selector: { matchLabels: { region: 'eu' } } }];
+
+  it('publishes the started stage, the previous one while a stage waits, and nothing once ended', () => {
+    const rolling = release(plan, { state: 'rolling', stageStartedAt: at(0) });
+    expect(rolloutOf(rolling, { salt: 's', cohorts })).toEqual({
+      release: 'rel_1',
+      pack: NEW,
+      salt: 's',
+      percent: 10,
+      cohorts: [{ matchLabels: { region: 'eu' } }],
+    });
+    expect(
+      rolloutOf({ ...rolling, stageIndex: 1, stageStartedAt: null }, { salt: 's', cohorts })
+        ?.percent,
+    ).toBe(10);
+    expect(rolloutOf({ ...rolling, stageStartedAt: null }, { salt: 's', cohorts })).toBeNull();
+    expect(rolloutOf({ ...rolling, state: 'completed' }, { salt: 's', cohorts })).toBeNull();
+  });
+
+  it('refuses a stage cohort the channel does not define as a selector (it would reach every target)', () => {
+    const rolling = release(plan, { state: 'rolling', stageStartedAt: at(0) });
+    expect(codeOf(() => rolloutOf(rolling, { salt: 's', cohorts: [] }))).toBe('COHORT_INVALID');
+    expect(
+      codeOf(() => rolloutOf(rolling, { salt: 's', cohorts: [{ name: 'eu', percent: 5 }] })),
+    ).toBe('COHORT_INVALID');
+  });
+});
+
+describe('desiredPack', () => {
+  it('gives the rollout pack to targets in the bucket and base to the rest', () => {
+    const index = buildChannelIndex(input());
+    for (const id of ids(300)) {
+      const expected = inPercent('rel_1', id, 10)
+        ? { pack: NEW, reason: 'rollout' }
+        : { pack: OLD, reason: 'base' };
+      expect(desiredPack(index, eu(id), at(10))).toEqual(expected);
+    }
+  });
+
+  it('lets a matching unexpired pin win, and falls back once the pin expires', () => {
+    const index = buildChannelIndex(
+      input({
+        pins: [
+          {
+            cohort: { matchLabels: { region: 'eu' } },
+            pack: PINNED,
+            expiresAt: at(600),
+            reason: 'hold eu',
+          },
+        ],
+        rollout: null,
+      }),
+    );
+    expect(desiredPack(index, eu('t1'), at(599))).toEqual({ pack: PINNED, reason: 'pin' });
+    expect(desiredPack(index, { id: 't1', labels: { region: 'us' } }, at(599))).toEqual({
+      pack: OLD,
+      reason: 'base',
+    });
+    expect(desiredPack(index, eu('t1'), at(600))).toEqual({ pack: OLD, reason: 'base' });
+  });
+
+  it('reaches only targets in the rollout cohorts', () => {
+    const index = buildChannelIndex(
+      input({
+        rollout: {
+          release: 'r',
+          pack: NEW,
+          salt: 's',
+          percent: 100,
+          cohorts: [{ matchLabels: { region: 'eu' } }],
+        },
+      }),
+    );
+    expect(desiredPack(index, eu('t1'), at(1)).pack).toBe(NEW);
+    expect(desiredPack(index, { id: 't1', labels: { region: 'us' } }, at(1)).pack).toBe(OLD);
+  });
+
+  it('never gives a revoked pack: the rollout falls back to base, a revoked base to none', () => {
+    const all = { release: 'r', pack: NEW, salt: 's', percent: 100, cohorts: [] };
+    expect(
+      desiredPack(buildChannelIndex(input({ rollout: all, revoked: [NEW] })), eu('t'), at(1)),
+    ).toEqual({ pack: OLD, reason: 'base' });
+    expect(
+      desiredPack(buildChannelIndex(input({ rollout: all, revoked: [NEW, OLD] })), eu('t'), at(1)),
+    ).toEqual({ pack: null, reason: 'none' });
+    const pinned = input({
+      pins: [{ cohort: null, pack: PINNED, expiresAt: at(100), reason: 'r' }],
+      revoked: [PINNED],
+    });
+    expect(desiredPack(buildChannelIndex(pinned), eu('t'), at(1))).toEqual({
+      pack: OLD,
+      reason: 'base',
+    });
+  });
+
+  it('gives a pack below the floor only with an unexpired rollback authorization', () => {
+    const base = input({ base: OLDER, rollout: null, floor: 14 });
+    expect(desiredPack(buildChannelIndex(base), eu('t'), at(1))).toEqual({
+      pack: null,
+      reason: 'none',
+    });
+    const authorized = buildChannelIndex({
+      ...base,
+      rollbackAuthorizations: [{ pack: OLDER, reason: '1.4 broke', expiresAt: at(100) }],
+    });
+    expect(desiredPack(authorized, eu('t'), at(1))).toEqual({ pack: OLDER, reason: 'base' });
+    expect(desiredPack(authorized, eu('t'), at(100))).toEqual({ pack: null, reason: 'none' });
+  });
+
+  it('never moves a target off the rollout pack when the percentage grows', () => {
+    fc.assert(
+      fc.property(
+        fc.string(),
+        fc.double({ min: 0, max: 100, noNaN: true }),
+        fc.double({ min: 0, max: 100, noNaN: true }),
+        (id, a, b) => {
+          const [p, q] = a <= b ? [a, b] : [b, a];
+          const at1 = desiredPack(
+            buildChannelIndex(
+              input({ rollout: { release: 'r', pack: NEW, salt: 's', percent: p, cohorts: [] } }),
+            ),
+            eu(id),
+            at(1),
+          );
+          const at2 = desiredPack(
+            buildChannelIndex(
+              input({ rollout: { release: 'r', pack: NEW, salt: 's', percent: q, cohorts: [] } }),
+            ),
+            eu(id),
+            at(1),
+          );
+          return at1.pack !== NEW || at2.pack === NEW;
+        },
+      ),
+    );
+  });
+});
+
+describe('channel index signing', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const other = generateKeyPairSync('ed25519');
+  const trusted = [{ keyId: 'server-1', key: publicKey }];
+  const payload = buildChannelIndex(input());
+  const envelope = signChannelIndex(payload, privateKey, 'server-1');
+  const opts = { now: at(60), highestSeenVersion: 41 };
+
+  it('uses the DSSE v1 pre-authentication encoding', () => {
+    const pae = preAuthEncoding(
+      'http://example.com/HelloWorld',
+      new TextEncoder().encode('hello world'),
+    );
+    expect(Buffer.from(pae).toString()).toBe(
+      'DSSEv1 29 http://example.com/HelloWorld 11 hello world',
+    );
+  });
+
+  it('signs the JCS payload and verifies back to the same payload', () => {
+    expect(envelope.payloadType).toBe('application/vnd.lockgate.channel-index+json');
+    expect(JSON.parse(Buffer.from(envelope.payload, 'base64').toString())).toEqual(payload);
+    expect(verifyChannelIndex(envelope, trusted, opts)).toEqual(payload);
+    expect(
+      verifyChannelIndex(envelope, trusted, {
+        now: at(60),
+        highestSeenVersion: 42,
+        env: 'prod-eu',
+        channel: 'stable',
+      }).version,
+    ).toBe(42);
+  });
+
+  it('refuses a tampered payload with INDEX_SIGNATURE_INVALID', () => {
+    const tampered: ChannelIndexPayload = { ...payload, base: NEW };
+    const forged: DsseEnvelope = {
+      ...envelope,
+      payload: Buffer.from(JSON.stringify(tampered)).toString('base64'),
+    };
+    expect(codeOf(() => verifyChannelIndex(forged, trusted, opts))).toBe('INDEX_SIGNATURE_INVALID');
+  });
+
+  it('never verifies an envelope with any one payload byte changed', () => {
+    const bytes = Buffer.from(envelope.payload, 'base64');
+    fc.assert(
+      fc.property(fc.nat(bytes.length - 1), fc.integer({ min: 1, max: 255 }), (i, flip) => {
+        const copy = Buffer.from(bytes);
+        copy[i] = (copy[i] ?? 0) ^ flip;
+        const code = codeOf(() =>
+          verifyChannelIndex({ ...envelope, payload: copy.toString('base64') }, trusted, opts),
+        );
+        return code === 'INDEX_SIGNATURE_INVALID';
+      }),
+    );
+  });
+
+  it('refuses an index signed by an unknown key with INDEX_SIGNER_UNTRUSTED', () => {
+    const byOther = signChannelIndex(payload, other.privateKey, 'rogue');
+    expect(codeOf(() => verifyChannelIndex(byOther, trusted, opts))).toBe('INDEX_SIGNER_UNTRUSTED');
+    const lying = signChannelIndex(payload, other.privateKey, 'server-1');
+    expect(codeOf(() => verifyChannelIndex(lying, trusted, opts))).toBe('INDEX_SIGNATURE_INVALID');
+  });
+
+  it('refuses an expired index with INDEX_EXPIRED', () => {
+    expect(codeOf(() => verifyChannelIndex(envelope, trusted, { now: at(86_400) }))).toBe(
+      'INDEX_EXPIRED',
+    );
+  });
+
+  it('refuses an older version than one already seen with INDEX_REPLAYED', () => {
+    expect(
+      codeOf(() => verifyChannelIndex(envelope, trusted, { now: at(60), highestSeenVersion: 43 })),
+    ).toBe('INDEX_REPLAYED');
+  });
+
+  it('refuses malformed envelopes, wrong payload types and other channels with INDEX_INVALID', () => {
+    expect(codeOf(() => verifyChannelIndex({ payload: 'x' }, trusted, opts))).toBe('INDEX_INVALID');
+    expect(
+      codeOf(() =>
+        verifyChannelIndex({ ...envelope, payloadType: 'application/json' }, trusted, opts),
+      ),
+    ).toBe('INDEX_INVALID');
+    expect(codeOf(() => verifyChannelIndex({ ...envelope, payload: '%%%' }, trusted, opts))).toBe(
+      'INDEX_INVALID',
+    );
+    expect(
+      codeOf(() => verifyChannelIndex(envelope, trusted, { ...opts, channel: 'canary' })),
+    ).toBe('INDEX_INVALID');
+    const unknownField = signChannelIndex.bind(
+      null,
+      { ...payload, extra: 1 } as ChannelIndexPayload,
+      privateKey,
+      'server-1',
+    );
+    expect(codeOf(unknownField)).toBe('INDEX_INVALID');
+  });
+});
