@@ -1,0 +1,89 @@
+import swagger from '@fastify/swagger';
+import Fastify from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { ServerConfig } from './config.ts';
+import { buildRoutes, BuildRecordSchema } from './features/builds/build-routes.ts';
+import { healthRoutes } from './features/health/health-routes.ts';
+import { packRoutes, PackSummarySchema } from './features/packs/pack-routes.ts';
+import { trustRoutes, TrustedKeySchema } from './features/trust/trust-routes.ts';
+import { createAuthHook } from './http/auth.ts';
+import { errorHandler, notFoundHandler } from './http/error-handler.ts';
+import { ErrorSchema } from './http/schemas.ts';
+import type { Services } from './services.ts';
+
+export const API_PREFIX = '/api/v1';
+export const OPENAPI_PATH = `${API_PREFIX}/openapi.json`;
+
+/** JSON bodies are small; only pack uploads may use the configured (large) body limit. */
+const JSON_BODY_LIMIT = 1024 * 1024;
+
+export interface AppDeps {
+  config: ServerConfig;
+  services: Services;
+  /** A pino logger to use instead of one made from config.logLevel. */
+  logger?: FastifyBaseLogger;
+}
+
+/** The Fastify app with every route, not listening; call `listen` (or `inject` in tests). */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const { config, services } = deps;
+  const app: FastifyInstance = Fastify({
+    ...(deps.logger === undefined
+      ? { logger: { level: config.logLevel } }
+      : { loggerInstance: deps.logger }),
+    bodyLimit: Math.min(JSON_BODY_LIMIT, config.bodyLimit),
+    return503OnClosing: true,
+    ajv: {
+      // Refuse unknown fields and wrong types instead of silently stripping or coercing them.
+      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false },
+    },
+  });
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  for (const schema of [ErrorSchema, PackSummarySchema, BuildRecordSchema, TrustedKeySchema]) {
+    app.addSchema(schema);
+  }
+
+  void app.register(swagger, {
+    // Name components after the schemas' $id (PackSummary, BuildRecord, ...), not def-N.
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) =>
+        typeof json['$id'] === 'string' ? json['$id'] : `def-${i}`,
+    },
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Lockgate API',
+        version: 'v1',
+        description: 'Push signed packs, report builds and manage trusted build keys.',
+      },
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
+      },
+      security: [{ bearerAuth: [] }],
+    },
+  });
+
+  healthRoutes(app, { health: services.health });
+
+  void app.register(
+    (api: FastifyInstance, _opts: object, done: () => void) => {
+      api.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+
+      void api.register((secured: FastifyInstance, _scopeOpts: object, scopeDone: () => void) => {
+        secured.addHook('onRequest', createAuthHook(services.tokens));
+        // JSON only: a text/plain body is refused with 415 rather than failing the schema.
+        secured.removeContentTypeParser('text/plain');
+        packRoutes(secured, { packs: services.packs, bodyLimit: config.bodyLimit });
+        buildRoutes(secured, { builds: services.builds });
+        trustRoutes(secured, { trust: services.trust });
+        scopeDone();
+      });
+      done();
+    },
+    { prefix: API_PREFIX },
+  );
+
+  return app;
+}

@@ -1,0 +1,179 @@
+import { isAbsolute, join, resolve } from 'node:path';
+import { LockgateError } from '@lockgate/core';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export type DatabaseConfig =
+  | { readonly dialect: 'sqlite'; readonly path: string }
+  | { readonly dialect: 'postgres'; readonly url: string };
+
+/** The checked, frozen configuration of one server process. */
+export interface ServerConfig {
+  /** Absolute directory holding the SQLite file, the pack blobs and the admin-token file. */
+  readonly dataDir: string;
+  readonly host: string;
+  /** 0 asks the OS for a free port. */
+  readonly port: number;
+  readonly database: DatabaseConfig;
+  /** From LOCKGATE_ADMIN_TOKEN; null when unset. */
+  readonly adminToken: string | null;
+  readonly logLevel: LogLevel;
+  /** Largest accepted pack upload in bytes; JSON bodies are capped at min(1 MiB, bodyLimit). */
+  readonly bodyLimit: number;
+}
+
+export interface ServerConfigFlags {
+  data?: string;
+  host?: string;
+  port?: string | number;
+  db?: string;
+  logLevel?: string;
+  bodyLimit?: string | number;
+}
+
+export const DEFAULT_DATA_DIR = './.lockgate';
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 7070;
+export const DEFAULT_BODY_LIMIT = 256 * 1024 * 1024;
+export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
+export const MIN_ADMIN_TOKEN_LENGTH = 16;
+
+/**
+ * Environment variables read, each used only when the matching flag is absent:
+ * LOCKGATE_DATA_DIR, LOCKGATE_HOST, LOCKGATE_PORT, LOCKGATE_DATABASE_URL, LOCKGATE_LOG_LEVEL,
+ * LOCKGATE_BODY_LIMIT; and LOCKGATE_ADMIN_TOKEN (no flag, so a secret never sits in argv).
+ */
+export function loadServerConfig(
+  flags: ServerConfigFlags,
+  env: Readonly<Record<string, string | undefined>>,
+): ServerConfig {
+  const problems: string[] = [];
+  const pick = <T>(flag: T | undefined, envName: string): T | string | undefined => {
+    if (flag !== undefined) return flag;
+    const value = env[envName];
+    return value === undefined || value === '' ? undefined : value;
+  };
+
+  const dataRaw = pick(flags.data, 'LOCKGATE_DATA_DIR') ?? DEFAULT_DATA_DIR;
+  if (dataRaw.trim() === '') problems.push('data directory must not be empty');
+  const dataDir = resolve(dataRaw);
+
+  const host = pick(flags.host, 'LOCKGATE_HOST') ?? DEFAULT_HOST;
+  if (host.trim() === '' || /\s/.test(host))
+    problems.push(`host ${JSON.stringify(host)} is invalid`);
+
+  const port = parsePort(pick(flags.port, 'LOCKGATE_PORT'), problems);
+  const database = parseDatabase(pick(flags.db, 'LOCKGATE_DATABASE_URL'), dataDir, problems);
+  const logLevel = parseLogLevel(pick(flags.logLevel, 'LOCKGATE_LOG_LEVEL'), problems);
+  const bodyLimit = parseBodyLimit(pick(flags.bodyLimit, 'LOCKGATE_BODY_LIMIT'), problems);
+
+  const tokenRaw = env['LOCKGATE_ADMIN_TOKEN'];
+  let adminToken: string | null = null;
+  if (tokenRaw !== undefined && tokenRaw !== '') {
+    if (tokenRaw.length < MIN_ADMIN_TOKEN_LENGTH || /\s/.test(tokenRaw)) {
+      problems.push(
+        `LOCKGATE_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters without whitespace`,
+      );
+    } else {
+      adminToken = tokenRaw;
+    }
+  }
+
+  if (problems.length > 0) {
+    throw new LockgateError(
+      'VALIDATION_FAILED',
+      `Invalid server configuration: ${problems.join('; ')}.`,
+      { details: { problems } },
+    );
+  }
+
+  return Object.freeze({
+    dataDir,
+    host,
+    port,
+    database: Object.freeze(database),
+    adminToken,
+    logLevel,
+    bodyLimit,
+  });
+}
+
+function parsePort(raw: string | number | undefined, problems: string[]): number {
+  if (raw === undefined) return DEFAULT_PORT;
+  const text = String(raw).trim();
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    problems.push(`port ${JSON.stringify(raw)} is not an integer from 0 to 65535`);
+    return DEFAULT_PORT;
+  }
+  return port;
+}
+
+function parseDatabase(
+  raw: string | undefined,
+  dataDir: string,
+  problems: string[],
+): DatabaseConfig {
+  if (raw === undefined) return { dialect: 'sqlite', path: join(dataDir, 'lockgate.db') };
+  const text = raw.trim();
+  if (/^postgres(ql)?:\/\//i.test(text)) {
+    try {
+      new URL(text);
+    } catch {
+      problems.push('database URL is not a valid URL');
+    }
+    return { dialect: 'postgres', url: text };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
+    // Do not echo the URL: it may carry a password.
+    problems.push('database must be a postgres:// or postgresql:// URL, or a SQLite file path');
+    return { dialect: 'sqlite', path: join(dataDir, 'lockgate.db') };
+  }
+  const path = text.startsWith('sqlite:') ? text.slice('sqlite:'.length) : text;
+  if (path === '') {
+    problems.push('database path must not be empty');
+    return { dialect: 'sqlite', path: join(dataDir, 'lockgate.db') };
+  }
+  return { dialect: 'sqlite', path: isAbsolute(path) ? path : resolve(path) };
+}
+
+function parseLogLevel(raw: string | undefined, problems: string[]): LogLevel {
+  if (raw === undefined) return DEFAULT_LOG_LEVEL;
+  const level = LOG_LEVELS.find((candidate) => candidate === raw.trim().toLowerCase());
+  if (level === undefined) {
+    problems.push(`log level ${JSON.stringify(raw)} is not one of ${LOG_LEVELS.join(', ')}`);
+    return DEFAULT_LOG_LEVEL;
+  }
+  return level;
+}
+
+const SIZE_UNITS: Readonly<Record<string, number>> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kib: 1024,
+  kb: 1000,
+  m: 1024 ** 2,
+  mib: 1024 ** 2,
+  mb: 1000 ** 2,
+  g: 1024 ** 3,
+  gib: 1024 ** 3,
+  gb: 1000 ** 3,
+};
+
+/** Bytes as an integer, or a number with a unit: `512k`, `64MiB`, `1GB` (k/m/g and KiB/MiB/GiB are binary). */
+function parseBodyLimit(raw: string | number | undefined, problems: string[]): number {
+  if (raw === undefined) return DEFAULT_BODY_LIMIT;
+  const match = /^(\d+)\s*([a-z]*)$/i.exec(String(raw).trim());
+  const multiplier = match === null ? undefined : SIZE_UNITS[(match[2] ?? '').toLowerCase()];
+  const bytes =
+    match === null || multiplier === undefined ? Number.NaN : Number(match[1]) * multiplier;
+  if (!Number.isSafeInteger(bytes) || bytes < 1) {
+    problems.push(
+      `body limit ${JSON.stringify(raw)} is not a positive size such as 1048576 or 256MiB`,
+    );
+    return DEFAULT_BODY_LIMIT;
+  }
+  return bytes;
+}

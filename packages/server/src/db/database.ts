@@ -1,0 +1,86 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import type { MigrationResult } from 'kysely/migration';
+import { Pool } from 'pg';
+import type { ServerConfig } from '../config.ts';
+import { migrationProvider } from './migrations/index.ts';
+import type { Database } from './schema.ts';
+import { configureSqlite, createSqliteDialect, SQLITE_BUSY_TIMEOUT_MS } from './sqlite-dialect.ts';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface OpenDatabase {
+  readonly db: Kysely<Database>;
+  readonly dialect: DialectName;
+  /** Closes the connection or pool. Safe to call more than once. */
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** Errors of idle PostgreSQL pool clients (server restarts); without it they are ignored. */
+  onPoolError?: (error: Error) => void;
+}
+
+/** Opens the configured database and applies every pending migration before returning. */
+export async function openDatabase(
+  config: Pick<ServerConfig, 'database'>,
+  options: OpenDatabaseOptions = {},
+): Promise<OpenDatabase> {
+  const { db, dialect } = await connect(config.database, options);
+  let closed: Promise<void> | null = null;
+  const close = (): Promise<void> => (closed ??= db.destroy());
+  try {
+    await migrateToLatest(db);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { db, dialect, close };
+}
+
+async function connect(
+  database: ServerConfig['database'],
+  options: OpenDatabaseOptions,
+): Promise<{ db: Kysely<Database>; dialect: DialectName }> {
+  if (database.dialect === 'postgres') {
+    const pool = new Pool({ connectionString: database.url, max: 10 });
+    pool.on('error', (error) => options.onPoolError?.(error));
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { db, dialect: 'postgres' };
+  }
+  await mkdir(dirname(database.path), { recursive: true, mode: 0o700 });
+  // Loaded on demand: PostgreSQL deployments never load node:sqlite (nor see its warning).
+  const { DatabaseSync } = await import('node:sqlite');
+  const sqlite = new DatabaseSync(database.path, {
+    timeout: SQLITE_BUSY_TIMEOUT_MS,
+    enableForeignKeyConstraints: true,
+  });
+  try {
+    configureSqlite(sqlite);
+  } catch (error) {
+    sqlite.close();
+    throw error;
+  }
+  return { db: new Kysely<Database>({ dialect: createSqliteDialect(sqlite) }), dialect: 'sqlite' };
+}
+
+/** Applies pending migrations; throws with the failing migration's name. */
+export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationResult[]> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error, results = [] } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results.find((result) => result.status === 'Error');
+    throw new Error(
+      `Database migration ${failed === undefined ? '' : `${failed.migrationName} `}failed`,
+      { cause: error },
+    );
+  }
+  return results;
+}
+
+/** Resolves when the database answers a trivial query. */
+export async function pingDatabase(db: Kysely<Database>): Promise<void> {
+  await sql`select 1`.execute(db);
+}

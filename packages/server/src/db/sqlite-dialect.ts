@@ -1,0 +1,129 @@
+import { CompiledQuery, SqliteDialect, SqliteDriver } from 'kysely';
+import type {
+  DatabaseConnection,
+  Driver,
+  SqliteDatabase,
+  SqliteDialectConfig,
+  SqliteStatement,
+} from 'kysely';
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+
+/** How long a statement waits for another process's write lock before SQLITE_BUSY. */
+export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
+const STATEMENT_CACHE_SIZE = 128;
+
+/**
+ * Sets the pragmas every Lockgate SQLite connection runs with: WAL (readers never block the
+ * writer), synchronous=FULL (a committed decision survives power loss, not only a crash),
+ * foreign keys on, and a busy timeout for other processes holding the write lock.
+ */
+export function configureSqlite(database: DatabaseSync): void {
+  database.exec('PRAGMA journal_mode = WAL');
+  database.exec('PRAGMA synchronous = FULL');
+  database.exec('PRAGMA foreign_keys = ON');
+  database.exec(`PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+}
+
+/** A Kysely dialect over a `node:sqlite` DatabaseSync. Kysely closes the database on destroy(). */
+export function createSqliteDialect(database: DatabaseSync): SqliteDialect {
+  return new NodeSqliteDialect({ database: new NodeSqliteDatabase(database) });
+}
+
+class NodeSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateTransactionSqliteDriver(this.#config);
+  }
+}
+
+/**
+ * Kysely's driver opens transactions with a deferred `begin`, which can fail with SQLITE_BUSY
+ * when two processes both upgrade from read to write. `begin immediate` takes the write lock
+ * up front, so the busy timeout applies and read-then-write transactions stay serial.
+ */
+class ImmediateTransactionSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+/** DatabaseSync seen through Kysely's SqliteDatabase interface, with a small statement cache. */
+class NodeSqliteDatabase implements SqliteDatabase {
+  readonly #database: DatabaseSync;
+  readonly #statements = new Map<string, NodeSqliteStatement>();
+
+  constructor(database: DatabaseSync) {
+    this.#database = database;
+  }
+
+  prepare(sql: string): SqliteStatement {
+    const cached = this.#statements.get(sql);
+    if (cached !== undefined) {
+      // Refresh its place in the least-recently-used order.
+      this.#statements.delete(sql);
+      this.#statements.set(sql, cached);
+      return cached;
+    }
+    const statement = new NodeSqliteStatement(this.#database.prepare(sql));
+    this.#statements.set(sql, statement);
+    if (this.#statements.size > STATEMENT_CACHE_SIZE) {
+      const oldest = this.#statements.keys().next();
+      if (oldest.done !== true) this.#statements.delete(oldest.value);
+    }
+    return statement;
+  }
+
+  close(): void {
+    this.#statements.clear();
+    if (this.#database.isOpen) this.#database.close();
+  }
+}
+
+class NodeSqliteStatement implements SqliteStatement {
+  /** True when the statement returns rows (SELECT, RETURNING, some PRAGMAs). */
+  readonly reader: boolean;
+  readonly #statement: StatementSync;
+
+  constructor(statement: StatementSync) {
+    this.#statement = statement;
+    this.reader = statement.columns().length > 0;
+  }
+
+  all(parameters: ReadonlyArray<unknown>): unknown[] {
+    return this.#statement.all(...toSqliteValues(parameters));
+  }
+
+  run(parameters: ReadonlyArray<unknown>): {
+    changes: number | bigint;
+    lastInsertRowid: number | bigint;
+  } {
+    const { changes, lastInsertRowid } = this.#statement.run(...toSqliteValues(parameters));
+    return { changes, lastInsertRowid };
+  }
+
+  iterate(parameters: ReadonlyArray<unknown>): IterableIterator<unknown> {
+    return this.#statement.iterate(...toSqliteValues(parameters));
+  }
+}
+
+function toSqliteValues(parameters: ReadonlyArray<unknown>): SQLInputValue[] {
+  return parameters.map(toSqliteValue);
+}
+
+function toSqliteValue(value: unknown): SQLInputValue {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') {
+    return value;
+  }
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Uint8Array) return value;
+  throw new TypeError(`SQLite cannot bind a parameter of type ${typeof value}`);
+}

@@ -1,0 +1,19 @@
+import type { Stores } from '../../stores.ts';
+
+export interface HealthService {
+  /** True when the database answers. */
+  ready(): Promise<boolean>;
+}
+
+export function createHealthService(deps: { stores: Stores }): HealthService {
+  return {
+    async ready() {
+      try {
+        await deps.stores.ping();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}

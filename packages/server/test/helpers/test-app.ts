@@ -1,0 +1,66 @@
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.ts';
+import { createBlobStore } from '../../src/blob-store.ts';
+import type { BlobStore } from '../../src/blob-store.ts';
+import type { Clock } from '../../src/clock.ts';
+import type { ServerConfig, ServerConfigFlags } from '../../src/config.ts';
+import { createServices } from '../../src/services.ts';
+import type { Services } from '../../src/services.ts';
+import { createStores } from '../../src/stores.ts';
+import type { Stores } from '../../src/stores.ts';
+import type { TestDatabase, TestDialect } from './test-database.ts';
+
+export interface TestApp {
+  app: FastifyInstance;
+  config: ServerConfig;
+  stores: Stores;
+  services: Services;
+  blobs: BlobStore;
+  testDatabase: TestDatabase;
+  /** The bootstrap admin token. */
+  token: string;
+  /** Headers carrying the admin token. */
+  auth: { authorization: string };
+  close(): Promise<void>;
+}
+
+/** A clock that starts at a fixed time and moves one second per reading. */
+export function steppingClock(start = '2026-01-01T00:00:00.000Z'): Clock {
+  let next = Date.parse(start);
+  return () => {
+    const now = new Date(next);
+    next += 1000;
+    return now;
+  };
+}
+
+/** A fresh database, services with a stepping clock, a bootstrapped admin token, and the app. */
+export async function createTestApp(
+  dialect: TestDialect,
+  flags: Omit<ServerConfigFlags, 'data' | 'db'> = {},
+): Promise<TestApp> {
+  const testDatabase = await dialect.create(flags);
+  const { config } = testDatabase;
+  const stores = createStores(testDatabase.database.db);
+  const blobs = createBlobStore(join(config.dataDir, 'blobs'));
+  const services = createServices(config, stores, blobs, steppingClock());
+  const { generatedAdminToken } = await services.tokens.bootstrap();
+  if (generatedAdminToken === null) throw new Error('expected a generated admin token');
+  const app = buildApp({ config, services });
+  await app.ready();
+  return {
+    app,
+    config,
+    stores,
+    services,
+    blobs,
+    testDatabase,
+    token: generatedAdminToken,
+    auth: { authorization: `Bearer ${generatedAdminToken}` },
+    async close() {
+      await app.close();
+      await testDatabase.dispose();
+    },
+  };
+}
