@@ -1,0 +1,70 @@
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { addJsonOption, resolvePath } from '../command-context.ts';
+import type { CommandContext, JsonOption } from '../command-context.ts';
+import { parsePort } from '../option-values.ts';
+import { printResult } from '../output.ts';
+
+interface ServerCommandOptions extends JsonOption {
+  data?: string;
+  host?: string;
+  port?: number;
+  db?: string;
+  logLevel?: string;
+  bodyLimit?: string;
+}
+
+/** Runs the Lockgate server until SIGINT or SIGTERM, then closes it cleanly. */
+export async function runServer(
+  context: CommandContext,
+  options: ServerCommandOptions,
+): Promise<void> {
+  // Loaded here, not at the top: the other commands need neither Fastify nor node:sqlite.
+  const { ADMIN_TOKEN_FILE, loadServerConfig, startServer } = await import('@lockgate/server');
+  const config = loadServerConfig(
+    {
+      data: options.data === undefined ? undefined : resolvePath(context, options.data),
+      host: options.host,
+      port: options.port,
+      db: options.db,
+      logLevel: options.logLevel,
+      bodyLimit: options.bodyLimit,
+    },
+    context.config.env,
+  );
+  const server = await startServer(config);
+  try {
+    if (server.generatedAdminToken !== null) {
+      context.io.stderr(
+        `Generated admin token (shown once; also stored in ${join(config.dataDir, ADMIN_TOKEN_FILE)}):\n${server.generatedAdminToken}\n`,
+      );
+    }
+    printResult(
+      context.io,
+      options.json === true,
+      `lockgate server listening on ${server.url} (stop with Ctrl-C)`,
+      { url: server.url },
+    );
+    const signal = await context.io.untilShutdown();
+    context.io.stderr(`${signal}: stopping the server\n`);
+  } finally {
+    await server.close();
+  }
+}
+
+export function registerServerCommand(program: Command, context: CommandContext): void {
+  addJsonOption(
+    program
+      .command('server')
+      .description('run the Lockgate server until SIGINT or SIGTERM')
+      .option('--data <DIR>', 'data directory (default: ./.lockgate)')
+      .option('--host <HOST>', 'listen address (default: 127.0.0.1)')
+      .option('--port <PORT>', 'listen port (default: 7070; 0 picks a free one)', parsePort)
+      .option('--db <URL>', 'postgres://... for PostgreSQL (default: embedded SQLite in DIR)')
+      .option(
+        '--log-level <LEVEL>',
+        'fatal, error, warn, info, debug, trace or silent (default: info)',
+      )
+      .option('--body-limit <SIZE>', 'largest accepted pack upload, e.g. 256MiB (the default)'),
+  ).action((options: ServerCommandOptions) => runServer(context, options));
+}
