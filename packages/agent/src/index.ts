@@ -1,2 +1,42 @@
-/** Placeholder: the agent package is built in a later issue. */
-export const PACKAGE_NAME = '@lockgate/agent';
+export { Agent, createAgent } from './agent.ts';
+export type {
+  ActivatedEvent,
+  AgentEventMap,
+  AgentStatus,
+  CommittedEvent,
+  RecoveryResult,
+  RejectedEvent,
+  RevertedEvent,
+  SyncOutcome,
+  VerifiedEvent,
+  WarningEvent,
+} from './agent.ts';
+export { resolveAgentOptions, systemClock } from './agent-options.ts';
+export type {
+  AgentOptions,
+  Clock,
+  ResolvedAgentOptions,
+  RuntimeMetricsSpec,
+} from './agent-options.ts';
+export { AGENT_CODES, AgentError } from './agent-codes.ts';
+export type { AgentCode, AttemptCode } from './agent-codes.ts';
+export { AGENT_STATE_SCHEMA, AgentPaths, TRIAL_SCHEMA } from './agent-state.ts';
+export type { AgentState, FailedPack, HealthStatus, TrialRecord } from './agent-state.ts';
+export type { HealthCheckSpec, HealthCheckResult } from './health-check.ts';
+export { runHealthCheck } from './health-check.ts';
+export {
+  checkCompatibility,
+  checkPolicy,
+  verifyInstalledPack,
+  verifyPackFile,
+} from './pack-verification.ts';
+export type { PolicyInput, RuntimeProfile } from './pack-verification.ts';
+export {
+  DEFAULT_RUNTIME_METRIC_NAMES,
+  histogramQuantile,
+  parseRuntimeSample,
+  trafficDelta,
+} from './runtime-metrics.ts';
+export type { RuntimeMetricNames, RuntimeSample, TrafficDelta } from './runtime-metrics.ts';
+export { readServerSentEvents } from './sse-reader.ts';
+export type { ServerSentEvent } from './sse-reader.ts';

@@ -6,4 +6,5 @@ export * from './manifest.ts';
 export * from './pack.ts';
 export * from './pack-archive.ts';
 export * from './eligibility.ts';
+export * from './compatibility.ts';
 export * from './release/index.ts';

@@ -1,0 +1,217 @@
+import type { Digest, TargetAttempt, TargetHealth } from '@lockgate/core';
+import { AgentError } from './agent-codes.ts';
+
+/** Options of the HTTP client for the agent's side of the Lockgate API (`/api/v1`). */
+export interface ServerClientOptions {
+  /** base URL of the server, e.g. http://127.0.0.1:7070 */
+  server: string;
+  token: string;
+  fetch: typeof fetch;
+  /** bound on one JSON request or index fetch */
+  timeoutMs: number;
+  /** bound on one pack download */
+  downloadTimeoutMs: number;
+}
+
+export interface TargetRegistration {
+  env: string;
+  channel: string;
+  labels: Record<string, string>;
+  capabilities: Record<string, string>;
+}
+
+export interface ReportBody {
+  activePack: Digest | null;
+  lastAttempt?: TargetAttempt;
+  health?: TargetHealth;
+}
+
+export type IndexResponse =
+  { kind: 'not-modified' } | { kind: 'index'; envelope: unknown; etag: string | null };
+
+/**
+ * The agent's calls (DESIGN.md §7). Every failure, a network error or a non-2xx answer, is an
+ * AgentError SERVER_UNREACHABLE with `details.status` and the server's `details.serverCode`.
+ */
+export class ServerClient {
+  readonly #base: URL;
+  readonly #token: string;
+  readonly #fetch: typeof fetch;
+  readonly #timeoutMs: number;
+  readonly #downloadTimeoutMs: number;
+
+  constructor(options: ServerClientOptions) {
+    const server = options.server.endsWith('/') ? options.server : `${options.server}/`;
+    this.#base = new URL('api/v1/', server);
+    this.#token = options.token;
+    this.#fetch = options.fetch;
+    this.#timeoutMs = options.timeoutMs;
+    this.#downloadTimeoutMs = options.downloadTimeoutMs;
+  }
+
+  /** PUT /targets/{id}: register or update this target (idempotent). */
+  async registerTarget(id: string, body: TargetRegistration, signal?: AbortSignal): Promise<void> {
+    const response = await this.#request(`targets/${encodeURIComponent(id)}`, {
+      method: 'PUT',
+      json: body,
+      signal,
+    });
+    await response.body?.cancel();
+  }
+
+  /** POST /targets/{id}/reports. */
+  async postReport(id: string, body: ReportBody, signal?: AbortSignal): Promise<void> {
+    const response = await this.#request(`targets/${encodeURIComponent(id)}/reports`, {
+      method: 'POST',
+      json: body,
+      signal,
+    });
+    await response.body?.cancel();
+  }
+
+  /** GET /channels/{env}/{channel}/index with If-None-Match. */
+  async fetchIndex(
+    env: string,
+    channel: string,
+    etag: string | null,
+    signal?: AbortSignal,
+  ): Promise<IndexResponse> {
+    const response = await this.#request(this.#channelPath(env, channel, 'index'), {
+      headers: etag === null ? {} : { 'if-none-match': etag },
+      signal,
+      accept: [200, 304],
+    });
+    if (response.status === 304) {
+      await response.body?.cancel();
+      return { kind: 'not-modified' };
+    }
+    let envelope: unknown;
+    try {
+      envelope = await response.json();
+    } catch (cause) {
+      throw new AgentError('SERVER_UNREACHABLE', 'The channel index answer is not JSON.', {
+        cause,
+        details: { status: response.status },
+      });
+    }
+    return { kind: 'index', envelope, etag: response.headers.get('etag') };
+  }
+
+  /** GET /channels/{env}/{channel}/events: the open SSE response (the caller reads and closes it). */
+  async openEvents(env: string, channel: string, signal: AbortSignal): Promise<Response> {
+    return this.#request(this.#channelPath(env, channel, 'events'), {
+      headers: { accept: 'text/event-stream' },
+      signal,
+      timeoutMs: null,
+    });
+  }
+
+  /**
+   * GET /packs/{digest}, from `offset` on when it is above 0 (`Range` with `If-Range` on the
+   * digest ETag). Answers 200, 206 or 416; the caller reads the body.
+   */
+  async downloadPack(digest: Digest, offset: number, signal?: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/octet-stream' };
+    if (offset > 0) {
+      headers.range = `bytes=${offset}-`;
+      headers['if-range'] = `"${digest}"`;
+    }
+    return this.#request(`packs/${encodeURIComponent(digest)}`, {
+      headers,
+      signal,
+      accept: [200, 206, 416],
+      timeoutMs: this.#downloadTimeoutMs,
+    });
+  }
+
+  #channelPath(env: string, channel: string, leaf: string): string {
+    return `channels/${encodeURIComponent(env)}/${encodeURIComponent(channel)}/${leaf}`;
+  }
+
+  async #request(
+    path: string,
+    options: {
+      method?: string;
+      json?: unknown;
+      headers?: Record<string, string>;
+      signal?: AbortSignal | undefined;
+      /** statuses taken as answers; default: any 2xx */
+      accept?: number[];
+      /** null = no bound (a stream the caller closes) */
+      timeoutMs?: number | null;
+    },
+  ): Promise<Response> {
+    const url = new URL(path, this.#base);
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      ...options.headers,
+      authorization: `Bearer ${this.#token}`,
+    };
+    let body: string | undefined;
+    if (options.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(options.json);
+    }
+    const timeoutMs = options.timeoutMs === undefined ? this.#timeoutMs : options.timeoutMs;
+    const signals: AbortSignal[] = [];
+    if (timeoutMs !== null) signals.push(AbortSignal.timeout(timeoutMs));
+    if (options.signal !== undefined) signals.push(options.signal);
+    let response: Response;
+    try {
+      response = await this.#fetch(url, {
+        method: options.method ?? 'GET',
+        headers,
+        body,
+        signal: signals.length === 0 ? null : AbortSignal.any(signals),
+      });
+    } catch (cause) {
+      throw new AgentError(
+        'SERVER_UNREACHABLE',
+        `${options.method ?? 'GET'} ${url.pathname} failed: ${networkReason(cause)}.`,
+        { cause, details: { status: null, url: url.href } },
+      );
+    }
+    const accepted =
+      options.accept === undefined
+        ? response.status >= 200 && response.status < 300
+        : options.accept.includes(response.status);
+    if (!accepted) {
+      const text = await response.text().catch(() => '');
+      const problem = errorBodyOf(text);
+      throw new AgentError(
+        'SERVER_UNREACHABLE',
+        `${options.method ?? 'GET'} ${url.pathname} answered ${response.status}${problem.code === null ? '' : ` ${problem.code}`}${problem.message === null ? '' : `: ${problem.message}`}.`,
+        { details: { status: response.status, serverCode: problem.code, url: url.href } },
+      );
+    }
+    return response;
+  }
+}
+
+function errorBodyOf(text: string): { code: string | null; message: string | null } {
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (typeof value === 'object' && value !== null) {
+      const { code, message } = value as { code?: unknown; message?: unknown };
+      return {
+        code: typeof code === 'string' ? code : null,
+        message: typeof message === 'string' ? message.replace(/\.$/, '') : null,
+      };
+    }
+  } catch {
+    // not JSON: no code to show
+  }
+  return { code: null, message: null };
+}
+
+/** The network cause of a failed fetch (ECONNREFUSED, timeout, ...). */
+function networkReason(error: unknown): string {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current instanceof Error; depth += 1) {
+    const code = (current as Error & { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    if (current.name === 'TimeoutError' || current.name === 'AbortError') return current.name;
+    current = current.cause;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
