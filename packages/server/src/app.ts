@@ -3,8 +3,25 @@ import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ServerConfig } from './config.ts';
 import { buildRoutes, BuildRecordSchema } from './features/builds/build-routes.ts';
+import {
+  ChannelSchema,
+  channelRoutes,
+  PinSchema,
+  RollbackAuthorizationSchema,
+} from './features/channels/channel-routes.ts';
+import { DecisionRecordSchema, decisionRoutes } from './features/decisions/decision-routes.ts';
+import {
+  EnvironmentSchema,
+  environmentRoutes,
+  FreezeWindowSchema,
+} from './features/environments/environment-routes.ts';
 import { healthRoutes } from './features/health/health-routes.ts';
 import { packRoutes, PackSummarySchema } from './features/packs/pack-routes.ts';
+import { PlanSchema, planRoutes } from './features/plans/plan-routes.ts';
+import { ReleaseSchema, releaseRoutes } from './features/releases/release-routes.ts';
+import { revocationRoutes } from './features/revocations/revocation-routes.ts';
+import { serverKeyRoutes } from './features/server-keys/server-key-routes.ts';
+import { TargetSchema, targetRoutes } from './features/targets/target-routes.ts';
 import { trustRoutes, TrustedKeySchema } from './features/trust/trust-routes.ts';
 import { createAuthHook } from './http/auth.ts';
 import { errorHandler, notFoundHandler } from './http/error-handler.ts';
@@ -22,6 +39,8 @@ export interface AppDeps {
   services: Services;
   /** A pino logger to use instead of one made from config.logLevel. */
   logger?: FastifyBaseLogger;
+  /** Milliseconds between SSE heartbeat comments (default 15 s). */
+  sseHeartbeatMs?: number;
 }
 
 /** The Fastify app with every route, not listening; call `listen` (or `inject` in tests). */
@@ -41,7 +60,21 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
-  for (const schema of [ErrorSchema, PackSummarySchema, BuildRecordSchema, TrustedKeySchema]) {
+  for (const schema of [
+    ErrorSchema,
+    PackSummarySchema,
+    BuildRecordSchema,
+    TrustedKeySchema,
+    EnvironmentSchema,
+    FreezeWindowSchema,
+    PinSchema,
+    RollbackAuthorizationSchema,
+    ChannelSchema,
+    PlanSchema,
+    TargetSchema,
+    ReleaseSchema,
+    DecisionRecordSchema,
+  ]) {
     app.addSchema(schema);
   }
 
@@ -56,7 +89,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       info: {
         title: 'Lockgate API',
         version: 'v1',
-        description: 'Push signed packs, report builds and manage trusted build keys.',
+        description:
+          'Push signed packs, report builds, manage trusted build keys, environments, channels, ' +
+          'targets, plans, releases, pins and revocations, and serve signed channel indexes.',
       },
       components: {
         securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
@@ -78,6 +113,18 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         packRoutes(secured, { packs: services.packs, bodyLimit: config.bodyLimit });
         buildRoutes(secured, { builds: services.builds });
         trustRoutes(secured, { trust: services.trust });
+        environmentRoutes(secured, { environments: services.environments });
+        channelRoutes(secured, {
+          channels: services.channels,
+          events: services.events,
+          ...(deps.sseHeartbeatMs === undefined ? {} : { sseHeartbeatMs: deps.sseHeartbeatMs }),
+        });
+        planRoutes(secured, { plans: services.plans });
+        targetRoutes(secured, { targets: services.targets });
+        releaseRoutes(secured, { releases: services.releases });
+        revocationRoutes(secured, { revocations: services.revocations });
+        decisionRoutes(secured, { decisions: services.decisions });
+        serverKeyRoutes(secured, { serverKeys: services.serverKeys });
         scopeDone();
       });
       done();

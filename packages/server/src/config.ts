@@ -21,6 +21,8 @@ export interface ServerConfig {
   readonly logLevel: LogLevel;
   /** Largest accepted pack upload in bytes; JSON bodies are capped at min(1 MiB, bodyLimit). */
   readonly bodyLimit: number;
+  /** How often the release controller ticks, in milliseconds (it also runs soon after events). */
+  readonly controllerIntervalMs: number;
 }
 
 export interface ServerConfigFlags {
@@ -30,6 +32,8 @@ export interface ServerConfigFlags {
   db?: string;
   logLevel?: string;
   bodyLimit?: string | number;
+  /** milliseconds, or a duration such as `500ms`, `2s`, `1m` */
+  controllerInterval?: string | number;
 }
 
 export const DEFAULT_DATA_DIR = './.lockgate';
@@ -38,11 +42,14 @@ export const DEFAULT_PORT = 7070;
 export const DEFAULT_BODY_LIMIT = 256 * 1024 * 1024;
 export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
+export const DEFAULT_CONTROLLER_INTERVAL_MS = 2000;
+export const MIN_CONTROLLER_INTERVAL_MS = 10;
+export const MAX_CONTROLLER_INTERVAL_MS = 3_600_000;
 
 /**
  * Environment variables read, each used only when the matching flag is absent:
  * LOCKGATE_DATA_DIR, LOCKGATE_HOST, LOCKGATE_PORT, LOCKGATE_DATABASE_URL, LOCKGATE_LOG_LEVEL,
- * LOCKGATE_BODY_LIMIT; and LOCKGATE_ADMIN_TOKEN (no flag, so a secret never sits in argv).
+ * LOCKGATE_BODY_LIMIT, LOCKGATE_CONTROLLER_INTERVAL; and LOCKGATE_ADMIN_TOKEN (no flag, so a secret never sits in argv).
  */
 export function loadServerConfig(
   flags: ServerConfigFlags,
@@ -67,6 +74,10 @@ export function loadServerConfig(
   const database = parseDatabase(pick(flags.db, 'LOCKGATE_DATABASE_URL'), dataDir, problems);
   const logLevel = parseLogLevel(pick(flags.logLevel, 'LOCKGATE_LOG_LEVEL'), problems);
   const bodyLimit = parseBodyLimit(pick(flags.bodyLimit, 'LOCKGATE_BODY_LIMIT'), problems);
+  const controllerIntervalMs = parseInterval(
+    pick(flags.controllerInterval, 'LOCKGATE_CONTROLLER_INTERVAL'),
+    problems,
+  );
 
   const tokenRaw = env['LOCKGATE_ADMIN_TOKEN'];
   let adminToken: string | null = null;
@@ -96,7 +107,30 @@ export function loadServerConfig(
     adminToken,
     logLevel,
     bodyLimit,
+    controllerIntervalMs,
   });
+}
+
+const INTERVAL_UNITS: Readonly<Record<string, number>> = { '': 1, ms: 1, s: 1000, m: 60_000 };
+
+/** Milliseconds as an integer, or with a unit: `100ms`, `2s`, `1m`. */
+function parseInterval(raw: string | number | undefined, problems: string[]): number {
+  if (raw === undefined) return DEFAULT_CONTROLLER_INTERVAL_MS;
+  const match = /^(\d+)\s*(ms|s|m)?$/i.exec(String(raw).trim());
+  const multiplier = match === null ? undefined : INTERVAL_UNITS[(match[2] ?? '').toLowerCase()];
+  const ms =
+    match === null || multiplier === undefined ? Number.NaN : Number(match[1]) * multiplier;
+  if (
+    !Number.isSafeInteger(ms) ||
+    ms < MIN_CONTROLLER_INTERVAL_MS ||
+    ms > MAX_CONTROLLER_INTERVAL_MS
+  ) {
+    problems.push(
+      `controller interval ${JSON.stringify(raw)} is not a duration from ${MIN_CONTROLLER_INTERVAL_MS}ms to 1h such as 2000, 500ms or 2s`,
+    );
+    return DEFAULT_CONTROLLER_INTERVAL_MS;
+  }
+  return ms;
 }
 
 function parsePort(raw: string | number | undefined, problems: string[]): number {

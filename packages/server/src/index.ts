@@ -22,3 +22,42 @@ export type { BuildReport, BuildService } from './features/builds/build-service.
 export type { TrustService, TrustedKeyView } from './features/trust/trust-service.ts';
 export type { HealthService } from './features/health/health-service.ts';
 export type { ErrorBody } from './http/error-handler.ts';
+export type { ServiceOptions } from './services.ts';
+export type { Signals } from './signals.ts';
+export {
+  decisionRecordDigest,
+  draftOf,
+  verifyDecisionChain,
+} from './features/decisions/decision-log.ts';
+export type { ChainVerification, DecisionRecordDraft } from './features/decisions/decision-log.ts';
+export type { DecisionRecord } from './features/decisions/decision-store.ts';
+export type { Controller, TickResult } from './features/controller/controller.ts';
+export { REPORT_RETENTION_SECONDS } from './features/controller/controller.ts';
+export type { ChannelEvents } from './features/channels/channel-events.ts';
+export type {
+  ChannelService,
+  ChannelView,
+  PinView,
+  RollbackAuthorizationView,
+} from './features/channels/channel-service.ts';
+export type {
+  EnvironmentService,
+  EnvironmentView,
+  FreezeWindowView,
+} from './features/environments/environment-service.ts';
+export type { PlanService, PlanView } from './features/plans/plan-service.ts';
+export type { DesiredView, TargetService, TargetView } from './features/targets/target-service.ts';
+export type {
+  CurrentStage,
+  ReleaseService,
+  ReleaseView,
+} from './features/releases/release-service.ts';
+export type {
+  RevocationService,
+  RevocationView,
+} from './features/revocations/revocation-service.ts';
+export {
+  CHANNEL_INDEX_KEY_USE,
+  INDEX_PUBLIC_KEY_FILE,
+} from './features/server-keys/server-key-service.ts';
+export type { ServerKeyService, ServerKeyView } from './features/server-keys/server-key-service.ts';

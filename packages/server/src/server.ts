@@ -8,6 +8,7 @@ import { systemClock } from './clock.ts';
 import type { ServerConfig } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { createServices } from './services.ts';
+import type { Services } from './services.ts';
 import { createStores } from './stores.ts';
 
 export interface RunningServer {
@@ -16,23 +17,33 @@ export interface RunningServer {
   url: string;
   /** The admin token generated on first start (also in DATA/admin-token), else null. */
   generatedAdminToken: string | null;
-  /** Stops listening, then closes the database. Safe to call more than once. */
+  /** Stops the controller, stops listening, then closes the database. Safe to call twice. */
   close(): Promise<void>;
 }
 
-/** Opens the database (migrating it), makes sure an admin token exists, and listens. */
+/**
+ * Opens the database (migrating it), makes sure an admin token and the channel-index signing key
+ * exist (writing DATA/index-signing.pub), listens, and starts the release controller.
+ */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const database = await openDatabase(config);
   let app: FastifyInstance | null = null;
+  let servicesStarted: Services | null = null;
   try {
     const stores = createStores(database.db);
     const blobs = createBlobStore(join(config.dataDir, 'blobs'));
-    const services = createServices(config, stores, blobs, systemClock);
+    const services = createServices(config, stores, blobs, systemClock, {
+      onControllerError: (error, context) =>
+        app?.log.error({ err: error, ...context }, 'controller step failed'),
+    });
+    servicesStarted = services;
     const { generatedAdminToken } = await services.tokens.bootstrap();
+    await services.serverKeys.bootstrap();
     const started = buildApp({ config, services });
     app = started;
     await started.listen({ host: config.host, port: config.port });
+    services.controller.start();
     let closing: Promise<void> | null = null;
     return {
       app: started,
@@ -41,6 +52,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       close: () =>
         (closing ??= (async () => {
           try {
+            await services.close();
             await started.close();
           } finally {
             await database.close();
@@ -48,6 +60,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         })()),
     };
   } catch (error) {
+    await servicesStarted?.close();
     await app?.close();
     await database.close();
     throw error;

@@ -3,14 +3,36 @@ import type { Clock } from './clock.ts';
 import type { ServerConfig } from './config.ts';
 import { createBuildService } from './features/builds/build-service.ts';
 import type { BuildService } from './features/builds/build-service.ts';
+import { createChannelEvents } from './features/channels/channel-events.ts';
+import type { ChannelEvents } from './features/channels/channel-events.ts';
+import { createChannelService } from './features/channels/channel-service.ts';
+import type { ChannelService } from './features/channels/channel-service.ts';
+import { createController, newHolderId } from './features/controller/controller.ts';
+import type { Controller } from './features/controller/controller.ts';
+import { createPostgresLease, createSqliteLease } from './features/controller/controller-lease.ts';
+import { createDecisionService } from './features/decisions/decision-service.ts';
+import type { DecisionService } from './features/decisions/decision-service.ts';
+import { createEnvironmentService } from './features/environments/environment-service.ts';
+import type { EnvironmentService } from './features/environments/environment-service.ts';
 import { createHealthService } from './features/health/health-service.ts';
 import type { HealthService } from './features/health/health-service.ts';
 import { createPackService } from './features/packs/pack-service.ts';
 import type { PackService } from './features/packs/pack-service.ts';
+import { createPlanService } from './features/plans/plan-service.ts';
+import type { PlanService } from './features/plans/plan-service.ts';
+import { createReleaseService } from './features/releases/release-service.ts';
+import type { ReleaseService } from './features/releases/release-service.ts';
+import { createRevocationService } from './features/revocations/revocation-service.ts';
+import type { RevocationService } from './features/revocations/revocation-service.ts';
+import { createServerKeyService } from './features/server-keys/server-key-service.ts';
+import type { ServerKeyService } from './features/server-keys/server-key-service.ts';
+import { createTargetService } from './features/targets/target-service.ts';
+import type { TargetService } from './features/targets/target-service.ts';
 import { createTokenService } from './features/tokens/token-service.ts';
 import type { TokenService } from './features/tokens/token-service.ts';
 import { createTrustService } from './features/trust/trust-service.ts';
 import type { TrustService } from './features/trust/trust-service.ts';
+import type { Signals } from './signals.ts';
 import type { Stores } from './stores.ts';
 
 export interface Services {
@@ -19,6 +41,29 @@ export interface Services {
   readonly trust: TrustService;
   readonly tokens: TokenService;
   readonly health: HealthService;
+  readonly environments: EnvironmentService;
+  readonly channels: ChannelService;
+  readonly plans: PlanService;
+  readonly targets: TargetService;
+  readonly releases: ReleaseService;
+  readonly revocations: RevocationService;
+  readonly decisions: DecisionService;
+  readonly serverKeys: ServerKeyService;
+  /** Index-version events for SSE streams. */
+  readonly events: ChannelEvents;
+  /** The release controller; not running until started (tests call tick()). */
+  readonly controller: Controller;
+  /** Stops the controller (giving its lease up) and the event hub. */
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  /** The controller's holder id (default host:pid:random). */
+  holder?: string;
+  /** How often the event hub polls stored index versions (default 1000 ms). */
+  eventsPollMs?: number;
+  /** Errors of controller ticks; the server logs them. */
+  onControllerError?: (error: unknown, context: Record<string, unknown>) => void;
 }
 
 export function createServices(
@@ -26,12 +71,67 @@ export function createServices(
   stores: Stores,
   blobs: BlobStore,
   clock: Clock,
+  options: ServiceOptions = {},
 ): Services {
+  const events = createChannelEvents({
+    stores,
+    ...(options.eventsPollMs === undefined ? {} : { pollIntervalMs: options.eventsPollMs }),
+  });
+  const serverKeys = createServerKeyService({ config, stores, clock });
+  const holder = options.holder ?? newHolderId();
+  const onError = (error: unknown, context: Record<string, unknown>): void =>
+    options.onControllerError?.(error, context);
+  const lease =
+    config.database.dialect === 'postgres'
+      ? createPostgresLease({
+          url: config.database.url,
+          holder,
+          onError: (error) => onError(error, { step: 'lease' }),
+        })
+      : createSqliteLease({
+          stores,
+          holder,
+          ttlMs: Math.max(1000, 5 * config.controllerIntervalMs),
+        });
+  const controller = createController({
+    stores,
+    blobs,
+    clock,
+    keys: serverKeys,
+    lease,
+    intervalMs: config.controllerIntervalMs,
+    indexChanged: (key, version) => events.publish(key, version),
+    onError,
+  });
+  const signals: Signals = {
+    indexChanged: (key, version) => events.publish(key, version),
+    wakeController: () => controller.wake(),
+  };
+  const channels = createChannelService({ stores, clock, keys: serverKeys, signals });
+  let closing: Promise<void> | null = null;
   return Object.freeze({
     packs: createPackService({ stores, blobs, clock }),
     builds: createBuildService({ stores, clock }),
     trust: createTrustService({ stores, clock }),
     tokens: createTokenService({ config, stores, clock }),
     health: createHealthService({ stores }),
+    environments: createEnvironmentService({ stores, clock, channels, signals }),
+    channels,
+    plans: createPlanService({ stores, clock }),
+    targets: createTargetService({ stores, clock, signals }),
+    releases: createReleaseService({ stores, blobs, clock, keys: serverKeys, signals }),
+    revocations: createRevocationService({ stores, clock, keys: serverKeys, signals }),
+    decisions: createDecisionService({ stores }),
+    serverKeys,
+    events,
+    controller,
+    close: () =>
+      (closing ??= (async () => {
+        try {
+          await controller.stop();
+        } finally {
+          events.close();
+        }
+      })()),
   });
 }

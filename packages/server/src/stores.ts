@@ -3,8 +3,28 @@ import { pingDatabase } from './db/database.ts';
 import type { Database } from './db/schema.ts';
 import { createBuildStore } from './features/builds/build-store.ts';
 import type { BuildStore } from './features/builds/build-store.ts';
+import { createChannelStore } from './features/channels/channel-store.ts';
+import type { ChannelStore } from './features/channels/channel-store.ts';
+import { createLeaseStore } from './features/controller/lease-store.ts';
+import type { LeaseStore } from './features/controller/lease-store.ts';
+import { createDecisionStore } from './features/decisions/decision-store.ts';
+import type { DecisionStore } from './features/decisions/decision-store.ts';
+import { createEnvironmentStore } from './features/environments/environment-store.ts';
+import type { EnvironmentStore } from './features/environments/environment-store.ts';
+import { createIdempotencyStore } from './features/idempotency/idempotency-store.ts';
+import type { IdempotencyStore } from './features/idempotency/idempotency-store.ts';
 import { createPackStore } from './features/packs/pack-store.ts';
 import type { PackStore } from './features/packs/pack-store.ts';
+import { createPlanStore } from './features/plans/plan-store.ts';
+import type { PlanStore } from './features/plans/plan-store.ts';
+import { createReleaseStore } from './features/releases/release-store.ts';
+import type { ReleaseStore } from './features/releases/release-store.ts';
+import { createRevocationStore } from './features/revocations/revocation-store.ts';
+import type { RevocationStore } from './features/revocations/revocation-store.ts';
+import { createServerKeyStore } from './features/server-keys/server-key-store.ts';
+import type { ServerKeyStore } from './features/server-keys/server-key-store.ts';
+import { createTargetStore } from './features/targets/target-store.ts';
+import type { TargetStore } from './features/targets/target-store.ts';
 import { createTokenStore } from './features/tokens/token-store.ts';
 import type { TokenStore } from './features/tokens/token-store.ts';
 import { createTrustStore } from './features/trust/trust-store.ts';
@@ -15,6 +35,16 @@ export interface Stores {
   readonly builds: BuildStore;
   readonly trust: TrustStore;
   readonly tokens: TokenStore;
+  readonly environments: EnvironmentStore;
+  readonly channels: ChannelStore;
+  readonly revocations: RevocationStore;
+  readonly plans: PlanStore;
+  readonly targets: TargetStore;
+  readonly releases: ReleaseStore;
+  readonly decisions: DecisionStore;
+  readonly serverKeys: ServerKeyStore;
+  readonly lease: LeaseStore;
+  readonly idempotency: IdempotencyStore;
   /**
    * Runs fn with stores bound to one transaction: committed when fn resolves, rolled back
    * when it throws. Called inside a transaction, it joins that transaction.
@@ -30,6 +60,16 @@ export function createStores(db: Kysely<Database>): Stores {
     builds: createBuildStore(db),
     trust: createTrustStore(db),
     tokens: createTokenStore(db),
+    environments: createEnvironmentStore(db),
+    channels: createChannelStore(db),
+    revocations: createRevocationStore(db),
+    plans: createPlanStore(db),
+    targets: createTargetStore(db),
+    releases: createReleaseStore(db),
+    decisions: createDecisionStore(db),
+    serverKeys: createServerKeyStore(db),
+    lease: createLeaseStore(db),
+    idempotency: createIdempotencyStore(db),
     transaction: (fn) =>
       db.isTransaction ? fn(stores) : db.transaction().execute((trx) => fn(createStores(trx))),
     ping: () => pingDatabase(db),

@@ -26,8 +26,27 @@ describe('loadServerConfig', () => {
       adminToken: null,
       logLevel: 'info',
       bodyLimit: 256 * 1024 * 1024,
+      controllerIntervalMs: 2000,
     });
     expect(DEFAULT_BODY_LIMIT).toBe(268435456);
+  });
+
+  it('reads the controller interval as milliseconds or with a unit, from the flag or the environment', () => {
+    expect(loadServerConfig({ controllerInterval: '100' }, {}).controllerIntervalMs).toBe(100);
+    expect(loadServerConfig({ controllerInterval: 250 }, {}).controllerIntervalMs).toBe(250);
+    expect(loadServerConfig({ controllerInterval: '500ms' }, {}).controllerIntervalMs).toBe(500);
+    expect(loadServerConfig({ controllerInterval: '2s' }, {}).controllerIntervalMs).toBe(2000);
+    expect(loadServerConfig({}, { LOCKGATE_CONTROLLER_INTERVAL: '1m' }).controllerIntervalMs).toBe(
+      60_000,
+    );
+  });
+
+  it('refuses a controller interval below 10 ms, above an hour, or without a number', () => {
+    for (const bad of ['5', '2h', 'fast', '-1', '1.5s']) {
+      expect(problemsOf(() => loadServerConfig({ controllerInterval: bad }, {}))).toEqual([
+        expect.stringContaining('controller interval'),
+      ]);
+    }
   });
 
   it('returns a frozen object, database included', () => {

@@ -92,6 +92,23 @@ for (const dialect of DIALECTS) {
       expect(await stores.tokens.countActive()).toBe(2);
     });
 
+    it('writes the channel-index public key to DATA/index-signing.pub, the key GET /server/keys lists', async () => {
+      const server = await start(configWith({ LOCKGATE_ADMIN_TOKEN: ENV_TOKEN }));
+      const pem = await readFile(join(testDatabase.dataDir, 'index-signing.pub'), 'utf8');
+      expect(pem).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
+      const response = await fetch(`${server.url}/api/v1/server/keys`, {
+        headers: { authorization: `Bearer ${ENV_TOKEN}` },
+      });
+      const { items } = (await response.json()) as {
+        items: { publicKeyPem: string; use: string }[];
+      };
+      expect(items).toEqual([expect.objectContaining({ publicKeyPem: pem, use: 'channel-index' })]);
+      await server.close();
+      const again = await start(configWith());
+      await again.close();
+      expect(await readFile(join(testDatabase.dataDir, 'index-signing.pub'), 'utf8')).toBe(pem);
+    });
+
     it('closes idempotently and stops answering', async () => {
       const server = await start(configWith());
       await server.close();

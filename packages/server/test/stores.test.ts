@@ -62,7 +62,7 @@ for (const dialect of DIALECTS) {
       const applied = await sql<{
         name: string;
       }>`select name from kysely_migration order by name`.execute(testDatabase.database.db);
-      expect(applied.rows.map((row) => row.name)).toEqual(['0001-foundation']);
+      expect(applied.rows.map((row) => row.name)).toEqual(['0001-foundation', '0002-releases']);
     });
 
     it('answers a ping', async () => {

@@ -12,6 +12,7 @@ interface ServerCommandOptions extends JsonOption {
   db?: string;
   logLevel?: string;
   bodyLimit?: string;
+  controllerInterval?: string;
 }
 
 /** Runs the Lockgate server until SIGINT or SIGTERM, then closes it cleanly. */
@@ -29,6 +30,7 @@ export async function runServer(
       db: options.db,
       logLevel: options.logLevel,
       bodyLimit: options.bodyLimit,
+      controllerInterval: options.controllerInterval,
     },
     context.config.env,
   );
@@ -65,6 +67,10 @@ export function registerServerCommand(program: Command, context: CommandContext)
         '--log-level <LEVEL>',
         'fatal, error, warn, info, debug, trace or silent (default: info)',
       )
-      .option('--body-limit <SIZE>', 'largest accepted pack upload, e.g. 256MiB (the default)'),
+      .option('--body-limit <SIZE>', 'largest accepted pack upload, e.g. 256MiB (the default)')
+      .option(
+        '--controller-interval <MS>',
+        'how often the release controller ticks: milliseconds or 500ms, 2s (default: 2000)',
+      ),
   ).action((options: ServerCommandOptions) => runServer(context, options));
 }

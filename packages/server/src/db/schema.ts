@@ -46,10 +46,203 @@ export interface ApiTokensTable {
   revoked_at: string | null;
 }
 
+export interface EnvironmentsTable {
+  name: string;
+  description: string;
+  created_at: string;
+  created_by: string;
+}
+
+export interface ChannelsTable {
+  env: string;
+  name: string;
+  /** the default plan of new releases */
+  plan: string;
+  floor: number | null;
+  constraints_json: string;
+  cohorts_json: string;
+  index_ttl_seconds: number;
+  base: string | null;
+  lkg: string | null;
+  /** the rollout entry of the channel index (ChannelIndexRollout JSON), or null */
+  rollout_json: string | null;
+  active_release: string | null;
+  index_version: number;
+  /** the signed channel index (DSSE envelope JSON) of index_version */
+  index_envelope_json: string;
+  index_expires_at: string;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  updated_by: string;
+}
+
+export interface PinsTable {
+  env: string;
+  channel: string;
+  /** '_' for the whole channel, else the name of a channel cohort */
+  cohort: string;
+  /** the cohort's label selector when the pin was set; null for the whole channel */
+  selector_json: string | null;
+  pack: string;
+  reason: string;
+  actor: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface RollbackAuthorizationsTable {
+  id: string;
+  env: string;
+  channel: string;
+  pack: string;
+  reason: string;
+  actor: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface RevocationsTable {
+  pack: string;
+  reason: string;
+  actor: string;
+  revoked_at: string;
+}
+
+export interface FreezeWindowsTable {
+  id: string;
+  env: string;
+  /** the core FreezeWindow JSON (id included) */
+  window_json: string;
+  created_at: string;
+  created_by: string;
+}
+
+export interface PlansTable {
+  name: string;
+  plan_json: string;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  updated_by: string;
+}
+
+export interface TargetsTable {
+  id: string;
+  env: string;
+  channel: string;
+  labels_json: string;
+  capabilities_json: string;
+  active_pack: string | null;
+  last_attempt_json: string | null;
+  last_report_at: string | null;
+  registered_at: string;
+  updated_at: string;
+}
+
+export interface TargetReportsTable {
+  id: string;
+  target_id: string;
+  env: string;
+  channel: string;
+  /** stamped by the server */
+  at: string;
+  active_pack: string | null;
+  last_attempt_json: string | null;
+  health_json: string | null;
+}
+
+export interface ReleasesTable {
+  id: string;
+  env: string;
+  channel: string;
+  pack: string;
+  state: string;
+  /** the core ReleaseState's version; every save checks it */
+  version: number;
+  /** the core ReleaseState JSON */
+  release_json: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DecisionRecordsTable {
+  /** position in the hash chain, 1, 2, 3, ... without gaps */
+  seq: BigIntColumn;
+  id: string;
+  release_id: string | null;
+  env: string | null;
+  channel: string | null;
+  at: string;
+  kind: string;
+  rule: string;
+  actor: string;
+  reason: string | null;
+  from_state: string | null;
+  to_state: string | null;
+  stage_index: number | null;
+  inputs_json: string;
+  verdict: string;
+  /** the controller that decided (holder id), null for operator commands */
+  holder: string | null;
+  digest: string;
+  prev_digest: string | null;
+}
+
+/** One row (id 1): the head of the decision hash chain, locked by every append. */
+export interface DecisionChainTable {
+  id: number;
+  last_seq: BigIntColumn;
+  last_digest: string | null;
+}
+
+export interface ServerKeysTable {
+  key_id: string;
+  /** what the key signs: 'channel-index' (one key per use) */
+  use: string;
+  private_key_pem: string;
+  public_key_pem: string;
+  created_at: string;
+}
+
+/** The controller lease on SQLite (PostgreSQL uses a session advisory lock instead). */
+export interface ControllerLeaseTable {
+  name: string;
+  holder: string;
+  expires_at: string;
+  renewed_at: string;
+}
+
+export interface IdempotencyKeysTable {
+  actor: string;
+  key: string;
+  /** the operation, e.g. 'release.create' or 'release.pause:rel_…' */
+  scope: string;
+  /** hex sha256 of the JCS of {scope, body} */
+  request_hash: string;
+  response_json: string;
+  created_at: string;
+}
+
 /** The Kysely database type. Times are ISO 8601 UTC strings on both dialects. */
 export interface Database {
   packs: PacksTable;
   builds: BuildsTable;
   trusted_keys: TrustedKeysTable;
   api_tokens: ApiTokensTable;
+  environments: EnvironmentsTable;
+  channels: ChannelsTable;
+  pins: PinsTable;
+  rollback_authorizations: RollbackAuthorizationsTable;
+  revocations: RevocationsTable;
+  freeze_windows: FreezeWindowsTable;
+  plans: PlansTable;
+  targets: TargetsTable;
+  target_reports: TargetReportsTable;
+  releases: ReleasesTable;
+  decision_records: DecisionRecordsTable;
+  decision_chain: DecisionChainTable;
+  server_keys: ServerKeysTable;
+  controller_lease: ControllerLeaseTable;
+  idempotency_keys: IdempotencyKeysTable;
 }

@@ -35,3 +35,26 @@ export function StringEnum<const T extends readonly string[]>(
 ): TUnsafe<T[number]> {
   return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
 }
+
+/** Names of environments, channels, cohorts and plans. */
+export const NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
+
+export const Name = Type.String({ pattern: NAME_PATTERN, description: 'A name: a-z 0-9 -, 1-63.' });
+
+export const DigestString = Type.String({
+  pattern: '^sha256:[0-9a-f]{64}$',
+  description: 'sha256:<64 hex>',
+});
+
+/** An operator's reason for an action: recorded with it. */
+export const Reason = Type.String({ minLength: 1, maxLength: 1024 });
+
+/** Any JSON object (nested shapes documented elsewhere, e.g. plans and decision inputs). */
+export const JsonObject = Type.Object({}, { additionalProperties: true });
+
+/** `key: value` string pairs such as labels and constraints. */
+export const StringMap = Type.Record(
+  Type.String({ minLength: 1, maxLength: 317 }),
+  Type.String({ maxLength: 1024 }),
+  { maxProperties: 256 },
+);

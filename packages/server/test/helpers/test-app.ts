@@ -35,19 +35,58 @@ export function steppingClock(start = '2026-01-01T00:00:00.000Z'): Clock {
   };
 }
 
+/** A clock the test moves by hand: it stands still between calls to set() and advance(). */
+export interface ManualClock {
+  clock: Clock;
+  now(): Date;
+  set(iso: string): void;
+  advance(seconds: number): void;
+}
+
+export function manualClock(start = '2026-01-01T00:00:00.000Z'): ManualClock {
+  let current = Date.parse(start);
+  return {
+    clock: () => new Date(current),
+    now: () => new Date(current),
+    set(iso) {
+      current = Date.parse(iso);
+    },
+    advance(seconds) {
+      current += seconds * 1000;
+    },
+  };
+}
+
+export interface TestAppOptions {
+  /** the services' clock (default: a stepping clock, one second per reading) */
+  clock?: Clock;
+  /** the controller's holder id */
+  holder?: string;
+  sseHeartbeatMs?: number;
+  eventsPollMs?: number;
+}
+
 /** A fresh database, services with a stepping clock, a bootstrapped admin token, and the app. */
 export async function createTestApp(
   dialect: TestDialect,
   flags: Omit<ServerConfigFlags, 'data' | 'db'> = {},
+  options: TestAppOptions = {},
 ): Promise<TestApp> {
   const testDatabase = await dialect.create(flags);
   const { config } = testDatabase;
   const stores = createStores(testDatabase.database.db);
   const blobs = createBlobStore(join(config.dataDir, 'blobs'));
-  const services = createServices(config, stores, blobs, steppingClock());
+  const services = createServices(config, stores, blobs, options.clock ?? steppingClock(), {
+    ...(options.holder === undefined ? {} : { holder: options.holder }),
+    ...(options.eventsPollMs === undefined ? {} : { eventsPollMs: options.eventsPollMs }),
+  });
   const { generatedAdminToken } = await services.tokens.bootstrap();
   if (generatedAdminToken === null) throw new Error('expected a generated admin token');
-  const app = buildApp({ config, services });
+  const app = buildApp({
+    config,
+    services,
+    ...(options.sseHeartbeatMs === undefined ? {} : { sseHeartbeatMs: options.sseHeartbeatMs }),
+  });
   await app.ready();
   return {
     app,
@@ -59,6 +98,7 @@ export async function createTestApp(
     token: generatedAdminToken,
     auth: { authorization: `Bearer ${generatedAdminToken}` },
     async close() {
+      await services.close();
       await app.close();
       await testDatabase.dispose();
     },

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
 import { actorOf } from '../../http/auth.ts';
+import { matchesEtag } from '../../http/etag.ts';
 import { resolveRange } from '../../http/range.ts';
 import { errorResponses, LimitQuery, limitOf } from '../../http/schemas.ts';
 import type { PackService } from './pack-service.ts';
@@ -186,12 +187,4 @@ export function packRoutes(app: FastifyInstance, options: PackRoutesOptions): vo
       return reply.code(200).header('content-length', pack.size).send(stream);
     },
   );
-}
-
-function matchesEtag(header: string | undefined, etag: string): boolean {
-  if (header === undefined) return false;
-  return header
-    .split(',')
-    .map((candidate) => candidate.trim().replace(/^W\//, ''))
-    .some((candidate) => candidate === '*' || candidate === etag);
 }

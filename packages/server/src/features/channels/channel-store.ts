@@ -1,0 +1,385 @@
+import type { ChannelIndexRollout, Cohort, DsseEnvelope, LabelSelector } from '@lockgate/core';
+import type { Kysely, Selectable } from 'kysely';
+import type {
+  ChannelsTable,
+  Database,
+  PinsTable,
+  RollbackAuthorizationsTable,
+} from '../../db/schema.ts';
+
+/** One channel row: its configuration, what its index holds, and the current signed index. */
+export interface StoredChannel {
+  env: string;
+  name: string;
+  plan: string;
+  floor: number | null;
+  constraints: Record<string, string>;
+  cohorts: Cohort[];
+  indexTtlSeconds: number;
+  base: string | null;
+  lkg: string | null;
+  rollout: ChannelIndexRollout | null;
+  activeRelease: string | null;
+  indexVersion: number;
+  indexEnvelope: DsseEnvelope;
+  indexExpiresAt: string;
+  createdAt: string;
+  createdBy: string;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+/** '_' stands for the whole channel. */
+export const WHOLE_CHANNEL = '_';
+
+export interface StoredPin {
+  env: string;
+  channel: string;
+  /** '_' (WHOLE_CHANNEL) or a channel cohort name */
+  cohort: string;
+  /** the cohort's selector when the pin was set; null for the whole channel */
+  selector: LabelSelector | null;
+  pack: string;
+  reason: string;
+  actor: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+export interface StoredRollbackAuthorization {
+  id: string;
+  env: string;
+  channel: string;
+  pack: string;
+  reason: string;
+  actor: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+export interface ChannelKey {
+  env: string;
+  name: string;
+}
+
+export interface SignedIndex {
+  version: number;
+  envelope: DsseEnvelope;
+  expiresAt: string;
+}
+
+export interface ChannelStore {
+  find(env: string, name: string): Promise<StoredChannel | null>;
+  /**
+   * Reads the channel and locks its row until the transaction ends (a no-op UPDATE … RETURNING,
+   * which takes the row lock on PostgreSQL; SQLite transactions are serial already).
+   */
+  lock(env: string, name: string): Promise<StoredChannel | null>;
+  /** The channels of an environment (all environments when env is undefined), by env and name. */
+  list(env?: string): Promise<StoredChannel[]>;
+  /** Inserts unless the channel exists; false when nothing was inserted. */
+  insert(channel: StoredChannel): Promise<boolean>;
+  /** Writes the configuration and state columns (not the index; see setIndex). */
+  save(channel: StoredChannel): Promise<void>;
+  /** Stores a newly signed index when the stored version is still `expectedVersion`. */
+  setIndex(key: ChannelKey, index: SignedIndex, expectedVersion: number): Promise<boolean>;
+  /** Makes releaseId the channel's active release unless another one is; false otherwise. */
+  claimActiveRelease(key: ChannelKey, releaseId: string): Promise<boolean>;
+  /** Current index versions of the given channels (missing channels are left out). */
+  indexVersions(keys: readonly ChannelKey[]): Promise<Map<string, number>>;
+
+  listPins(env: string, channel: string): Promise<StoredPin[]>;
+  findPin(env: string, channel: string, cohort: string): Promise<StoredPin | null>;
+  /** Sets the pin of a scope, replacing the one it had. */
+  upsertPin(pin: StoredPin): Promise<void>;
+  /** Removes and returns the pin of a scope, or null. */
+  deletePin(env: string, channel: string, cohort: string): Promise<StoredPin | null>;
+  /** Pins whose expiry is at or before `at`, in every channel. */
+  listExpiredPins(at: string): Promise<StoredPin[]>;
+
+  listRollbackAuthorizations(env: string, channel: string): Promise<StoredRollbackAuthorization[]>;
+  insertRollbackAuthorization(authorization: StoredRollbackAuthorization): Promise<void>;
+}
+
+/** The map key of a channel in indexVersions. */
+export function channelKeyOf(env: string, name: string): string {
+  return `${env}/${name}`;
+}
+
+export function createChannelStore(db: Kysely<Database>): ChannelStore {
+  return {
+    async find(env, name) {
+      const row = await db
+        .selectFrom('channels')
+        .selectAll()
+        .where('env', '=', env)
+        .where('name', '=', name)
+        .executeTakeFirst();
+      return row === undefined ? null : fromRow(row);
+    },
+
+    async lock(env, name) {
+      const row = await db
+        .updateTable('channels')
+        .set((eb) => ({ index_version: eb.ref('index_version') }))
+        .where('env', '=', env)
+        .where('name', '=', name)
+        .returningAll()
+        .executeTakeFirst();
+      return row === undefined ? null : fromRow(row);
+    },
+
+    async list(env) {
+      let query = db.selectFrom('channels').selectAll();
+      if (env !== undefined) query = query.where('env', '=', env);
+      const rows = await query.orderBy('env').orderBy('name').execute();
+      return rows.map(fromRow);
+    },
+
+    async insert(channel) {
+      const result = await db
+        .insertInto('channels')
+        .values({ ...toRow(channel), env: channel.env, name: channel.name })
+        .onConflict((conflict) => conflict.columns(['env', 'name']).doNothing())
+        .executeTakeFirst();
+      return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
+    },
+
+    async save(channel) {
+      const row = toRow(channel);
+      await db
+        .updateTable('channels')
+        .set({
+          plan: row.plan,
+          floor: row.floor,
+          constraints_json: row.constraints_json,
+          cohorts_json: row.cohorts_json,
+          index_ttl_seconds: row.index_ttl_seconds,
+          base: row.base,
+          lkg: row.lkg,
+          rollout_json: row.rollout_json,
+          active_release: row.active_release,
+          updated_at: row.updated_at,
+          updated_by: row.updated_by,
+        })
+        .where('env', '=', channel.env)
+        .where('name', '=', channel.name)
+        .execute();
+    },
+
+    async setIndex(key, index, expectedVersion) {
+      const result = await db
+        .updateTable('channels')
+        .set({
+          index_version: index.version,
+          index_envelope_json: JSON.stringify(index.envelope),
+          index_expires_at: index.expiresAt,
+        })
+        .where('env', '=', key.env)
+        .where('name', '=', key.name)
+        .where('index_version', '=', expectedVersion)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
+    async claimActiveRelease(key, releaseId) {
+      const result = await db
+        .updateTable('channels')
+        .set({ active_release: releaseId })
+        .where('env', '=', key.env)
+        .where('name', '=', key.name)
+        .where('active_release', 'is', null)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
+    async indexVersions(keys) {
+      const versions = new Map<string, number>();
+      if (keys.length === 0) return versions;
+      const rows = await db
+        .selectFrom('channels')
+        .select(['env', 'name', 'index_version'])
+        .where((eb) =>
+          eb.or(keys.map((key) => eb.and([eb('env', '=', key.env), eb('name', '=', key.name)]))),
+        )
+        .execute();
+      for (const row of rows) versions.set(channelKeyOf(row.env, row.name), row.index_version);
+      return versions;
+    },
+
+    async listPins(env, channel) {
+      const rows = await db
+        .selectFrom('pins')
+        .selectAll()
+        .where('env', '=', env)
+        .where('channel', '=', channel)
+        .orderBy('cohort')
+        .execute();
+      return rows.map(pinFromRow);
+    },
+
+    async findPin(env, channel, cohort) {
+      const row = await db
+        .selectFrom('pins')
+        .selectAll()
+        .where('env', '=', env)
+        .where('channel', '=', channel)
+        .where('cohort', '=', cohort)
+        .executeTakeFirst();
+      return row === undefined ? null : pinFromRow(row);
+    },
+
+    async upsertPin(pin) {
+      const values = {
+        env: pin.env,
+        channel: pin.channel,
+        cohort: pin.cohort,
+        selector_json: pin.selector === null ? null : JSON.stringify(pin.selector),
+        pack: pin.pack,
+        reason: pin.reason,
+        actor: pin.actor,
+        created_at: pin.createdAt,
+        expires_at: pin.expiresAt,
+      };
+      await db
+        .insertInto('pins')
+        .values(values)
+        .onConflict((conflict) =>
+          conflict.columns(['env', 'channel', 'cohort']).doUpdateSet({
+            selector_json: values.selector_json,
+            pack: values.pack,
+            reason: values.reason,
+            actor: values.actor,
+            created_at: values.created_at,
+            expires_at: values.expires_at,
+          }),
+        )
+        .execute();
+    },
+
+    async deletePin(env, channel, cohort) {
+      const row = await db
+        .deleteFrom('pins')
+        .where('env', '=', env)
+        .where('channel', '=', channel)
+        .where('cohort', '=', cohort)
+        .returningAll()
+        .executeTakeFirst();
+      return row === undefined ? null : pinFromRow(row);
+    },
+
+    async listExpiredPins(at) {
+      const rows = await db
+        .selectFrom('pins')
+        .selectAll()
+        .where('expires_at', '<=', at)
+        .orderBy('env')
+        .orderBy('channel')
+        .orderBy('cohort')
+        .execute();
+      return rows.map(pinFromRow);
+    },
+
+    async listRollbackAuthorizations(env, channel) {
+      const rows = await db
+        .selectFrom('rollback_authorizations')
+        .selectAll()
+        .where('env', '=', env)
+        .where('channel', '=', channel)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      return rows.map(authorizationFromRow);
+    },
+
+    async insertRollbackAuthorization(authorization) {
+      await db
+        .insertInto('rollback_authorizations')
+        .values({
+          id: authorization.id,
+          env: authorization.env,
+          channel: authorization.channel,
+          pack: authorization.pack,
+          reason: authorization.reason,
+          actor: authorization.actor,
+          created_at: authorization.createdAt,
+          expires_at: authorization.expiresAt,
+        })
+        .execute();
+    },
+  };
+}
+
+function toRow(channel: StoredChannel): Omit<Selectable<ChannelsTable>, 'env' | 'name'> {
+  return {
+    plan: channel.plan,
+    floor: channel.floor,
+    constraints_json: JSON.stringify(channel.constraints),
+    cohorts_json: JSON.stringify(channel.cohorts),
+    index_ttl_seconds: channel.indexTtlSeconds,
+    base: channel.base,
+    lkg: channel.lkg,
+    rollout_json: channel.rollout === null ? null : JSON.stringify(channel.rollout),
+    active_release: channel.activeRelease,
+    index_version: channel.indexVersion,
+    index_envelope_json: JSON.stringify(channel.indexEnvelope),
+    index_expires_at: channel.indexExpiresAt,
+    created_at: channel.createdAt,
+    created_by: channel.createdBy,
+    updated_at: channel.updatedAt,
+    updated_by: channel.updatedBy,
+  };
+}
+
+function fromRow(row: Selectable<ChannelsTable>): StoredChannel {
+  return {
+    env: row.env,
+    name: row.name,
+    plan: row.plan,
+    floor: row.floor === null ? null : Number(row.floor),
+    constraints: JSON.parse(row.constraints_json) as Record<string, string>,
+    cohorts: JSON.parse(row.cohorts_json) as Cohort[],
+    indexTtlSeconds: Number(row.index_ttl_seconds),
+    base: row.base,
+    lkg: row.lkg,
+    rollout:
+      row.rollout_json === null ? null : (JSON.parse(row.rollout_json) as ChannelIndexRollout),
+    activeRelease: row.active_release,
+    indexVersion: Number(row.index_version),
+    indexEnvelope: JSON.parse(row.index_envelope_json) as DsseEnvelope,
+    indexExpiresAt: row.index_expires_at,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    updatedAt: row.updated_at,
+    updatedBy: row.updated_by,
+  };
+}
+
+function pinFromRow(row: Selectable<PinsTable>): StoredPin {
+  return {
+    env: row.env,
+    channel: row.channel,
+    cohort: row.cohort,
+    selector: row.selector_json === null ? null : (JSON.parse(row.selector_json) as LabelSelector),
+    pack: row.pack,
+    reason: row.reason,
+    actor: row.actor,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+  };
+}
+
+function authorizationFromRow(
+  row: Selectable<RollbackAuthorizationsTable>,
+): StoredRollbackAuthorization {
+  return {
+    id: row.id,
+    env: row.env,
+    channel: row.channel,
+    pack: row.pack,
+    reason: row.reason,
+    actor: row.actor,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+  };
+}

@@ -1,0 +1,287 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { decide, isTerminal } from '@lockgate/core';
+import type { BlobStore } from '../../blob-store.ts';
+import type { Clock } from '../../clock.ts';
+import type { Stores } from '../../stores.ts';
+import { resignChannelIndex } from '../channels/channel-index.ts';
+import { channelRecord } from '../channels/channel-service.ts';
+import type { ChannelKey, SignedIndex } from '../channels/channel-store.ts';
+import { appendDecisions } from '../decisions/decision-log.ts';
+import { IDEMPOTENCY_RETENTION_SECONDS } from '../idempotency/idempotency.ts';
+import { commitReleaseChange } from '../releases/release-commit.ts';
+import { loadReleaseContext } from '../releases/release-context.ts';
+import type { IndexSigningKey, ServerKeyService } from '../server-keys/server-key-service.ts';
+import type { ControllerLease } from './controller-lease.ts';
+
+/** Target reports older than this are deleted by the controller. */
+export const REPORT_RETENTION_SECONDS = 24 * 3600;
+/** After an event (report, command, new release) the controller runs within this delay. */
+export const WAKE_DEBOUNCE_MS = 200;
+
+/** What one tick did. */
+export interface TickResult {
+  /** false when another process holds the lease (nothing was done) */
+  leader: boolean;
+  /** decision records written */
+  decisions: number;
+  /** channel indexes re-signed */
+  indexes: number;
+  /** releases whose reconciliation failed (logged; retried next tick) */
+  failures: number;
+}
+
+export interface Controller {
+  /** Identifies this controller in the decision records it writes (`holder`). */
+  readonly holder: string;
+  /**
+   * One reconciliation: takes or renews the lease; then, for each release that has not ended,
+   * in one transaction: load its context, core decide(context, now), and when that changed
+   * anything, save the release (version-checked), append the decision records, apply the
+   * actions to the channel and re-sign its index. Then lapses expired pins, re-signs indexes
+   * within half their TTL of expiry, and prunes old reports and idempotency keys.
+   */
+  tick(): Promise<TickResult>;
+  /** Runs tick every intervalMs, and soon after wake(). */
+  start(): void;
+  /** Asks for a tick soon (debounced); does nothing unless started. */
+  wake(): void;
+  /** Stops the loop, waits for a running tick and gives the lease up. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface ControllerDeps {
+  stores: Stores;
+  blobs: BlobStore;
+  clock: Clock;
+  keys: ServerKeyService;
+  lease: ControllerLease;
+  intervalMs: number;
+  /** told after commit when a channel index has a new version */
+  indexChanged: (key: ChannelKey, version: number) => void;
+  /** errors of a tick (logged by the server); the loop goes on */
+  onError?: (error: unknown, context: Record<string, unknown>) => void;
+}
+
+/** `host:pid:random`, so a record tells which process decided. */
+export function newHolderId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
+
+export function createController(deps: ControllerDeps): Controller {
+  const { stores, blobs, clock, keys, lease, intervalMs, indexChanged } = deps;
+  const { holder } = lease;
+  const onError = deps.onError ?? (() => undefined);
+
+  const publish = (changes: readonly { key: ChannelKey; index: SignedIndex }[]): number => {
+    for (const { key, index } of changes) indexChanged(key, index.version);
+    return changes.length;
+  };
+
+  const reconcile = async (
+    id: string,
+    now: Date,
+    key: IndexSigningKey,
+  ): Promise<{ decisions: number; indexes: number }> => {
+    const committed = await stores.transaction(async (tx) => {
+      if (!(await lease.stillHeld(tx, now))) return null;
+      const peek = await tx.releases.find(id);
+      if (peek === null || isTerminal(peek.release.state)) return null;
+      const channel = await tx.channels.lock(peek.release.env, peek.release.channel);
+      if (channel === null) return null;
+      const stored = await tx.releases.find(id);
+      if (stored === null || isTerminal(stored.release.state)) return null;
+      const context = await loadReleaseContext(tx, blobs, stored.release, channel, now);
+      const result = decide(context, now);
+      const change = await commitReleaseChange(tx, stored.release, result, {
+        channel,
+        now,
+        holder,
+        key,
+      });
+      return change === null ? null : { change, channel };
+    });
+    if (committed === null) return { decisions: 0, indexes: 0 };
+    const { change, channel } = committed;
+    const indexes = change.index === null ? 0 : publish([{ key: channel, index: change.index }]);
+    return { decisions: change.records.length, indexes };
+  };
+
+  const lapsePins = async (
+    now: Date,
+    key: IndexSigningKey,
+  ): Promise<{ decisions: number; indexes: number }> => {
+    const at = now.toISOString();
+    const expired = await stores.channels.listExpiredPins(at);
+    const channels = new Map<string, ChannelKey>();
+    for (const pin of expired) {
+      channels.set(`${pin.env}/${pin.channel}`, { env: pin.env, name: pin.channel });
+    }
+    let decisions = 0;
+    let indexes = 0;
+    for (const where of channels.values()) {
+      const result = await stores.transaction(async (tx) => {
+        if (!(await lease.stillHeld(tx, now))) return null;
+        const channel = await tx.channels.lock(where.env, where.name);
+        if (channel === null) return null;
+        const lapsed = [];
+        for (const pin of await tx.channels.listPins(where.env, where.name)) {
+          if (pin.expiresAt > at) continue;
+          await tx.channels.deletePin(pin.env, pin.channel, pin.cohort);
+          lapsed.push(
+            channelRecord(channel, at, {
+              kind: 'pin',
+              rule: 'pin.expired',
+              actor: 'controller',
+              reason: null,
+              verdict: 'unpinned',
+              inputs: {
+                cohort: pin.cohort,
+                pack: pin.pack,
+                expiresAt: pin.expiresAt,
+                pinnedBy: pin.actor,
+                pinReason: pin.reason,
+              },
+              holder,
+            }),
+          );
+        }
+        if (lapsed.length === 0) return null;
+        const records = await appendDecisions(tx, lapsed);
+        return { records, channel, index: await resignChannelIndex(tx, channel, now, key) };
+      });
+      if (result === null) continue;
+      decisions += result.records.length;
+      indexes += publish([{ key: result.channel, index: result.index }]);
+    }
+    return { decisions, indexes };
+  };
+
+  const refreshIndexes = async (now: Date, key: IndexSigningKey): Promise<number> => {
+    const due = (expiresAt: string, ttlSeconds: number): boolean =>
+      Date.parse(expiresAt) - now.getTime() < (ttlSeconds * 1000) / 2;
+    let indexes = 0;
+    for (const listed of await stores.channels.list()) {
+      if (!due(listed.indexExpiresAt, listed.indexTtlSeconds)) continue;
+      const result = await stores.transaction(async (tx) => {
+        if (!(await lease.stillHeld(tx, now))) return null;
+        const channel = await tx.channels.lock(listed.env, listed.name);
+        if (channel === null || !due(channel.indexExpiresAt, channel.indexTtlSeconds)) return null;
+        return { channel, index: await resignChannelIndex(tx, channel, now, key) };
+      });
+      if (result !== null) indexes += publish([{ key: result.channel, index: result.index }]);
+    }
+    return indexes;
+  };
+
+  const prune = async (now: Date): Promise<void> => {
+    const before = (seconds: number): string =>
+      new Date(now.getTime() - seconds * 1000).toISOString();
+    await stores.targets.pruneReports(before(REPORT_RETENTION_SECONDS));
+    await stores.idempotency.prune(before(IDEMPOTENCY_RETENTION_SECONDS));
+  };
+
+  const tick = async (): Promise<TickResult> => {
+    const now = clock();
+    const result: TickResult = { leader: false, decisions: 0, indexes: 0, failures: 0 };
+    if (!(await lease.acquire(now))) return result;
+    result.leader = true;
+    const key = await keys.indexKey();
+    for (const id of await stores.releases.listActiveIds()) {
+      try {
+        const done = await reconcile(id, now, key);
+        result.decisions += done.decisions;
+        result.indexes += done.indexes;
+      } catch (error) {
+        result.failures += 1;
+        onError(error, { release: id });
+      }
+    }
+    const steps: [string, () => Promise<void>][] = [
+      [
+        'pins',
+        async () => {
+          const done = await lapsePins(now, key);
+          result.decisions += done.decisions;
+          result.indexes += done.indexes;
+        },
+      ],
+      [
+        'indexes',
+        async () => {
+          result.indexes += await refreshIndexes(now, key);
+        },
+      ],
+      ['prune', () => prune(now)],
+    ];
+    for (const [step, run] of steps) {
+      try {
+        await run();
+      } catch (error) {
+        onError(error, { step });
+      }
+    }
+    return result;
+  };
+
+  // The loop: one tick at a time; wake() brings the next one forward.
+  let started = false;
+  let timer: NodeJS.Timeout | null = null;
+  let timerDueAt = 0;
+  let running: Promise<void> | null = null;
+  let rerun = false;
+
+  const schedule = (delayMs: number): void => {
+    if (!started) return;
+    const dueAt = performance.now() + delayMs;
+    if (timer !== null && timerDueAt <= dueAt) return;
+    if (timer !== null) clearTimeout(timer);
+    timerDueAt = dueAt;
+    timer = setTimeout(run, delayMs);
+  };
+
+  const run = (): void => {
+    timer = null;
+    if (running !== null) {
+      rerun = true;
+      return;
+    }
+    running = tick()
+      .then(
+        () => undefined,
+        (error: unknown) => onError(error, { step: 'tick' }),
+      )
+      .finally(() => {
+        running = null;
+        const soon = rerun;
+        rerun = false;
+        schedule(soon ? Math.min(WAKE_DEBOUNCE_MS, intervalMs) : intervalMs);
+      });
+  };
+
+  let stopping: Promise<void> | null = null;
+
+  return {
+    holder,
+    tick,
+    start() {
+      if (started || stopping !== null) return;
+      started = true;
+      schedule(0);
+    },
+    wake() {
+      schedule(Math.min(WAKE_DEBOUNCE_MS, intervalMs));
+    },
+    stop() {
+      stopping ??= (async () => {
+        started = false;
+        if (timer !== null) clearTimeout(timer);
+        timer = null;
+        await running;
+        await lease.release();
+      })();
+      return stopping;
+    },
+  };
+}

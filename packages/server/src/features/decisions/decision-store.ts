@@ -1,0 +1,131 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, DecisionRecordsTable } from '../../db/schema.ts';
+
+/** One entry of the decision log, as stored and as the API shows it. */
+export interface DecisionRecord {
+  /** position in the hash chain: 1, 2, 3, ... */
+  seq: number;
+  id: string;
+  /** null for records about a channel or environment rather than one release (pins, freezes) */
+  release: string | null;
+  env: string | null;
+  channel: string | null;
+  at: string;
+  kind: string;
+  rule: string;
+  actor: string;
+  reason: string | null;
+  /** release state before and after; null for records that are not about a release's state */
+  from: string | null;
+  to: string | null;
+  stageIndex: number | null;
+  inputs: Record<string, unknown>;
+  verdict: string;
+  /** the controller (holder id) that decided; null for operator actions */
+  holder: string | null;
+  digest: string;
+  prevDigest: string | null;
+}
+
+export interface ChainHead {
+  lastSeq: number;
+  lastDigest: string | null;
+}
+
+export interface DecisionListQuery {
+  /** records with seq > afterSeq */
+  afterSeq?: number;
+  release?: string;
+  limit: number;
+}
+
+export interface DecisionStore {
+  /**
+   * Reads the head of the hash chain and locks it until the transaction ends, so appends are
+   * serial across processes (a no-op UPDATE … RETURNING takes the row lock on PostgreSQL).
+   */
+  lockHead(): Promise<ChainHead>;
+  setHead(head: ChainHead): Promise<void>;
+  insert(record: DecisionRecord): Promise<void>;
+  /** In chain order. */
+  list(query: DecisionListQuery): Promise<DecisionRecord[]>;
+}
+
+export function createDecisionStore(db: Kysely<Database>): DecisionStore {
+  return {
+    async lockHead() {
+      const row = await db
+        .updateTable('decision_chain')
+        .set((eb) => ({ id: eb.ref('id') }))
+        .where('id', '=', 1)
+        .returning(['last_seq', 'last_digest'])
+        .executeTakeFirstOrThrow();
+      return { lastSeq: Number(row.last_seq), lastDigest: row.last_digest };
+    },
+
+    async setHead(head) {
+      await db
+        .updateTable('decision_chain')
+        .set({ last_seq: head.lastSeq, last_digest: head.lastDigest })
+        .where('id', '=', 1)
+        .execute();
+    },
+
+    async insert(record) {
+      await db
+        .insertInto('decision_records')
+        .values({
+          seq: record.seq,
+          id: record.id,
+          release_id: record.release,
+          env: record.env,
+          channel: record.channel,
+          at: record.at,
+          kind: record.kind,
+          rule: record.rule,
+          actor: record.actor,
+          reason: record.reason,
+          from_state: record.from,
+          to_state: record.to,
+          stage_index: record.stageIndex,
+          inputs_json: JSON.stringify(record.inputs),
+          verdict: record.verdict,
+          holder: record.holder,
+          digest: record.digest,
+          prev_digest: record.prevDigest,
+        })
+        .execute();
+    },
+
+    async list({ afterSeq, release, limit }) {
+      let query = db.selectFrom('decision_records').selectAll();
+      if (afterSeq !== undefined) query = query.where('seq', '>', afterSeq);
+      if (release !== undefined) query = query.where('release_id', '=', release);
+      const rows = await query.orderBy('seq').limit(limit).execute();
+      return rows.map(fromRow);
+    },
+  };
+}
+
+function fromRow(row: Selectable<DecisionRecordsTable>): DecisionRecord {
+  return {
+    seq: Number(row.seq),
+    id: row.id,
+    release: row.release_id,
+    env: row.env,
+    channel: row.channel,
+    at: row.at,
+    kind: row.kind,
+    rule: row.rule,
+    actor: row.actor,
+    reason: row.reason,
+    from: row.from_state,
+    to: row.to_state,
+    stageIndex: row.stage_index === null ? null : Number(row.stage_index),
+    inputs: JSON.parse(row.inputs_json) as Record<string, unknown>,
+    verdict: row.verdict,
+    holder: row.holder,
+    digest: row.digest,
+    prevDigest: row.prev_digest,
+  };
+}

@@ -1,0 +1,112 @@
+import { GATE_OPERATORS } from '@lockgate/core';
+import { Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { actorOf } from '../../http/auth.ts';
+import { errorResponses, JsonObject, Name, StringEnum } from '../../http/schemas.ts';
+import type { PlanService } from './plan-service.ts';
+
+export const PlanSchema = Type.Object(
+  {
+    name: Type.String(),
+    stages: Type.Array(JsonObject),
+    builtin: Type.Boolean(),
+    updatedAt: Type.Union([Type.String(), Type.Null()]),
+    updatedBy: Type.Union([Type.String(), Type.Null()]),
+  },
+  { $id: 'Plan', additionalProperties: false },
+);
+
+const GateBody = Type.Object(
+  {
+    metric: Type.String({
+      minLength: 1,
+      maxLength: 160,
+      description:
+        'error_rate, activation_success_rate, latency_p95_ms, latency_p99_ms or signal:NAME',
+    }),
+    op: StringEnum(GATE_OPERATORS),
+    threshold: Type.Number(),
+    windowSeconds: Type.Integer(),
+    minTargets: Type.Integer(),
+    minSamples: Type.Integer(),
+  },
+  { additionalProperties: false },
+);
+
+const StageBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 63 }),
+    percent: Type.Number(),
+    cohort: Type.Optional(Name),
+    soakSeconds: Type.Integer(),
+    gates: Type.Array(GateBody, { maxItems: 32 }),
+    approvals: Type.Optional(Type.Integer()),
+    progressDeadlineSeconds: Type.Optional(Type.Integer()),
+  },
+  { additionalProperties: false },
+);
+
+const PutBody = Type.Object(
+  { stages: Type.Array(StageBody, { maxItems: 64 }) },
+  { additionalProperties: false },
+);
+
+const NameParams = Type.Object({ name: Name }, { additionalProperties: false });
+const PlanResponse = Type.Object({ plan: Type.Ref(PlanSchema) });
+
+export function planRoutes(app: FastifyInstance, options: { plans: PlanService }): void {
+  const { plans } = options;
+
+  app.get(
+    '/plans',
+    {
+      schema: {
+        summary: 'List plans: the built-ins (canary, all-at-once), then user plans',
+        tags: ['plans'],
+        response: {
+          200: Type.Object({ items: Type.Array(Type.Ref(PlanSchema)) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async () => ({ items: await plans.list() }),
+  );
+
+  app.get<{ Params: Static<typeof NameParams> }>(
+    '/plans/:name',
+    {
+      schema: {
+        summary: 'One plan',
+        tags: ['plans'],
+        params: NameParams,
+        response: { 200: PlanResponse, ...errorResponses },
+      },
+    },
+    async (request) => ({ plan: await plans.get(request.params.name) }),
+  );
+
+  app.put<{ Params: Static<typeof NameParams>; Body: Static<typeof PutBody> }>(
+    '/plans/:name',
+    {
+      schema: {
+        summary: 'Create or replace a user plan',
+        description:
+          'Checked by core validatePlan: PLAN_INVALID with details.problems. Built-in names ' +
+          'cannot be replaced. 201 when created, 200 when replaced.',
+        tags: ['plans'],
+        params: NameParams,
+        body: PutBody,
+        response: { 200: PlanResponse, 201: PlanResponse, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { plan, created } = await plans.put(
+        request.params.name,
+        request.body.stages,
+        actorOf(request).name,
+      );
+      return reply.code(created ? 201 : 200).send({ plan });
+    },
+  );
+}

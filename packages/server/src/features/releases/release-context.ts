@@ -1,0 +1,113 @@
+import { desiredPack, evaluateEligibility } from '@lockgate/core';
+import type {
+  ChannelContext,
+  PackContext,
+  PackManifest,
+  ReleaseContext,
+  ReleaseState,
+} from '@lockgate/core';
+import type { BlobStore } from '../../blob-store.ts';
+import type { Stores } from '../../stores.ts';
+import { indexPayloadOf, indexPins } from '../channels/channel-index.ts';
+import type { StoredChannel } from '../channels/channel-store.ts';
+
+/** Reports older than the largest gate window of a plan never count; 5 minutes without gates. */
+const DEFAULT_REPORT_WINDOW_SECONDS = 300;
+
+/**
+ * Everything core `decide` / `applyCommand` read about a release, loaded inside the caller's
+ * transaction (with the channel row locked): the channel context (pins, LKG, floor, revoked,
+ * constraints, rollback authorizations), the pack context (eligibility by core
+ * evaluateEligibility against the build record, evidence = the pack row and its file are
+ * stored), the channel's reports within the plan's largest gate window, the stage targets (the
+ * channel's targets whose desiredPack on the current index is the release pack) and the
+ * environment's freeze windows.
+ */
+export async function loadReleaseContext(
+  tx: Stores,
+  blobs: BlobStore,
+  release: ReleaseState,
+  channel: StoredChannel,
+  now: Date,
+): Promise<ReleaseContext> {
+  const pins = await tx.channels.listPins(channel.env, channel.name);
+  const authorizations = await tx.channels.listRollbackAuthorizations(channel.env, channel.name);
+  const channelContext: ChannelContext = {
+    pins: indexPins(pins),
+    lkg: channel.lkg,
+    floor: channel.floor,
+    revoked: await tx.revocations.digests(),
+    constraints: channel.constraints,
+    rollbackAuthorizations: authorizations.map((a) => ({
+      pack: a.pack,
+      reason: a.reason,
+      expiresAt: a.expiresAt,
+    })),
+  };
+  const windowSeconds = Math.max(
+    0,
+    ...release.plan.stages.flatMap((stage) => stage.gates.map((gate) => gate.windowSeconds)),
+  );
+  const from = new Date(
+    now.getTime() - (windowSeconds || DEFAULT_REPORT_WINDOW_SECONDS) * 1000,
+  ).toISOString();
+  const rolling = release.state === 'rolling' || release.state === 'paused';
+  const reports = rolling
+    ? await tx.targets.listReports(channel.env, channel.name, from, now.toISOString())
+    : [];
+  const stageTargets: string[] = [];
+  if (rolling) {
+    const index = indexPayloadOf(channel.indexEnvelope);
+    for (const target of await tx.targets.listRefs(channel.env, channel.name)) {
+      if (desiredPack(index, target, now).pack === release.pack) stageTargets.push(target.id);
+    }
+  }
+  const freezeWindows = (await tx.environments.listFreezeWindows(channel.env)).map((f) => f.window);
+  return {
+    release,
+    channel: channelContext,
+    pack: await loadPackContext(tx, blobs, release),
+    reports,
+    stageTargets,
+    freezeWindows,
+  };
+}
+
+async function loadPackContext(
+  tx: Stores,
+  blobs: BlobStore,
+  release: ReleaseState,
+): Promise<PackContext> {
+  const stored = await tx.packs.findByDigest(release.pack);
+  if (stored === null) {
+    return {
+      digest: release.pack,
+      sequence: release.packSequence,
+      eligible: false,
+      eligibilityReasons: [
+        { code: 'PACK_NOT_FOUND', message: `pack ${release.pack} is not stored` },
+      ],
+      requires: {},
+      evidenceComplete: false,
+    };
+  }
+  const manifest = JSON.parse(stored.manifestJson) as PackManifest;
+  const build = (await tx.builds.find(stored.buildId))?.record ?? null;
+  const verdict = evaluateEligibility({ manifest, build });
+  const reasons = [...verdict.reasons];
+  if (build !== null && build.packDigest !== null && build.packDigest !== stored.digest) {
+    reasons.push({
+      code: 'BUILD_CONFLICT',
+      message: `build ${build.id} produced pack ${build.packDigest}, not ${stored.digest}`,
+    });
+  }
+  const fileStored = (await blobs.size(stored.digest.slice('sha256:'.length))) === stored.size;
+  return {
+    digest: stored.digest,
+    sequence: stored.sequence,
+    eligible: reasons.length === 0,
+    eligibilityReasons: reasons,
+    requires: manifest.requires,
+    evidenceComplete: fileStored,
+  };
+}

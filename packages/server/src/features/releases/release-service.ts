@@ -1,0 +1,276 @@
+import { randomUUID } from 'node:crypto';
+import { applyCommand, isTerminal, LockgateError, newRelease } from '@lockgate/core';
+import type { CommandKind, ReleaseState, ReleaseStatus } from '@lockgate/core';
+import type { BlobStore } from '../../blob-store.ts';
+import type { Clock } from '../../clock.ts';
+import type { Signals } from '../../signals.ts';
+import type { Stores } from '../../stores.ts';
+import { lockChannel } from '../channels/channel-service.ts';
+import type { SignedIndex, StoredChannel } from '../channels/channel-store.ts';
+import { appendDecisions } from '../decisions/decision-log.ts';
+import type { DecisionRecord } from '../decisions/decision-store.ts';
+import { runIdempotent } from '../idempotency/idempotency.ts';
+import { findPackByRef } from '../packs/pack-ref.ts';
+import { resolvePlan } from '../plans/plan-service.ts';
+import type { ServerKeyService } from '../server-keys/server-key-service.ts';
+import { commitReleaseChange } from './release-commit.ts';
+import { loadReleaseContext } from './release-context.ts';
+import type { StoredRelease } from './release-store.ts';
+
+export interface CurrentStage {
+  name: string;
+  percent: number;
+  cohort: string | null;
+  /** null while the stage waits for approvals or a freeze to end */
+  startedAt: string | null;
+  soakSeconds: number;
+}
+
+/** The core ReleaseState with when it was created and changed, and its current stage. */
+export type ReleaseView = ReleaseState & {
+  createdAt: string;
+  updatedAt: string;
+  /** null before the rollout starts (requested, verifying) and after it ended */
+  currentStage: CurrentStage | null;
+};
+
+export interface CreateReleaseInput {
+  /** a digest or name@version of a stored pack */
+  pack: string;
+  env: string;
+  channel: string;
+  /** a plan name; the channel's default plan when absent */
+  plan?: string;
+  reason: string;
+  schedule?: { notBefore?: string; window?: unknown };
+}
+
+export interface CommandInput {
+  reason: string;
+  /** promote only: straight to the last stage */
+  full?: boolean;
+}
+
+export interface ReleaseService {
+  /** RELEASE_CONFLICT when the channel has an active release; PACK_NOT_FOUND, PLAN_NOT_FOUND. */
+  create(input: CreateReleaseInput, actor: string, idempotencyKey?: string): Promise<ReleaseView>;
+  list(query: {
+    env?: string;
+    channel?: string;
+    state?: ReleaseStatus;
+    limit: number;
+  }): Promise<ReleaseView[]>;
+  /** RELEASE_NOT_FOUND when unknown. */
+  get(id: string): Promise<ReleaseView>;
+  /** An operator command through core applyCommand, committed like a controller decision. */
+  command(
+    id: string,
+    kind: CommandKind,
+    input: CommandInput,
+    actor: string,
+    idempotencyKey?: string,
+  ): Promise<ReleaseView>;
+  /** The release's decision records in order. */
+  timeline(id: string): Promise<DecisionRecord[]>;
+}
+
+interface Effects {
+  channel: StoredChannel;
+  index: SignedIndex | null;
+}
+
+export function createReleaseService(deps: {
+  stores: Stores;
+  blobs: BlobStore;
+  clock: Clock;
+  keys: ServerKeyService;
+  signals: Signals;
+}): ReleaseService {
+  const { stores, blobs, clock, keys, signals } = deps;
+
+  const findOrThrow = async (tx: Stores, id: string): Promise<StoredRelease> => {
+    const stored = await tx.releases.find(id);
+    if (stored === null) {
+      throw new LockgateError('RELEASE_NOT_FOUND', `No release has id ${id}.`, {
+        details: { id },
+      });
+    }
+    return stored;
+  };
+
+  const after = (effects: Effects | null): void => {
+    if (effects === null) return;
+    if (effects.index !== null) signals.indexChanged(effects.channel, effects.index.version);
+    signals.wakeController();
+  };
+
+  return {
+    async create(input, actor, idempotencyKey) {
+      const now = clock();
+      const at = now.toISOString();
+      const request =
+        idempotencyKey === undefined
+          ? null
+          : { key: idempotencyKey, actor, scope: 'release.create', body: input };
+      const outcome = await runIdempotent(stores, request, now, async (tx) => {
+        const channel = await lockChannel(tx, input.env, input.channel);
+        const pack = await findPackByRef(tx.packs, input.pack);
+        const plan = await resolvePlan(tx, input.plan ?? channel.plan);
+        if (channel.activeRelease !== null) throw conflict(channel);
+        const release = newRelease({
+          id: `rel_${randomUUID()}`,
+          env: channel.env,
+          channel: channel.name,
+          pack: pack.digest,
+          packSequence: pack.sequence,
+          basePack: channel.base,
+          plan,
+          requestedBy: actor,
+          reason: input.reason,
+          ...(input.schedule === undefined ? {} : { schedule: input.schedule }),
+          cohorts: channel.cohorts.map((cohort) => cohort.name),
+        });
+        checkStageCohorts(release, channel);
+        if (!(await tx.channels.claimActiveRelease(channel, release.id))) throw conflict(channel);
+        channel.activeRelease = release.id;
+        await tx.releases.insert({ release, createdAt: at, updatedAt: at });
+        await appendDecisions(tx, [
+          {
+            release: release.id,
+            env: channel.env,
+            channel: channel.name,
+            at,
+            kind: 'command',
+            rule: 'release.create',
+            actor,
+            reason: input.reason,
+            from: null,
+            to: release.state,
+            stageIndex: 0,
+            inputs: {
+              pack: pack.digest,
+              packName: pack.name,
+              packVersion: pack.version,
+              packSequence: pack.sequence,
+              basePack: channel.base,
+              plan: release.plan,
+              schedule: release.schedule ?? null,
+            },
+            verdict: 'requested',
+            holder: null,
+          },
+        ]);
+        const effects: Effects = { channel, index: null };
+        return { response: releaseView({ release, createdAt: at, updatedAt: at }), effects };
+      });
+      after(outcome.effects);
+      return outcome.response;
+    },
+
+    async list(query) {
+      return (await stores.releases.list(query)).map(releaseView);
+    },
+
+    async get(id) {
+      return releaseView(await findOrThrow(stores, id));
+    },
+
+    async command(id, kind, input, actor, idempotencyKey) {
+      const key = await keys.indexKey();
+      const now = clock();
+      const request =
+        idempotencyKey === undefined
+          ? null
+          : { key: idempotencyKey, actor, scope: `release.${kind}:${id}`, body: input };
+      const outcome = await runIdempotent(stores, request, now, async (tx) => {
+        const peek = await findOrThrow(tx, id);
+        const channel = await lockChannel(tx, peek.release.env, peek.release.channel);
+        const stored = await findOrThrow(tx, id);
+        const before = stored.release;
+        const context = await loadReleaseContext(tx, blobs, before, channel, now);
+        const result = applyCommand(
+          before,
+          {
+            kind,
+            actor,
+            reason: input.reason,
+            ...(input.full === undefined ? {} : { full: input.full }),
+          },
+          context,
+          now,
+        );
+        const committed = await commitReleaseChange(tx, before, result, {
+          channel,
+          now,
+          holder: null,
+          key,
+        });
+        if (committed === null) {
+          throw new LockgateError(
+            'VERSION_CONFLICT',
+            `Release ${id} changed while the command was applied; retry.`,
+            { details: { id, version: before.version } },
+          );
+        }
+        const effects: Effects = { channel, index: committed.index };
+        const view = releaseView({
+          release: committed.release,
+          createdAt: stored.createdAt,
+          updatedAt: now.toISOString(),
+        });
+        return { response: view, effects };
+      });
+      after(outcome.effects);
+      return outcome.response;
+    },
+
+    async timeline(id) {
+      await findOrThrow(stores, id);
+      return stores.decisions.list({ release: id, limit: 100_000 });
+    },
+  };
+}
+
+function conflict(channel: StoredChannel): LockgateError {
+  return new LockgateError(
+    'RELEASE_CONFLICT',
+    `Release ${channel.activeRelease ?? '?'} is active in ${channel.env}/${channel.name}.`,
+    { details: { env: channel.env, channel: channel.name, activeRelease: channel.activeRelease } },
+  );
+}
+
+/** A stage cohort must be a selector-only cohort of the channel (its percent is the stage's). */
+function checkStageCohorts(release: ReleaseState, channel: StoredChannel): void {
+  for (const stage of release.plan.stages) {
+    if (stage.cohort === undefined) continue;
+    const cohort = channel.cohorts.find((c) => c.name === stage.cohort);
+    if (cohort?.selector === undefined || cohort.percent !== undefined) {
+      throw new LockgateError(
+        'COHORT_INVALID',
+        `Stage ${stage.name} names cohort "${stage.cohort}", which is not a selector-only cohort of ${channel.env}/${channel.name}.`,
+        { details: { stage: stage.name, cohort: stage.cohort } },
+      );
+    }
+  }
+}
+
+export function releaseView(stored: StoredRelease): ReleaseView {
+  const { release } = stored;
+  const stage = release.plan.stages[release.stageIndex];
+  const active = release.state === 'rolling' || release.state === 'paused';
+  return {
+    ...release,
+    createdAt: stored.createdAt,
+    updatedAt: stored.updatedAt,
+    currentStage:
+      active && stage !== undefined && !isTerminal(release.state)
+        ? {
+            name: stage.name,
+            percent: stage.percent,
+            cohort: stage.cohort ?? null,
+            startedAt: release.stageStartedAt,
+            soakSeconds: stage.soakSeconds,
+          }
+        : null,
+  };
+}

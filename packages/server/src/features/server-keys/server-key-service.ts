@@ -1,0 +1,113 @@
+import { generateKeyPairSync } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parsePrivateKey } from '@lockgate/core';
+import type { Clock } from '../../clock.ts';
+import type { ServerConfig } from '../../config.ts';
+import type { Stores } from '../../stores.ts';
+
+/** The use of the key that signs channel indexes. */
+export const CHANNEL_INDEX_KEY_USE = 'channel-index';
+/** DATA/index-signing.pub: the channel-index public key (SPKI PEM), written on every start. */
+export const INDEX_PUBLIC_KEY_FILE = 'index-signing.pub';
+
+export interface IndexSigningKey {
+  keyId: string;
+  privateKey: KeyObject;
+  publicKeyPem: string;
+}
+
+export interface ServerKeyView {
+  keyId: string;
+  publicKeyPem: string;
+  use: string;
+}
+
+export interface ServerKeyService {
+  /**
+   * The channel-index signing key: read from the database, or generated (Ed25519) and stored
+   * on first use. Replicas of one database share it: a replica that loses the race to insert
+   * reads the winner's key. Call it outside a transaction (it is cached after the first call).
+   */
+  indexKey(): Promise<IndexSigningKey>;
+  /** Makes sure the key exists and writes its public half to DATA/index-signing.pub. */
+  bootstrap(): Promise<ServerKeyView>;
+  /** The public keys, for agents and operators. */
+  list(): Promise<ServerKeyView[]>;
+}
+
+export function createServerKeyService(deps: {
+  config: Pick<ServerConfig, 'dataDir'>;
+  stores: Stores;
+  clock: Clock;
+}): ServerKeyService {
+  const { config, stores, clock } = deps;
+  let cached: Promise<IndexSigningKey> | null = null;
+
+  const load = async (): Promise<IndexSigningKey> => {
+    let stored = await stores.serverKeys.findByUse(CHANNEL_INDEX_KEY_USE);
+    if (stored === null) {
+      const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+      const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+      const info = parsePrivateKey(privateKeyPem).publicKey;
+      await stores.serverKeys.insert({
+        keyId: info.keyId,
+        use: CHANNEL_INDEX_KEY_USE,
+        privateKeyPem,
+        publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+        createdAt: clock().toISOString(),
+      });
+      stored = await stores.serverKeys.findByUse(CHANNEL_INDEX_KEY_USE);
+      if (stored === null) throw new Error('The channel-index key vanished after it was stored');
+    }
+    const { key, publicKey } = parsePrivateKey(stored.privateKeyPem);
+    return { keyId: publicKey.keyId, privateKey: key, publicKeyPem: publicKey.publicKeyPem };
+  };
+
+  const indexKey = (): Promise<IndexSigningKey> => {
+    cached ??= load().catch((error: unknown) => {
+      cached = null;
+      throw error;
+    });
+    return cached;
+  };
+
+  return {
+    indexKey,
+
+    async bootstrap() {
+      const key = await indexKey();
+      await writeFileAtomically(join(config.dataDir, INDEX_PUBLIC_KEY_FILE), key.publicKeyPem);
+      return { keyId: key.keyId, publicKeyPem: key.publicKeyPem, use: CHANNEL_INDEX_KEY_USE };
+    },
+
+    async list() {
+      return (await stores.serverKeys.list()).map((key) => ({
+        keyId: key.keyId,
+        publicKeyPem: key.publicKeyPem,
+        use: key.use,
+      }));
+    },
+  };
+}
+
+/** Writes a public file atomically (temporary file, fsync, rename). */
+async function writeFileAtomically(path: string, text: string): Promise<void> {
+  await mkdir(join(path, '..'), { recursive: true, mode: 0o700 });
+  const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    const file = await open(temporary, 'wx', 0o644);
+    try {
+      await file.writeFile(text, 'utf8');
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}

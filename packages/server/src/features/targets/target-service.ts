@@ -1,0 +1,198 @@
+import { randomUUID } from 'node:crypto';
+import { desiredPack, isLabelKey, isLabelValue, LockgateError } from '@lockgate/core';
+import type {
+  ChannelIndexPayload,
+  DesiredReason,
+  TargetAttempt,
+  TargetHealth,
+} from '@lockgate/core';
+import type { Clock } from '../../clock.ts';
+import type { Signals } from '../../signals.ts';
+import type { Stores } from '../../stores.ts';
+import { indexPayloadOf } from '../channels/channel-index.ts';
+import { findChannel } from '../channels/channel-service.ts';
+import { appendDecisions } from '../decisions/decision-log.ts';
+import type { StoredTarget } from './target-store.ts';
+
+export interface TargetView {
+  id: string;
+  env: string;
+  channel: string;
+  labels: Record<string, string>;
+  capabilities: Record<string, string>;
+  activePack: string | null;
+  lastReportAt: string | null;
+  lastAttempt: TargetAttempt | null;
+  registeredAt: string;
+}
+
+export interface TargetRegistration {
+  env: string;
+  channel: string;
+  labels: Record<string, string>;
+  capabilities?: Record<string, string>;
+}
+
+export interface TargetReportInput {
+  activePack: string | null;
+  lastAttempt?: TargetAttempt;
+  health?: TargetHealth;
+}
+
+export interface DesiredView {
+  pack: string | null;
+  reason: DesiredReason;
+  indexVersion: number;
+}
+
+export interface TargetService {
+  /** Registers or updates a target (idempotent); a move to another channel is recorded. */
+  register(
+    id: string,
+    input: TargetRegistration,
+    actor: string,
+  ): Promise<{ target: TargetView; created: boolean }>;
+  /** Appends a report stamped with the server clock; TARGET_NOT_FOUND when unregistered. */
+  report(id: string, input: TargetReportInput): Promise<void>;
+  list(query: { env?: string; channel?: string; limit: number }): Promise<TargetView[]>;
+  get(id: string): Promise<TargetView>;
+  /** core desiredPack on the channel's current index payload, now. */
+  desired(id: string): Promise<DesiredView>;
+}
+
+export function createTargetService(deps: {
+  stores: Stores;
+  clock: Clock;
+  signals: Signals;
+}): TargetService {
+  const { stores, clock, signals } = deps;
+  // Parsed index payloads by channel, so check-ins do not decode the envelope each time.
+  const payloads = new Map<string, { version: number; payload: ChannelIndexPayload }>();
+
+  const findOrThrow = async (id: string): Promise<StoredTarget> => {
+    const target = await stores.targets.find(id);
+    if (target === null) {
+      throw new LockgateError('TARGET_NOT_FOUND', `No target has id ${id}.`, { details: { id } });
+    }
+    return target;
+  };
+
+  return {
+    async register(id, input, actor) {
+      checkLabels(input.labels, 'labels');
+      const at = clock().toISOString();
+      return stores.transaction(async (tx) => {
+        await findChannel(tx, input.env, input.channel);
+        const existing = await tx.targets.find(id);
+        const target: StoredTarget = {
+          id,
+          env: input.env,
+          channel: input.channel,
+          labels: { ...input.labels },
+          capabilities: { ...(input.capabilities ?? existing?.capabilities ?? {}) },
+          activePack: existing?.activePack ?? null,
+          lastAttempt: existing?.lastAttempt ?? null,
+          lastReportAt: existing?.lastReportAt ?? null,
+          registeredAt: existing?.registeredAt ?? at,
+          updatedAt: at,
+        };
+        const created = await tx.targets.upsert(target);
+        if (
+          existing !== null &&
+          (existing.env !== target.env || existing.channel !== target.channel)
+        ) {
+          await appendDecisions(tx, [
+            {
+              release: null,
+              env: target.env,
+              channel: target.channel,
+              at,
+              kind: 'target',
+              rule: 'target.moved',
+              actor,
+              reason: null,
+              from: null,
+              to: null,
+              stageIndex: null,
+              inputs: {
+                target: id,
+                from: { env: existing.env, channel: existing.channel },
+                to: { env: target.env, channel: target.channel },
+              },
+              verdict: 'moved',
+              holder: null,
+            },
+          ]);
+        }
+        return { target: targetView(target), created };
+      });
+    },
+
+    async report(id, input) {
+      const target = await findOrThrow(id);
+      const at = clock().toISOString();
+      await stores.transaction(async (tx) => {
+        await tx.targets.recordReport({
+          id: randomUUID(),
+          targetId: id,
+          env: target.env,
+          channel: target.channel,
+          at,
+          activePack: input.activePack,
+          ...(input.lastAttempt === undefined ? {} : { lastAttempt: input.lastAttempt }),
+          ...(input.health === undefined ? {} : { health: input.health }),
+        });
+      });
+      signals.wakeController();
+    },
+
+    async list(query) {
+      return (await stores.targets.list(query)).map(targetView);
+    },
+
+    async get(id) {
+      return targetView(await findOrThrow(id));
+    },
+
+    async desired(id) {
+      const target = await findOrThrow(id);
+      const channel = await findChannel(stores, target.env, target.channel);
+      const cacheKey = `${channel.env}/${channel.name}`;
+      let cached = payloads.get(cacheKey);
+      if (cached?.version !== channel.indexVersion) {
+        cached = { version: channel.indexVersion, payload: indexPayloadOf(channel.indexEnvelope) };
+        payloads.set(cacheKey, cached);
+      }
+      const desired = desiredPack(cached.payload, { id, labels: target.labels }, clock());
+      return { pack: desired.pack, reason: desired.reason, indexVersion: channel.indexVersion };
+    },
+  };
+}
+
+function checkLabels(labels: Record<string, string>, field: string): void {
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(labels)) {
+    if (!isLabelKey(key)) problems.push(`${field} key "${key}" is not a valid label key`);
+    if (!isLabelValue(value))
+      problems.push(`${field}.${key} value "${value}" is not a valid label value`);
+  }
+  if (problems.length > 0) {
+    throw new LockgateError('VALIDATION_FAILED', `The target is malformed: ${problems[0]}.`, {
+      details: { problems },
+    });
+  }
+}
+
+export function targetView(target: StoredTarget): TargetView {
+  return {
+    id: target.id,
+    env: target.env,
+    channel: target.channel,
+    labels: target.labels,
+    capabilities: target.capabilities,
+    activePack: target.activePack,
+    lastReportAt: target.lastReportAt,
+    lastAttempt: target.lastAttempt,
+    registeredAt: target.registeredAt,
+  };
+}

@@ -1,0 +1,184 @@
+import type { Labels, TargetAttempt, TargetHealth, TargetReport } from '@lockgate/core';
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, TargetReportsTable, TargetsTable } from '../../db/schema.ts';
+
+export interface StoredTarget {
+  id: string;
+  env: string;
+  channel: string;
+  labels: Record<string, string>;
+  capabilities: Record<string, string>;
+  activePack: string | null;
+  lastAttempt: TargetAttempt | null;
+  lastReportAt: string | null;
+  registeredAt: string;
+  updatedAt: string;
+}
+
+/** A stored report: the core TargetReport plus where the target was when it reported. */
+export interface StoredReport extends TargetReport {
+  id: string;
+  env: string;
+  channel: string;
+}
+
+export interface TargetListQuery {
+  env?: string;
+  channel?: string;
+  limit: number;
+}
+
+export interface TargetStore {
+  find(id: string): Promise<StoredTarget | null>;
+  /** By id. */
+  list(query: TargetListQuery): Promise<StoredTarget[]>;
+  /** Every target of a channel, id and labels only, by id. */
+  listRefs(env: string, channel: string): Promise<{ id: string; labels: Labels }[]>;
+  /** Inserts the target, or updates where it is and its labels; true when inserted. */
+  upsert(target: StoredTarget): Promise<boolean>;
+  /** Appends a report and updates the target's active pack, last attempt and last report time. */
+  recordReport(report: StoredReport): Promise<void>;
+  /** Reports of a channel with from ≤ at ≤ to, oldest first. */
+  listReports(env: string, channel: string, from: string, to: string): Promise<TargetReport[]>;
+  /** Deletes reports older than `before`; returns how many. */
+  pruneReports(before: string): Promise<number>;
+}
+
+export function createTargetStore(db: Kysely<Database>): TargetStore {
+  return {
+    async find(id) {
+      const row = await db
+        .selectFrom('targets')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row === undefined ? null : fromRow(row);
+    },
+
+    async list({ env, channel, limit }) {
+      let query = db.selectFrom('targets').selectAll();
+      if (env !== undefined) query = query.where('env', '=', env);
+      if (channel !== undefined) query = query.where('channel', '=', channel);
+      const rows = await query.orderBy('id').limit(limit).execute();
+      return rows.map(fromRow);
+    },
+
+    async listRefs(env, channel) {
+      const rows = await db
+        .selectFrom('targets')
+        .select(['id', 'labels_json'])
+        .where('env', '=', env)
+        .where('channel', '=', channel)
+        .orderBy('id')
+        .execute();
+      return rows.map((row) => ({ id: row.id, labels: JSON.parse(row.labels_json) as Labels }));
+    },
+
+    async upsert(target) {
+      const inserted = await db
+        .insertInto('targets')
+        .values({
+          id: target.id,
+          env: target.env,
+          channel: target.channel,
+          labels_json: JSON.stringify(target.labels),
+          capabilities_json: JSON.stringify(target.capabilities),
+          active_pack: target.activePack,
+          last_attempt_json:
+            target.lastAttempt === null ? null : JSON.stringify(target.lastAttempt),
+          last_report_at: target.lastReportAt,
+          registered_at: target.registeredAt,
+          updated_at: target.updatedAt,
+        })
+        .onConflict((conflict) => conflict.column('id').doNothing())
+        .executeTakeFirst();
+      if ((inserted.numInsertedOrUpdatedRows ?? 0n) > 0n) return true;
+      await db
+        .updateTable('targets')
+        .set({
+          env: target.env,
+          channel: target.channel,
+          labels_json: JSON.stringify(target.labels),
+          capabilities_json: JSON.stringify(target.capabilities),
+          updated_at: target.updatedAt,
+        })
+        .where('id', '=', target.id)
+        .execute();
+      return false;
+    },
+
+    async recordReport(report) {
+      const lastAttempt =
+        report.lastAttempt === undefined ? null : JSON.stringify(report.lastAttempt);
+      await db
+        .insertInto('target_reports')
+        .values({
+          id: report.id,
+          target_id: report.targetId,
+          env: report.env,
+          channel: report.channel,
+          at: report.at,
+          active_pack: report.activePack,
+          last_attempt_json: lastAttempt,
+          health_json: report.health === undefined ? null : JSON.stringify(report.health),
+        })
+        .execute();
+      await db
+        .updateTable('targets')
+        .set({
+          active_pack: report.activePack,
+          last_report_at: report.at,
+          ...(lastAttempt === null ? {} : { last_attempt_json: lastAttempt }),
+        })
+        .where('id', '=', report.targetId)
+        .execute();
+    },
+
+    async listReports(env, channel, from, to) {
+      const rows = await db
+        .selectFrom('target_reports')
+        .selectAll()
+        .where('env', '=', env)
+        .where('channel', '=', channel)
+        .where('at', '>=', from)
+        .where('at', '<=', to)
+        .orderBy('at')
+        .orderBy('id')
+        .execute();
+      return rows.map(reportFromRow);
+    },
+
+    async pruneReports(before) {
+      const result = await db
+        .deleteFrom('target_reports')
+        .where('at', '<', before)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
+
+function fromRow(row: Selectable<TargetsTable>): StoredTarget {
+  return {
+    id: row.id,
+    env: row.env,
+    channel: row.channel,
+    labels: JSON.parse(row.labels_json) as Record<string, string>,
+    capabilities: JSON.parse(row.capabilities_json) as Record<string, string>,
+    activePack: row.active_pack,
+    lastAttempt:
+      row.last_attempt_json === null ? null : (JSON.parse(row.last_attempt_json) as TargetAttempt),
+    lastReportAt: row.last_report_at,
+    registeredAt: row.registered_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function reportFromRow(row: Selectable<TargetReportsTable>): TargetReport {
+  const report: TargetReport = { targetId: row.target_id, at: row.at, activePack: row.active_pack };
+  if (row.last_attempt_json !== null) {
+    report.lastAttempt = JSON.parse(row.last_attempt_json) as TargetAttempt;
+  }
+  if (row.health_json !== null) report.health = JSON.parse(row.health_json) as TargetHealth;
+  return report;
+}

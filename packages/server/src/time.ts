@@ -1,0 +1,43 @@
+import { LockgateError, parseDuration } from '@lockgate/core';
+import type { ErrorCode } from '@lockgate/core';
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
+
+/**
+ * An RFC 3339 time from a request in the stored form (ISO 8601 UTC with milliseconds, so stored
+ * times compare as text); `code` when it is not one.
+ */
+export function normalizeTime(text: string, field: string, code: ErrorCode): string {
+  const ms = RFC3339.test(text) ? Date.parse(text) : Number.NaN;
+  if (!Number.isFinite(ms)) {
+    throw new LockgateError(
+      code,
+      `${field} must be an RFC 3339 time such as 2026-01-01T00:00:00Z.`,
+      {
+        details: { [field]: text },
+      },
+    );
+  }
+  return new Date(ms).toISOString();
+}
+
+/** Seconds of a request duration (`30s`, `10m`, `24h`, or seconds); `code` when invalid or ≤ 0. */
+export function positiveDuration(value: string | number, field: string, code: ErrorCode): number {
+  let seconds: number;
+  try {
+    seconds = typeof value === 'number' ? value : parseDuration(value);
+  } catch {
+    seconds = Number.NaN;
+  }
+  if (!Number.isSafeInteger(seconds) || seconds <= 0) {
+    throw new LockgateError(code, `${field} must be a positive duration such as 30s, 10m or 24h.`, {
+      details: { [field]: value },
+    });
+  }
+  return seconds;
+}
+
+/** The ISO time `seconds` after `now`. */
+export function isoAfter(now: Date, seconds: number): string {
+  return new Date(now.getTime() + seconds * 1000).toISOString();
+}
