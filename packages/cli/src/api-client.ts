@@ -20,6 +20,8 @@ export interface RequestOptions {
   query?: Record<string, string | number | undefined>;
   json?: unknown;
   bytes?: Uint8Array;
+  /** extra request headers, e.g. Idempotency-Key */
+  headers?: Record<string, string>;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -73,6 +75,7 @@ export class ApiClient {
       }
     }
     const headers: Record<string, string> = {
+      ...options.headers,
       authorization: `Bearer ${this.#token}`,
       accept: 'application/json',
     };

@@ -1,3 +1,5 @@
+import type { FreezeWindow, LabelSelector, ReleaseState, TargetAttempt } from '@lockgate/core';
+
 /** The shapes the CLI reads from the server API (see the server's OpenAPI document). */
 
 export interface PackSummary {
@@ -31,4 +33,112 @@ export interface TrustedKeyView {
   name?: string | null;
   publicKeyPem: string;
   addedAt: string;
+}
+
+/** Releases API (docs/api-releases.md). Fields the server may leave out are optional here. */
+
+export interface EnvironmentView {
+  name: string;
+  description?: string | null;
+  createdAt: string;
+}
+
+export interface CohortView {
+  name: string;
+  selector?: LabelSelector;
+  percent?: number;
+}
+
+export interface PinView {
+  env?: string;
+  channel?: string;
+  /** `_` for the whole channel, else a cohort name of the channel */
+  cohort: string;
+  /** the cohort's selector when the pin was set; null for the whole channel */
+  selector?: LabelSelector | null;
+  pack: string;
+  reason: string;
+  actor?: string;
+  createdAt?: string;
+  expiresAt: string;
+}
+
+export interface RollbackAuthorizationView {
+  id?: string;
+  pack: string;
+  reason: string;
+  expiresAt: string;
+}
+
+export interface ChannelView {
+  env: string;
+  name: string;
+  plan: string;
+  floor: number | null;
+  constraints: Record<string, string>;
+  cohorts: CohortView[];
+  indexTtlSeconds?: number;
+  base: string | null;
+  lkg: string | null;
+  pins: PinView[];
+  revoked: string[];
+  rollbackAuthorizations: RollbackAuthorizationView[];
+  activeRelease: string | null;
+  indexVersion: number;
+  updatedAt: string;
+}
+
+export type FreezeWindowView = FreezeWindow & { createdAt?: string; createdBy?: string };
+
+export interface TargetView {
+  id: string;
+  env: string;
+  channel: string;
+  labels: Record<string, string>;
+  capabilities?: Record<string, string>;
+  activePack: string | null;
+  lastReportAt: string | null;
+  lastAttempt?: TargetAttempt | null;
+  registeredAt: string;
+}
+
+export interface CurrentStageView {
+  name: string;
+  percent: number;
+  cohort: string | null;
+  startedAt: string | null;
+  soakSeconds: number;
+}
+
+export interface ReleaseView extends ReleaseState {
+  createdAt: string;
+  updatedAt: string;
+  currentStage: CurrentStageView | null;
+}
+
+export interface DecisionRecordView {
+  seq: number;
+  id: string;
+  release: string;
+  env: string;
+  channel: string;
+  at: string;
+  kind: string;
+  rule: string;
+  actor: string;
+  reason: string | null;
+  /** null for the record that created the release */
+  from: string | null;
+  to: string;
+  stageIndex: number;
+  inputs: Record<string, unknown>;
+  verdict: string;
+  digest: string;
+  prevDigest: string | null;
+}
+
+export interface ServerKeyView {
+  keyId: string;
+  publicKeyPem: string;
+  use: string;
 }

@@ -18,3 +18,21 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
     });
   }
 }
+
+/** Writes a new file; an existing one is never overwritten (FILE_EXISTS). */
+export async function writeNewFile(path: string, text: string, mode: number): Promise<void> {
+  try {
+    await writeFile(path, text, { flag: 'wx', mode });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      throw new CliError('FILE_EXISTS', `${path} already exists; it is not overwritten`, {
+        details: { path },
+      });
+    }
+    throw new CliError('FILE_UNWRITABLE', `Cannot write ${path} (${code ?? String(error)})`, {
+      details: { path },
+      cause: error,
+    });
+  }
+}

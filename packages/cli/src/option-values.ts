@@ -1,6 +1,12 @@
 import { InvalidArgumentError } from 'commander';
-import { GATE_STATUSES, isDigest } from '@lockgate/core';
-import type { GateResult, GateStatus } from '@lockgate/core';
+import {
+  formatDuration,
+  GATE_STATUSES,
+  isDigest,
+  parseDuration,
+  parseSelector,
+} from '@lockgate/core';
+import type { GateResult, GateStatus, LabelSelector, ReleaseStatus, Weekday } from '@lockgate/core';
 
 /** Commander parsers for option and argument values; a bad value is a usage error (exit 2). */
 
@@ -112,6 +118,289 @@ export function parseServerUrl(value: string): string {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new InvalidArgumentError('Expected an http:// or https:// URL.');
+  }
+  return value;
+}
+
+/** Names of environments, channels, cohorts and plans (docs/api-releases.md). */
+const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const NAME_RULE = "lowercase letters, digits and '-', starting with a letter or digit, at most 63";
+
+function checkName(value: string, what: string): string {
+  if (!NAME.test(value)) {
+    throw new InvalidArgumentError(`${what} '${value}' is not a name (${NAME_RULE}).`);
+  }
+  return value;
+}
+
+export function parseEnvName(value: string): string {
+  return checkName(value, 'Environment');
+}
+
+export function parseChannelName(value: string): string {
+  return checkName(value, 'Channel');
+}
+
+export function parsePlanName(value: string): string {
+  return checkName(value, 'Plan');
+}
+
+export interface ChannelRef {
+  env: string;
+  channel: string;
+}
+
+/** `ENV/CHANNEL`, e.g. `prod-eu/stable`. */
+export function parseChannelRef(value: string): ChannelRef {
+  const parts = value.split('/');
+  const [env, channel] = parts;
+  if (parts.length !== 2 || env === undefined || channel === undefined) {
+    throw new InvalidArgumentError(`Expected ENV/CHANNEL, e.g. prod-eu/stable, not '${value}'.`);
+  }
+  return { env: checkName(env, 'Environment'), channel: checkName(channel, 'Channel') };
+}
+
+export interface PinScope extends ChannelRef {
+  /** a cohort of the channel, or null for the whole channel */
+  cohort: string | null;
+}
+
+/** `ENV/CHANNEL` (the whole channel) or `ENV/CHANNEL/COHORT`. */
+export function parsePinScope(value: string): PinScope {
+  const parts = value.split('/');
+  const [env, channel, cohort] = parts;
+  if (parts.length < 2 || parts.length > 3 || env === undefined || channel === undefined) {
+    throw new InvalidArgumentError(
+      `Expected ENV/CHANNEL or ENV/CHANNEL/COHORT, e.g. prod-eu/stable/canary, not '${value}'.`,
+    );
+  }
+  return {
+    env: checkName(env, 'Environment'),
+    channel: checkName(channel, 'Channel'),
+    cohort: cohort === undefined ? null : checkName(cohort, 'Cohort'),
+  };
+}
+
+/** Seconds of a duration (`30s`, `10m`, `24h`, `7d`, `1h30m` or whole seconds), more than 0. */
+export function parsePositiveDuration(value: string): number {
+  let seconds: number;
+  try {
+    seconds = parseDuration(value);
+  } catch {
+    throw new InvalidArgumentError(
+      `Expected a duration like 30s, 10m, 24h, 7d or 1h30m, not '${value}'.`,
+    );
+  }
+  if (seconds <= 0) {
+    throw new InvalidArgumentError(`Expected a duration longer than 0, not '${value}'.`);
+  }
+  return seconds;
+}
+
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/i;
+
+/** An RFC 3339 time with a zone (`2026-12-24T18:00:00Z`), returned in UTC ISO form. */
+export function parseTimeValue(value: string): string {
+  const match = RFC3339.exec(value);
+  const [, year, month, day, hour, minute, second, zoneHour, zoneMinute] = (match ?? []).map(
+    (part) => (part === undefined ? 0 : Number(part)),
+  );
+  const daysInMonth =
+    year === undefined || month === undefined ? 0 : new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const valid =
+    match !== null &&
+    month !== undefined &&
+    month >= 1 &&
+    month <= 12 &&
+    day !== undefined &&
+    day >= 1 &&
+    day <= daysInMonth &&
+    (hour ?? 99) <= 23 &&
+    (minute ?? 99) <= 59 &&
+    (second ?? 99) <= 59 &&
+    (zoneHour ?? 99) <= 23 &&
+    (zoneMinute ?? 99) <= 59;
+  if (!valid) {
+    throw new InvalidArgumentError(
+      `Expected an RFC 3339 time with a zone, e.g. 2026-12-24T18:00:00Z, not '${value}'.`,
+    );
+  }
+  return new Date(Date.parse(value)).toISOString();
+}
+
+/** Weekdays in week order, from `mon,wed,fri`, `mon-fri` or a mix (`mon-wed,sat`). */
+export function parseWeekdays(value: string): Weekday[] {
+  const order: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+  const indexOf = (day: string): number => {
+    const index = order.indexOf(day.trim().toLowerCase() as Weekday);
+    if (index === -1) {
+      throw new InvalidArgumentError(
+        `Expected weekdays like mon,wed or mon-fri (of ${order.join(', ')}), not '${value}'.`,
+      );
+    }
+    return index;
+  };
+  const chosen = new Set<number>();
+  for (const part of value.split(',')) {
+    const [from, to, ...rest] = part.split('-');
+    if (from === undefined || rest.length > 0) {
+      throw new InvalidArgumentError(`Expected weekdays like mon,wed or mon-fri, not '${value}'.`);
+    }
+    const start = indexOf(from);
+    const end = to === undefined ? start : indexOf(to);
+    if (end < start) {
+      throw new InvalidArgumentError(
+        `The day range '${part}' runs backwards; write it in week order (mon to sun).`,
+      );
+    }
+    for (let day = start; day <= end; day += 1) {
+      chosen.add(day);
+    }
+  }
+  return order.filter((_day, index) => chosen.has(index));
+}
+
+/** A UTC time of day, `HH:MM`. */
+export function parseClockTime(value: string): string {
+  if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(value)) {
+    throw new InvalidArgumentError(`Expected a UTC time of day HH:MM, e.g. 22:00, not '${value}'.`);
+  }
+  return value;
+}
+
+/** A downgrade floor: a pack sequence, or `none` to clear it. */
+export function parseFloor(value: string): number | null {
+  if (value === 'none') {
+    return null;
+  }
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+    throw new InvalidArgumentError(`Expected a pack sequence (whole number) or 'none'.`);
+  }
+  return Number(value);
+}
+
+export interface CohortSpec {
+  name: string;
+  selector?: LabelSelector;
+  percent?: number;
+}
+
+function mergeCohort(
+  previous: CohortSpec[] | undefined,
+  name: string,
+  field: 'selector' | 'percent',
+  patch: Partial<CohortSpec>,
+): CohortSpec[] {
+  checkName(name, 'Cohort');
+  const list = previous ?? [];
+  const existing = list.find((cohort) => cohort.name === name);
+  if (existing !== undefined && existing[field] !== undefined) {
+    throw new InvalidArgumentError(`The ${field} of cohort '${name}' is given twice.`);
+  }
+  if (existing === undefined) {
+    return [...list, { name, ...patch }];
+  }
+  return list.map((cohort) => (cohort === existing ? { ...cohort, ...patch } : cohort));
+}
+
+/** `NAME=SELECTOR`, e.g. `eu=region=eu,tier in (a,b)`; repeatable, merged with --cohort-percent. */
+export function collectCohort(value: string, previous: CohortSpec[] | undefined): CohortSpec[] {
+  const [name, text] = splitPair(value, 'NAME=SELECTOR, e.g. eu=region=eu');
+  let selector: LabelSelector;
+  try {
+    selector = parseSelector(text);
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
+  return mergeCohort(previous, name, 'selector', { selector });
+}
+
+/** `NAME=PCT` with PCT from 0 to 100 (two decimals at most, an optional '%'); repeatable. */
+export function collectCohortPercent(
+  value: string,
+  previous: CohortSpec[] | undefined,
+): CohortSpec[] {
+  const [name, text] = splitPair(value, 'NAME=PERCENT, e.g. canary=10');
+  const number = text.replace(/%$/, '');
+  const percent = /^\d{1,3}(\.\d{1,2})?$/.test(number) ? Number(number) : Number.NaN;
+  if (!(percent >= 0 && percent <= 100)) {
+    throw new InvalidArgumentError(
+      `Expected a percentage from 0 to 100 (at most two decimals), not '${text}'.`,
+    );
+  }
+  return mergeCohort(previous, name, 'percent', { percent });
+}
+
+export const RELEASE_STATES: readonly ReleaseStatus[] = [
+  'requested',
+  'verifying',
+  'rolling',
+  'paused',
+  'completed',
+  'rolled_back',
+  'aborted',
+  'failed',
+];
+
+export function parseReleaseState(value: string): ReleaseStatus {
+  const state = RELEASE_STATES.find((candidate) => candidate === value);
+  if (state === undefined) {
+    throw new InvalidArgumentError(`Expected one of ${RELEASE_STATES.join(', ')}.`);
+  }
+  return state;
+}
+
+/** The reason of an operator action: some text, not only spaces. */
+export function parseReason(value: string): string {
+  const reason = value.trim();
+  if (reason === '') {
+    throw new InvalidArgumentError('Expected a reason (some words saying why).');
+  }
+  return reason;
+}
+
+/** An Idempotency-Key header value: 1 to 255 visible ASCII characters. */
+export function parseIdempotencyKey(value: string): string {
+  if (!/^[\x21-\x7e]{1,255}$/.test(value)) {
+    throw new InvalidArgumentError('Expected 1 to 255 visible ASCII characters, without spaces.');
+  }
+  return value;
+}
+
+export type Expiry = { expiresIn: string; seconds: number } | { expiresAt: string };
+
+/** A pin's expiry: a duration from now (`24h`) or an RFC 3339 time. */
+export function parseExpiry(value: string): Expiry {
+  if (/^\d{4}-/.test(value)) {
+    return { expiresAt: parseTimeValue(value) };
+  }
+  let seconds: number;
+  try {
+    seconds = parsePositiveDuration(value);
+  } catch {
+    throw new InvalidArgumentError(
+      `Expected a duration like 24h or 7d, or an RFC 3339 time, not '${value}'.`,
+    );
+  }
+  return { expiresIn: formatDuration(seconds), seconds };
+}
+
+/** The validity of a signed channel index: 1 minute to 30 days. */
+export function parseIndexTtl(value: string): number {
+  const seconds = parsePositiveDuration(value);
+  if (seconds < 60 || seconds > 30 * 86_400) {
+    throw new InvalidArgumentError(`Expected a duration from 1m to 30d, not '${value}'.`);
+  }
+  return seconds;
+}
+
+/** A release id such as `rel_…`: letters, digits, '_' and '-', at most 128. */
+export function parseReleaseId(value: string): string {
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(value)) {
+    throw new InvalidArgumentError(
+      `Expected a release id (letters, digits, '_' and '-'), not '${value}'.`,
+    );
   }
   return value;
 }

@@ -50,6 +50,12 @@ export function reportError(io: CliIo, json: boolean, error: unknown): number {
   const failure = failureOf(error);
   const sentence = /[.!?]$/.test(failure.message) ? failure.message : `${failure.message}.`;
   io.stderr(`${failure.code}: ${sentence}\n`);
+  const problems = failure.details['problems'];
+  if (Array.isArray(problems) && problems.length > 1) {
+    for (const problem of problems) {
+      io.stderr(`  - ${typeof problem === 'string' ? problem : JSON.stringify(problem)}\n`);
+    }
+  }
   if (json) {
     io.stdout(`${JSON.stringify({ error: failure }, null, 2)}\n`);
   }

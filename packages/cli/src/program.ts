@@ -1,10 +1,19 @@
 import { Command } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
 import type { CommandContext } from './command-context.ts';
+import { registerAgentCommand } from './commands/agent-command.ts';
 import { registerBuildCommands } from './commands/build-command.ts';
+import { registerChannelCommands } from './commands/channel-command.ts';
+import { registerDemoCommand } from './commands/demo-command.ts';
+import { registerEnvCommands } from './commands/env-command.ts';
 import { registerKeysCommands } from './commands/keys-command.ts';
 import { registerPackCommands } from './commands/pack-command.ts';
+import { registerPinCommands } from './commands/pin-command.ts';
+import { registerPlanCommands } from './commands/plan-command.ts';
+import { registerReleaseCommands } from './commands/release-command.ts';
 import { registerServerCommand } from './commands/server-command.ts';
+import { registerServerKeysCommand } from './commands/server-keys-command.ts';
+import { registerTargetCommands } from './commands/target-command.ts';
 import { registerTrustCommands } from './commands/trust-command.ts';
 import type { CliConfig } from './config.ts';
 import type { CliIo } from './io.ts';
@@ -23,10 +32,19 @@ export function buildProgram(context: CommandContext): Command {
       writeErr: (text) => context.io.stderr(text),
     });
   registerServerCommand(program, context);
+  registerServerKeysCommand(program, context);
   registerKeysCommands(program, context);
   registerPackCommands(program, context);
   registerBuildCommands(program, context);
   registerTrustCommands(program, context);
+  registerEnvCommands(program, context);
+  registerChannelCommands(program, context);
+  registerPlanCommands(program, context);
+  registerTargetCommands(program, context);
+  registerReleaseCommands(program, context);
+  registerPinCommands(program, context);
+  registerAgentCommand(program, context);
+  registerDemoCommand(program, context);
   return program;
 }
 

@@ -1,8 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { lstat, mkdir, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { keyIdOf } from '@lockgate/core';
+import { writeNewFile } from '../atomic-write.ts';
 import { CliError } from '../cli-error.ts';
 import { addJsonOption, resolvePath } from '../command-context.ts';
 import type { CommandContext, JsonOption } from '../command-context.ts';
@@ -23,23 +24,6 @@ async function exists(path: string): Promise<boolean> {
       return false;
     }
     throw error;
-  }
-}
-
-async function writeNew(path: string, text: string, mode: number): Promise<void> {
-  try {
-    await writeFile(path, text, { flag: 'wx', mode });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') {
-      throw new CliError('FILE_EXISTS', `${path} already exists; it is not overwritten`, {
-        details: { path },
-      });
-    }
-    throw new CliError('FILE_UNWRITABLE', `Cannot write ${path} (${code ?? String(error)})`, {
-      details: { path },
-      cause: error,
-    });
   }
 }
 
@@ -76,9 +60,9 @@ export async function generateKeys(
   const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   const keyId = keyIdOf(publicKey);
 
-  await writeNew(privatePath, privatePem, 0o600);
+  await writeNewFile(privatePath, privatePem, 0o600);
   try {
-    await writeNew(publicPath, publicPem, 0o644);
+    await writeNewFile(publicPath, publicPem, 0o644);
   } catch (error) {
     await unlink(privatePath);
     throw error;

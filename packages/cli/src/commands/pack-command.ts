@@ -25,8 +25,10 @@ import {
   collectGate,
   collectPair,
   collectString,
+  parseDigestValue,
   parseLimit,
   parsePackRef,
+  parseReason,
   parseSequence,
 } from '../option-values.ts';
 import { printResult } from '../output.ts';
@@ -51,6 +53,10 @@ interface BuildOptions extends JsonOption {
 
 interface VerifyOptions extends JsonOption {
   trust: string[];
+}
+
+interface RevokeOptions extends ServerOptions {
+  reason: string;
 }
 
 interface ListOptions extends ServerOptions {
@@ -223,6 +229,23 @@ export async function showPack(
   printResult(context.io, options.json === true, lines.join('\n'), { pack, manifest });
 }
 
+/** Revokes a pack: it leaves every channel index and can no longer be released. */
+export async function revokePack(
+  context: CommandContext,
+  digest: string,
+  options: RevokeOptions,
+): Promise<void> {
+  const client = clientFor(context, options);
+  const response = await client.request(
+    'POST',
+    `/api/v1/packs/${encodeURIComponent(digest)}/revoke`,
+    { json: { reason: options.reason } },
+  );
+  const body = response.body as { revoked?: unknown };
+  const revoked = typeof body.revoked === 'string' ? body.revoked : digest;
+  printResult(context.io, options.json === true, `revoked ${revoked}`, response.body);
+}
+
 export function registerPackCommands(program: Command, context: CommandContext): void {
   const pack = program.command('pack').description('build, verify, push and inspect packs');
 
@@ -290,4 +313,12 @@ export function registerPackCommands(program: Command, context: CommandContext):
       .description('show a stored pack and its manifest')
       .argument('<REF>', 'pack digest (sha256:...) or NAME@VERSION', parsePackRef),
   ).action((ref: string, options: ServerOptions) => showPack(context, ref, options));
+
+  addServerOptions(
+    pack
+      .command('revoke')
+      .description('revoke a pack: it leaves every channel index and can no longer be released')
+      .argument('<DIGEST>', 'pack digest (sha256:...)', parseDigestValue)
+      .requiredOption('--reason <TEXT>', 'why the pack is revoked', parseReason),
+  ).action((digest: string, options: RevokeOptions) => revokePack(context, digest, options));
 }

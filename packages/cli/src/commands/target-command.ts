@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { itemsOf } from '../api-client.ts';
+import type { TargetView } from '../api-types.ts';
+import { addServerOptions, clientFor } from '../command-context.ts';
+import type { CommandContext, ServerOptions } from '../command-context.ts';
+import { parseChannelName, parseEnvName, parseLimit } from '../option-values.ts';
+import { printResult } from '../output.ts';
+
+interface ListOptions extends ServerOptions {
+  env?: string;
+  channel?: string;
+  limit?: number;
+}
+
+export function targetLine(target: TargetView): string {
+  const labels = Object.entries(target.labels)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(',');
+  return `${target.id}  ${target.env}/${target.channel}  ${labels === '' ? '(no labels)' : labels}  active ${
+    target.activePack ?? 'none'
+  }  last report ${target.lastReportAt ?? 'never'}`;
+}
+
+export async function listTargets(context: CommandContext, options: ListOptions): Promise<void> {
+  const client = clientFor(context, options);
+  const response = await client.request('GET', '/api/v1/targets', {
+    query: { env: options.env, channel: options.channel, limit: options.limit },
+  });
+  const items = itemsOf<TargetView>(response.body);
+  printResult(
+    context.io,
+    options.json === true,
+    items.length === 0 ? 'no targets' : items.map(targetLine).join('\n'),
+    { items },
+  );
+}
+
+export function registerTargetCommands(program: Command, context: CommandContext): void {
+  const target = program.command('target').description('inspect the registered targets');
+
+  addServerOptions(
+    target
+      .command('list')
+      .description('list targets: id, labels, active pack, last report')
+      .option('--env <ENV>', 'only targets of this environment', parseEnvName)
+      .option('--channel <CHANNEL>', 'only targets of this channel', parseChannelName)
+      .option('--limit <N>', 'at most N targets (1-1000)', parseLimit),
+  ).action((options: ListOptions) => listTargets(context, options));
+}
