@@ -5,6 +5,7 @@ import {
   isDigest,
   parseDuration,
   parseSelector,
+  RELEASE_STATES,
 } from '@lockgate/core';
 import type { GateResult, GateStatus, LabelSelector, ReleaseStatus, Weekday } from '@lockgate/core';
 
@@ -331,17 +332,6 @@ export function collectCohortPercent(
   }
   return mergeCohort(previous, name, 'percent', { percent });
 }
-
-export const RELEASE_STATES: readonly ReleaseStatus[] = [
-  'requested',
-  'verifying',
-  'rolling',
-  'paused',
-  'completed',
-  'rolled_back',
-  'aborted',
-  'failed',
-];
 
 export function parseReleaseState(value: string): ReleaseStatus {
   const state = RELEASE_STATES.find((candidate) => candidate === value);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { RELEASE_STATES } from '@lockgate/core';
 import type { CommandKind, ReleaseStatus } from '@lockgate/core';
 import { itemsOf, objectField } from '../api-client.ts';
 import type { DecisionRecordView, ReleaseView } from '../api-types.ts';
@@ -16,7 +17,6 @@ import {
   parseReleaseId,
   parseReleaseState,
   parseTimeValue,
-  RELEASE_STATES,
 } from '../option-values.ts';
 import type { ChannelRef } from '../option-values.ts';
 import { printResult } from '../output.ts';

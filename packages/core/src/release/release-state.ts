@@ -26,6 +26,18 @@ export type ReleaseStatus =
   | 'aborted'
   | 'failed';
 
+/** Every release state, in lifecycle order. */
+export const RELEASE_STATES: readonly ReleaseStatus[] = [
+  'requested',
+  'verifying',
+  'rolling',
+  'paused',
+  'completed',
+  'rolled_back',
+  'aborted',
+  'failed',
+];
+
 export const TERMINAL_STATES: readonly ReleaseStatus[] = [
   'completed',
   'rolled_back',

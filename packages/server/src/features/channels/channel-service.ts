@@ -28,18 +28,8 @@ import type {
 export const DEFAULT_PLAN = 'canary';
 export const DEFAULT_INDEX_TTL_SECONDS = 86_400;
 
-export interface PinView {
-  env: string;
-  channel: string;
-  /** '_' for the whole channel, else a channel cohort name */
-  cohort: string;
-  selector: LabelSelector | null;
-  pack: string;
-  reason: string;
-  actor: string;
-  createdAt: string;
-  expiresAt: string;
-}
+/** A pin as the API shows it: exactly what the store holds. */
+export type PinView = StoredPin;
 
 export interface RollbackAuthorizationView {
   id: string;

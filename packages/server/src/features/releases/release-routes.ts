@@ -1,5 +1,4 @@
-import { COMMAND_KINDS, WEEKDAYS } from '@lockgate/core';
-import type { ReleaseStatus } from '@lockgate/core';
+import { COMMAND_KINDS, RELEASE_STATES, WEEKDAYS } from '@lockgate/core';
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
@@ -16,17 +15,6 @@ import {
 } from '../../http/schemas.ts';
 import { DecisionRecordSchema } from '../decisions/decision-routes.ts';
 import type { ReleaseService } from './release-service.ts';
-
-const RELEASE_STATES: readonly ReleaseStatus[] = [
-  'requested',
-  'verifying',
-  'rolling',
-  'paused',
-  'completed',
-  'rolled_back',
-  'aborted',
-  'failed',
-];
 
 const ReleaseId = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' });
 

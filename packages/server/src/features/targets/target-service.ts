@@ -14,17 +14,8 @@ import { findChannel } from '../channels/channel-service.ts';
 import { appendDecisions } from '../decisions/decision-log.ts';
 import type { StoredTarget } from './target-store.ts';
 
-export interface TargetView {
-  id: string;
-  env: string;
-  channel: string;
-  labels: Record<string, string>;
-  capabilities: Record<string, string>;
-  activePack: string | null;
-  lastReportAt: string | null;
-  lastAttempt: TargetAttempt | null;
-  registeredAt: string;
-}
+/** A target as the API shows it: the stored row without its bookkeeping time. */
+export type TargetView = Omit<StoredTarget, 'updatedAt'>;
 
 export interface TargetRegistration {
   env: string;
