@@ -35,6 +35,14 @@ export interface TrustedKeyView {
   addedAt: string;
 }
 
+/** An API token as the server lists it; its secret is only in the answer to its creation. */
+export interface TokenView {
+  name: string;
+  role: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
 /** Releases API (docs/api-releases.md). Fields the server may leave out are optional here. */
 
 export interface EnvironmentView {

@@ -146,6 +146,23 @@ export function parsePlanName(value: string): string {
   return checkName(value, 'Plan');
 }
 
+/** An API token's name: the principal the server records as actor. */
+export function parseTokenName(value: string): string {
+  return checkName(value, 'Token');
+}
+
+/** The roles of API tokens (the server's TOKEN_ROLES). */
+export const TOKEN_ROLES = ['admin', 'operator', 'agent'] as const;
+export type TokenRole = (typeof TOKEN_ROLES)[number];
+
+export function parseTokenRole(value: string): TokenRole {
+  const role = TOKEN_ROLES.find((candidate) => candidate === value);
+  if (role === undefined) {
+    throw new InvalidArgumentError(`Expected one of ${TOKEN_ROLES.join(', ')}.`);
+  }
+  return role;
+}
+
 export interface ChannelRef {
   env: string;
   channel: string;

@@ -14,6 +14,7 @@ import { registerReleaseCommands } from './commands/release-command.ts';
 import { registerServerCommand } from './commands/server-command.ts';
 import { registerServerKeysCommand } from './commands/server-keys-command.ts';
 import { registerTargetCommands } from './commands/target-command.ts';
+import { registerTokenCommands } from './commands/token-command.ts';
 import { registerTrustCommands } from './commands/trust-command.ts';
 import type { CliConfig } from './config.ts';
 import type { CliIo } from './io.ts';
@@ -37,6 +38,7 @@ export function buildProgram(context: CommandContext): Command {
   registerPackCommands(program, context);
   registerBuildCommands(program, context);
   registerTrustCommands(program, context);
+  registerTokenCommands(program, context);
   registerEnvCommands(program, context);
   registerChannelCommands(program, context);
   registerPlanCommands(program, context);

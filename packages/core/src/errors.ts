@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   DIGEST_INVALID: { status: 400, summary: 'A digest is not of the form sha256:<64 hex>.' },
   KEY_INVALID: { status: 400, summary: 'A key is not a valid Ed25519 key in PEM form.' },
   KEY_NOT_FOUND: { status: 404, summary: 'No trusted key has this id.' },
+  // API tokens
+  TOKEN_NOT_FOUND: { status: 404, summary: 'No API token has this name.' },
   // packs
   PACK_ARCHIVE_INVALID: {
     status: 422,

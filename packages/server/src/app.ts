@@ -22,6 +22,7 @@ import { ReleaseSchema, releaseRoutes } from './features/releases/release-routes
 import { revocationRoutes } from './features/revocations/revocation-routes.ts';
 import { serverKeyRoutes } from './features/server-keys/server-key-routes.ts';
 import { TargetSchema, targetRoutes } from './features/targets/target-routes.ts';
+import { TokenSchema, tokenRoutes } from './features/tokens/token-routes.ts';
 import { trustRoutes, TrustedKeySchema } from './features/trust/trust-routes.ts';
 import { createAuthHook } from './http/auth.ts';
 import { errorHandler, notFoundHandler } from './http/error-handler.ts';
@@ -65,6 +66,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     PackSummarySchema,
     BuildRecordSchema,
     TrustedKeySchema,
+    TokenSchema,
     EnvironmentSchema,
     FreezeWindowSchema,
     PinSchema,
@@ -90,8 +92,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         title: 'Lockgate API',
         version: 'v1',
         description:
-          'Push signed packs, report builds, manage trusted build keys, environments, channels, ' +
-          'targets, plans, releases, pins and revocations, and serve signed channel indexes.',
+          'Push signed packs, report builds, manage trusted build keys, API tokens, environments, ' +
+          'channels, targets, plans, releases, pins and revocations, and serve signed channel ' +
+          'indexes.',
       },
       components: {
         securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
@@ -107,12 +110,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       api.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 
       void api.register((secured: FastifyInstance, _scopeOpts: object, scopeDone: () => void) => {
-        secured.addHook('onRequest', createAuthHook(services.tokens));
+        secured.addHook('onRequest', createAuthHook(services.tokens, API_PREFIX));
         // JSON only: a text/plain body is refused with 415 rather than failing the schema.
         secured.removeContentTypeParser('text/plain');
         packRoutes(secured, { packs: services.packs, bodyLimit: config.bodyLimit });
         buildRoutes(secured, { builds: services.builds });
         trustRoutes(secured, { trust: services.trust });
+        tokenRoutes(secured, { tokens: services.tokens });
         environmentRoutes(secured, { environments: services.environments });
         channelRoutes(secured, {
           channels: services.channels,

@@ -15,8 +15,14 @@ export { createBlobStore } from './blob-store.ts';
 export type { BlobStore, ByteRange } from './blob-store.ts';
 export { systemClock } from './clock.ts';
 export type { Clock } from './clock.ts';
-export { ADMIN_TOKEN_FILE, hashToken } from './features/tokens/token-service.ts';
-export type { Actor, TokenService } from './features/tokens/token-service.ts';
+export { ADMIN_TOKEN_FILE, hashToken, TOKEN_ROLES } from './features/tokens/token-service.ts';
+export type {
+  Actor,
+  CreateTokenInput,
+  TokenRole,
+  TokenService,
+  TokenView,
+} from './features/tokens/token-service.ts';
 export type { PackService, PackSummary } from './features/packs/pack-service.ts';
 export type { BuildReport, BuildService } from './features/builds/build-service.ts';
 export type { TrustService, TrustedKeyView } from './features/trust/trust-service.ts';

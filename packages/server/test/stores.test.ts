@@ -62,7 +62,11 @@ for (const dialect of DIALECTS) {
       const applied = await sql<{
         name: string;
       }>`select name from kysely_migration order by name`.execute(testDatabase.database.db);
-      expect(applied.rows.map((row) => row.name)).toEqual(['0001-foundation', '0002-releases']);
+      expect(applied.rows.map((row) => row.name)).toEqual([
+        '0001-foundation',
+        '0002-releases',
+        '0003-token-names',
+      ]);
     });
 
     it('answers a ping', async () => {
@@ -190,6 +194,41 @@ for (const dialect of DIALECTS) {
       expect(await stores.tokens.countActive()).toBe(1);
       expect(await stores.tokens.findActiveByHash(token.tokenHash)).toEqual(token);
       expect(await stores.tokens.findActiveByHash('e'.repeat(64))).toBeNull();
+    });
+
+    it('keeps token names unique except admin, lists and revokes tokens by name', async () => {
+      const token = (id: string, name: string, role = 'operator') => ({
+        id,
+        name,
+        tokenHash: id.padEnd(64, '0'),
+        role,
+        createdAt: `2026-01-01T00:00:0${id.slice(-1)}.000Z`,
+        revokedAt: null,
+      });
+      expect(await stores.tokens.insert(token('tok_1', 'admin', 'admin'))).toBe(true);
+      expect(await stores.tokens.insert(token('tok_2', 'admin', 'admin'))).toBe(true);
+      expect(await stores.tokens.insert(token('tok_3', 'alice'))).toBe(true);
+      expect(await stores.tokens.insert(token('tok_4', 'alice'))).toBe(false);
+      expect(await stores.tokens.countActive('admin')).toBe(2);
+      expect(await stores.tokens.countActive('operator')).toBe(1);
+
+      const revoked = await stores.tokens.revokeByName('admin', '2026-01-02T00:00:00.000Z');
+      expect(revoked.map((t) => [t.id, t.revokedAt])).toEqual([
+        ['tok_1', '2026-01-02T00:00:00.000Z'],
+        ['tok_2', '2026-01-02T00:00:00.000Z'],
+      ]);
+      expect(await stores.tokens.revokeByName('admin', '2026-01-03T00:00:00.000Z')).toEqual([]);
+      expect(await stores.tokens.countActive('admin')).toBe(0);
+      expect((await stores.tokens.findByName('admin')).map((t) => t.id)).toEqual([
+        'tok_1',
+        'tok_2',
+      ]);
+      expect(await stores.tokens.findByName('nobody')).toEqual([]);
+      expect((await stores.tokens.list()).map((t) => [t.name, t.revokedAt !== null])).toEqual([
+        ['admin', true],
+        ['admin', true],
+        ['alice', false],
+      ]);
     });
 
     it('rolls a transaction back when it throws, and commits when it resolves', async () => {

@@ -1,30 +1,69 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { LockgateError } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
 import type { ServerConfig } from '../../config.ts';
 import type { Stores } from '../../stores.ts';
+import { appendDecisions } from '../decisions/decision-log.ts';
+import type { DecisionRecordDraft } from '../decisions/decision-log.ts';
 import type { ApiToken } from './token-store.ts';
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
 export const ADMIN_TOKEN_NAME = 'admin';
 
+/**
+ * What a token may do: `admin` everything; `operator` everything but managing tokens; `agent`
+ * only what an agent calls (the route map in `http/permissions.ts`).
+ */
+export const TOKEN_ROLES = ['admin', 'operator', 'agent'] as const;
+export type TokenRole = (typeof TOKEN_ROLES)[number];
+
+/** Names a created token may not take: the bootstrap admin tokens' and the controller's. */
+const RESERVED_NAMES: readonly string[] = [ADMIN_TOKEN_NAME, 'controller'];
+
 /** Who made a request: the name of the token it carried. */
 export interface Actor {
   name: string;
   tokenId: string;
+  role: TokenRole;
+}
+
+/** A token as the API shows it: never its secret or hash. */
+export interface TokenView {
+  name: string;
   role: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export interface CreateTokenInput {
+  name: string;
+  role: TokenRole;
 }
 
 export interface TokenService {
   /**
-   * Makes sure an admin token exists. With no active token: stores the configured admin token,
-   * or a generated one (returned as generatedAdminToken), and writes it to DATA/admin-token
-   * (mode 0600). With tokens present: adds the configured admin token when it is new.
+   * Makes sure an admin token exists. With no active admin token: stores the configured admin
+   * token, or a generated one (returned as generatedAdminToken), and writes it to
+   * DATA/admin-token (mode 0600). With one present: adds the configured admin token when it is
+   * new.
    */
   bootstrap(): Promise<{ generatedAdminToken: string | null }>;
-  /** The actor of a bearer token, or null when the token is unknown or revoked. */
+  /** The actor of a bearer token, or null when the token is unknown, revoked or of no known role. */
   authenticate(token: string): Promise<Actor | null>;
+  /**
+   * Creates a token with a generated secret, returned here and never again (only its sha256 is
+   * stored), and records it. CONFLICT when the name is taken (also by a revoked token) or reserved.
+   */
+  create(input: CreateTokenInput, actor: string): Promise<{ token: TokenView; secret: string }>;
+  /** Every token, revoked ones too, oldest first. */
+  list(): Promise<TokenView[]>;
+  /**
+   * Revokes the tokens with this name at once and records it; a revoked one is answered as it is.
+   * TOKEN_NOT_FOUND for an unknown name; CONFLICT when no active admin token would be left.
+   */
+  revoke(name: string, actor: string): Promise<TokenView>;
 }
 
 export function createTokenService(deps: {
@@ -50,8 +89,8 @@ export function createTokenService(deps: {
 
   return {
     async bootstrap() {
-      if ((await stores.tokens.countActive()) === 0) {
-        const token = config.adminToken ?? randomBytes(32).toString('base64url');
+      if ((await stores.tokens.countActive('admin')) === 0) {
+        const token = config.adminToken ?? newSecret();
         await storeAdminToken(token);
         return { generatedAdminToken: config.adminToken === null ? token : null };
       }
@@ -62,10 +101,112 @@ export function createTokenService(deps: {
     async authenticate(token) {
       if (token === '') return null;
       const stored = await stores.tokens.findActiveByHash(hashToken(token));
+      if (stored === null) return null;
       // Fail closed on roles this version does not know.
-      if (stored === null || stored.role !== 'admin') return null;
-      return { name: stored.name, tokenId: stored.id, role: stored.role };
+      const role = TOKEN_ROLES.find((known) => known === stored.role);
+      if (role === undefined) return null;
+      return { name: stored.name, tokenId: stored.id, role };
     },
+
+    async create(input, actor) {
+      if (RESERVED_NAMES.includes(input.name)) {
+        throw new LockgateError('CONFLICT', `The token name ${input.name} is reserved.`, {
+          details: { name: input.name },
+        });
+      }
+      const secret = newSecret();
+      const record: ApiToken = {
+        id: `tok_${randomUUID()}`,
+        name: input.name,
+        tokenHash: hashToken(secret),
+        role: input.role,
+        createdAt: clock().toISOString(),
+        revokedAt: null,
+      };
+      const created = await stores.transaction(async (tx) => {
+        if (!(await tx.tokens.insert(record))) return false;
+        await appendDecisions(tx, [
+          tokenDecision(record, 'token.created', actor, record.createdAt),
+        ]);
+        return true;
+      });
+      if (!created) {
+        throw new LockgateError(
+          'CONFLICT',
+          `A token named ${input.name} exists (names of revoked tokens stay taken).`,
+          { details: { name: input.name } },
+        );
+      }
+      return { token: toView(record), secret };
+    },
+
+    async list() {
+      return (await stores.tokens.list()).map(toView);
+    },
+
+    async revoke(name, actor) {
+      const at = clock().toISOString();
+      return stores.transaction(async (tx) => {
+        const revoked = await tx.tokens.revokeByName(name, at);
+        const last = revoked.at(-1);
+        if (last === undefined) {
+          const existing = (await tx.tokens.findByName(name)).at(-1);
+          if (existing === undefined) {
+            throw new LockgateError('TOKEN_NOT_FOUND', `No token is named ${name}.`, {
+              details: { name },
+            });
+          }
+          return toView(existing);
+        }
+        const adminRevoked = revoked.some((token) => token.role === 'admin');
+        if (adminRevoked && (await tx.tokens.countActive('admin')) === 0) {
+          const message = `Revoking ${name} would leave no active admin token.`;
+          // Throwing rolls the revocation back.
+          throw new LockgateError('CONFLICT', message, { details: { name } });
+        }
+        await appendDecisions(tx, [tokenDecision(last, 'token.revoked', actor, at)]);
+        return toView(last);
+      });
+    },
+  };
+}
+
+/** A new bearer token: 32 random bytes, base64url. */
+function newSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+function toView(token: ApiToken): TokenView {
+  return {
+    name: token.name,
+    role: token.role,
+    createdAt: token.createdAt,
+    revokedAt: token.revokedAt,
+  };
+}
+
+/** The decision record of a token created or revoked: who may act is part of the log. */
+function tokenDecision(
+  token: ApiToken,
+  rule: 'token.created' | 'token.revoked',
+  actor: string,
+  at: string,
+): DecisionRecordDraft {
+  return {
+    release: null,
+    env: null,
+    channel: null,
+    at,
+    kind: 'token',
+    rule,
+    actor,
+    reason: null,
+    from: null,
+    to: null,
+    stageIndex: null,
+    inputs: { name: token.name, role: token.role },
+    verdict: rule === 'token.revoked' ? 'revoked' : 'created',
+    holder: null,
   };
 }
 

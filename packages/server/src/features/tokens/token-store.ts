@@ -3,31 +3,40 @@ import type { ApiTokensTable, Database } from '../../db/schema.ts';
 
 export interface ApiToken {
   id: string;
+  /** The principal: unique, except that every bootstrap admin token is named `admin`. */
   name: string;
   /** hex sha256 of the bearer token */
   tokenHash: string;
-  /** Only 'admin' exists so far; other values are refused when authenticating. */
+  /** `admin`, `operator` or `agent`; other values are refused when authenticating. */
   role: string;
   createdAt: string;
   revokedAt: string | null;
 }
 
 export interface TokenStore {
-  countActive(): Promise<number>;
+  /** Unrevoked tokens, of one role when given. */
+  countActive(role?: string): Promise<number>;
   /** The unrevoked token with this hash, or null. */
   findActiveByHash(tokenHash: string): Promise<ApiToken | null>;
-  /** Inserts unless the id or hash exists; false when nothing was inserted. */
+  /** Every token with this name (revoked ones too), oldest first. */
+  findByName(name: string): Promise<ApiToken[]>;
+  /** Oldest first, revoked ones too. */
+  list(): Promise<ApiToken[]>;
+  /** Inserts unless the id, hash or name exists; false when nothing was inserted. */
   insert(token: ApiToken): Promise<boolean>;
+  /** Revokes the unrevoked tokens with this name and returns them as revoked, oldest first. */
+  revokeByName(name: string, revokedAt: string): Promise<ApiToken[]>;
 }
 
 export function createTokenStore(db: Kysely<Database>): TokenStore {
   return {
-    async countActive() {
-      const row = await db
+    async countActive(role) {
+      let query = db
         .selectFrom('api_tokens')
         .select((eb) => eb.fn.countAll().as('count'))
-        .where('revoked_at', 'is', null)
-        .executeTakeFirstOrThrow();
+        .where('revoked_at', 'is', null);
+      if (role !== undefined) query = query.where('role', '=', role);
+      const row = await query.executeTakeFirstOrThrow();
       return Number(row.count);
     },
 
@@ -39,6 +48,27 @@ export function createTokenStore(db: Kysely<Database>): TokenStore {
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
       return row === undefined ? null : fromRow(row);
+    },
+
+    async findByName(name) {
+      const rows = await db
+        .selectFrom('api_tokens')
+        .selectAll()
+        .where('name', '=', name)
+        .orderBy('created_at', 'asc')
+        .orderBy('id', 'asc')
+        .execute();
+      return rows.map(fromRow);
+    },
+
+    async list() {
+      const rows = await db
+        .selectFrom('api_tokens')
+        .selectAll()
+        .orderBy('created_at', 'asc')
+        .orderBy('id', 'asc')
+        .execute();
+      return rows.map(fromRow);
     },
 
     async insert(token) {
@@ -55,6 +85,19 @@ export function createTokenStore(db: Kysely<Database>): TokenStore {
         .onConflict((conflict) => conflict.doNothing())
         .executeTakeFirst();
       return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
+    },
+
+    async revokeByName(name, revokedAt) {
+      const rows = await db
+        .updateTable('api_tokens')
+        .set({ revoked_at: revokedAt })
+        .where('name', '=', name)
+        .where('revoked_at', 'is', null)
+        .returningAll()
+        .execute();
+      return rows
+        .map(fromRow)
+        .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
     },
   };
 }

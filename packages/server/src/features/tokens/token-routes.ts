@@ -1,0 +1,86 @@
+import { Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { actorOf } from '../../http/auth.ts';
+import { errorResponses, Name, StringEnum } from '../../http/schemas.ts';
+import { TOKEN_ROLES } from './token-service.ts';
+import type { TokenService } from './token-service.ts';
+
+const Role = StringEnum(TOKEN_ROLES, {
+  description: 'admin: everything; operator: all but tokens; agent: what an agent calls',
+});
+
+export const TokenSchema = Type.Object(
+  {
+    name: Type.String({ description: 'the principal recorded as actor' }),
+    role: Role,
+    createdAt: Type.String(),
+    revokedAt: Type.Union([Type.String(), Type.Null()]),
+  },
+  { $id: 'Token', additionalProperties: false },
+);
+
+const CreateBody = Type.Object({ name: Name, role: Role }, { additionalProperties: false });
+
+const NameParams = Type.Object({ name: Name }, { additionalProperties: false });
+
+const TokenResponse = Type.Object({ token: Type.Ref(TokenSchema) });
+
+export function tokenRoutes(app: FastifyInstance, options: { tokens: TokenService }): void {
+  const { tokens } = options;
+
+  app.post<{ Body: Static<typeof CreateBody> }>(
+    '/tokens',
+    {
+      schema: {
+        summary: 'Create an API token (admin only)',
+        description:
+          'The secret is in this answer only; the server keeps its sha256. CONFLICT when the ' +
+          'name is taken (revoked tokens included) or reserved (admin, controller).',
+        tags: ['tokens'],
+        body: CreateBody,
+        response: {
+          201: Type.Object({ token: Type.Ref(TokenSchema), secret: Type.String() }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const created = await tokens.create(request.body, actorOf(request).name);
+      return reply.code(201).send(created);
+    },
+  );
+
+  app.get(
+    '/tokens',
+    {
+      schema: {
+        summary: 'List API tokens, revoked ones too (admin only)',
+        tags: ['tokens'],
+        response: {
+          200: Type.Object({ items: Type.Array(Type.Ref(TokenSchema)) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async () => ({ items: await tokens.list() }),
+  );
+
+  app.delete<{ Params: Static<typeof NameParams> }>(
+    '/tokens/:name',
+    {
+      schema: {
+        summary: 'Revoke an API token (admin only)',
+        description:
+          'Refused with 401 from now on. TOKEN_NOT_FOUND; CONFLICT when no active admin token ' +
+          'would be left.',
+        tags: ['tokens'],
+        params: NameParams,
+        response: { 200: TokenResponse, ...errorResponses },
+      },
+    },
+    async (request) => ({
+      token: await tokens.revoke(request.params.name, actorOf(request).name),
+    }),
+  );
+}
