@@ -18,6 +18,10 @@ export const ERROR_CODES = {
   FORBIDDEN: { status: 403, summary: 'The token may not perform this operation.' },
   NOT_FOUND: { status: 404, summary: 'No such resource.' },
   CONFLICT: { status: 409, summary: 'The request conflicts with the current state.' },
+  ADDRESS_IN_USE: {
+    status: 500,
+    summary: 'The server cannot listen: another process holds the address.',
+  },
   INTERNAL: { status: 500, summary: 'An unexpected error occurred.' },
   // digests and keys
   DIGEST_INVALID: { status: 400, summary: 'A digest is not of the form sha256:<64 hex>.' },

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { LockgateError } from '@lockgate/core';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { createBlobStore } from './blob-store.ts';
@@ -42,7 +43,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     await services.serverKeys.bootstrap();
     const started = buildApp({ config, services });
     app = started;
-    await started.listen({ host: config.host, port: config.port });
+    await listenOn(started, config);
     services.controller.start();
     let closing: Promise<void> | null = null;
     return {
@@ -72,4 +73,18 @@ function urlOf(app: FastifyInstance, configuredHost: string): string {
   const wildcard = configuredHost === '0.0.0.0' || configuredHost === '::';
   const host = wildcard ? (address.family === 'IPv6' ? '::1' : '127.0.0.1') : address.address;
   return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+}
+
+/** Listens on the configured address; an address in use is ADDRESS_IN_USE, not a crash. */
+async function listenOn(app: FastifyInstance, config: ServerConfig): Promise<void> {
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    throw new LockgateError(
+      'ADDRESS_IN_USE',
+      `Cannot listen on ${config.host}:${config.port}: the address is in use (is another server running?).`,
+      { cause: error, details: { host: config.host, port: config.port } },
+    );
+  }
 }

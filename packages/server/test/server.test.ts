@@ -54,6 +54,14 @@ for (const dialect of DIALECTS) {
       expect(await response.json()).toEqual({ status: 'ok' });
     });
 
+    it('refuses with ADDRESS_IN_USE when another server holds the port, and keeps the first serving', async () => {
+      const first = await start(configWith());
+      const port = Number(new URL(first.url).port);
+      const taken = { ...configWith(), port };
+      await expect(startServer(taken)).rejects.toMatchObject({ code: 'ADDRESS_IN_USE' });
+      expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
+    });
+
     it('generates an admin token on first start and writes it to DATA/admin-token with mode 0600', async () => {
       const server = await start(configWith());
       const token = server.generatedAdminToken;
