@@ -7,20 +7,14 @@ import {
   eventually,
   healthyFleet,
   pushPack,
+  QUICK_ERROR_GATE,
   startServerProcess,
 } from './helpers/server-process.ts';
 import type { ServerProcess } from './helpers/server-process.ts';
 import { DIALECTS, describeDialect } from './helpers/test-database.ts';
 import type { TestDatabase } from './helpers/test-database.ts';
 
-const gate = {
-  metric: 'error_rate',
-  op: '<=',
-  threshold: 0.05,
-  windowSeconds: 5,
-  minTargets: 1,
-  minSamples: 1,
-};
+const gate = QUICK_ERROR_GATE;
 // Bucketing is random per release: with 20 targets a 50% stage is empty once in 10^6 runs
 // (a 30% stage of 10 targets was empty in about 3% of runs and never advanced).
 const THREE = [

@@ -8,20 +8,14 @@ import {
   eventually,
   healthyFleet,
   pushPack,
+  QUICK_ERROR_GATE,
   startServerProcess,
 } from './helpers/server-process.ts';
 import type { ServerProcess } from './helpers/server-process.ts';
 import { DIALECTS, describeDialect } from './helpers/test-database.ts';
 import type { TestDatabase } from './helpers/test-database.ts';
 
-const gate = {
-  metric: 'error_rate',
-  op: '<=',
-  threshold: 0.05,
-  windowSeconds: 5,
-  minTargets: 1,
-  minSamples: 1,
-};
+const gate = QUICK_ERROR_GATE;
 const QUICK = [
   { name: 'half', percent: 50, soakSeconds: 2, gates: [gate] },
   { name: 'all', percent: 100, soakSeconds: 2, gates: [gate] },

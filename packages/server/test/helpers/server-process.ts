@@ -9,6 +9,16 @@ export const CLI_MAIN = fileURLToPath(new URL('../../../cli/src/main.ts', import
 
 export const PROCESS_ADMIN_TOKEN = 'crash-test-admin-token-0123456789';
 
+/** A health gate the healthy fleet passes within seconds: error rate ≤ 5% over 5 s. */
+export const QUICK_ERROR_GATE = {
+  metric: 'error_rate',
+  op: '<=',
+  threshold: 0.05,
+  windowSeconds: 5,
+  minTargets: 1,
+  minSamples: 1,
+};
+
 export interface ServerProcess {
   readonly url: string;
   readonly pid: number;
