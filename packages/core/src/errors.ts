@@ -109,6 +109,16 @@ export const ERROR_CODES = {
     status: 409,
     summary: 'There is no pin or last-known-good pack to roll back to.',
   },
+  ROLLBACK_TARGET_NOT_ALLOWED: {
+    status: 409,
+    summary:
+      'No pack the channel allows (not revoked, at or above the floor or authorized) is left to roll back to.',
+  },
+  FLOOR_ABOVE_BASE: {
+    status: 409,
+    summary:
+      "The new floor is above the channel's base, whose targets would be left without a pack; confirm to do it anyway.",
+  },
   // channel index
   INDEX_INVALID: {
     status: 422,

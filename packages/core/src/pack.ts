@@ -208,7 +208,14 @@ export function failingGates(gates: readonly GateResult[]): GateResult[] {
   return gates.filter((g) => g.status !== 'PASS');
 }
 
-function verifySignatures(manifest: PackManifest, trustedKeys: readonly PublicKeyInfo[]): string[] {
+/**
+ * Key ids of the trusted keys whose signatures on the manifest verify; PACK_SIGNATURE_INVALID when
+ * a signature claiming a trusted key fails, PACK_SIGNER_UNTRUSTED when no trusted key signed.
+ */
+export function verifySignatures(
+  manifest: PackManifest,
+  trustedKeys: readonly PublicKeyInfo[],
+): string[] {
   const trusted = new Map(trustedKeys.map((k) => [k.keyId, k]));
   const bytes = signingBytes(manifest);
   const signedBy: string[] = [];

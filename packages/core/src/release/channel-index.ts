@@ -17,6 +17,8 @@ import { canonicalBytes } from '../canonical-json.ts';
 import { isDigest } from '../digest.ts';
 import { LockgateError } from '../errors.ts';
 import { signBytes, verifyBytes } from '../signing.ts';
+import type { CohortBucket } from './bucket.ts';
+import { cohortSaltOf } from './bucket.ts';
 import { isoOf, parseTime, toMillis } from './instant.ts';
 import type { Instant } from './instant.ts';
 import { isUnexpired } from './pin.ts';
@@ -41,6 +43,8 @@ export interface ChannelIndexRollout {
   percent: number;
   /** the rollout reaches targets matching any of these; [] = every target of the channel */
   cohorts: LabelSelector[];
+  /** when the stage's cohort has a percentage: only targets inside this bucket are reached */
+  bucket?: CohortBucket;
 }
 
 export interface ChannelIndexPayload {
@@ -100,13 +104,27 @@ function exactFields(
   value: Record<string, unknown>,
   fields: readonly string[],
   path: string,
+  optional: readonly string[] = [],
 ): string[] {
   const problems: string[] = [];
   for (const field of Object.keys(value)) {
-    if (!fields.includes(field)) problems.push(`${path}.${field} is not a known field`);
+    if (!fields.includes(field) && !optional.includes(field))
+      problems.push(`${path}.${field} is not a known field`);
   }
   for (const field of fields) {
     if (!Object.hasOwn(value, field)) problems.push(`${path}.${field} is missing`);
+  }
+  return problems;
+}
+
+function bucketProblems(value: Record<string, unknown>, path: string): string[] {
+  if (!Object.hasOwn(value, 'bucket')) return [];
+  const b = value.bucket;
+  if (!isObject(b)) return [`${path}.bucket must be an object`];
+  const problems = exactFields(b, ['salt', 'percent'], `${path}.bucket`);
+  if (!nonEmpty(b.salt)) problems.push(`${path}.bucket.salt must be a non-empty string`);
+  if (typeof b.percent !== 'number' || !(b.percent >= 0 && b.percent <= 100)) {
+    problems.push(`${path}.bucket.percent must be a number in 0..100`);
   }
   return problems;
 }
@@ -162,7 +180,13 @@ export function channelIndexProblems(value: unknown): string[] {
     if (!isObject(rollout)) problems.push('index.rollout must be an object or null');
     else {
       problems.push(
-        ...exactFields(rollout, ['release', 'pack', 'salt', 'percent', 'cohorts'], 'index.rollout'),
+        ...exactFields(
+          rollout,
+          ['release', 'pack', 'salt', 'percent', 'cohorts'],
+          'index.rollout',
+          ['bucket'],
+        ),
+        ...bucketProblems(rollout, 'index.rollout'),
       );
       if (!nonEmpty(rollout.release))
         problems.push('index.rollout.release must be a non-empty string');
@@ -190,7 +214,10 @@ export function channelIndexProblems(value: unknown): string[] {
         problems.push(`${path} must be an object`);
         return;
       }
-      problems.push(...exactFields(pin, ['cohort', 'pack', 'expiresAt', 'reason'], path));
+      problems.push(
+        ...exactFields(pin, ['cohort', 'pack', 'expiresAt', 'reason'], path, ['bucket']),
+        ...bucketProblems(pin, path),
+      );
       if (pin.cohort !== null) problems.push(...selectorProblems(pin.cohort, `${path}.cohort`));
       listed(pin.pack, `${path}.pack`);
       if (parseTime(pin.expiresAt) === null)
@@ -295,10 +322,57 @@ export function buildChannelIndex(input: ChannelIndexInput): ChannelIndexPayload
 }
 
 /**
+ * How a channel cohort narrows a rollout or a pin in the index: its selector (`{}`, every target,
+ * when it has none) and, when it has a percentage, its bucket, salted per channel
+ * (`cohortSaltOf`), so the same targets stay in the cohort across releases and pins.
+ */
+export function cohortScope(
+  cohort: Cohort,
+  channel: { env: string; channel: string },
+): { selector: LabelSelector; bucket?: CohortBucket } {
+  const selector = structuredClone(cohort.selector ?? {});
+  if (cohort.percent === undefined) return { selector };
+  return {
+    selector,
+    bucket: { salt: cohortSaltOf(channel.env, channel.channel), percent: cohort.percent },
+  };
+}
+
+/**
+ * The rollout entry of the index for a started stage: the release id is the salt (so a release's
+ * 10% ⊂ 50% ⊂ 100%), the stage percent, and the stage cohort's scope (its selector and, for a
+ * percentage cohort, its bucket) when the stage names one. COHORT_INVALID when the channel has
+ * no such cohort.
+ */
+export function stageRollout(
+  stage: { release: string; pack: string; percent: number; cohort: string | null },
+  channel: { env: string; channel: string; cohorts: readonly Cohort[] },
+): ChannelIndexRollout {
+  const rollout: ChannelIndexRollout = {
+    release: stage.release,
+    pack: stage.pack,
+    salt: stage.release,
+    percent: stage.percent,
+    cohorts: [],
+  };
+  if (stage.cohort === null) return rollout;
+  const cohort = channel.cohorts.find((c) => c.name === stage.cohort);
+  if (cohort === undefined) {
+    throw new LockgateError(
+      'COHORT_INVALID',
+      `Cohort "${stage.cohort}" is not a cohort of channel ${channel.env}/${channel.channel}.`,
+      { details: { release: stage.release, cohort: stage.cohort } },
+    );
+  }
+  const scope = cohortScope(cohort, channel);
+  rollout.cohorts.push(scope.selector);
+  if (scope.bucket !== undefined) rollout.bucket = scope.bucket;
+  return rollout;
+}
+
+/**
  * The rollout entry of the index for a release: the last started stage's percent and its cohort's
- * selector (resolved from the channel's cohorts), or null when nothing is rolling out (not yet
- * started, ended). A stage cohort must exist and be a selector without its own percent
- * (COHORT_INVALID otherwise), because the stage percent applies inside it.
+ * scope (`stageRollout`), or null when nothing is rolling out (not yet started, ended).
  */
 export function rolloutOf(
   release: ReleaseState,
@@ -308,25 +382,16 @@ export function rolloutOf(
   const index = release.stageStartedAt === null ? release.stageIndex - 1 : release.stageIndex;
   const stage = release.plan.stages[index];
   if (stage === undefined) return null;
-  const cohorts: LabelSelector[] = [];
-  if (stage.cohort !== undefined) {
-    const cohort = options.cohorts.find((c) => c.name === stage.cohort);
-    if (cohort?.selector === undefined || cohort.percent !== undefined) {
-      throw new LockgateError(
-        'COHORT_INVALID',
-        `Stage ${stage.name} names cohort "${stage.cohort}", which is not a selector-only cohort of the channel.`,
-        { details: { release: release.id, stage: stage.name, cohort: stage.cohort } },
-      );
-    }
-    cohorts.push(structuredClone(cohort.selector));
-  }
-  return {
-    release: release.id,
-    pack: release.pack,
-    salt: options.salt,
-    percent: stage.percent,
-    cohorts,
-  };
+  const rollout = stageRollout(
+    {
+      release: release.id,
+      pack: release.pack,
+      percent: stage.percent,
+      cohort: stage.cohort ?? null,
+    },
+    { env: release.env, channel: release.channel, cohorts: options.cohorts },
+  );
+  return { ...rollout, salt: options.salt };
 }
 
 /** DSSE v1 pre-authentication encoding. */

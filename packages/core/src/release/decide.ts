@@ -11,10 +11,13 @@
  *   no action, so no target is ever told to run the pack. Pass → rolling at stage 0.
  * - rolling / paused: verification is re-checked on every tick; if it now fails the release is
  *   rolled back (or failed, if nothing was rolled out yet). A stage that has not started starts
- *   once its approvals are in and no freeze is in effect (action setRollout). A started stage's
- *   gates are evaluated on the reports of the stage's targets: any fail → rolled_back with a
- *   rollback action to `rollbackTarget(pin, lkg, revoked)` (a clearRollout when there is none),
- *   also during a freeze and while paused. When rolling, all gates pass and the soak has elapsed
+ *   once its approvals are in and no freeze is in effect (action setRollout, at the stage's
+ *   percent raised by `reachPercent` so it reaches at least one candidate target). A started
+ *   stage's agent refusals (`stageRefusals`) and gates are evaluated on the reports of the
+ *   stage's targets: a refusal or any gate fail → rolled_back with a rollback action to the
+ *   target `planRollback` allows (a clearRollout back to the base when there is none), also
+ *   during a freeze and while paused; when nothing the channel allows is left, the release is
+ *   paused instead (rule rollback.blocked, recorded once) and no target loses its pack. When rolling, all gates pass and the soak has elapsed
  *   → next stage, or after the last stage → completed with setBase, setLkg and clearRollout
  *   (a freeze holds this, recorded once). Gates still inconclusive past the stage's progress
  *   deadline → paused.
@@ -24,13 +27,15 @@ import semver from 'semver';
 import { canonicalBytes } from '../canonical-json.ts';
 import { digestOf } from '../digest.ts';
 import { LockgateError } from '../errors.ts';
+import type { ErrorCode } from '../errors.ts';
 import { activeFreeze, scheduleAllows } from './freeze.ts';
 import type { ActiveFreeze } from './freeze.ts';
 import { evaluateHealthGate } from './health-gate.ts';
-import type { HealthGateResult } from './health-gate.ts';
-import { isoOf, toMillis } from './instant.ts';
+import type { HealthGateResult, TargetReport } from './health-gate.ts';
+import { isoOf, parseTime, toMillis } from './instant.ts';
 import type { Instant } from './instant.ts';
-import { channelPin, rollbackAuthorized } from './pin.ts';
+import { cohortSaltOf, inBucket, reachPercent } from './bucket.ts';
+import { rollbackAuthorized } from './pin.ts';
 import { progressDeadlineOf } from './plan.ts';
 import type { Stage } from './plan.ts';
 import { COMMAND_KINDS, isTerminal } from './release-state.ts';
@@ -47,7 +52,8 @@ import type {
   ReleaseState,
   ReleaseStatus,
 } from './release-state.ts';
-import { rollbackTarget } from './rollback.ts';
+import { ALLOW_HINT, planRollback } from './rollback.ts';
+import { inCohort, matchesSelector } from './selector.ts';
 
 export interface VerificationResult {
   ok: boolean;
@@ -185,7 +191,31 @@ function approversOf(release: ReleaseState, stage: number): string[] {
   ].sort();
 }
 
-function setRollout(release: ReleaseState, index: number): ReleaseAction {
+/**
+ * The targets stage `index` can reach: the channel's targets in the stage's cohort (every target
+ * when it names none) that no pin holds (a pin wins over the rollout).
+ */
+function stageCandidates(context: ReleaseContext, release: ReleaseState, index: number): string[] {
+  const stage = stageOf(release, index);
+  const { channel } = context;
+  const cohort =
+    stage.cohort === undefined ? null : channel.cohorts.find((c) => c.name === stage.cohort);
+  if (cohort === undefined) return [];
+  const salt = cohortSaltOf(release.env, release.channel);
+  return context.targets
+    .filter((target) => cohort === null || inCohort(cohort, salt, target))
+    .filter(
+      (target) =>
+        !channel.pins.some(
+          (pin) =>
+            (pin.cohort === null || matchesSelector(pin.cohort, target.labels)) &&
+            inBucket(pin.bucket, target.id),
+        ),
+    )
+    .map((target) => target.id);
+}
+
+function setRollout(context: ReleaseContext, release: ReleaseState, index: number): ReleaseAction {
   const stage = stageOf(release, index);
   return {
     kind: 'setRollout',
@@ -193,7 +223,7 @@ function setRollout(release: ReleaseState, index: number): ReleaseAction {
     pack: release.pack,
     stageIndex: index,
     stage: stage.name,
-    percent: stage.percent,
+    percent: reachPercent(release.id, stage.percent, stageCandidates(context, release, index)),
     cohort: stage.cohort ?? null,
   };
 }
@@ -208,6 +238,7 @@ function rolledOut(release: ReleaseState): boolean {
 
 /** Enters stage `index`: starts it when its approvals are in, else leaves it waiting. */
 function enterStage(
+  context: ReleaseContext,
   release: ReleaseState,
   index: number,
   at: string,
@@ -221,7 +252,7 @@ function enterStage(
     stageStartedAt: ready ? at : null,
     stageEnteredBy: enteredBy,
   });
-  return { release: next, actions: ready ? [setRollout(next, index)] : [] };
+  return { release: next, actions: ready ? [setRollout(context, next, index)] : [] };
 }
 
 function completion(release: ReleaseState, at: string, summary: string): Step['release'] {
@@ -236,18 +267,6 @@ function completionActions(release: ReleaseState): ReleaseAction[] {
   ];
 }
 
-/** The rollback target for this release: never the release's own pack. */
-function rollbackTo(
-  context: ReleaseContext,
-  now: Instant,
-): { to: string | null; inputs: Record<string, unknown> } {
-  const pin = channelPin(context.channel.pins, now)?.pack ?? null;
-  const { lkg, revoked } = context.channel;
-  const target = rollbackTarget({ pin, lkg, revoked });
-  const to = target === context.release.pack ? null : target;
-  return { to, inputs: { pin, lkg, revoked: [...revoked].sort(), to } };
-}
-
 function rollbackStep(
   context: ReleaseContext,
   release: ReleaseState,
@@ -259,8 +278,9 @@ function rollbackStep(
     reasons: Reason[];
     summary: string;
   },
-): Step {
-  const { to, inputs } = rollbackTo(context, tick.at);
+): Step | null {
+  const { to, blocked, inputs } = planRollback(context.channel, release.pack, tick.at);
+  if (blocked !== null) return rollbackBlockedStep(release, decision, inputs, blocked);
   const next = moved(release, {
     state: 'rolled_back',
     outcome: { at: tick.at, summary: decision.summary, reasons: decision.reasons, rollbackTo: to },
@@ -279,6 +299,39 @@ function rollbackStep(
       reason: null,
       inputs: { ...decision.inputs, rollback: inputs },
       verdict: 'rolled_back',
+    },
+  };
+}
+
+/** Marks a release held because its rollback has nowhere allowed to land (recorded once). */
+const ROLLBACK_BLOCKED = 'rollback';
+
+/**
+ * A rollback the controller cannot carry out: no pack the channel allows is left. The release is
+ * paused with the reason (the rollout stays where it is, so no target is left without a pack)
+ * and the decision is recorded once; the next tick rolls back as soon as a target is allowed.
+ */
+function rollbackBlockedStep(
+  release: ReleaseState,
+  decision: { kind: DecisionKind; rule: string; inputs: Record<string, unknown>; summary: string },
+  rollback: Record<string, unknown>,
+  blocked: string,
+): Step | null {
+  if (release.state === 'paused' && release.blockedBy === ROLLBACK_BLOCKED) return null;
+  return {
+    release: moved(release, {
+      state: 'paused',
+      blockedBy: ROLLBACK_BLOCKED,
+      pausedReason: `${decision.summary}, but ${blocked}`,
+    }),
+    actions: [],
+    decision: {
+      kind: decision.kind,
+      rule: 'rollback.blocked',
+      actor: CONTROLLER,
+      reason: null,
+      inputs: { ...decision.inputs, trigger: decision.rule, rollback },
+      verdict: 'paused',
     },
   };
 }
@@ -318,12 +371,69 @@ function stageGates(
   );
 }
 
+/** Refusals of the release's pack by the stage's targets, by attempt kind and code. */
+export interface StageRefusal {
+  kind: 'verify' | 'activate';
+  code: string;
+  targets: number;
+}
+
+/**
+ * Agent refusals are evidence against the stage: a stage target whose latest report (in the
+ * context's window) carries a failed `verify` or `activate` attempt at the release's pack, made
+ * since the stage started, refused it. A verification refusal (the agent would not activate the
+ * pack at all: incompatible, below its floor, a hash or signature that does not verify) fails
+ * the stage at once, fail closed. A failed activation (the pack ran and failed its local health
+ * check, and the agent reverted) fails the stage too, unless the stage has an
+ * `activation_success_rate` gate, whose threshold then judges activations.
+ */
+export function stageRefusals(
+  context: ReleaseContext,
+  release: ReleaseState,
+): { failing: boolean; summary: StageRefusal[] } {
+  const started = release.stageStartedAt === null ? null : parseTime(release.stageStartedAt);
+  if (started === null) return { failing: false, summary: [] };
+  const inStage = new Set(context.stageTargets);
+  const latest = new Map<string, TargetReport>();
+  for (const report of context.reports) {
+    if (!inStage.has(report.targetId)) continue;
+    const seen = latest.get(report.targetId);
+    if (seen === undefined || (parseTime(report.at) ?? 0) >= (parseTime(seen.at) ?? 0)) {
+      latest.set(report.targetId, report);
+    }
+  }
+  const counts = new Map<string, StageRefusal>();
+  for (const report of latest.values()) {
+    const attempt = report.lastAttempt;
+    if (
+      attempt === undefined ||
+      attempt.pack !== release.pack ||
+      attempt.result !== 'failed' ||
+      (attempt.kind !== 'verify' && attempt.kind !== 'activate') ||
+      (parseTime(attempt.at) ?? -Infinity) < started
+    ) {
+      continue;
+    }
+    const code = attempt.code ?? 'UNKNOWN';
+    const key = `${attempt.kind}\n${code}`;
+    const entry = counts.get(key) ?? { kind: attempt.kind, code, targets: 0 };
+    entry.targets += 1;
+    counts.set(key, entry);
+  }
+  const summary = [...counts.values()].sort((a, b) =>
+    a.kind === b.kind ? (a.code < b.code ? -1 : a.code > b.code ? 1 : 0) : a.kind < b.kind ? -1 : 1,
+  );
+  const judgedByGate = stageOf(release).gates.some((g) => g.metric === 'activation_success_rate');
+  const failing = summary.some((r) => r.kind === 'verify' || !judgedByGate);
+  return { failing, summary };
+}
+
 function verificationFailedStep(
   context: ReleaseContext,
   release: ReleaseState,
   tick: Tick,
   reasons: Reason[],
-): Step {
+): Step | null {
   const inputs = { pack: packInputs(context.pack), reasons };
   if (rolledOut(release)) {
     return rollbackStep(context, release, tick, {
@@ -420,6 +530,7 @@ function rollingStep(context: ReleaseContext, release: ReleaseState, tick: Tick)
     if (approvers.length < need) return null;
     if (freeze !== null) return freezeStep(release, freeze, 'advance');
     const entered = enterStage(
+      context,
       release,
       release.stageIndex,
       at,
@@ -447,6 +558,21 @@ function rollingStep(context: ReleaseContext, release: ReleaseState, tick: Tick)
     stageTargets: context.stageTargets.length,
     gates,
   };
+  const refusals = stageRefusals(context, release);
+  if (refusals.failing) {
+    return rollbackStep(context, release, tick, {
+      kind: 'health',
+      rule: 'stage.refused',
+      inputs: { ...gateInputs, refusals: refusals.summary },
+      reasons: refusals.summary.map((r) => ({
+        code: r.code as ErrorCode,
+        message: `${r.kind} refused with ${r.code} on ${r.targets} target(s)`,
+      })),
+      summary: `agents refused the pack: ${refusals.summary
+        .map((r) => `${r.code} on ${r.targets} target(s)`)
+        .join(', ')}`,
+    });
+  }
   const failed = gates.filter((g) => g.verdict === 'fail');
   if (failed.length > 0) {
     return rollbackStep(context, release, tick, {
@@ -479,7 +605,7 @@ function rollingStep(context: ReleaseContext, release: ReleaseState, tick: Tick)
         },
       };
     }
-    const entered = enterStage(release, release.stageIndex + 1, at, CONTROLLER);
+    const entered = enterStage(context, release, release.stageIndex + 1, at, CONTROLLER);
     return {
       ...entered,
       decision: {
@@ -726,7 +852,24 @@ export function applyCommand(
       break;
     case 'rollback': {
       if (!active) refuse(release, command, 'only a rolling or paused release can be rolled back');
-      const { to, inputs: rollbackInputs } = rollbackTo(ctx, at);
+      const {
+        to,
+        blocked,
+        refused,
+        inputs: rollbackInputs,
+      } = planRollback(ctx.channel, release.pack, at);
+      if (blocked !== null || (to === null && refused.length > 0)) {
+        // The pin or LKG exists but the channel does not allow it now (the operator asked for
+        // it, so landing elsewhere would not be what was asked): refuse, saying what allows it.
+        const why =
+          blocked ??
+          `${refused.join('; ')}; ${ALLOW_HINT}, or abort the release to return to the base`;
+        throw new LockgateError(
+          'ROLLBACK_TARGET_NOT_ALLOWED',
+          `Release ${release.id} cannot be rolled back: ${why}.`,
+          { details: { release: release.id, ...rollbackInputs } },
+        );
+      }
       if (to === null) {
         throw new LockgateError(
           'ROLLBACK_TARGET_MISSING',
@@ -776,6 +919,7 @@ export function applyCommand(
         verdict = 'completed';
       } else {
         const entered = enterStage(
+          ctx,
           release,
           command.full === true ? lastIndex : release.stageIndex + 1,
           at,

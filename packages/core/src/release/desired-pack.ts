@@ -2,16 +2,18 @@
  * What a target should run, from the channel index alone: the same function on the server and
  * in the agent.
  *
- * 1. the first pin (in index order) that matches the target (`cohort` null = every target) and
- *    has not expired (`now < expiresAt`) → reason 'pin';
+ * 1. the first pin (in index order) that matches the target (`cohort` null = every target; a
+ *    pin with a `bucket` only holds the targets inside it) and has not expired
+ *    (`now < expiresAt`) → reason 'pin';
  * 2. else the rollout's pack when the target matches one of the rollout cohorts (every target
- *    when there are none) and `bucket(salt, targetId) < round(percent × 100)` → 'rollout';
+ *    when there are none), is inside the rollout's cohort `bucket` when it has one, and
+ *    `bucket(salt, targetId) < round(percent × 100)` → 'rollout';
  * 3. else `base` → 'base'.
  * Fail closed: a chosen pack that is revoked, not listed in `packs`, or below the floor without
  * an unexpired rollback authorization is never returned; the target falls back to `base`, and
  * when `base` is not allowed either, to nothing ('none').
  */
-import { inPercent } from './bucket.ts';
+import { inBucket, inPercent } from './bucket.ts';
 import type { ChannelIndexPayload } from './channel-index.ts';
 import type { Instant } from './instant.ts';
 import { isUnexpired, rollbackAuthorized } from './pin.ts';
@@ -45,7 +47,8 @@ export function desiredPack(
   const pin = index.pins.find(
     (p) =>
       isUnexpired(p.expiresAt, now) &&
-      (p.cohort === null || matchesSelector(p.cohort, target.labels)),
+      (p.cohort === null || matchesSelector(p.cohort, target.labels)) &&
+      inBucket(p.bucket, target.id),
   );
   if (pin !== undefined) {
     choice = { pack: pin.pack, reason: 'pin' };
@@ -54,7 +57,11 @@ export function desiredPack(
     const inCohorts =
       rollout.cohorts.length === 0 ||
       rollout.cohorts.some((s) => matchesSelector(s, target.labels));
-    if (inCohorts && inPercent(rollout.salt, target.id, rollout.percent)) {
+    if (
+      inCohorts &&
+      inBucket(rollout.bucket, target.id) &&
+      inPercent(rollout.salt, target.id, rollout.percent)
+    ) {
       choice = { pack: rollout.pack, reason: 'rollout' };
     }
   }

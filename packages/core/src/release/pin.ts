@@ -6,11 +6,14 @@
  */
 import { parseTime, toMillis } from './instant.ts';
 import type { Instant } from './instant.ts';
+import type { CohortBucket } from './bucket.ts';
 import type { LabelSelector } from './selector.ts';
 
 export interface Pin {
-  /** the selector of the pinned cohort, or null for the whole channel */
+  /** the selector of the pinned cohort ({} for a percentage-only cohort), or null for the whole channel */
   cohort: LabelSelector | null;
+  /** a percentage cohort's bucket: the pin holds only the targets inside it */
+  bucket?: CohortBucket;
   pack: string;
   expiresAt: string;
   reason: string;
@@ -28,9 +31,13 @@ export function isUnexpired(expiresAt: string, now: Instant): boolean {
   return end !== null && toMillis(now) < end;
 }
 
-/** The first unexpired channel-wide pin (cohort null), or null. */
+/** The first unexpired channel-wide pin (cohort null, no bucket), or null. */
 export function channelPin(pins: readonly Pin[], now: Instant): Pin | null {
-  return pins.find((pin) => pin.cohort === null && isUnexpired(pin.expiresAt, now)) ?? null;
+  return (
+    pins.find(
+      (pin) => pin.cohort === null && pin.bucket === undefined && isUnexpired(pin.expiresAt, now),
+    ) ?? null
+  );
 }
 
 /** True when an unexpired rollback authorization names this pack. */

@@ -14,6 +14,7 @@ import { scheduleProblems } from './freeze.ts';
 import type { TargetReport } from './health-gate.ts';
 import type { Pin, RollbackAuthorization } from './pin.ts';
 import { validatePlan } from './plan.ts';
+import type { Cohort, TargetRef } from './selector.ts';
 import type { Plan } from './plan.ts';
 
 export type ReleaseStatus =
@@ -98,10 +99,16 @@ export interface ReleaseState {
 export interface ChannelContext {
   pins: Pin[];
   lkg: string | null;
+  /** the pack the channel runs outside the rollout, or null */
+  base: string | null;
   floor: number | null;
   revoked: string[];
   constraints: Record<string, string>;
   rollbackAuthorizations: RollbackAuthorization[];
+  /** the sequence of every pack the channel names (base, LKG, pins) */
+  packs: Record<string, { sequence: number }>;
+  /** the channel's cohorts, which stages name */
+  cohorts: Cohort[];
 }
 
 export interface PackContext {
@@ -121,6 +128,8 @@ export interface ReleaseContext {
   reports: TargetReport[];
   /** ids of the targets currently in the stage */
   stageTargets: string[];
+  /** the channel's targets (id and labels): who a stage can reach */
+  targets: TargetRef[];
   freezeWindows: FreezeWindow[];
 }
 
@@ -132,6 +141,7 @@ export type ReleaseAction =
       pack: string;
       stageIndex: number;
       stage: string;
+      /** the percent the rollout reaches: the stage's, raised so it reaches ≥ 1 target (reachPercent) */
       percent: number;
       /** the name of the channel cohort the stage is restricted to, or null for the channel */
       cohort: string | null;

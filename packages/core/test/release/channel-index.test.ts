@@ -127,12 +127,21 @@ describe('rolloutOf', () => {
     expect(rolloutOf({ ...rolling, state: 'completed' }, { salt: 's', cohorts })).toBeNull();
   });
 
-  it('refuses a stage cohort the channel does not define as a selector (it would reach every target)', () => {
+  it('refuses a stage cohort the channel does not define (it would reach every target)', () => {
     const rolling = release(plan, { state: 'rolling', stageStartedAt: at(0) });
     expect(codeOf(() => rolloutOf(rolling, { salt: 's', cohorts: [] }))).toBe('COHORT_INVALID');
-    expect(
-      codeOf(() => rolloutOf(rolling, { salt: 's', cohorts: [{ name: 'eu', percent: 5 }] })),
-    ).toBe('COHORT_INVALID');
+  });
+
+  it('narrows the rollout to a percentage cohort by its channel-salted bucket', () => {
+    const rolling = release(plan, { state: 'rolling', stageStartedAt: at(0) });
+    expect(rolloutOf(rolling, { salt: 's', cohorts: [{ name: 'eu', percent: 5 }] })).toEqual({
+      release: 'rel_1',
+      pack: NEW,
+      salt: 's',
+      percent: 10,
+      cohorts: [{}],
+      bucket: { salt: 'cohort:prod-eu/stable', percent: 5 },
+    });
   });
 });
 

@@ -40,10 +40,18 @@ export function channel(overrides: Partial<ChannelContext> = {}): ChannelContext
   return {
     pins: [],
     lkg: OLD,
+    base: OLD,
     floor: 10,
     revoked: [],
     constraints: { runtime: '>=2.3 <3' },
     rollbackAuthorizations: [],
+    packs: {
+      [NEW]: { sequence: 15 },
+      [OLD]: { sequence: 14 },
+      [OLDER]: { sequence: 13 },
+      [PINNED]: { sequence: 12 },
+    },
+    cohorts: [],
     ...overrides,
   };
 }
@@ -87,6 +95,7 @@ export function context(
     pack: pack(),
     reports: [],
     stageTargets: [],
+    targets: [],
     freezeWindows: [],
     ...overrides,
   };
@@ -245,10 +254,11 @@ export function runFleet(options: FleetOptions): FleetRun {
     history = history.filter((r) => Date.parse(r.at) >= Date.parse(now) - 900_000);
     const ctx: ReleaseContext = {
       release: rel,
-      channel: { ...ch, lkg },
+      channel: { ...ch, lkg, base },
       pack: pack(),
       reports: [...history],
       stageTargets: [...stageTargets],
+      targets,
       freezeWindows: options.freezeWindows ?? [],
     };
     const result = decide(ctx, now);

@@ -278,15 +278,35 @@ for (const dialect of DIALECTS) {
         });
         const third = await createRelease(w, { pack: w.packs.v4.digest, plan: 'slow' });
         await w.t.services.controller.tick();
+        // Rolling back to v1 would leave every target without a pack the channel allows: the
+        // command is refused before anything changes, and says what would allow it.
+        const refused = await w.call<{ code: string; message: string }>(
+          'POST',
+          `/releases/${third.id}/rollback`,
+          { reason: 'bad too' },
+        );
+        expect(refused.status).toBe(409);
+        expect(refused.body.code).toBe('ROLLBACK_TARGET_NOT_ALLOWED');
+        expect(refused.body.message).toMatch(/below the channel floor 2.*rollback-auth add/);
+        expect((await channelOf(w)).rollbackAuthorizations.map((a) => a.pack)).toEqual([
+          w.packs.v2.digest,
+        ]);
+        expect(
+          (await w.call<{ release: ReleaseView }>('GET', `/releases/${third.id}`)).body.release
+            .state,
+        ).toBe('rolling');
+        // An operator's authorization makes v1 a valid target; the rollback then lands on it.
+        await w.call('POST', `${CHANNEL_URL}/rollback-authorizations`, {
+          pack: w.packs.v1.digest,
+          reason: 'incident 7: v1 is known good',
+          expiresIn: '1h',
+        });
         const rolled = await w.call<{ release: ReleaseView }>(
           'POST',
           `/releases/${third.id}/rollback`,
           { reason: 'bad too' },
         );
         expect(rolled.body.release.outcome?.rollbackTo).toBe(w.packs.v1.digest);
-        expect((await channelOf(w)).rollbackAuthorizations.map((a) => a.pack)).toEqual([
-          w.packs.v2.digest,
-        ]);
       });
 
       it('commits a decision made on a stale release version not at all: no save, no record', async () => {

@@ -1,17 +1,11 @@
 import {
   buildChannelIndex,
+  cohortScope,
   LockgateError,
   signChannelIndex,
   validateChannelIndex,
 } from '@lockgate/core';
-import type {
-  ChannelIndexPayload,
-  ChannelIndexRollout,
-  Cohort,
-  DsseEnvelope,
-  IndexPackInfo,
-  Pin,
-} from '@lockgate/core';
+import type { ChannelIndexPayload, Cohort, DsseEnvelope, IndexPackInfo, Pin } from '@lockgate/core';
 import type { Stores } from '../../stores.ts';
 import type { IndexSigningKey } from '../server-keys/server-key-service.ts';
 import { WHOLE_CHANNEL } from './channel-store.ts';
@@ -27,47 +21,29 @@ export function indexPayloadOf(envelope: DsseEnvelope): ChannelIndexPayload {
  * Pins in the order the index lists them (desiredPack takes the first match): cohort pins by
  * cohort name, then the whole-channel pin, so a narrower pin wins over a wider one.
  */
-export function indexPins(pins: readonly StoredPin[]): Pin[] {
+export function indexPins(
+  pins: readonly StoredPin[],
+  channel: { env: string; name: string; cohorts: readonly Cohort[] },
+): Pin[] {
   const ordered = [
     ...pins.filter((pin) => pin.cohort !== WHOLE_CHANNEL),
     ...pins.filter((pin) => pin.cohort === WHOLE_CHANNEL),
   ];
-  return ordered.map((pin) => ({
-    cohort: pin.selector,
-    pack: pin.pack,
-    expiresAt: pin.expiresAt,
-    reason: pin.reason,
-  }));
-}
-
-/**
- * The rollout entry for a stage: the release id is the salt (so a release's 10% ⊂ 50% ⊂ 100%),
- * the stage percent, and the stage cohort's selector when the stage names one (a selector-only
- * cohort of the channel; COHORT_INVALID otherwise).
- */
-export function rolloutFor(
-  stage: { release: string; pack: string; percent: number; cohort: string | null },
-  cohorts: readonly Cohort[],
-): ChannelIndexRollout {
-  const selectors = [];
-  if (stage.cohort !== null) {
-    const cohort = cohorts.find((c) => c.name === stage.cohort);
-    if (cohort?.selector === undefined || cohort.percent !== undefined) {
-      throw new LockgateError(
-        'COHORT_INVALID',
-        `Cohort "${stage.cohort}" is not a selector-only cohort of the channel.`,
-        { details: { release: stage.release, cohort: stage.cohort } },
-      );
+  return ordered.map((pin) => {
+    const entry: Pin = {
+      cohort: pin.selector,
+      pack: pin.pack,
+      expiresAt: pin.expiresAt,
+      reason: pin.reason,
+    };
+    const cohort = channel.cohorts.find((c) => c.name === pin.cohort);
+    if (pin.cohort !== WHOLE_CHANNEL && cohort !== undefined) {
+      const scope = cohortScope(cohort, { env: channel.env, channel: channel.name });
+      entry.cohort = scope.selector;
+      if (scope.bucket !== undefined) entry.bucket = scope.bucket;
     }
-    selectors.push(structuredClone(cohort.selector));
-  }
-  return {
-    release: stage.release,
-    pack: stage.pack,
-    salt: stage.release,
-    percent: stage.percent,
-    cohorts: selectors,
-  };
+    return entry;
+  });
 }
 
 /**
@@ -105,7 +81,7 @@ export async function resignChannelIndex(
     packs,
     base: channel.base,
     rollout: channel.rollout,
-    pins: indexPins(pins),
+    pins: indexPins(pins, channel),
     floor: channel.floor,
     revoked,
     rollbackAuthorizations: authorizations.map((a) => ({

@@ -118,6 +118,12 @@ const PutBody = Type.Object(
     cohorts: Type.Optional(Type.Array(CohortBody, { maxItems: 256 })),
     indexTtlSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 30 * 86_400 })),
     reason: Type.Optional(Reason),
+    acceptBaseBelowFloor: Type.Optional(
+      Type.Boolean({
+        description:
+          "Confirms a floor above the base's sequence (recorded); FLOOR_ABOVE_BASE without it.",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

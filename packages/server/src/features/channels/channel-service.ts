@@ -68,6 +68,11 @@ export interface ChannelInput {
   indexTtlSeconds?: number;
   /** why the channel is created or changed (recorded) */
   reason?: string;
+  /**
+   * Confirms a floor above the base's sequence (the base's targets are then left without a
+   * pack the channel allows); recorded with the change. Without it such a floor is refused.
+   */
+  acceptBaseBelowFloor?: boolean;
 }
 
 export interface PinInput {
@@ -222,6 +227,23 @@ export function createChannelService(deps: {
             : { indexTtlSeconds: input.indexTtlSeconds }),
         };
         const changes = changesOf(configOf(existing), configOf(next));
+        const stranded = 'floor' in changes ? await baseBelowFloor(tx, next, now) : null;
+        if (stranded !== null && input.acceptBaseBelowFloor !== true) {
+          throw new LockgateError(
+            'FLOOR_ABOVE_BASE',
+            `Floor ${next.floor} of ${env}/${name} is above its base ${stranded.name}@${stranded.version} (sequence ${stranded.sequence}): targets on the base would be left without a pack the channel allows. Release a pack at or above the floor first, authorize a rollback to the base, or confirm with acceptBaseBelowFloor (--accept-base-below-floor).`,
+            {
+              details: {
+                env,
+                channel: name,
+                floor: next.floor,
+                base: stranded.digest,
+                sequence: stranded.sequence,
+              },
+            },
+          );
+        }
+        if ('cohorts' in changes) await checkCohortsInUse(tx, existing, next);
         if (Object.keys(changes).length === 0) {
           return {
             channel: await view(tx, existing, now),
@@ -240,7 +262,18 @@ export function createChannelService(deps: {
             actor,
             reason,
             verdict: 'updated',
-            inputs: { changes },
+            inputs: {
+              changes,
+              ...(stranded === null
+                ? {}
+                : {
+                    baseBelowFloor: {
+                      base: stranded.digest,
+                      sequence: stranded.sequence,
+                      accepted: true,
+                    },
+                  }),
+            },
           }),
         ]);
         const signed =
@@ -518,19 +551,68 @@ function changesOf(
   return changes;
 }
 
+/**
+ * The selector a pin on `cohort` holds: null for the whole channel, the cohort's selector (`{}`
+ * for a percentage-only cohort). A percentage cohort's bucket goes into the index with the pin
+ * (`indexPins`), with the channel's cohort salt, so a pin holds the same targets a stage on that
+ * cohort reaches.
+ */
 function pinSelector(channel: StoredChannel, cohort: string): LabelSelector | null {
   if (cohort === WHOLE_CHANNEL) return null;
   const found = channel.cohorts.find((c) => c.name === cohort);
   if (found === undefined) {
     throw pinInvalid(`Channel ${channel.env}/${channel.name} has no cohort ${cohort}.`, { cohort });
   }
-  if (found.selector === undefined || found.percent !== undefined) {
-    throw pinInvalid(
-      `Cohort ${cohort} has a percentage; a pin holds the whole channel (_) or a selector-only cohort.`,
-      { cohort },
-    );
+  return found.selector ?? {};
+}
+
+/** The channel's base pack when its sequence is below the channel's floor, else null. */
+async function baseBelowFloor(
+  tx: Stores,
+  channel: StoredChannel,
+  now: Date,
+): Promise<{ digest: string; name: string; version: string; sequence: number } | null> {
+  if (channel.floor === null || channel.base === null) return null;
+  const base = await tx.packs.findByDigest(channel.base);
+  if (base === null || base.sequence >= channel.floor) return null;
+  const authorizations = await tx.channels.listRollbackAuthorizations(channel.env, channel.name);
+  if (rollbackAuthorized(authorizations, base.digest, now)) return null;
+  return { digest: base.digest, name: base.name, version: base.version, sequence: base.sequence };
+}
+
+/**
+ * A cohort that a pin holds or that the active release's plan names cannot be removed or changed
+ * (the pin or the stage would silently hold other targets): CONFLICT, clear the pin or end the
+ * release first.
+ */
+async function checkCohortsInUse(
+  tx: Stores,
+  before: StoredChannel,
+  after: StoredChannel,
+): Promise<void> {
+  const used = new Map<string, string>();
+  for (const pin of await tx.channels.listPins(before.env, before.name)) {
+    if (pin.cohort !== WHOLE_CHANNEL) used.set(pin.cohort, `the pin on ${pin.cohort}`);
   }
-  return found.selector;
+  if (before.activeRelease !== null) {
+    const active = await tx.releases.find(before.activeRelease);
+    for (const stage of active?.release.plan.stages ?? []) {
+      if (stage.cohort !== undefined) {
+        used.set(stage.cohort, `stage ${stage.name} of release ${before.activeRelease}`);
+      }
+    }
+  }
+  for (const [name, user] of used) {
+    const was = before.cohorts.find((c) => c.name === name);
+    const now = after.cohorts.find((c) => c.name === name);
+    if (canonicalJson(was ?? null) !== canonicalJson(now ?? null)) {
+      throw new LockgateError(
+        'CONFLICT',
+        `Cohort ${name} of ${before.env}/${before.name} is used by ${user}; it cannot be changed or removed until that ends.`,
+        { details: { env: before.env, channel: before.name, cohort: name } },
+      );
+    }
+  }
 }
 
 function pinExpiry(input: PinInput, now: Date): string {

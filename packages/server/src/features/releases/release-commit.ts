@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { isTerminal } from '@lockgate/core';
+import { isTerminal, stageRollout } from '@lockgate/core';
 import type { DecideResult, ReleaseAction, ReleaseState } from '@lockgate/core';
 import type { Stores } from '../../stores.ts';
-import { resignChannelIndex, rolloutFor } from '../channels/channel-index.ts';
+import { resignChannelIndex } from '../channels/channel-index.ts';
 import type { SignedIndex, StoredChannel } from '../channels/channel-store.ts';
 import { appendDecisions, releaseDecision } from '../decisions/decision-log.ts';
 import type { DecisionRecord } from '../decisions/decision-store.ts';
@@ -136,14 +136,14 @@ export function applyAction(channel: StoredChannel, action: ReleaseAction): void
   const ownsRollout = channel.rollout === null || channel.rollout.release === action.release;
   switch (action.kind) {
     case 'setRollout':
-      channel.rollout = rolloutFor(
+      channel.rollout = stageRollout(
         {
           release: action.release,
           pack: action.pack,
           percent: action.percent,
           cohort: action.cohort,
         },
-        channel.cohorts,
+        { env: channel.env, channel: channel.name, cohorts: channel.cohorts },
       );
       break;
     case 'clearRollout':

@@ -1,4 +1,11 @@
-import { desiredPack, evaluateEligibility } from '@lockgate/core';
+import {
+  desiredPack,
+  evaluateEligibility,
+  isLockgateError,
+  isTerminal,
+  parsePublicKey,
+  verifySignatures,
+} from '@lockgate/core';
 import type {
   ChannelContext,
   PackContext,
@@ -18,8 +25,8 @@ const DEFAULT_REPORT_WINDOW_SECONDS = 300;
  * Everything core `decide` / `applyCommand` read about a release, loaded inside the caller's
  * transaction (with the channel row locked): the channel context (pins, LKG, floor, revoked,
  * constraints, rollback authorizations), the pack context (eligibility by core
- * evaluateEligibility against the build record, evidence = the pack row and its file are
- * stored), the channel's reports within the plan's largest gate window, the stage targets (the
+ * evaluateEligibility against the build record and signatures against the keys trusted now,
+ * evidence = the pack row and its file are stored), the channel's targets, the channel's reports within the plan's largest gate window, the stage targets (the
  * channel's targets whose desiredPack on the current index is the release pack) and the
  * environment's freeze windows.
  */
@@ -32,9 +39,18 @@ export async function loadReleaseContext(
 ): Promise<ReleaseContext> {
   const pins = await tx.channels.listPins(channel.env, channel.name);
   const authorizations = await tx.channels.listRollbackAuthorizations(channel.env, channel.name);
+  const packs: ChannelContext['packs'] = {};
+  for (const digest of [channel.base, channel.lkg, ...pins.map((pin) => pin.pack)]) {
+    if (digest === null || Object.hasOwn(packs, digest)) continue;
+    const stored = await tx.packs.findByDigest(digest);
+    if (stored !== null) packs[digest] = { sequence: stored.sequence };
+  }
   const channelContext: ChannelContext = {
-    pins: indexPins(pins),
+    pins: indexPins(pins, channel),
     lkg: channel.lkg,
+    base: channel.base,
+    packs,
+    cohorts: channel.cohorts,
     floor: channel.floor,
     revoked: await tx.revocations.digests(),
     constraints: channel.constraints,
@@ -56,9 +72,14 @@ export async function loadReleaseContext(
     ? await tx.targets.listReports(channel.env, channel.name, from, now.toISOString())
     : [];
   const stageTargets: string[] = [];
+  // Every live release reads the channel's targets: the tick that starts a stage may be the one
+  // that also verifies the release, and the stage's reach is decided from them.
+  const targets = isTerminal(release.state)
+    ? []
+    : await tx.targets.listRefs(channel.env, channel.name);
   if (rolling) {
     const index = indexPayloadOf(channel.indexEnvelope);
-    for (const target of await tx.targets.listRefs(channel.env, channel.name)) {
+    for (const target of targets) {
       if (desiredPack(index, target, now).pack === release.pack) stageTargets.push(target.id);
     }
   }
@@ -69,11 +90,18 @@ export async function loadReleaseContext(
     pack: await loadPackContext(tx, blobs, release),
     reports,
     stageTargets,
+    targets,
     freezeWindows,
   };
 }
 
-async function loadPackContext(
+/**
+ * The pack's eligibility now: core evaluateEligibility against its build record, its signatures
+ * against the build keys trusted now (a pack whose only signer was removed from trust is no longer
+ * eligible: PACK_SIGNER_UNTRUSTED), the build not having produced another pack, and its file
+ * stored (evidence).
+ */
+export async function loadPackContext(
   tx: Stores,
   blobs: BlobStore,
   release: ReleaseState,
@@ -95,6 +123,16 @@ async function loadPackContext(
   const build = (await tx.builds.find(stored.buildId))?.record ?? null;
   const verdict = evaluateEligibility({ manifest, build });
   const reasons = [...verdict.reasons];
+  const trustedKeys = (await tx.trust.list()).map((key) => parsePublicKey(key.publicKeyPem));
+  try {
+    verifySignatures(manifest, trustedKeys);
+  } catch (error) {
+    if (!isLockgateError(error)) throw error;
+    reasons.push({
+      code: error.code,
+      message: `pack ${stored.digest} is not signed by a build key trusted now: ${error.message}`,
+    });
+  }
   if (build !== null && build.packDigest !== null && build.packDigest !== stored.digest) {
     reasons.push({
       code: 'BUILD_CONFLICT',

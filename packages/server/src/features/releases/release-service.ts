@@ -14,7 +14,7 @@ import { findPackByRef } from '../packs/pack-ref.ts';
 import { resolvePlan } from '../plans/plan-service.ts';
 import type { ServerKeyService } from '../server-keys/server-key-service.ts';
 import { commitReleaseChange } from './release-commit.ts';
-import { loadReleaseContext } from './release-context.ts';
+import { loadPackContext, loadReleaseContext } from './release-context.ts';
 import type { StoredRelease } from './release-store.ts';
 
 export interface CurrentStage {
@@ -130,7 +130,18 @@ export function createReleaseService(deps: {
           ...(input.schedule === undefined ? {} : { schedule: input.schedule }),
           cohorts: channel.cohorts.map((cohort) => cohort.name),
         });
-        checkStageCohorts(release, channel);
+        // Eligibility is decided now, against the build keys trusted now (the controller checks
+        // it again on every tick): a pack that lost its signer is refused before anything starts.
+        const packContext = await loadPackContext(tx, blobs, release);
+        if (!packContext.eligible) {
+          throw new LockgateError(
+            'RELEASE_NOT_ELIGIBLE',
+            `Pack ${pack.name}@${pack.version} may not be released: ${packContext.eligibilityReasons
+              .map((r) => r.message)
+              .join('; ')}.`,
+            { details: { pack: pack.digest, reasons: packContext.eligibilityReasons } },
+          );
+        }
         if (!(await tx.channels.claimActiveRelease(channel, release.id))) throw conflict(channel);
         channel.activeRelease = release.id;
         await tx.releases.insert({ release, createdAt: at, updatedAt: at });
@@ -240,20 +251,6 @@ function conflict(channel: StoredChannel): LockgateError {
 }
 
 /** A stage cohort must be a selector-only cohort of the channel (its percent is the stage's). */
-function checkStageCohorts(release: ReleaseState, channel: StoredChannel): void {
-  for (const stage of release.plan.stages) {
-    if (stage.cohort === undefined) continue;
-    const cohort = channel.cohorts.find((c) => c.name === stage.cohort);
-    if (cohort?.selector === undefined || cohort.percent !== undefined) {
-      throw new LockgateError(
-        'COHORT_INVALID',
-        `Stage ${stage.name} names cohort "${stage.cohort}", which is not a selector-only cohort of ${channel.env}/${channel.name}.`,
-        { details: { stage: stage.name, cohort: stage.cohort } },
-      );
-    }
-  }
-}
-
 export function releaseView(stored: StoredRelease): ReleaseView {
   const { release } = stored;
   const stage = release.plan.stages[release.stageIndex];
