@@ -111,6 +111,9 @@ for (const dialect of DIALECTS) {
       );
       expect(answer.body).toMatchObject({ details: { target: 'host-2', scope: HOST_1_SCOPE } });
       expect((await w.call('GET', '/targets/host-2')).status).toBe(404);
+      // Refused before the body is read: a malformed body changes nothing.
+      const unread = await w.call('PUT', '/targets/host-2', { nonsense: true }, host1);
+      expect(unread.status).toBe(403);
     });
 
     it('refuses an agent token for host-1 to post reports for host-2, and records none', async () => {
