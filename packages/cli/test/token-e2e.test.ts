@@ -47,7 +47,17 @@ describe('token commands end to end against an in-process server', () => {
     expect(created.secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     aliceSecret = created.secret;
 
-    const human = await lockgate(['token', 'create', 'ci', '--role', 'agent']);
+    const human = await lockgate([
+      'token',
+      'create',
+      'ci',
+      '--role',
+      'agent',
+      '--target',
+      'ci-host',
+      '--channel',
+      'prod-eu/stable',
+    ]);
     expect(human.code).toBe(0);
     const lines = human.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^created token ci {2}agent {2}created \d{4}-/);
@@ -96,5 +106,46 @@ describe('token commands end to end against an in-process server', () => {
     const unknown = await lockgate(['token', 'revoke', 'nobody']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/^TOKEN_NOT_FOUND: /);
+  });
+
+  it('creates an agent token for the targets and channels given, patterns and repeats included', async () => {
+    const created = await ok<{ token: TokenView & { scope?: unknown } }>(
+      'token',
+      'create',
+      'edge-fleet',
+      '--role',
+      'agent',
+      '--target',
+      'edge-*',
+      '--target',
+      'gw-1',
+      '--channel',
+      'prod-eu/*',
+      '--channel',
+      'prod-us/stable',
+    );
+    expect(created.token).toMatchObject({
+      name: 'edge-fleet',
+      role: 'agent',
+      scope: { targets: ['edge-*', 'gw-1'], channels: ['prod-eu/*', 'prod-us/stable'] },
+    });
+    const human = await lockgate(['token', 'list']);
+    expect(human.stdout).toMatch(
+      /^edge-fleet {2}agent {2}created \S+ {2}targets edge-\*,gw-1 {2}channels prod-eu\/\*,prod-us\/stable$/m,
+    );
+  });
+
+  it('refuses an agent token without a scope, a scope on another role and malformed patterns as usage errors', async () => {
+    for (const args of [
+      ['token', 'create', 'a1', '--role', 'agent'],
+      ['token', 'create', 'a2', '--role', 'agent', '--target', 'host-1'],
+      ['token', 'create', 'a3', '--role', 'agent', '--channel', 'prod-eu/stable'],
+      ['token', 'create', 'a4', '--target', 'host-1', '--channel', 'prod-eu/stable'],
+      ['token', 'create', 'a5', '--role', 'agent', '--target', 'host 1', '--channel', 'p/s'],
+      ['token', 'create', 'a6', '--role', 'agent', '--target', 'host-1', '--channel', 'prod-eu'],
+    ]) {
+      const usage = await lockgate(args);
+      expect(usage.code, args.join(' ')).toBe(2);
+    }
   });
 });

@@ -113,7 +113,12 @@ export function createServices(
     packs: createPackService({ stores, blobs, clock }),
     builds: createBuildService({ stores, clock }),
     trust: createTrustService({ stores, clock }),
-    tokens: createTokenService({ config, stores, clock }),
+    tokens: createTokenService({
+      config,
+      stores,
+      clock,
+      onRevoked: (tokenIds) => events.endStreamsOf(tokenIds),
+    }),
     health: createHealthService({ stores }),
     environments: createEnvironmentService({ stores, clock, channels, signals }),
     channels,

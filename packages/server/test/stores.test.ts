@@ -66,6 +66,7 @@ for (const dialect of DIALECTS) {
         '0001-foundation',
         '0002-releases',
         '0003-token-names',
+        '0004-token-scopes',
       ]);
     });
 
@@ -229,6 +230,68 @@ for (const dialect of DIALECTS) {
         ['admin', true],
         ['alice', false],
       ]);
+    });
+
+    it("stores an agent token's scope in its own columns and reads it back; other tokens have none", async () => {
+      const scope = { targets: ['host-1', 'edge-*'], channels: ['prod-eu/stable', 'prod-us/*'] };
+      const agent = {
+        id: 'tok_agent',
+        name: 'agent-1',
+        tokenHash: 'a'.repeat(64),
+        role: 'agent',
+        createdAt: '2026-01-01T00:00:00.000Z',
+        revokedAt: null,
+        scope,
+      };
+      const operator = {
+        id: 'tok_ops',
+        name: 'ops',
+        tokenHash: 'b'.repeat(64),
+        role: 'operator',
+        createdAt: '2026-01-01T00:00:01.000Z',
+        revokedAt: null,
+      };
+      expect(await stores.tokens.insert(agent)).toBe(true);
+      expect(await stores.tokens.insert(operator)).toBe(true);
+      expect(await stores.tokens.findActiveByHash(agent.tokenHash)).toEqual(agent);
+      const stored = await stores.tokens.findActiveByHash(operator.tokenHash);
+      expect(stored).toEqual(operator);
+      expect(stored).not.toHaveProperty('scope');
+      expect(await stores.tokens.list()).toEqual([agent, operator]);
+
+      const row = await testDatabase.database.db
+        .selectFrom('api_tokens')
+        .select(['id', 'scope_targets_json', 'scope_channels_json'])
+        .orderBy('id')
+        .execute();
+      expect(row).toEqual([
+        {
+          id: 'tok_agent',
+          scope_targets_json: JSON.stringify(scope.targets),
+          scope_channels_json: JSON.stringify(scope.channels),
+        },
+        { id: 'tok_ops', scope_targets_json: null, scope_channels_json: null },
+      ]);
+
+      const revoked = await stores.tokens.revokeByName('agent-1', '2026-01-02T00:00:00.000Z');
+      expect(revoked).toEqual([{ ...agent, revokedAt: '2026-01-02T00:00:00.000Z' }]);
+    });
+
+    it('tells which token ids are active, in batches for long lists', async () => {
+      const ids = Array.from({ length: 1200 }, (_, i) => `tok_${String(i).padStart(4, '0')}`);
+      for (const id of ['tok_0001', 'tok_0700', 'tok_1100']) {
+        await stores.tokens.insert({
+          id,
+          name: `n-${id.slice(4)}`,
+          tokenHash: id.padEnd(64, '0'),
+          role: 'operator',
+          createdAt: '2026-01-01T00:00:00.000Z',
+          revokedAt: null,
+        });
+      }
+      await stores.tokens.revokeByName('n-0700', '2026-01-02T00:00:00.000Z');
+      expect(await stores.tokens.activeIds(ids)).toEqual(new Set(['tok_0001', 'tok_1100']));
+      expect(await stores.tokens.activeIds([])).toEqual(new Set());
     });
 
     it('rolls a transaction back when it throws, and commits when it resolves', async () => {

@@ -1,6 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Agent } from '@lockgate/agent';
+import { bodyObject } from '../api-client.ts';
+import type { ApiClient } from '../api-client.ts';
 import type { DemoTargetSpec } from './demo-plan.ts';
 import type { TrafficEndpoint } from './demo-traffic.ts';
 import { createRuntime } from './example-runtime.ts';
@@ -11,7 +14,8 @@ export interface FleetOptions {
   root: string;
   targets: readonly DemoTargetSpec[];
   server: string;
-  token: string;
+  /** each target's own agent token (createAgentTokens) */
+  tokens: AgentTokens;
   env: string;
   channel: string;
   /** PEM public keys of the server's channel-index signers */
@@ -42,6 +46,54 @@ export interface Fleet {
   stop(): Promise<void>;
 }
 
+/** One agent token per target, scoped to that target in the demo channel. */
+export interface AgentTokens {
+  /** target id → the token's secret */
+  readonly secrets: ReadonlyMap<string, string>;
+  /** the tokens' names, to revoke them when the demo ends */
+  readonly names: readonly string[];
+}
+
+/**
+ * Creates one agent token per target, each speaking only for its own target in env/channel, as
+ * an operator would for real hosts. Names end with a random suffix: a data directory kept from
+ * an earlier run still holds (revoked) tokens of the same targets, and names stay taken.
+ */
+export async function createAgentTokens(
+  client: ApiClient,
+  targets: readonly DemoTargetSpec[],
+  env: string,
+  channel: string,
+): Promise<AgentTokens> {
+  const suffix = randomBytes(3).toString('hex');
+  const secrets = new Map<string, string>();
+  const names: string[] = [];
+  for (const target of targets) {
+    const name = `agent-${target.id}-${suffix}`;
+    const response = await client.request('POST', '/api/v1/tokens', {
+      json: {
+        name,
+        role: 'agent',
+        scope: { targets: [target.id], channels: [`${env}/${channel}`] },
+      },
+    });
+    const { secret } = bodyObject<{ secret?: unknown }>(response.body);
+    if (typeof secret !== 'string') throw new Error(`The server gave token ${name} no secret`);
+    secrets.set(target.id, secret);
+    names.push(name);
+  }
+  return { secrets, names };
+}
+
+/** Revokes the demo's agent tokens; what fails (the server is going away) is left as it is. */
+export async function revokeAgentTokens(client: ApiClient, tokens: AgentTokens): Promise<void> {
+  await Promise.allSettled(
+    tokens.names.map((name) =>
+      client.request('DELETE', `/api/v1/tokens/${encodeURIComponent(name)}`),
+    ),
+  );
+}
+
 /**
  * One in-process agent and one example runtime per target: the agent keeps `DIR/current`
  * pointing at the pack it activated, the runtime serves from it, the agent's trial checks the
@@ -57,12 +109,14 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   };
   try {
     for (const target of options.targets) {
+      const token = options.tokens.secrets.get(target.id);
+      if (token === undefined) throw new Error(`No agent token for target ${target.id}`);
       const dir = join(options.root, target.id);
       await mkdir(dir, { recursive: true });
       const runtime = await createRuntime({ packDir: join(dir, 'current'), pollIntervalMs: 100 });
       const agent = createAgent({
         server: options.server,
-        token: options.token,
+        token,
         targetId: target.id,
         env: options.env,
         channel: options.channel,

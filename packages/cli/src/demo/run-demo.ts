@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ApiClient, itemsOf, objectField } from '../api-client.ts';
 import type { CliIo } from '../io.ts';
 import { DemoFailedError, DemoInterruptedError } from './demo-errors.ts';
-import { startFleet } from './demo-fleet.ts';
+import { createAgentTokens, revokeAgentTokens, startFleet } from './demo-fleet.ts';
 import type { Fleet } from './demo-fleet.ts';
 import { buildDemoPack, DEMO_PACK_NAME, DEMO_PACKS, loadOrCreateDemoKeys } from './demo-packs.ts';
 import type { BuiltDemoPack } from './demo-packs.ts';
@@ -185,6 +185,7 @@ export async function runDemo(io: CliIo, options: DemoOptions): Promise<DemoSumm
   const server = await startServer(config);
   let fleet: Fleet | null = null;
   let traffic: Traffic | null = null;
+  let revokeTokens: (() => Promise<void>) | null = null;
   try {
     const adminToken = await adminTokenOf(
       config.adminToken,
@@ -327,12 +328,19 @@ export async function runDemo(io: CliIo, options: DemoOptions): Promise<DemoSumm
     const serverKeys = itemsOf<{ keyId: string; publicKeyPem: string }>(
       (await client.request('GET', '/api/v1/server/keys')).body,
     );
+    // Each agent speaks only for its own target: a token scoped to it in the demo channel.
+    const targets = demoTargets(options.agents);
+    const agentTokens = await createAgentTokens(client, targets, DEMO_ENV, DEMO_CHANNEL);
+    revokeTokens = () => revokeAgentTokens(client, agentTokens);
+    progress(
+      `${targets.length} agent tokens, each scoped to its own target in ${DEMO_ENV}/${DEMO_CHANNEL}`,
+    );
     progress(`starting ${options.agents} agents, each with an example runtime`);
     fleet = await startFleet({
       root: join(root, 'fleet'),
-      targets: demoTargets(options.agents),
+      targets,
       server: server.url,
-      token: adminToken,
+      tokens: agentTokens,
       env: DEMO_ENV,
       channel: DEMO_CHANNEL,
       serverKeyPems: serverKeys.map((k) => k.publicKeyPem),
@@ -431,6 +439,8 @@ export async function runDemo(io: CliIo, options: DemoOptions): Promise<DemoSumm
   } finally {
     await traffic?.stop();
     await fleet?.stop();
+    // A kept data directory is left without agent tokens that could still speak for the fleet.
+    await revokeTokens?.();
     await server.close();
     // The temporary root holds the fleet and, without --data, the server's data.
     await rm(root, { recursive: true, force: true });

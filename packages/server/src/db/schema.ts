@@ -44,6 +44,10 @@ export interface ApiTokensTable {
   role: string;
   created_at: string;
   revoked_at: string | null;
+  /** JSON array of target patterns; null unless a scoped agent token */
+  scope_targets_json: string | null;
+  /** JSON array of `ENV/CHANNEL` patterns; null unless a scoped agent token */
+  scope_channels_json: string | null;
 }
 
 export interface EnvironmentsTable {

@@ -1,7 +1,8 @@
 import { LockgateError } from '@lockgate/core';
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import { assertChannelInScope, assertTargetInScope } from '../features/tokens/token-scope.ts';
 import type { Actor, TokenService } from '../features/tokens/token-service.ts';
-import { isPermitted } from './permissions.ts';
+import { agentScopeOf, isPermitted } from './permissions.ts';
 
 const actors = new WeakMap<FastifyRequest, Actor>();
 
@@ -13,8 +14,10 @@ export function bearerTokenOf(header: string | undefined): string | null {
 
 /**
  * An onRequest hook for the routes under `apiPrefix`: refuses requests without a valid bearer
- * token (401) and those its role may not make (403, `http/permissions.ts`), before the body is
- * read, and records the actor.
+ * token (401), those its role may not make (403, `http/permissions.ts`) and, for agent tokens,
+ * those whose path names a target or channel outside the token's scope (403), before the body
+ * is read; and records the actor. What only the body or the stored target tells (the channel a
+ * target registers in or is registered in) the services check against the actor's scope.
  */
 export function createAuthHook(tokens: TokenService, apiPrefix: string): onRequestAsyncHookHandler {
   return async (request) => {
@@ -37,8 +40,36 @@ export function createAuthHook(tokens: TokenService, apiPrefix: string): onReque
         { details: { role: actor.role, route: `${request.method} ${route}` } },
       );
     }
+    if (actor.role === 'agent') checkAgentScope(actor, request.method, path, request.params);
     actors.set(request, actor);
   };
+}
+
+/** FORBIDDEN when the agent's path names a target or channel outside its scope. */
+function checkAgentScope(actor: Actor, method: string, path: string, params: unknown): void {
+  const scope = actor.scope;
+  if (scope === null) return;
+  if (scope.targets.length === 0 || scope.channels.length === 0) {
+    throw new LockgateError(
+      'FORBIDDEN',
+      `The agent token ${actor.name} has no scope (it was created before token scopes), so it ` +
+        'speaks for nothing. Create a scoped one (lockgate token create NAME --role agent ' +
+        '--target ID --channel ENV/CHANNEL) and revoke this one.',
+      { details: { token: actor.name, role: actor.role } },
+    );
+  }
+  const values = (params ?? {}) as Record<string, string | undefined>;
+  switch (agentScopeOf(method, path)) {
+    case 'target':
+      assertTargetInScope(actor, values['id'] ?? '');
+      return;
+    case 'channel':
+      assertChannelInScope(actor, values['env'] ?? '', values['channel'] ?? '', 'read the channel');
+      return;
+    case 'none':
+    case undefined:
+      return;
+  }
 }
 
 /** The actor the auth hook attached; a route outside the secured scope has none. */

@@ -16,7 +16,11 @@ interface TokenBody {
   role: string;
   createdAt: string;
   revokedAt: string | null;
+  scope?: { targets: string[]; channels: string[] };
 }
+
+/** The scope given to agent tokens these tests create. */
+const AGENT_SCOPE = { targets: ['ci-host'], channels: ['prod-eu/stable'] };
 
 for (const dialect of DIALECTS) {
   describeDialect(dialect, 'token routes', () => {
@@ -38,9 +42,10 @@ for (const dialect of DIALECTS) {
         ...(payload === undefined ? {} : { payload }),
       });
 
-    /** Creates a token with the admin token and returns its secret. */
+    /** Creates a token with the admin token and returns its secret (agents: AGENT_SCOPE). */
     const create = async (name: string, role: string, token = t.token): Promise<string> => {
-      const response = await api('POST', '/tokens', { name, role }, token);
+      const scope = role === 'agent' ? { scope: AGENT_SCOPE } : {};
+      const response = await api('POST', '/tokens', { name, role, ...scope }, token);
       expect(response.statusCode, response.body).toBe(201);
       return response.json<{ secret: string }>().secret;
     };
@@ -86,7 +91,7 @@ for (const dialect of DIALECTS) {
     it('refuses a taken or reserved name with 409 CONFLICT, also once the token is revoked', async () => {
       await create('alice', 'operator');
       for (const name of ['alice', 'admin', 'controller']) {
-        const response = await api('POST', '/tokens', { name, role: 'agent' });
+        const response = await api('POST', '/tokens', { name, role: 'agent', scope: AGENT_SCOPE });
         expect(response.statusCode).toBe(409);
         expect(response.json()).toMatchObject({ code: 'CONFLICT', details: { name } });
       }
@@ -123,6 +128,7 @@ for (const dialect of DIALECTS) {
         role: 'agent',
         createdAt: '2026-01-01T00:00:01.000Z',
         revokedAt: expect.stringMatching(/^2026-01-01T00:00:0\d\.000Z$/) as unknown,
+        scope: AGENT_SCOPE,
       });
 
       const refused = await api('GET', '/server/keys', undefined, secret);
@@ -205,8 +211,16 @@ for (const dialect of DIALECTS) {
     let agent: Record<string, string>;
     let operator: Record<string, string>;
 
-    const tokenHeaders = async (name: string, role: string): Promise<Record<string, string>> => {
-      const created = await w.call<{ secret: string }>('POST', '/tokens', { name, role });
+    const tokenHeaders = async (
+      name: string,
+      role: string,
+      scope?: { targets: string[]; channels: string[] },
+    ): Promise<Record<string, string>> => {
+      const created = await w.call<{ secret: string }>('POST', '/tokens', {
+        name,
+        role,
+        ...(scope === undefined ? {} : { scope }),
+      });
       if (created.status !== 201) throw new Error(JSON.stringify(created.body));
       return { authorization: `Bearer ${created.body.secret}` };
     };
@@ -214,7 +228,10 @@ for (const dialect of DIALECTS) {
     beforeEach(async () => {
       w = await createWorld(dialect);
       await createChannel(w);
-      agent = await tokenHeaders('ci-agent', 'agent');
+      agent = await tokenHeaders('ci-agent', 'agent', {
+        targets: ['t-1'],
+        channels: [`${ENV}/${CHANNEL}`],
+      });
       operator = await tokenHeaders('ops', 'operator');
     });
 

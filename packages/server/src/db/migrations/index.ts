@@ -2,12 +2,14 @@ import type { Migration, MigrationProvider } from 'kysely/migration';
 import { foundation } from './0001-foundation.ts';
 import { releases } from './0002-releases.ts';
 import { tokenNames } from './0003-token-names.ts';
+import { tokenScopes } from './0004-token-scopes.ts';
 
 /** Every migration, keyed by a name that sorts in the order they must run. Append only. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-foundation': foundation,
   '0002-releases': releases,
   '0003-token-names': tokenNames,
+  '0004-token-scopes': tokenScopes,
 });
 
 export const migrationProvider: MigrationProvider = {

@@ -303,7 +303,9 @@ export function channelRoutes(app: FastifyInstance, options: ChannelRoutesOption
     {
       schema: {
         summary: 'The signed channel index (DSSE envelope)',
-        description: '`ETag: "<version>"`; `If-None-Match` with it answers 304.',
+        description:
+          '`ETag: "<version>"`; `If-None-Match` with it answers 304. An agent token: FORBIDDEN ' +
+          'outside its scope.',
         tags: ['channels'],
         params: ChannelParams,
         response: { 200: DsseEnvelopeSchema, ...errorResponses },
@@ -328,7 +330,8 @@ export function channelRoutes(app: FastifyInstance, options: ChannelRoutesOption
         summary: 'Server-Sent Events: `event: index` with `{"version": n}` on every change',
         description:
           'The current version is sent first; then each new version, from this replica at once ' +
-          'and from others within about a second. A comment line every 15 s keeps it open.',
+          'and from others within about a second. A comment line every 15 s keeps it open. The ' +
+          'stream ends when its token is revoked. An agent token: FORBIDDEN outside its scope.',
         tags: ['channels'],
         params: ChannelParams,
         produces: ['text/event-stream'],
@@ -337,6 +340,7 @@ export function channelRoutes(app: FastifyInstance, options: ChannelRoutesOption
     },
     async (request, reply) => {
       const key = { env: request.params.env, name: request.params.channel };
+      const { tokenId } = actorOf(request);
       const { version } = await channels.index(key.env, key.name);
       void reply.hijack();
       const raw = reply.raw;
@@ -351,7 +355,7 @@ export function channelRoutes(app: FastifyInstance, options: ChannelRoutesOption
       };
       raw.write('retry: 2000\n\n');
       send(version);
-      const unsubscribe = events.subscribe(key, version, send);
+      let unsubscribe = (): void => undefined;
       const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), heartbeatMs);
       const end = (): void => {
         if (!streams.delete(end)) return;
@@ -360,6 +364,14 @@ export function channelRoutes(app: FastifyInstance, options: ChannelRoutesOption
         if (!raw.writableEnded) raw.end();
       };
       streams.add(end);
+      // A stream lives no longer than its token: revoking it ends the stream.
+      unsubscribe = events.subscribe(key, version, send, {
+        tokenId,
+        end: () => {
+          if (!raw.writableEnded) raw.write(': token revoked\n\n');
+          end();
+        },
+      });
       request.raw.on('close', end);
       raw.on('close', end);
     },

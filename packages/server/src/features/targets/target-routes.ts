@@ -100,7 +100,9 @@ export function targetRoutes(app: FastifyInstance, options: { targets: TargetSer
       schema: {
         summary: 'Register or update a target',
         description:
-          'Idempotent. 201 when registered, 200 when updated; a move to another channel is recorded.',
+          'Idempotent. 201 when registered, 200 when updated; a move to another channel is ' +
+          'recorded. An agent token: FORBIDDEN unless its scope covers the id, the channel and, ' +
+          'for a registered target, the channel it is in.',
         tags: ['targets'],
         params: IdParams,
         body: RegisterBody,
@@ -111,7 +113,7 @@ export function targetRoutes(app: FastifyInstance, options: { targets: TargetSer
       const { target, created } = await targets.register(
         request.params.id,
         request.body,
-        actorOf(request).name,
+        actorOf(request),
       );
       return reply.code(created ? 201 : 200).send({ target });
     },
@@ -172,7 +174,7 @@ export function targetRoutes(app: FastifyInstance, options: { targets: TargetSer
       },
     },
     async (request, reply) => {
-      await targets.report(request.params.id, request.body);
+      await targets.report(request.params.id, request.body, actorOf(request));
       return reply.code(202).send({ accepted: true });
     },
   );
@@ -198,7 +200,7 @@ export function targetRoutes(app: FastifyInstance, options: { targets: TargetSer
       },
     },
     async (request, reply) => {
-      const desired = await targets.desired(request.params.id);
+      const desired = await targets.desired(request.params.id, actorOf(request));
       const tag = createHash('sha256')
         .update(`${desired.pack ?? ''}\n${desired.reason}`)
         .digest('hex')

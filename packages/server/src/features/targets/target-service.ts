@@ -12,6 +12,8 @@ import type { Stores } from '../../stores.ts';
 import { indexPayloadOf } from '../channels/channel-index.ts';
 import { findChannel } from '../channels/channel-service.ts';
 import { appendDecisions } from '../decisions/decision-log.ts';
+import { assertChannelInScope, assertTargetInScope } from '../tokens/token-scope.ts';
+import type { Principal } from '../tokens/token-scope.ts';
 import type { StoredTarget } from './target-store.ts';
 
 /** A target as the API shows it: the stored row without its bookkeeping time. */
@@ -36,19 +38,25 @@ export interface DesiredView {
   indexVersion: number;
 }
 
+/**
+ * Register, report and desired act for one target: FORBIDDEN unless the actor's scope covers the
+ * target id and every channel involved (the channel it registers in, the channel it is
+ * registered in). Out-of-scope ids are refused before the target is looked up, so a token learns
+ * nothing of targets outside its scope.
+ */
 export interface TargetService {
   /** Registers or updates a target (idempotent); a move to another channel is recorded. */
   register(
     id: string,
     input: TargetRegistration,
-    actor: string,
+    actor: Principal,
   ): Promise<{ target: TargetView; created: boolean }>;
   /** Appends a report stamped with the server clock; TARGET_NOT_FOUND when unregistered. */
-  report(id: string, input: TargetReportInput): Promise<void>;
+  report(id: string, input: TargetReportInput, actor: Principal): Promise<void>;
   list(query: { env?: string; channel?: string; limit: number }): Promise<TargetView[]>;
   get(id: string): Promise<TargetView>;
   /** core desiredPack on the channel's current index payload, now. */
-  desired(id: string): Promise<DesiredView>;
+  desired(id: string, actor: Principal): Promise<DesiredView>;
 }
 
 export function createTargetService(deps: {
@@ -70,11 +78,16 @@ export function createTargetService(deps: {
 
   return {
     async register(id, input, actor) {
+      assertTargetInScope(actor, id);
+      assertChannelInScope(actor, input.env, input.channel, `register ${id} in`);
       checkLabels(input.labels, 'labels');
       const at = clock().toISOString();
       return stores.transaction(async (tx) => {
         await findChannel(tx, input.env, input.channel);
         const existing = await tx.targets.find(id);
+        if (existing !== null) {
+          assertChannelInScope(actor, existing.env, existing.channel, `move ${id} out of`);
+        }
         const target: StoredTarget = {
           id,
           env: input.env,
@@ -100,7 +113,7 @@ export function createTargetService(deps: {
               at,
               kind: 'target',
               rule: 'target.moved',
-              actor,
+              actor: actor.name,
               reason: null,
               from: null,
               to: null,
@@ -119,8 +132,10 @@ export function createTargetService(deps: {
       });
     },
 
-    async report(id, input) {
+    async report(id, input, actor) {
+      assertTargetInScope(actor, id);
       const target = await findOrThrow(id);
+      assertChannelInScope(actor, target.env, target.channel, `report for ${id} in`);
       const at = clock().toISOString();
       await stores.transaction(async (tx) => {
         await tx.targets.recordReport({
@@ -145,8 +160,10 @@ export function createTargetService(deps: {
       return targetView(await findOrThrow(id));
     },
 
-    async desired(id) {
+    async desired(id, actor) {
+      assertTargetInScope(actor, id);
       const target = await findOrThrow(id);
+      assertChannelInScope(actor, target.env, target.channel, `read what ${id} runs in`);
       const channel = await findChannel(stores, target.env, target.channel);
       const cacheKey = `${channel.env}/${channel.name}`;
       let cached = payloads.get(cacheKey);

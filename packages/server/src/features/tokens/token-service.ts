@@ -7,6 +7,8 @@ import type { ServerConfig } from '../../config.ts';
 import type { Stores } from '../../stores.ts';
 import { appendDecisions } from '../decisions/decision-log.ts';
 import type { DecisionRecordDraft } from '../decisions/decision-log.ts';
+import { checkTokenScope, NO_SCOPE } from './token-scope.ts';
+import type { TokenScope } from './token-scope.ts';
 import type { ApiToken } from './token-store.ts';
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
@@ -14,7 +16,8 @@ export const ADMIN_TOKEN_NAME = 'admin';
 
 /**
  * What a token may do: `admin` everything; `operator` everything but managing tokens; `agent`
- * only what an agent calls (the route map in `http/permissions.ts`).
+ * only what an agent calls (the route map in `http/permissions.ts`), and only for the targets
+ * and channels of its scope (`token-scope.ts`).
  */
 export const TOKEN_ROLES = ['admin', 'operator', 'agent'] as const;
 export type TokenRole = (typeof TOKEN_ROLES)[number];
@@ -22,11 +25,13 @@ export type TokenRole = (typeof TOKEN_ROLES)[number];
 /** Names a created token may not take: the bootstrap admin tokens' and the controller's. */
 const RESERVED_NAMES: readonly string[] = [ADMIN_TOKEN_NAME, 'controller'];
 
-/** Who made a request: the name of the token it carried. */
+/** Who made a request: the name of the token it carried, and what that token may speak for. */
 export interface Actor {
   name: string;
   tokenId: string;
   role: TokenRole;
+  /** null for admin and operator tokens; an agent token's scope (NO_SCOPE when it has none) */
+  scope: TokenScope | null;
 }
 
 /** A token as the API shows it: never its secret or hash. */
@@ -35,11 +40,15 @@ export interface TokenView {
   role: string;
   createdAt: string;
   revokedAt: string | null;
+  /** Agent tokens only: what the token speaks for (empty lists: nothing). */
+  scope?: { targets: string[]; channels: string[] };
 }
 
 export interface CreateTokenInput {
   name: string;
   role: TokenRole;
+  /** Required for agent tokens, refused for the others. */
+  scope?: { targets: readonly string[]; channels: readonly string[] };
 }
 
 export interface TokenService {
@@ -54,13 +63,16 @@ export interface TokenService {
   authenticate(token: string): Promise<Actor | null>;
   /**
    * Creates a token with a generated secret, returned here and never again (only its sha256 is
-   * stored), and records it. CONFLICT when the name is taken (also by a revoked token) or reserved.
+   * stored), and records it with its scope. CONFLICT when the name is taken (also by a revoked
+   * token) or reserved; VALIDATION_FAILED for an agent token without a well-formed scope, or a
+   * scope on another role.
    */
   create(input: CreateTokenInput, actor: string): Promise<{ token: TokenView; secret: string }>;
   /** Every token, revoked ones too, oldest first. */
   list(): Promise<TokenView[]>;
   /**
    * Revokes the tokens with this name at once and records it; a revoked one is answered as it is.
+   * Once committed, `onRevoked` is told the revoked token ids (the event hub ends their streams).
    * TOKEN_NOT_FOUND for an unknown name; CONFLICT when no active admin token would be left.
    */
   revoke(name: string, actor: string): Promise<TokenView>;
@@ -70,6 +82,8 @@ export function createTokenService(deps: {
   config: Pick<ServerConfig, 'adminToken' | 'dataDir'>;
   stores: Stores;
   clock: Clock;
+  /** Told the ids of tokens just revoked, after the commit. */
+  onRevoked?: (tokenIds: readonly string[]) => void;
 }): TokenService {
   const { config, stores, clock } = deps;
 
@@ -105,7 +119,8 @@ export function createTokenService(deps: {
       // Fail closed on roles this version does not know.
       const role = TOKEN_ROLES.find((known) => known === stored.role);
       if (role === undefined) return null;
-      return { name: stored.name, tokenId: stored.id, role };
+      const scope = role === 'agent' ? (stored.scope ?? NO_SCOPE) : null;
+      return { name: stored.name, tokenId: stored.id, role, scope };
     },
 
     async create(input, actor) {
@@ -114,6 +129,7 @@ export function createTokenService(deps: {
           details: { name: input.name },
         });
       }
+      const scope = scopeOfNewToken(input);
       const secret = newSecret();
       const record: ApiToken = {
         id: `tok_${randomUUID()}`,
@@ -122,6 +138,7 @@ export function createTokenService(deps: {
         role: input.role,
         createdAt: clock().toISOString(),
         revokedAt: null,
+        ...(scope === null ? {} : { scope }),
       };
       const created = await stores.transaction(async (tx) => {
         if (!(await tx.tokens.insert(record))) return false;
@@ -146,7 +163,7 @@ export function createTokenService(deps: {
 
     async revoke(name, actor) {
       const at = clock().toISOString();
-      return stores.transaction(async (tx) => {
+      const { view, revokedIds } = await stores.transaction(async (tx) => {
         const revoked = await tx.tokens.revokeByName(name, at);
         const last = revoked.at(-1);
         if (last === undefined) {
@@ -156,7 +173,7 @@ export function createTokenService(deps: {
               details: { name },
             });
           }
-          return toView(existing);
+          return { view: toView(existing), revokedIds: [] };
         }
         const adminRevoked = revoked.some((token) => token.role === 'admin');
         if (adminRevoked && (await tx.tokens.countActive('admin')) === 0) {
@@ -165,8 +182,10 @@ export function createTokenService(deps: {
           throw new LockgateError('CONFLICT', message, { details: { name } });
         }
         await appendDecisions(tx, [tokenDecision(last, 'token.revoked', actor, at)]);
-        return toView(last);
+        return { view: toView(last), revokedIds: revoked.map((token) => token.id) };
       });
+      if (revokedIds.length > 0) deps.onRevoked?.(revokedIds);
+      return view;
     },
   };
 }
@@ -176,12 +195,37 @@ function newSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
+/** The checked scope of a token to create: required for agents, refused for other roles. */
+function scopeOfNewToken(input: CreateTokenInput): TokenScope | null {
+  if (input.role !== 'agent') {
+    if (input.scope === undefined) return null;
+    throw new LockgateError(
+      'VALIDATION_FAILED',
+      `Only agent tokens have a scope; a ${input.role} token acts for every target.`,
+      { details: { name: input.name, role: input.role } },
+    );
+  }
+  if (input.scope === undefined) {
+    throw new LockgateError(
+      'VALIDATION_FAILED',
+      'An agent token needs a scope: the target ids or patterns (host-1, host-*) and the ' +
+        'channels (ENV/CHANNEL or ENV/*) it speaks for.',
+      { details: { name: input.name, role: input.role } },
+    );
+  }
+  return checkTokenScope(input.scope);
+}
+
 function toView(token: ApiToken): TokenView {
+  const scope = token.role === 'agent' ? (token.scope ?? NO_SCOPE) : null;
   return {
     name: token.name,
     role: token.role,
     createdAt: token.createdAt,
     revokedAt: token.revokedAt,
+    ...(scope === null
+      ? {}
+      : { scope: { targets: [...scope.targets], channels: [...scope.channels] } }),
   };
 }
 
@@ -204,7 +248,13 @@ function tokenDecision(
     from: null,
     to: null,
     stageIndex: null,
-    inputs: { name: token.name, role: token.role },
+    inputs: {
+      name: token.name,
+      role: token.role,
+      ...(token.scope === undefined
+        ? {}
+        : { scope: { targets: [...token.scope.targets], channels: [...token.scope.channels] } }),
+    },
     verdict: rule === 'token.revoked' ? 'revoked' : 'created',
     holder: null,
   };

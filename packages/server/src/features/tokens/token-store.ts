@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { ApiTokensTable, Database } from '../../db/schema.ts';
+import type { TokenScope } from './token-scope.ts';
 
 export interface ApiToken {
   id: string;
@@ -11,6 +12,11 @@ export interface ApiToken {
   role: string;
   createdAt: string;
   revokedAt: string | null;
+  /**
+   * What an agent token may speak for; absent for admin and operator tokens and for agent
+   * tokens stored before scopes existed (those speak for nothing).
+   */
+  scope?: TokenScope;
 }
 
 export interface TokenStore {
@@ -26,7 +32,11 @@ export interface TokenStore {
   insert(token: ApiToken): Promise<boolean>;
   /** Revokes the unrevoked tokens with this name and returns them as revoked, oldest first. */
   revokeByName(name: string, revokedAt: string): Promise<ApiToken[]>;
+  /** The ids among these that are of unrevoked tokens. */
+  activeIds(ids: readonly string[]): Promise<Set<string>>;
 }
+
+const ID_BATCH = 500;
 
 export function createTokenStore(db: Kysely<Database>): TokenStore {
   return {
@@ -81,6 +91,10 @@ export function createTokenStore(db: Kysely<Database>): TokenStore {
           role: token.role,
           created_at: token.createdAt,
           revoked_at: token.revokedAt,
+          scope_targets_json:
+            token.scope === undefined ? null : JSON.stringify(token.scope.targets),
+          scope_channels_json:
+            token.scope === undefined ? null : JSON.stringify(token.scope.channels),
         })
         .onConflict((conflict) => conflict.doNothing())
         .executeTakeFirst();
@@ -99,6 +113,22 @@ export function createTokenStore(db: Kysely<Database>): TokenStore {
         .map(fromRow)
         .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
     },
+
+    async activeIds(ids) {
+      const active = new Set<string>();
+      const unique = [...new Set(ids)];
+      // In batches: both dialects bound the number of parameters of one statement.
+      for (let start = 0; start < unique.length; start += ID_BATCH) {
+        const rows = await db
+          .selectFrom('api_tokens')
+          .select('id')
+          .where('id', 'in', unique.slice(start, start + ID_BATCH))
+          .where('revoked_at', 'is', null)
+          .execute();
+        for (const row of rows) active.add(row.id);
+      }
+      return active;
+    },
   };
 }
 
@@ -110,5 +140,17 @@ function fromRow(row: Selectable<ApiTokensTable>): ApiToken {
     role: row.role,
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
+    ...scopeOf(row),
+  };
+}
+
+/** The stored scope; a token with either column null has none. */
+function scopeOf(row: Selectable<ApiTokensTable>): { scope?: TokenScope } {
+  if (row.scope_targets_json === null || row.scope_channels_json === null) return {};
+  return {
+    scope: {
+      targets: JSON.parse(row.scope_targets_json) as string[],
+      channels: JSON.parse(row.scope_channels_json) as string[],
+    },
   };
 }
