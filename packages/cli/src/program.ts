@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import type { HelpContext } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
 import type { CommandContext } from './command-context.ts';
 import { registerAgentCommand } from './commands/agent-command.ts';
@@ -20,9 +21,31 @@ import type { CliConfig } from './config.ts';
 import type { CliIo } from './io.ts';
 import { EXIT_OK, reportError } from './output.ts';
 
+/**
+ * A command whose help is a success: `lockgate`, `lockgate release` (a group without its
+ * subcommand) and `lockgate help release` print the help on stdout and exit 0, like `--help`.
+ * Commander would print the help of a bare group on stderr as an error. `help NAME` of a
+ * command that does not exist stays a usage error (exit 2).
+ */
+class LockgateCommand extends Command {
+  override createCommand(name?: string): Command {
+    return new LockgateCommand(name);
+  }
+
+  override help(context?: HelpContext): never {
+    // Commander asks for error help in two cases: a group without its subcommand (no
+    // arguments) and `help NAME` where NAME is not a subcommand.
+    if (context?.error === true && this.args.length > 0) {
+      const name = this.args[this.args.length - 1] ?? '';
+      this.error(`error: unknown command '${name}'`, { code: 'commander.unknownCommand' });
+    }
+    return super.help();
+  }
+}
+
 /** The `lockgate` command tree, writing through io. Usage errors throw instead of exiting. */
 export function buildProgram(context: CommandContext): Command {
-  const program = new Command('lockgate')
+  const program = new LockgateCommand('lockgate')
     .description('Lockgate: move signed, gated packs into a fleet, safely.')
     .version(packageJson.version, '-V, --version', 'print the version')
     .enablePositionalOptions()
