@@ -32,7 +32,10 @@ class LockgateCommand extends Command {
     return new LockgateCommand(name);
   }
 
-  override help(context?: HelpContext): never {
+  override help(context?: HelpContext): never;
+  override help(cb: (str: string) => string): never;
+  override help(context?: HelpContext | ((str: string) => string)): never {
+    if (typeof context === 'function') return super.help(context);
     // Commander asks for error help in two cases: a group without its subcommand (no
     // arguments) and `help NAME` where NAME is not a subcommand.
     if (context?.error === true && this.args.length > 0) {
