@@ -109,6 +109,10 @@ export const ERROR_CODES = {
     status: 409,
     summary: 'There is no pin or last-known-good pack to roll back to.',
   },
+  ROLLBACK_AUTHORIZATION_NOT_FOUND: {
+    status: 404,
+    summary: 'No unexpired rollback authorization has this id in the channel.',
+  },
   // channel index
   INDEX_INVALID: {
     status: 422,

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { isTerminal } from '@lockgate/core';
 import type { DecideResult, ReleaseAction, ReleaseState } from '@lockgate/core';
 import type { Stores } from '../../stores.ts';
 import { resignChannelIndex, rolloutFor } from '../channels/channel-index.ts';
 import type { SignedIndex, StoredChannel } from '../channels/channel-store.ts';
+import { grantRollbackAuthorization } from '../channels/rollback-authorization.ts';
 import { appendDecisions, releaseDecision } from '../decisions/decision-log.ts';
 import type { DecisionRecord } from '../decisions/decision-store.ts';
 import type { IndexSigningKey } from '../server-keys/server-key-service.ts';
@@ -91,17 +91,20 @@ async function authorizeRollbackTarget(
   if (target === null || target.sequence >= release.packSequence) return null;
   if (channel.floor !== null && target.sequence < channel.floor) return null;
   const at = now.toISOString();
-  const authorization = {
-    id: `rba_${randomUUID()}`,
-    env: channel.env,
-    channel: channel.name,
-    pack: to,
-    reason: `rollback of release ${release.id} from ${release.pack}`,
-    actor,
-    createdAt: at,
-    expiresAt: new Date(now.getTime() + ROLLBACK_AUTHORIZATION_SECONDS * 1000).toISOString(),
-  };
-  await tx.channels.insertRollbackAuthorization(authorization);
+  const grant = await grantRollbackAuthorization(
+    tx,
+    {
+      env: channel.env,
+      channel: channel.name,
+      pack: to,
+      reason: `rollback of release ${release.id} from ${release.pack}`,
+      actor,
+      expiresAt: new Date(now.getTime() + ROLLBACK_AUTHORIZATION_SECONDS * 1000).toISOString(),
+    },
+    now,
+  );
+  if (grant.outcome === 'unchanged') return null;
+  const { authorization } = grant;
   const [record] = await appendDecisions(tx, [
     {
       release: null,
@@ -123,6 +126,7 @@ async function authorizeRollbackTarget(
         sequence: target.sequence,
         floor: channel.floor,
         expiresAt: authorization.expiresAt,
+        ...(grant.previousExpiresAt === null ? {} : { previousExpiresAt: grant.previousExpiresAt }),
       },
       verdict: 'authorized',
       holder,
