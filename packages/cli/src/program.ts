@@ -12,6 +12,7 @@ import { registerPackCommands } from './commands/pack-command.ts';
 import { registerPinCommands } from './commands/pin-command.ts';
 import { registerPlanCommands } from './commands/plan-command.ts';
 import { registerReleaseCommands } from './commands/release-command.ts';
+import { registerRollbackAuthCommands } from './commands/rollback-auth-command.ts';
 import { registerServerCommand } from './commands/server-command.ts';
 import { registerServerKeysCommand } from './commands/server-keys-command.ts';
 import { registerTargetCommands } from './commands/target-command.ts';
@@ -71,6 +72,7 @@ export function buildProgram(context: CommandContext): Command {
   registerTargetCommands(program, context);
   registerReleaseCommands(program, context);
   registerPinCommands(program, context);
+  registerRollbackAuthCommands(program, context);
   registerAgentCommand(program, context);
   registerDemoCommand(program, context);
   return program;
