@@ -4,7 +4,20 @@ import { importX } from 'eslint-plugin-import-x';
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '**/dist/**', 'packages/web/**', 'coverage/**', '.lockgate/**'],
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      'packages/web/**',
+      'coverage/**',
+      '.lockgate/**',
+      // files the README quick starts create at the repository root
+      'keys/**',
+      'site/**',
+      '*.pack',
+      'server-index.pub',
+      'agent-*',
+      'agent-*/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

@@ -1,4 +1,10 @@
-import type { FreezeWindow, LabelSelector, ReleaseState, TargetAttempt } from '@lockgate/core';
+import type {
+  FreezeWindow,
+  HealthGateResult,
+  LabelSelector,
+  ReleaseState,
+  TargetAttempt,
+} from '@lockgate/core';
 
 /** The shapes the CLI reads from the server API (see the server's OpenAPI document). */
 
@@ -73,8 +79,12 @@ export interface PinView {
 
 export interface RollbackAuthorizationView {
   id?: string;
+  env?: string;
+  channel?: string;
   pack: string;
   reason: string;
+  actor?: string;
+  createdAt?: string;
   expiresAt: string;
 }
 
@@ -122,6 +132,47 @@ export interface ReleaseView extends ReleaseState {
   createdAt: string;
   updatedAt: string;
   currentStage: CurrentStageView | null;
+}
+
+/** Why a release is (not) moving: `why` of `GET /releases/{id}`, null once it ended. */
+export interface ReleaseWhyView {
+  at: string;
+  blockers: { kind: string; message: string }[];
+  freeze: { id: string; reason: string; from: string; until: string } | null;
+  stage: {
+    index: number;
+    name: string;
+    percent: number;
+    cohort: string | null;
+    startedAt: string | null;
+    /** targets told to run the pack now */
+    targets: number;
+    /** targets reporting the pack as active */
+    onPack: number;
+    channelTargets: number;
+    soakSeconds: number;
+    progressDeadlineSeconds: number;
+  } | null;
+  gates: HealthGateResult[];
+  refusals: {
+    targets: number;
+    groups: { kind: string; code: string; targets: number; sample: string[] }[];
+  };
+  approvals: {
+    stage: number;
+    name: string;
+    needed: number;
+    approvers: string[];
+    waiting: boolean;
+  } | null;
+  verification: { ok: boolean; reasons: { code?: string; message: string }[] } | null;
+}
+
+export interface RevocationView {
+  pack: string;
+  reason: string;
+  actor: string;
+  revokedAt: string;
 }
 
 export interface DecisionRecordView {

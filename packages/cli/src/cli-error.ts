@@ -10,6 +10,8 @@ export const CLI_ERROR_CODES = {
   FILE_UNREADABLE: 'An input file or directory could not be read.',
   FILE_UNWRITABLE: 'An output file could not be written.',
   PACK_SOURCE_UNSUPPORTED: 'The pack source directory holds something other than regular files.',
+  RELEASE_NOT_COMPLETED:
+    'A release followed with --wait ended, paused or waits for approvals instead of completing.',
 } as const;
 
 export type CliErrorCode = keyof typeof CLI_ERROR_CODES;

@@ -33,15 +33,20 @@ export function failureOf(error: unknown): Failure {
   return { code: 'INTERNAL', message: `Unexpected error: ${message}`, details: {} };
 }
 
+/** Commander's ways of ending after printing help or the version: successes. */
+const HELP_CODES: ReadonlySet<string> = new Set([
+  'commander.help',
+  'commander.helpDisplayed',
+  'commander.version',
+]);
+
 /**
  * Reports an error and returns the exit code. Commander has already printed its own usage
  * errors; help and version output are successes.
  */
 export function reportError(io: CliIo, json: boolean, error: unknown): number {
   if (error instanceof CommanderError) {
-    return error.code === 'commander.helpDisplayed' || error.code === 'commander.version'
-      ? EXIT_OK
-      : EXIT_USAGE;
+    return HELP_CODES.has(error.code) ? EXIT_OK : EXIT_USAGE;
   }
   if (error instanceof UsageError) {
     io.stderr(`error: ${error.message}\n`);

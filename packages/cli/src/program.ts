@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import type { HelpContext } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
 import type { CommandContext } from './command-context.ts';
 import { registerAgentCommand } from './commands/agent-command.ts';
@@ -11,6 +12,7 @@ import { registerPackCommands } from './commands/pack-command.ts';
 import { registerPinCommands } from './commands/pin-command.ts';
 import { registerPlanCommands } from './commands/plan-command.ts';
 import { registerReleaseCommands } from './commands/release-command.ts';
+import { registerRollbackAuthCommands } from './commands/rollback-auth-command.ts';
 import { registerServerCommand } from './commands/server-command.ts';
 import { registerServerKeysCommand } from './commands/server-keys-command.ts';
 import { registerTargetCommands } from './commands/target-command.ts';
@@ -20,9 +22,34 @@ import type { CliConfig } from './config.ts';
 import type { CliIo } from './io.ts';
 import { EXIT_OK, reportError } from './output.ts';
 
+/**
+ * A command whose help is a success: `lockgate`, `lockgate release` (a group without its
+ * subcommand) and `lockgate help release` print the help on stdout and exit 0, like `--help`.
+ * Commander would print the help of a bare group on stderr as an error. `help NAME` of a
+ * command that does not exist stays a usage error (exit 2).
+ */
+class LockgateCommand extends Command {
+  override createCommand(name?: string): Command {
+    return new LockgateCommand(name);
+  }
+
+  override help(context?: HelpContext): never;
+  override help(cb: (str: string) => string): never;
+  override help(context?: HelpContext | ((str: string) => string)): never {
+    if (typeof context === 'function') return super.help(context);
+    // Commander asks for error help in two cases: a group without its subcommand (no
+    // arguments) and `help NAME` where NAME is not a subcommand.
+    if (context?.error === true && this.args.length > 0) {
+      const name = this.args[this.args.length - 1] ?? '';
+      this.error(`error: unknown command '${name}'`, { code: 'commander.unknownCommand' });
+    }
+    return super.help();
+  }
+}
+
 /** The `lockgate` command tree, writing through io. Usage errors throw instead of exiting. */
 export function buildProgram(context: CommandContext): Command {
-  const program = new Command('lockgate')
+  const program = new LockgateCommand('lockgate')
     .description('Lockgate: move signed, gated packs into a fleet, safely.')
     .version(packageJson.version, '-V, --version', 'print the version')
     .enablePositionalOptions()
@@ -45,6 +72,7 @@ export function buildProgram(context: CommandContext): Command {
   registerTargetCommands(program, context);
   registerReleaseCommands(program, context);
   registerPinCommands(program, context);
+  registerRollbackAuthCommands(program, context);
   registerAgentCommand(program, context);
   registerDemoCommand(program, context);
   return program;

@@ -1,6 +1,8 @@
 import { approvalStageOf, formatDuration, formatSelector } from '@lockgate/core';
 import type { HealthGateSpec, LabelSelector } from '@lockgate/core';
-import type { DecisionRecordView, PinView, ReleaseView } from './api-types.ts';
+import type { DecisionRecordView, PinView, ReleaseView, ReleaseWhyView } from './api-types.ts';
+import { packLabel } from './pack-names.ts';
+import type { PackNames } from './pack-names.ts';
 
 /** Human text for releases and their decision records; pure, so tests call it directly. */
 
@@ -194,13 +196,62 @@ export function releaseProgress(release: ReleaseView, now: Date): ReleaseProgres
   };
 }
 
-/** The human status of a release (`lockgate release status`). */
-export function formatReleaseStatus(release: ReleaseView, progress: ReleaseProgress): string {
+/**
+ * The `why` section of a release status: what holds it, the stage's reach, each gate against
+ * its threshold, agent refusals and the freeze in effect. Empty for a release that ended.
+ */
+export function formatReleaseWhy(why: ReleaseWhyView | null | undefined): string[] {
+  if (why === null || why === undefined) return [];
+  const lines: string[] = [];
+  if (why.stage !== null) {
+    lines.push(
+      `targets   ${why.stage.targets} in stage ${why.stage.index + 1} ${why.stage.name}, ${why.stage.onPack} running the pack, ${why.stage.channelTargets} in the channel`,
+    );
+  }
+  if (why.gates.length > 0) {
+    lines.push('gates:');
+    for (const gate of why.gates)
+      lines.push(`  ${gate.verdict.padEnd(12)} ${formatGateResult(gate)}`);
+  }
+  if (why.refusals.targets > 0) {
+    lines.push(`refused   by ${why.refusals.targets} target(s):`);
+    for (const group of why.refusals.groups) {
+      const more = group.targets > group.sample.length ? ', …' : '';
+      lines.push(
+        `  ${group.kind} ${group.code} ×${group.targets} (${group.sample.join(', ')}${more})`,
+      );
+    }
+  }
+  if (why.freeze !== null) {
+    lines.push(`freeze    ${why.freeze.id} until ${why.freeze.until}: ${why.freeze.reason}`);
+  }
+  lines.push(
+    why.blockers.length === 0
+      ? 'waiting   nothing: the controller moves it next'
+      : 'waiting   for:',
+  );
+  for (const blocker of why.blockers) lines.push(`  - ${blocker.message}`);
+  return lines;
+}
+
+/**
+ * The human status of a release (`lockgate release status`); with `why` (from the server) it
+ * says what holds the release, and with `names` it shows name@version beside digests.
+ */
+export function formatReleaseStatus(
+  release: ReleaseView,
+  progress: ReleaseProgress,
+  extras: { why?: ReleaseWhyView | null; names?: PackNames } = {},
+): string {
+  const names = extras.names ?? new Map<string, string>();
   const { stage } = progress;
   const scope = stage.cohort === null ? 'of the channel' : `of cohort ${stage.cohort}`;
   const lines = [
     `release ${release.id}  ${release.state}`,
-    `pack      ${release.pack} (sequence ${release.packSequence})`,
+    `pack      ${release.pack} (${names.has(release.pack) ? `${names.get(release.pack)}, ` : ''}sequence ${release.packSequence})`,
+    ...(release.basePack === null || names.size === 0
+      ? []
+      : [`base      ${packLabel(names, release.basePack)}`]),
     `channel   ${release.env}/${release.channel}  plan ${release.plan.name}`,
   ];
   if (release.state === 'requested' || release.state === 'verifying') {
@@ -245,9 +296,12 @@ export function formatReleaseStatus(release: ReleaseView, progress: ReleaseProgr
       lines.push(`  ${reason.code === undefined ? '' : `${reason.code}: `}${reason.message}`);
     }
     if (outcome.rollbackTo !== undefined) {
-      lines.push(`  rolled back to ${outcome.rollbackTo ?? 'the base (the rollout was cleared)'}`);
+      lines.push(
+        `  rolled back to ${outcome.rollbackTo === null ? 'the base (the rollout was cleared)' : packLabel(names, outcome.rollbackTo)}`,
+      );
     }
   }
+  lines.push(...formatReleaseWhy(extras.why));
   return lines.join('\n');
 }
 

@@ -72,6 +72,7 @@ describe('api client', () => {
     server = await startFakeServer(
       {
         'GET /api/v1/packs': { status: 200, body: JSON.stringify({ items: [PACK] }) },
+        'GET /api/v1/revocations': { status: 200, body: JSON.stringify({ items: [] }) },
         'GET /api/v1/trust/keys': {
           status: 401,
           body: '{"code":"UNAUTHORIZED","message":"A valid bearer token is required."}',

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonOf, makeTempDir, runCli } from './cli-harness.ts';
 
@@ -27,10 +29,31 @@ describe('lockgate command line', () => {
     expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
-  it('exits 2 without a command, with help on stderr', async () => {
+  it('prints the help on stdout and exits 0 without a command', async () => {
     const result = await lockgate();
-    expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/Usage: lockgate/);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Usage: lockgate/);
+    expect(result.stderr).toBe('');
+  });
+
+  it('prints the help of a command and exits 0 with `help COMMAND`', async () => {
+    const result = await lockgate('help', 'release');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Usage: lockgate release/);
+    expect(result.stdout).toMatch(/status/);
+    expect(result.stderr).toBe('');
+  });
+
+  it('exits 2 for `help` of a command that does not exist', async () => {
+    for (const args of [
+      ['help', 'deploy'],
+      ['release', 'help', 'deploy'],
+    ]) {
+      const result = await lockgate(...args);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/unknown command 'deploy'/);
+      expect(result.stdout).toBe('');
+    }
   });
 
   it('exits 2 for an unknown command', async () => {
@@ -45,10 +68,40 @@ describe('lockgate command line', () => {
     expect(result.stderr).toMatch(/unknown option '--colour'/);
   });
 
-  it('exits 2 when a group is given without its subcommand', async () => {
-    const result = await lockgate('trust');
+  it('prints the group help and exits 0 when a group is given without its subcommand', async () => {
+    for (const group of ['trust', 'release']) {
+      const result = await lockgate(group);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(new RegExp(`Usage: lockgate ${group}`));
+      expect(result.stderr).toBe('');
+    }
+  });
+
+  it('exits 0 from the binary for `lockgate`, `lockgate release` and `lockgate help release`', async () => {
+    const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+    const exitOf = (args: string[]): Promise<{ code: number; stdout: string }> =>
+      new Promise((resolve) => {
+        execFile(
+          process.execPath,
+          [main, ...args],
+          { cwd: temp.dir, timeout: 60_000 },
+          (error, stdout) => {
+            resolve({ code: error === null ? 0 : Number(error.code ?? -1), stdout });
+          },
+        );
+      });
+    for (const args of [[], ['release'], ['help', 'release']]) {
+      const result = await exitOf(args);
+      expect(result.code, `lockgate ${args.join(' ')}`).toBe(0);
+      expect(result.stdout).toMatch(/Usage: lockgate/);
+    }
+    expect((await exitOf(['release', 'deploy'])).code).toBe(2);
+  });
+
+  it('still exits 2 for a subcommand that does not exist in a group', async () => {
+    const result = await lockgate('release', 'deploy');
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/Usage: lockgate trust/);
+    expect(result.stderr).toMatch(/unknown command 'deploy'/);
   });
 
   it('exits 2 for a gate status that does not exist', async () => {

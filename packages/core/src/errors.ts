@@ -119,6 +119,10 @@ export const ERROR_CODES = {
     summary:
       "The new floor is above the channel's base, whose targets would be left without a pack; confirm to do it anyway.",
   },
+  ROLLBACK_AUTHORIZATION_NOT_FOUND: {
+    status: 404,
+    summary: 'No unexpired rollback authorization has this id in the channel.',
+  },
   // channel index
   INDEX_INVALID: {
     status: 422,

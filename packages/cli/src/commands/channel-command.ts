@@ -17,6 +17,8 @@ import {
 } from '../option-values.ts';
 import type { ChannelRef, CohortSpec } from '../option-values.ts';
 import { printResult } from '../output.ts';
+import { loadPackNames, packLabel, packNameSuffix } from '../pack-names.ts';
+import type { PackNames } from '../pack-names.ts';
 import { pinScope, selectorText } from '../release-format.ts';
 import { channelLine, environmentPath } from './env-command.ts';
 
@@ -76,7 +78,21 @@ function cohortText(cohort: CohortSpec): string {
   return `${cohort.name} (${parts.length === 0 ? 'every target' : parts.join(', ')})`;
 }
 
-export function channelDetails(channel: ChannelView): string {
+/** Every digest a channel view names: base, LKG, pins, revoked packs, authorizations. */
+export function channelDigests(channel: ChannelView): string[] {
+  return [
+    ...(channel.base === null ? [] : [channel.base]),
+    ...(channel.lkg === null ? [] : [channel.lkg]),
+    ...channel.pins.map((pin) => pin.pack),
+    ...channel.revoked,
+    ...(channel.rollbackAuthorizations ?? []).map((a) => a.pack),
+  ];
+}
+
+export function channelDetails(
+  channel: ChannelView,
+  names: PackNames = new Map<string, string>(),
+): string {
   const constraints = Object.entries(channel.constraints ?? {})
     .map(([key, value]) => `${key}=${value}`)
     .join(', ');
@@ -89,22 +105,25 @@ export function channelDetails(channel: ChannelView): string {
     ...(channel.indexTtlSeconds === undefined
       ? []
       : [`index ttl      ${formatDuration(channel.indexTtlSeconds)}`]),
-    `base           ${channel.base ?? 'none'}`,
-    `lkg            ${channel.lkg ?? 'none'}`,
+    `base           ${packLabel(names, channel.base)}`,
+    `lkg            ${packLabel(names, channel.lkg)}`,
     `active release ${channel.activeRelease ?? 'none'}`,
     `index version  ${channel.indexVersion}`,
     channel.pins.length === 0 ? 'pins           none' : 'pins:',
     ...channel.pins.map(
       (pin) =>
-        `  ${pinScope(pin)} → ${pin.pack} until ${pin.expiresAt}${pin.actor === undefined ? '' : ` by ${pin.actor}`}: ${pin.reason}`,
+        `  ${pinScope(pin)} → ${pin.pack} until ${pin.expiresAt}${packNameSuffix(names, pin.pack)}${pin.actor === undefined ? '' : ` by ${pin.actor}`}: ${pin.reason}`,
     ),
-    ...(channel.revoked.length === 0 ? [] : ['revoked:', ...channel.revoked.map((d) => `  ${d}`)]),
+    ...(channel.revoked.length === 0
+      ? []
+      : ['revoked:', ...channel.revoked.map((d) => `  ${packLabel(names, d)}`)]),
     ...((channel.rollbackAuthorizations ?? []).length === 0
       ? []
       : [
           'rollback authorizations:',
           ...channel.rollbackAuthorizations.map(
-            (a) => `  ${a.pack} until ${a.expiresAt}: ${a.reason}`,
+            (a) =>
+              `  ${a.id === undefined ? '' : `${a.id}  `}${packLabel(names, a.pack)} until ${a.expiresAt}: ${a.reason}`,
           ),
         ]),
     `updated        ${channel.updatedAt}`,
@@ -137,7 +156,11 @@ export async function showChannel(
   const client = clientFor(context, options);
   const response = await client.request('GET', channelPath(ref));
   const channel = objectField<ChannelView>(response.body, 'channel');
-  printResult(context.io, options.json === true, channelDetails(channel), { channel });
+  const names =
+    options.json === true
+      ? new Map<string, string>()
+      : await loadPackNames(client, channelDigests(channel));
+  printResult(context.io, options.json === true, channelDetails(channel, names), { channel });
 }
 
 /** Channels of one environment, or of every environment (the API lists them per environment). */

@@ -10,7 +10,8 @@ import {
 } from '@lockgate/core';
 import type { GateResult, PackManifest, PackProvenance } from '@lockgate/core';
 import { itemsOf, objectField } from '../api-client.ts';
-import type { PackSummary } from '../api-types.ts';
+import type { ApiClient } from '../api-client.ts';
+import type { PackSummary, RevocationView } from '../api-types.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
 import { UsageError } from '../cli-error.ts';
 import {
@@ -166,8 +167,27 @@ export async function verifyPackFile(
   );
 }
 
-function summaryLine(pack: PackSummary): string {
-  return `${pack.name}@${pack.version}  sequence ${pack.sequence}  ${pack.digest}  pushed ${pack.pushedAt}`;
+function summaryLine(pack: PackSummary, revoked?: RevocationView): string {
+  return `${pack.name}@${pack.version}  sequence ${pack.sequence}  ${pack.digest}  pushed ${pack.pushedAt}${
+    revoked === undefined ? '' : `  REVOKED ${revoked.revokedAt}: ${revoked.reason}`
+  }`;
+}
+
+/** The server's revocations by pack digest. */
+async function revocationsOf(client: ApiClient): Promise<Map<string, RevocationView>> {
+  const response = await client.request('GET', '/api/v1/revocations');
+  return new Map(itemsOf<RevocationView>(response.body).map((r) => [r.pack, r]));
+}
+
+/** A revoked pack in JSON carries `revoked: {reason, actor, revokedAt}`; others are unchanged. */
+function withRevocation<T extends { digest: string }>(
+  pack: T,
+  revocations: ReadonlyMap<string, RevocationView>,
+): T | (T & { revoked: Omit<RevocationView, 'pack'> }) {
+  const revocation = revocations.get(pack.digest);
+  if (revocation === undefined) return pack;
+  const { pack: _digest, ...revoked } = revocation;
+  return { ...pack, revoked };
 }
 
 export async function pushPack(
@@ -190,6 +210,7 @@ export async function pushPack(
 
 export async function listPacks(context: CommandContext, options: ListOptions): Promise<void> {
   const client = clientFor(context, options);
+  const revocations = await revocationsOf(client);
   const response = await client.request('GET', '/api/v1/packs', {
     query: { name: options.name, limit: options.limit },
   });
@@ -197,8 +218,10 @@ export async function listPacks(context: CommandContext, options: ListOptions): 
   printResult(
     context.io,
     options.json === true,
-    items.length === 0 ? 'no packs' : items.map(summaryLine).join('\n'),
-    { items },
+    items.length === 0
+      ? 'no packs'
+      : items.map((pack) => summaryLine(pack, revocations.get(pack.digest))).join('\n'),
+    { items: items.map((pack) => withRevocation(pack, revocations)) },
   );
 }
 
@@ -211,9 +234,15 @@ export async function showPack(
   const response = await client.request('GET', `/api/v1/packs/${encodeURIComponent(ref)}/manifest`);
   const pack = objectField<PackSummary>(response.body, 'pack');
   const manifest = objectField<PackManifest>(response.body, 'manifest');
+  const revocation = (await revocationsOf(client)).get(pack.digest);
   const lines = [
-    `${pack.name}@${pack.version}  sequence ${pack.sequence}`,
+    `${pack.name}@${pack.version}  sequence ${pack.sequence}${revocation === undefined ? '' : '  REVOKED'}`,
     `digest  ${pack.digest}`,
+    ...(revocation === undefined
+      ? []
+      : [
+          `revoked ${revocation.revokedAt} by ${revocation.actor}: ${revocation.reason} (never released or served again)`,
+        ]),
     `build   ${pack.buildId}`,
     `created ${pack.createdAt}`,
     `pushed  ${pack.pushedAt}`,
@@ -226,7 +255,13 @@ export async function showPack(
     ...manifest.provenance.gates.map((gate) => `  ${gate.name} ${gate.status}`),
     `signed by: ${manifest.signatures.map((signature) => signature.keyId).join(', ')}`,
   ];
-  printResult(context.io, options.json === true, lines.join('\n'), { pack, manifest });
+  printResult(context.io, options.json === true, lines.join('\n'), {
+    pack: withRevocation(
+      pack,
+      new Map(revocation === undefined ? [] : [[pack.digest, revocation]]),
+    ),
+    manifest,
+  });
 }
 
 /** Revokes a pack: it leaves every channel index and can no longer be released. */

@@ -6,6 +6,7 @@ import type { CommandContext, ServerOptions } from '../command-context.ts';
 import { parseExpiry, parsePackRef, parsePinScope, parseReason } from '../option-values.ts';
 import type { Expiry, PinScope } from '../option-values.ts';
 import { printResult } from '../output.ts';
+import { loadPackNames, packLabel, packNameSuffix } from '../pack-names.ts';
 import { pinScope } from '../release-format.ts';
 import { channelPath } from './channel-command.ts';
 
@@ -42,10 +43,12 @@ export async function setPin(
     json: { pack, reason: options.reason, ...expiry },
   });
   const pin = objectField<PinView>(response.body, 'pin');
+  const names =
+    options.json === true ? new Map<string, string>() : await loadPackNames(client, [pin.pack]);
   printResult(
     context.io,
     options.json === true,
-    `pinned ${scopeText(scope)} (${pinScope(pin)}) to ${pin.pack} until ${pin.expiresAt}`,
+    `pinned ${scopeText(scope)} (${pinScope(pin)}) to ${pin.pack} until ${pin.expiresAt}${packNameSuffix(names, pin.pack)}`,
     { pin },
   );
 }
@@ -60,10 +63,12 @@ export async function clearPin(
     json: { reason: options.reason },
   });
   const pin = objectField<PinView>(response.body, 'pin');
+  const names =
+    options.json === true ? new Map<string, string>() : await loadPackNames(client, [pin.pack]);
   printResult(
     context.io,
     options.json === true,
-    `cleared the pin of ${scopeText(scope)} (was ${pin.pack})`,
+    `cleared the pin of ${scopeText(scope)} (was ${packLabel(names, pin.pack)})`,
     { pin },
   );
 }

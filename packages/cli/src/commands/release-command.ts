@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { RELEASE_STATES } from '@lockgate/core';
 import type { CommandKind, ReleaseStatus } from '@lockgate/core';
 import { itemsOf, objectField } from '../api-client.ts';
-import type { DecisionRecordView, ReleaseView } from '../api-types.ts';
+import type { ApiClient } from '../api-client.ts';
+import type { DecisionRecordView, ReleaseView, ReleaseWhyView } from '../api-types.ts';
+import { CliError } from '../cli-error.ts';
 import { addServerOptions, clientFor } from '../command-context.ts';
 import type { CommandContext, ServerOptions } from '../command-context.ts';
 import {
@@ -20,6 +22,8 @@ import {
 } from '../option-values.ts';
 import type { ChannelRef } from '../option-values.ts';
 import { printResult } from '../output.ts';
+import { loadPackNames, packLabel } from '../pack-names.ts';
+import type { PackNames } from '../pack-names.ts';
 import {
   formatDecisionRecord,
   formatReleaseStatus,
@@ -33,6 +37,7 @@ interface CreateOptions extends ServerOptions {
   reason: string;
   notBefore?: string;
   idempotencyKey?: string;
+  wait?: boolean;
 }
 
 interface ListOptions extends ServerOptions {
@@ -58,8 +63,83 @@ function idempotencyHeader(key: string | undefined): { headers?: Record<string, 
 
 const IDEMPOTENCY_HELP = 'repeat the request safely: the same key and body return the first answer';
 
-function releaseLine(release: ReleaseView): string {
-  return `${release.id}  ${release.env}/${release.channel}  ${release.state}  ${stageSummary(release)}  ${release.pack}  by ${release.requestedBy}  ${release.createdAt}`;
+function releaseLine(release: ReleaseView, names: PackNames): string {
+  return `${release.id}  ${release.env}/${release.channel}  ${release.state}  ${stageSummary(release)}  ${packLabel(names, release.pack)}  by ${release.requestedBy}  ${release.createdAt}`;
+}
+
+/** How often `--wait` asks for the release's status. */
+const WAIT_POLL_MS = 1000;
+
+/** Digests a release status names: its pack, its base and where it rolled back to. */
+function releaseDigests(release: ReleaseView): (string | null | undefined)[] {
+  return [release.pack, release.basePack, release.outcome?.rollbackTo];
+}
+
+async function fetchStatus(
+  client: ApiClient,
+  id: string,
+): Promise<{ release: ReleaseView; why: ReleaseWhyView | null }> {
+  const response = await client.request('GET', releasePath(id));
+  const release = objectField<ReleaseView>(response.body, 'release');
+  const why = (response.body as { why?: ReleaseWhyView | null }).why ?? null;
+  return { release, why };
+}
+
+/** A release the controller will not move on its own: ended, paused, or waiting for approvals. */
+function needsNoMoreWaiting(release: ReleaseView, why: ReleaseWhyView | null): boolean {
+  if (why === null) return true;
+  return (
+    release.state === 'paused' ||
+    why.blockers.some((b) => b.kind === 'approval' || b.kind === 'paused')
+  );
+}
+
+/**
+ * `release create --wait`: polls the release, printing a line whenever its state or stage
+ * changes, until it ends, pauses or waits for approvals. Exit 0 only when it completed; otherwise
+ * the status says why and RELEASE_NOT_COMPLETED.
+ */
+async function waitForRelease(
+  context: CommandContext,
+  client: ApiClient,
+  release: ReleaseView,
+  json: boolean,
+): Promise<void> {
+  let last = '';
+  let status: { release: ReleaseView; why: ReleaseWhyView | null } = { release, why: null };
+  for (;;) {
+    status = await fetchStatus(client, release.id);
+    const line = `${status.release.state}  ${stageSummary(status.release)}${
+      status.release.currentStage?.startedAt === null ? ' (not started)' : ''
+    }`;
+    if (line !== last && !json) context.io.stdout(`  ${line}\n`);
+    last = line;
+    if (needsNoMoreWaiting(status.release, status.why)) break;
+    await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
+  }
+  const names = json
+    ? new Map<string, string>()
+    : await loadPackNames(client, releaseDigests(status.release));
+  const progress = releaseProgress(status.release, context.io.now());
+  printResult(
+    context.io,
+    json,
+    formatReleaseStatus(status.release, progress, { why: status.why, names }),
+    { release: status.release, progress, why: status.why },
+  );
+  if (status.release.state !== 'completed') {
+    throw new CliError(
+      'RELEASE_NOT_COMPLETED',
+      `Release ${status.release.id} is ${status.release.state}${
+        status.why !== null && status.why.blockers.length > 0
+          ? `: ${status.why.blockers.map((b) => b.message).join('; ')}`
+          : status.release.outcome === undefined
+            ? ''
+            : `: ${status.release.outcome.summary}`
+      }`,
+      { details: { release: status.release.id, state: status.release.state } },
+    );
+  }
 }
 
 export async function createRelease(
@@ -80,12 +160,15 @@ export async function createRelease(
     ...idempotencyHeader(options.idempotencyKey),
   });
   const release = objectField<ReleaseView>(response.body, 'release');
-  printResult(
-    context.io,
-    options.json === true,
-    `requested release ${release.id}: ${release.pack} into ${release.env}/${release.channel} with plan ${release.plan.name} (${release.state})`,
-    { release },
-  );
+  const json = options.json === true;
+  const names = json ? new Map<string, string>() : await loadPackNames(client, [release.pack]);
+  const requested = `requested release ${release.id}: ${packLabel(names, release.pack)} into ${release.env}/${release.channel} with plan ${release.plan.name} (${release.state})`;
+  if (options.wait === true) {
+    if (!json) context.io.stdout(`${requested}\n`);
+    await waitForRelease(context, client, release, json);
+    return;
+  }
+  printResult(context.io, json, requested, { release });
 }
 
 export async function listReleases(context: CommandContext, options: ListOptions): Promise<void> {
@@ -99,10 +182,17 @@ export async function listReleases(context: CommandContext, options: ListOptions
     },
   });
   const items = itemsOf<ReleaseView>(response.body);
+  const names =
+    options.json === true || items.length === 0
+      ? new Map<string, string>()
+      : await loadPackNames(
+          client,
+          items.map((release) => release.pack),
+        );
   printResult(
     context.io,
     options.json === true,
-    items.length === 0 ? 'no releases' : items.map(releaseLine).join('\n'),
+    items.length === 0 ? 'no releases' : items.map((r) => releaseLine(r, names)).join('\n'),
     { items },
   );
 }
@@ -113,12 +203,16 @@ export async function releaseStatus(
   options: ServerOptions,
 ): Promise<void> {
   const client = clientFor(context, options);
-  const response = await client.request('GET', releasePath(id));
-  const release = objectField<ReleaseView>(response.body, 'release');
+  const { release, why } = await fetchStatus(client, id);
   const progress = releaseProgress(release, context.io.now());
-  printResult(context.io, options.json === true, formatReleaseStatus(release, progress), {
+  const json = options.json === true;
+  const names = json
+    ? new Map<string, string>()
+    : await loadPackNames(client, releaseDigests(release));
+  printResult(context.io, json, formatReleaseStatus(release, progress, { why, names }), {
     release,
     progress,
+    why,
   });
 }
 
@@ -182,7 +276,11 @@ export function registerReleaseCommands(program: Command, context: CommandContex
       .option('--plan <PLAN>', "rollout plan (default: the channel's)", parsePlanName)
       .requiredOption('--reason <TEXT>', 'why this release', parseReason)
       .option('--not-before <TIME>', 'do not start before this time (RFC 3339)', parseTimeValue)
-      .option('--idempotency-key <KEY>', IDEMPOTENCY_HELP, parseIdempotencyKey),
+      .option('--idempotency-key <KEY>', IDEMPOTENCY_HELP, parseIdempotencyKey)
+      .option(
+        '--wait',
+        'follow the release until it ends, pauses or waits for approvals; exit 0 only when it completed',
+      ),
   ).action((pack: string, options: CreateOptions) => createRelease(context, pack, options));
 
   addServerOptions(
@@ -202,7 +300,9 @@ export function registerReleaseCommands(program: Command, context: CommandContex
   addServerOptions(
     release
       .command('status')
-      .description('show a release: state, stage, soak remaining, approvals, outcome')
+      .description(
+        'show a release: state, stage, soak remaining, approvals, outcome, and why it is not moving',
+      )
       .argument('<ID>', 'release id', parseReleaseId),
   ).action((id: string, options: ServerOptions) => releaseStatus(context, id, options));
 

@@ -5,6 +5,8 @@ import { addServerOptions, clientFor } from '../command-context.ts';
 import type { CommandContext, ServerOptions } from '../command-context.ts';
 import { parseChannelName, parseEnvName, parseLimit } from '../option-values.ts';
 import { printResult } from '../output.ts';
+import { loadPackNames, packLabel } from '../pack-names.ts';
+import type { PackNames } from '../pack-names.ts';
 
 interface ListOptions extends ServerOptions {
   env?: string;
@@ -12,13 +14,17 @@ interface ListOptions extends ServerOptions {
   limit?: number;
 }
 
-export function targetLine(target: TargetView): string {
+export function targetLine(
+  target: TargetView,
+  names: PackNames = new Map<string, string>(),
+): string {
   const labels = Object.entries(target.labels)
     .map(([key, value]) => `${key}=${value}`)
     .join(',');
-  return `${target.id}  ${target.env}/${target.channel}  ${labels === '' ? '(no labels)' : labels}  active ${
-    target.activePack ?? 'none'
-  }  last report ${target.lastReportAt ?? 'never'}`;
+  return `${target.id}  ${target.env}/${target.channel}  ${labels === '' ? '(no labels)' : labels}  active ${packLabel(
+    names,
+    target.activePack,
+  )}  last report ${target.lastReportAt ?? 'never'}`;
 }
 
 export async function listTargets(context: CommandContext, options: ListOptions): Promise<void> {
@@ -27,10 +33,17 @@ export async function listTargets(context: CommandContext, options: ListOptions)
     query: { env: options.env, channel: options.channel, limit: options.limit },
   });
   const items = itemsOf<TargetView>(response.body);
+  const names =
+    options.json === true || items.length === 0
+      ? new Map<string, string>()
+      : await loadPackNames(
+          client,
+          items.map((t) => t.activePack),
+        );
   printResult(
     context.io,
     options.json === true,
-    items.length === 0 ? 'no targets' : items.map(targetLine).join('\n'),
+    items.length === 0 ? 'no targets' : items.map((t) => targetLine(t, names)).join('\n'),
     { items },
   );
 }

@@ -154,6 +154,19 @@ const AuthorizationBody = Type.Object(
   { additionalProperties: false },
 );
 
+const AuthorizationParams = Type.Object(
+  {
+    env: Name,
+    channel: Name,
+    id: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }),
+  },
+  { additionalProperties: false },
+);
+
+const AuthorizationResponse = Type.Object({
+  rollbackAuthorization: Type.Ref(RollbackAuthorizationSchema),
+});
+
 const ChannelResponse = Type.Object({ channel: Type.Ref(ChannelSchema) });
 const PinResponse = Type.Object({ pin: Type.Ref(PinSchema) });
 
@@ -278,23 +291,75 @@ export function channelRoutes(app: FastifyInstance, options: ChannelRoutesOption
     {
       schema: {
         summary: 'Allow a pack below the downgrade floor until an expiry',
+        description:
+          '201 with a new authorization. Identical ones do not pile up: when the channel already ' +
+          'has an unexpired authorization of the pack, 200 with that one, its expiry moved to ' +
+          'the later of the two (recorded as rollback_authorization.extended when it moved).',
         tags: ['channels'],
         params: ChannelParams,
         body: AuthorizationBody,
         response: {
-          201: Type.Object({ rollbackAuthorization: Type.Ref(RollbackAuthorizationSchema) }),
+          200: AuthorizationResponse,
+          201: AuthorizationResponse,
           ...errorResponses,
         },
       },
     },
     async (request, reply) => {
-      const rollbackAuthorization = await channels.authorizeRollback(
+      const { rollbackAuthorization, created } = await channels.authorizeRollback(
         request.params.env,
         request.params.channel,
         request.body,
         actorOf(request).name,
       );
-      return reply.code(201).send({ rollbackAuthorization });
+      return reply.code(created ? 201 : 200).send({ rollbackAuthorization });
+    },
+  );
+
+  app.get<{ Params: Static<typeof ChannelParams> }>(
+    '/environments/:env/channels/:channel/rollback-authorizations',
+    {
+      schema: {
+        summary: "The channel's unexpired rollback authorizations, oldest first",
+        tags: ['channels'],
+        params: ChannelParams,
+        response: {
+          200: Type.Object({ items: Type.Array(Type.Ref(RollbackAuthorizationSchema)) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => ({
+      items: await channels.listRollbackAuthorizations(request.params.env, request.params.channel),
+    }),
+  );
+
+  app.delete<{ Params: Static<typeof AuthorizationParams>; Body: Static<typeof ReasonBody> }>(
+    '/environments/:env/channels/:channel/rollback-authorizations/:id',
+    {
+      schema: {
+        summary: 'Revoke a rollback authorization',
+        description:
+          'Recorded; the channel index is re-signed without it. ROLLBACK_AUTHORIZATION_NOT_FOUND ' +
+          'when the channel has no unexpired one with this id; CONFLICT when its pack is below ' +
+          "the floor and is the channel's base or a pin's pack (targets would have nothing to run).",
+        tags: ['channels'],
+        params: AuthorizationParams,
+        body: ReasonBody,
+        response: { 200: AuthorizationResponse, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { env, channel, id } = request.params;
+      return {
+        rollbackAuthorization: await channels.revokeRollbackAuthorization(
+          env,
+          channel,
+          id,
+          request.body.reason,
+          actorOf(request).name,
+        ),
+      };
     },
   );
 

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   canonicalJson,
   isUnexpired,
@@ -17,6 +16,10 @@ import { findPackByRef } from '../packs/pack-ref.ts';
 import { planExists } from '../plans/plan-service.ts';
 import type { ServerKeyService } from '../server-keys/server-key-service.ts';
 import { resignChannelIndex } from './channel-index.ts';
+import {
+  activeRollbackAuthorizations,
+  grantRollbackAuthorization,
+} from './rollback-authorization.ts';
 import { WHOLE_CHANNEL } from './channel-store.ts';
 import type {
   SignedIndex,
@@ -112,10 +115,29 @@ export interface ChannelService {
     reason: string,
     actor: string,
   ): Promise<PinView>;
+  /**
+   * Allows a pack below the floor until an expiry. An identical unexpired authorization (same
+   * channel and pack) is reused, extended when the new expiry is later (see
+   * rollback-authorization.ts); `created` is true only for a new one.
+   */
   authorizeRollback(
     env: string,
     name: string,
     input: RollbackAuthorizationInput,
+    actor: string,
+  ): Promise<{ rollbackAuthorization: RollbackAuthorizationView; created: boolean }>;
+  /** The channel's unexpired rollback authorizations, oldest first. */
+  listRollbackAuthorizations(env: string, name: string): Promise<RollbackAuthorizationView[]>;
+  /**
+   * Removes an unexpired authorization (recorded, index re-signed). ROLLBACK_AUTHORIZATION_NOT_FOUND
+   * when the channel has none with this id; CONFLICT when removing it would leave targets without
+   * a pack they may run (its pack is below the floor and is the channel's base or a pin's pack).
+   */
+  revokeRollbackAuthorization(
+    env: string,
+    name: string,
+    id: string,
+    reason: string,
     actor: string,
   ): Promise<RollbackAuthorizationView>;
   /** The current signed index and its version. */
@@ -326,7 +348,7 @@ export function createChannelService(deps: {
         ) {
           throw new LockgateError(
             'RELEASE_BELOW_FLOOR',
-            `Pack ${pack.name}@${pack.version} (sequence ${pack.sequence}) is below the floor ${channel.floor} of ${env}/${name}; authorize a rollback to it first.`,
+            `Pack ${pack.name}@${pack.version} (sequence ${pack.sequence}) is below the floor ${channel.floor} of ${env}/${name}; authorize a rollback to it first (lockgate rollback-auth add ${env}/${name} ${pack.name}@${pack.version}).`,
             { details: { pack: pack.digest, sequence: pack.sequence, floor: channel.floor } },
           );
         }
@@ -344,18 +366,20 @@ export function createChannelService(deps: {
         };
         await tx.channels.upsertPin(pin);
         // Targets that committed a newer pack go back to the pinned one only when the signed
-        // index authorizes it: the pin authorizes its pack until it expires.
-        const authorization: StoredRollbackAuthorization = {
-          id: `rba_${randomUUID()}`,
-          env,
-          channel: name,
-          pack: pack.digest,
-          reason: `pin ${cohort}: ${reason}`,
-          actor,
-          createdAt: at,
-          expiresAt,
-        };
-        await tx.channels.insertRollbackAuthorization(authorization);
+        // index authorizes it: the pin authorizes its pack until it expires (reusing the
+        // channel's authorization of that pack when there is one).
+        const { authorization } = await grantRollbackAuthorization(
+          tx,
+          {
+            env,
+            channel: name,
+            pack: pack.digest,
+            reason: `pin ${cohort}: ${reason}`,
+            actor,
+            expiresAt,
+          },
+          now,
+        );
         await appendDecisions(tx, [
           channelRecord(channel, at, {
             kind: 'pin',
@@ -418,21 +442,27 @@ export function createChannelService(deps: {
       const result = await stores.transaction(async (tx) => {
         const channel = await lockChannel(tx, env, name);
         const pack = await findPackByRef(tx.packs, input.pack);
-        const authorization: StoredRollbackAuthorization = {
-          id: `rba_${randomUUID()}`,
-          env,
-          channel: name,
-          pack: pack.digest,
-          reason: input.reason,
-          actor,
-          createdAt: at,
-          expiresAt: isoAfter(now, seconds),
-        };
-        await tx.channels.insertRollbackAuthorization(authorization);
+        const grant = await grantRollbackAuthorization(
+          tx,
+          {
+            env,
+            channel: name,
+            pack: pack.digest,
+            reason: input.reason,
+            actor,
+            expiresAt: isoAfter(now, seconds),
+          },
+          now,
+        );
+        const { authorization } = grant;
+        if (grant.outcome === 'unchanged') return { grant, channel: null, index: null };
         await appendDecisions(tx, [
           channelRecord(channel, at, {
             kind: 'rollback_authorization',
-            rule: 'rollback_authorization.granted',
+            rule:
+              grant.outcome === 'granted'
+                ? 'rollback_authorization.granted'
+                : 'rollback_authorization.extended',
             actor,
             reason: input.reason,
             verdict: 'authorized',
@@ -442,14 +472,63 @@ export function createChannelService(deps: {
               sequence: pack.sequence,
               floor: channel.floor,
               expiresAt: authorization.expiresAt,
+              ...(grant.previousExpiresAt === null
+                ? {}
+                : { previousExpiresAt: grant.previousExpiresAt }),
             },
           }),
         ]);
         const index = await resignChannelIndex(tx, channel, now, key);
-        return { authorization, channel, index };
+        return { grant, channel, index };
+      });
+      if (result.channel !== null) published(result.channel, result.index);
+      return {
+        rollbackAuthorization: authorizationView(result.grant.authorization),
+        created: result.grant.outcome === 'granted',
+      };
+    },
+
+    async listRollbackAuthorizations(env, name) {
+      const now = clock();
+      return stores.transaction(async (tx) => {
+        const channel = await findChannel(tx, env, name);
+        const active = await activeRollbackAuthorizations(tx, channel.env, channel.name, now);
+        return active.map(authorizationView);
+      });
+    },
+
+    async revokeRollbackAuthorization(env, name, id, reason, actor) {
+      const key = await keys.indexKey();
+      const now = clock();
+      const at = now.toISOString();
+      const result = await stores.transaction(async (tx) => {
+        const channel = await lockChannel(tx, env, name);
+        const active = await activeRollbackAuthorizations(tx, env, name, now);
+        const found = active.find((a) => a.id === id);
+        if (found === undefined) {
+          throw new LockgateError(
+            'ROLLBACK_AUTHORIZATION_NOT_FOUND',
+            `Channel ${env}/${name} has no unexpired rollback authorization ${id}.`,
+            { details: { env, channel: name, id } },
+          );
+        }
+        await checkNotInUse(tx, channel, found, active, now);
+        await tx.channels.deleteRollbackAuthorization(env, name, id);
+        await appendDecisions(tx, [
+          channelRecord(channel, at, {
+            kind: 'rollback_authorization',
+            rule: 'rollback_authorization.revoked',
+            actor,
+            reason,
+            verdict: 'revoked',
+            inputs: { id, pack: found.pack, floor: channel.floor, expiresAt: found.expiresAt },
+          }),
+        ]);
+        const index = await resignChannelIndex(tx, channel, now, key);
+        return { found, channel, index };
       });
       published(result.channel, result.index);
-      return authorizationView(result.authorization);
+      return authorizationView(result.found);
     },
 
     async index(env, name) {
@@ -549,6 +628,36 @@ function changesOf(
     }
   }
   return changes;
+}
+
+/**
+ * Refuses to remove the last authorization of a pack below the floor that targets are told to
+ * run (the channel's base or an unexpired pin's pack): they would be left with nothing to run.
+ */
+async function checkNotInUse(
+  tx: Stores,
+  channel: StoredChannel,
+  authorization: StoredRollbackAuthorization,
+  active: readonly StoredRollbackAuthorization[],
+  now: Date,
+): Promise<void> {
+  if (channel.floor === null) return;
+  if (active.some((a) => a.id !== authorization.id && a.pack === authorization.pack)) return;
+  const pack = await tx.packs.findByDigest(authorization.pack);
+  if (pack === null || pack.sequence >= channel.floor) return;
+  const pins = (await tx.channels.listPins(channel.env, channel.name)).filter((pin) =>
+    isUnexpired(pin.expiresAt, now),
+  );
+  const uses = [
+    ...(channel.base === authorization.pack ? ['the channel base'] : []),
+    ...pins.filter((pin) => pin.pack === authorization.pack).map((pin) => `pin ${pin.cohort}`),
+  ];
+  if (uses.length === 0) return;
+  throw new LockgateError(
+    'CONFLICT',
+    `Pack ${authorization.pack} (sequence ${pack.sequence}) is below the floor ${channel.floor} of ${channel.env}/${channel.name} and is ${uses.join(' and ')}; targets would have nothing to run. Release a newer pack, clear the pin or lower the floor first.`,
+    { details: { id: authorization.id, pack: authorization.pack, uses } },
+  );
 }
 
 /**

@@ -99,6 +99,14 @@ export interface ChannelStore {
 
   listRollbackAuthorizations(env: string, channel: string): Promise<StoredRollbackAuthorization[]>;
   insertRollbackAuthorization(authorization: StoredRollbackAuthorization): Promise<void>;
+  /** Writes the reason, actor and expiry of an authorization (by env, channel and id). */
+  updateRollbackAuthorization(authorization: StoredRollbackAuthorization): Promise<void>;
+  /** Removes and returns an authorization of the channel, or null. */
+  deleteRollbackAuthorization(
+    env: string,
+    channel: string,
+    id: string,
+  ): Promise<StoredRollbackAuthorization | null>;
 }
 
 /** The map key of a channel in indexVersions. */
@@ -290,6 +298,31 @@ export function createChannelStore(db: Kysely<Database>): ChannelStore {
         .orderBy('id')
         .execute();
       return rows.map(authorizationFromRow);
+    },
+
+    async updateRollbackAuthorization(authorization) {
+      await db
+        .updateTable('rollback_authorizations')
+        .set({
+          reason: authorization.reason,
+          actor: authorization.actor,
+          expires_at: authorization.expiresAt,
+        })
+        .where('env', '=', authorization.env)
+        .where('channel', '=', authorization.channel)
+        .where('id', '=', authorization.id)
+        .execute();
+    },
+
+    async deleteRollbackAuthorization(env, channel, id) {
+      const row = await db
+        .deleteFrom('rollback_authorizations')
+        .where('env', '=', env)
+        .where('channel', '=', channel)
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst();
+      return row === undefined ? null : authorizationFromRow(row);
     },
 
     async insertRollbackAuthorization(authorization) {

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { isTerminal, stageRollout } from '@lockgate/core';
 import type { DecideResult, ReleaseAction, ReleaseState } from '@lockgate/core';
 import type { Stores } from '../../stores.ts';
 import { resignChannelIndex } from '../channels/channel-index.ts';
 import type { SignedIndex, StoredChannel } from '../channels/channel-store.ts';
+import { grantRollbackAuthorization } from '../channels/rollback-authorization.ts';
 import { appendDecisions, releaseDecision } from '../decisions/decision-log.ts';
 import type { DecisionRecord } from '../decisions/decision-store.ts';
 import type { IndexSigningKey } from '../server-keys/server-key-service.ts';
@@ -51,8 +51,16 @@ export async function commitReleaseChange(
   const actor = result.decisions.at(-1)?.actor ?? channel.updatedBy;
   for (const action of result.actions) {
     applyAction(channel, action);
-    if (action.kind === 'rollback') {
-      const granted = await authorizeRollbackTarget(tx, result.release, action.to, {
+    // Targets that committed the release's pack go back: to the rollback target, or to the base
+    // when a rollback or an abort clears the rollout. Either may be older than what they run.
+    const backTo =
+      action.kind === 'rollback'
+        ? action.to
+        : action.kind === 'clearRollout' && isTerminal(result.release.state)
+          ? channel.base
+          : null;
+    if (backTo !== null && backTo !== result.release.pack) {
+      const granted = await authorizeRollbackTarget(tx, result.release, backTo, {
         channel,
         now,
         actor,
@@ -75,7 +83,7 @@ export async function commitReleaseChange(
 export const ROLLBACK_AUTHORIZATION_SECONDS = 7 * 86_400;
 
 /**
- * A rollback returns targets to an older pack. Agents refuse a pack older than the newest they
+ * A rollback (or an abort) returns targets to an older pack. Agents refuse a pack older than the newest they
  * committed unless the signed index authorizes it, so the rollback grants that authorization
  * (recorded, kind 'rollback_authorization') for ROLLBACK_AUTHORIZATION_SECONDS. Never below the
  * channel floor: that takes an operator's authorization (fail closed).
@@ -91,17 +99,20 @@ async function authorizeRollbackTarget(
   if (target === null || target.sequence >= release.packSequence) return null;
   if (channel.floor !== null && target.sequence < channel.floor) return null;
   const at = now.toISOString();
-  const authorization = {
-    id: `rba_${randomUUID()}`,
-    env: channel.env,
-    channel: channel.name,
-    pack: to,
-    reason: `rollback of release ${release.id} from ${release.pack}`,
-    actor,
-    createdAt: at,
-    expiresAt: new Date(now.getTime() + ROLLBACK_AUTHORIZATION_SECONDS * 1000).toISOString(),
-  };
-  await tx.channels.insertRollbackAuthorization(authorization);
+  const grant = await grantRollbackAuthorization(
+    tx,
+    {
+      env: channel.env,
+      channel: channel.name,
+      pack: to,
+      reason: `rollback of release ${release.id} from ${release.pack}`,
+      actor,
+      expiresAt: new Date(now.getTime() + ROLLBACK_AUTHORIZATION_SECONDS * 1000).toISOString(),
+    },
+    now,
+  );
+  if (grant.outcome === 'unchanged') return null;
+  const { authorization } = grant;
   const [record] = await appendDecisions(tx, [
     {
       release: null,
@@ -123,6 +134,7 @@ async function authorizeRollbackTarget(
         sequence: target.sequence,
         floor: channel.floor,
         expiresAt: authorization.expiresAt,
+        ...(grant.previousExpiresAt === null ? {} : { previousExpiresAt: grant.previousExpiresAt }),
       },
       verdict: 'authorized',
       holder,

@@ -118,6 +118,106 @@ const ListQuery = Type.Object(
 
 const ReleaseResponse = Type.Object({ release: Type.Ref(ReleaseSchema) });
 
+const GateResultSchema = Type.Object(
+  {
+    metric: Type.String(),
+    verdict: StringEnum(['pass', 'fail', 'inconclusive'] as const),
+    measured: Type.Union([Type.Number(), Type.Null()]),
+    threshold: Type.Number(),
+    op: Type.String(),
+    targets: Type.Integer(),
+    samples: Type.Number(),
+    reasons: Type.Array(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+export const ReleaseWhySchema = Type.Object(
+  {
+    at: Type.String(),
+    blockers: Type.Array(
+      Type.Object({ kind: Type.String(), message: Type.String() }, { additionalProperties: false }),
+    ),
+    freeze: Type.Union([
+      Type.Object(
+        { id: Type.String(), reason: Type.String(), from: Type.String(), until: Type.String() },
+        { additionalProperties: false },
+      ),
+      Type.Null(),
+    ]),
+    stage: Type.Union([
+      Type.Object(
+        {
+          index: Type.Integer(),
+          name: Type.String(),
+          percent: Type.Number(),
+          cohort: Type.Union([Type.String(), Type.Null()]),
+          startedAt: Type.Union([Type.String(), Type.Null()]),
+          targets: Type.Integer({ description: 'targets told to run the pack now' }),
+          onPack: Type.Integer({ description: 'targets reporting the pack as active' }),
+          channelTargets: Type.Integer(),
+          soakSeconds: Type.Integer(),
+          progressDeadlineSeconds: Type.Integer(),
+        },
+        { additionalProperties: false },
+      ),
+      Type.Null(),
+    ]),
+    gates: Type.Array(GateResultSchema),
+    refusals: Type.Object(
+      {
+        targets: Type.Integer(),
+        groups: Type.Array(
+          Type.Object(
+            {
+              kind: Type.String(),
+              code: Type.String(),
+              targets: Type.Integer(),
+              sample: Type.Array(Type.String()),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+      },
+      { additionalProperties: false },
+    ),
+    approvals: Type.Union([
+      Type.Object(
+        {
+          stage: Type.Integer(),
+          name: Type.String(),
+          needed: Type.Integer(),
+          approvers: Type.Array(Type.String()),
+          waiting: Type.Boolean(),
+        },
+        { additionalProperties: false },
+      ),
+      Type.Null(),
+    ]),
+    verification: Type.Union([
+      Type.Object(
+        {
+          ok: Type.Boolean(),
+          reasons: Type.Array(
+            Type.Object(
+              { code: Type.Optional(Type.String()), message: Type.String() },
+              { additionalProperties: false },
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+      Type.Null(),
+    ]),
+  },
+  { additionalProperties: false },
+);
+
+const ReleaseStatusResponse = Type.Object({
+  release: Type.Ref(ReleaseSchema),
+  why: Type.Union([ReleaseWhySchema, Type.Null()]),
+});
+
 export function releaseRoutes(app: FastifyInstance, options: { releases: ReleaseService }): void {
   const { releases } = options;
 
@@ -174,13 +274,18 @@ export function releaseRoutes(app: FastifyInstance, options: { releases: Release
     '/releases/:id',
     {
       schema: {
-        summary: 'One release',
+        summary: 'One release, and why it is (not) moving',
+        description:
+          '`why` (null once the release ended) is computed now from the context the controller ' +
+          'reads: the blocking freeze window, the stage and how many targets it reaches, the ' +
+          "stage's gates against their thresholds, agent refusals of the pack (codes and " +
+          'counts), pending approvals, verification; `blockers` says it in short sentences.',
         tags: ['releases'],
         params: IdParams,
-        response: { 200: ReleaseResponse, ...errorResponses },
+        response: { 200: ReleaseStatusResponse, ...errorResponses },
       },
     },
-    async (request) => ({ release: await releases.get(request.params.id) }),
+    async (request) => releases.status(request.params.id),
   );
 
   app.post<{ Params: Static<typeof CommandParams>; Body: Static<typeof CommandBody> }>(

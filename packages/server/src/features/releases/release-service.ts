@@ -16,6 +16,8 @@ import type { ServerKeyService } from '../server-keys/server-key-service.ts';
 import { commitReleaseChange } from './release-commit.ts';
 import { loadPackContext, loadReleaseContext } from './release-context.ts';
 import type { StoredRelease } from './release-store.ts';
+import { loadReleaseWhy } from './release-why.ts';
+import type { ReleaseWhy } from './release-why.ts';
 
 export interface CurrentStage {
   name: string;
@@ -62,6 +64,8 @@ export interface ReleaseService {
   }): Promise<ReleaseView[]>;
   /** RELEASE_NOT_FOUND when unknown. */
   get(id: string): Promise<ReleaseView>;
+  /** The release and why it is (not) moving now (null once it ended); RELEASE_NOT_FOUND. */
+  status(id: string): Promise<{ release: ReleaseView; why: ReleaseWhy | null }>;
   /** An operator command through core applyCommand, committed like a controller decision. */
   command(
     id: string,
@@ -184,6 +188,12 @@ export function createReleaseService(deps: {
 
     async get(id) {
       return releaseView(await findOrThrow(stores, id));
+    },
+
+    async status(id) {
+      const stored = await findOrThrow(stores, id);
+      const why = await loadReleaseWhy(stores, blobs, stored, clock());
+      return { release: releaseView(stored), why };
     },
 
     async command(id, kind, input, actor, idempotencyKey) {

@@ -1,0 +1,317 @@
+/**
+ * Why a release is (not) moving, for `GET /releases/{id}` and `lockgate release status`.
+ *
+ * Computed from the same context the controller's `decide` reads (loadReleaseContext), with the
+ * same core functions: verifyReleaseCandidate, activeFreeze, scheduleAllows, approvalStageOf and
+ * evaluateHealthGate on the reports of the stage's targets for the release's pack. It changes
+ * nothing and records nothing. `blockers` are short sentences, most important first, of what
+ * holds the release now; empty when the controller moves it on its next tick. Agent refusals are
+ * the channel's targets whose last attempt for the release's pack (since the release was created)
+ * failed, grouped by attempt kind and code.
+ */
+import {
+  activeFreeze,
+  approvalStageOf,
+  evaluateHealthGate,
+  formatDuration,
+  isTerminal,
+  progressDeadlineOf,
+  scheduleAllows,
+  verifyReleaseCandidate,
+} from '@lockgate/core';
+import type { HealthGateResult, Reason, ReleaseContext, TargetAttempt } from '@lockgate/core';
+import type { BlobStore } from '../../blob-store.ts';
+import type { Stores } from '../../stores.ts';
+import { loadReleaseContext } from './release-context.ts';
+import type { StoredRelease } from './release-store.ts';
+
+export type BlockerKind =
+  | 'schedule'
+  | 'freeze'
+  | 'verification'
+  | 'paused'
+  | 'approval'
+  | 'no_targets'
+  | 'gates'
+  | 'refusals'
+  | 'soak';
+
+export interface Blocker {
+  kind: BlockerKind;
+  message: string;
+}
+
+export interface RefusalGroup {
+  kind: TargetAttempt['kind'];
+  /** the agent's code; '(none)' when the attempt carried none */
+  code: string;
+  targets: number;
+  /** up to MAX_SAMPLE_TARGETS target ids, sorted */
+  sample: string[];
+}
+
+export interface ReleaseWhy {
+  at: string;
+  blockers: Blocker[];
+  /** the freeze window in effect now (it blocks starting and advancing, never a rollback) */
+  freeze: { id: string; reason: string; from: string; until: string } | null;
+  /** the current stage and how many targets it reaches; null before the rollout */
+  stage: {
+    index: number;
+    name: string;
+    percent: number;
+    cohort: string | null;
+    startedAt: string | null;
+    /** targets of the channel told to run the release's pack now */
+    targets: number;
+    /** targets of the channel that report the release's pack as active */
+    onPack: number;
+    /** targets registered in the channel */
+    channelTargets: number;
+    soakSeconds: number;
+    progressDeadlineSeconds: number;
+  } | null;
+  /** the current stage's gates, evaluated now; empty before the stage starts */
+  gates: HealthGateResult[];
+  refusals: { targets: number; groups: RefusalGroup[] };
+  /** the stage that takes approvals now, when it needs any */
+  approvals: {
+    stage: number;
+    name: string;
+    needed: number;
+    approvers: string[];
+    waiting: boolean;
+  } | null;
+  /** verification as the controller would run it now; null when it does not apply */
+  verification: { ok: boolean; reasons: Reason[] } | null;
+}
+
+export interface TargetSnapshot {
+  id: string;
+  activePack: string | null;
+  lastAttempt: TargetAttempt | null;
+}
+
+const MAX_SAMPLE_TARGETS = 5;
+/** Most targets one status reads; a larger channel is summarised on its first ones (by id). */
+export const MAX_STATUS_TARGETS = 100_000;
+
+/** The pure part: what holds the release at `now`, from the controller's context. */
+export function explainRelease(
+  input: { context: ReleaseContext; targets: readonly TargetSnapshot[]; createdAt: string },
+  now: Date,
+): ReleaseWhy {
+  const { context, targets, createdAt } = input;
+  const { release } = context;
+  const at = now.toISOString();
+  const blockers: Blocker[] = [];
+  const active = activeFreeze(context.freezeWindows, at);
+  const freeze =
+    active === null
+      ? null
+      : {
+          id: active.freeze.id,
+          reason: active.freeze.reason,
+          from: active.from,
+          until: active.until,
+        };
+  const freezeText =
+    freeze === null ? '' : `freeze window ${freeze.id} until ${freeze.until} (${freeze.reason})`;
+  const rolling = release.state === 'rolling' || release.state === 'paused';
+  const verification =
+    release.state === 'verifying' || rolling
+      ? verifyReleaseCandidate({ ...context, release }, at)
+      : null;
+  if (verification !== null && !verification.ok) {
+    blockers.push({
+      kind: 'verification',
+      message: `the pack does not verify: ${verification.reasons.map((r) => (r.code === undefined ? r.message : `${r.code}: ${r.message}`)).join('; ')}`,
+    });
+  }
+
+  if (release.state === 'requested') {
+    if (!scheduleAllows(release.schedule, at)) {
+      const notBefore = release.schedule?.notBefore;
+      blockers.push({
+        kind: 'schedule',
+        message:
+          notBefore === undefined
+            ? 'waits for its schedule window'
+            : `waits for its schedule (not before ${notBefore})`,
+      });
+    } else if (freeze !== null) {
+      blockers.push({ kind: 'freeze', message: `${freezeText} blocks the start` });
+    }
+  }
+
+  const approvals = approvalsOf(context);
+  const refusals = refusalsOf(targets, release.pack, createdAt);
+  let stage: ReleaseWhy['stage'] = null;
+  let gates: HealthGateResult[] = [];
+
+  if (rolling) {
+    const spec = release.plan.stages[release.stageIndex];
+    const inStage = new Set(context.stageTargets);
+    stage =
+      spec === undefined
+        ? null
+        : {
+            index: release.stageIndex,
+            name: spec.name,
+            percent: spec.percent,
+            cohort: spec.cohort ?? null,
+            startedAt: release.stageStartedAt,
+            targets: inStage.size,
+            onPack: targets.filter((t) => t.activePack === release.pack).length,
+            channelTargets: targets.length,
+            soakSeconds: spec.soakSeconds,
+            progressDeadlineSeconds: progressDeadlineOf(spec),
+          };
+    if (release.state === 'paused') {
+      blockers.push({
+        kind: 'paused',
+        message: `paused: ${release.pausedReason ?? 'by an operator'} (resume it to go on)`,
+      });
+    }
+    if (spec !== undefined && release.stageStartedAt === null) {
+      if (approvals?.waiting === true) {
+        blockers.push({
+          kind: 'approval',
+          message: `stage ${release.stageIndex + 1} ${spec.name} waits for approvals: ${approvals.approvers.length}/${approvals.needed}${approvals.approvers.length === 0 ? '' : ` (${approvals.approvers.join(', ')})`}`,
+        });
+      } else if (freeze !== null) {
+        blockers.push({
+          kind: 'freeze',
+          message: `${freezeText} blocks stage ${release.stageIndex + 1}`,
+        });
+      }
+    }
+    if (spec !== undefined && release.stageStartedAt !== null) {
+      const reports = context.reports.filter((r) => inStage.has(r.targetId));
+      gates = spec.gates.map((gate) =>
+        evaluateHealthGate(gate, reports, at, { pack: release.pack }),
+      );
+      if (inStage.size === 0) {
+        blockers.push({
+          kind: 'no_targets',
+          message: `no target is in stage ${release.stageIndex + 1} ${spec.name} (${targets.length} target(s) in the channel)`,
+        });
+      }
+      const open = gates.filter((g) => g.verdict !== 'pass');
+      if (open.length > 0) {
+        blockers.push({
+          kind: 'gates',
+          message: open.map((g) => `${g.metric} ${g.verdict}: ${g.reasons.join('; ')}`).join(' | '),
+        });
+      }
+      const elapsed = Math.floor((now.getTime() - Date.parse(release.stageStartedAt)) / 1000);
+      const soakLeft = spec.soakSeconds - elapsed;
+      if (open.length === 0 && soakLeft > 0) {
+        blockers.push({ kind: 'soak', message: `soak: ${formatDuration(soakLeft)} left` });
+      } else if (open.length === 0 && freeze !== null) {
+        blockers.push({ kind: 'freeze', message: `${freezeText} holds the next step` });
+      }
+    }
+  }
+  if (!isTerminal(release.state) && refusals.targets > 0) {
+    blockers.push({
+      kind: 'refusals',
+      message: `${refusals.targets} target(s) refused the pack: ${refusals.groups.map((g) => `${g.kind} ${g.code} ×${g.targets}`).join(', ')}`,
+    });
+  }
+  return {
+    at,
+    blockers,
+    freeze,
+    stage,
+    gates,
+    refusals,
+    approvals,
+    verification,
+  };
+}
+
+function approvalsOf(context: ReleaseContext): ReleaseWhy['approvals'] {
+  const { release } = context;
+  const index = approvalStageOf(release);
+  if (index === null) return null;
+  const spec = release.plan.stages[index];
+  const needed = spec?.approvals ?? 0;
+  if (spec === undefined || needed === 0) return null;
+  const approvers = [
+    ...new Set(release.approvals.filter((a) => a.stage === index).map((a) => a.actor)),
+  ].sort();
+  return {
+    stage: index,
+    name: spec.name,
+    needed,
+    approvers,
+    waiting:
+      approvers.length < needed && index === release.stageIndex && release.stageStartedAt === null,
+  };
+}
+
+function refusalsOf(
+  targets: readonly TargetSnapshot[],
+  pack: string,
+  since: string,
+): ReleaseWhy['refusals'] {
+  const sinceMs = Date.parse(since);
+  const groups = new Map<string, RefusalGroup & { ids: string[] }>();
+  let count = 0;
+  for (const target of targets) {
+    const attempt = target.lastAttempt;
+    if (attempt === null || attempt.pack !== pack || attempt.result !== 'failed') continue;
+    const atMs = Date.parse(attempt.at);
+    if (!Number.isFinite(atMs) || atMs < sinceMs) continue;
+    count += 1;
+    const code = attempt.code ?? '(none)';
+    const key = `${attempt.kind}\n${code}`;
+    const group = groups.get(key) ?? { kind: attempt.kind, code, targets: 0, sample: [], ids: [] };
+    group.targets += 1;
+    group.ids.push(target.id);
+    groups.set(key, group);
+  }
+  return {
+    targets: count,
+    groups: [...groups.values()]
+      .sort((a, b) => b.targets - a.targets || a.code.localeCompare(b.code))
+      .map(({ ids, ...group }) => ({
+        ...group,
+        sample: ids.sort().slice(0, MAX_SAMPLE_TARGETS),
+      })),
+  };
+}
+
+/** Loads the controller's context and the channel's targets, and explains; null when ended. */
+export async function loadReleaseWhy(
+  stores: Stores,
+  blobs: BlobStore,
+  stored: StoredRelease,
+  now: Date,
+): Promise<ReleaseWhy | null> {
+  const { release } = stored;
+  if (isTerminal(release.state)) return null;
+  return stores.transaction(async (tx) => {
+    const channel = await tx.channels.find(release.env, release.channel);
+    if (channel === null) return null;
+    const context = await loadReleaseContext(tx, blobs, release, channel, now);
+    const targets = await tx.targets.list({
+      env: release.env,
+      channel: release.channel,
+      limit: MAX_STATUS_TARGETS,
+    });
+    return explainRelease(
+      {
+        context,
+        targets: targets.map((t) => ({
+          id: t.id,
+          activePack: t.activePack,
+          lastAttempt: t.lastAttempt,
+        })),
+        createdAt: stored.createdAt,
+      },
+      now,
+    );
+  });
+}
