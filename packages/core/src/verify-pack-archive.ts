@@ -376,7 +376,7 @@ async function peek(
 function gunzipped(chunks: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
   const gunzip = createGunzip();
   // Errors reach the reader through the gunzip stream, which pipeline destroys with them.
-  pipeline(Readable.from(chunks), gunzip, () => undefined);
+  pipeline(Readable.from(chunks, { highWaterMark: 1 }), gunzip, () => undefined);
   return gunzip;
 }
 
