@@ -44,6 +44,7 @@ import {
   verifyInstalledPack,
   verifyPackFile,
 } from './pack-verification.ts';
+import type { PackPayload } from './pack-verification.ts';
 import { parseRuntimeSample, trafficDelta } from './runtime-metrics.ts';
 import type { RuntimeSample } from './runtime-metrics.ts';
 import { ServerClient } from './server-client.ts';
@@ -450,7 +451,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
   ): Promise<SyncOutcome> {
     const state = this.#requireState();
     let verified: VerifiedPack;
-    let files: Map<string, Uint8Array> | null = null;
+    let files: PackPayload | null = null;
     let latest = index;
     try {
       if (await isInstalled(this.#paths, pack)) {

@@ -30,7 +30,7 @@ export {
   verifyInstalledPack,
   verifyPackFile,
 } from './pack-verification.ts';
-export type { PolicyInput, RuntimeProfile } from './pack-verification.ts';
+export type { PackPayload, PolicyInput, RuntimeProfile } from './pack-verification.ts';
 export {
   DEFAULT_RUNTIME_METRIC_NAMES,
   histogramQuantile,

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readlink, rename, stat, symlink, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readlink, rename, stat, symlink, unlink } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { canonicalJson, isDigest } from '@lockgate/core';
 import type { Digest, PackManifest } from '@lockgate/core';
@@ -9,9 +9,9 @@ import {
   removeTree,
   temporarySibling,
   writeFileAtomic,
-  writeFileDurably,
 } from './atomic-fs.ts';
 import type { AgentPaths } from './agent-state.ts';
+import type { PackPayload } from './pack-verification.ts';
 
 /**
  * The installed packs and the `current` pointer:
@@ -44,15 +44,17 @@ export async function isInstalled(paths: AgentPaths, digest: Digest): Promise<bo
 }
 
 /**
- * Extracts verified files into `DIR/packs/<hex>/`: a temporary directory, every file and
- * directory fsynced, renamed into place, then the manifest marker written atomically. Does
- * nothing when the pack is already complete; removes an incomplete one first.
+ * Extracts a verified pack's files into `DIR/packs/<hex>/` as they stream from its pack file
+ * (checked once more on the way): a temporary directory, every file and directory fsynced,
+ * renamed into place, then the manifest marker written atomically. Does nothing when the pack
+ * is already complete; removes an incomplete one first, and the temporary directory when the
+ * stream is refused.
  */
 export async function installPack(
   paths: AgentPaths,
   digest: Digest,
   manifest: PackManifest,
-  files: ReadonlyMap<string, Uint8Array>,
+  files: PackPayload,
 ): Promise<void> {
   if (await isInstalled(paths, digest)) return;
   const target = packDir(paths, digest);
@@ -62,17 +64,15 @@ export async function installPack(
   await mkdir(temporary);
   try {
     const directories = new Set<string>([temporary]);
-    for (const file of manifest.files) {
-      const bytes = files.get(file.path);
-      if (bytes === undefined) throw new Error(`verified files lack ${file.path}`);
+    await files.forEachFile(async (file, content) => {
       const path = join(temporary, ...file.path.split('/'));
       const parent = dirname(path);
       if (!directories.has(parent)) {
         await mkdir(parent, { recursive: true });
         for (let d = parent; d.length > temporary.length; d = dirname(d)) directories.add(d);
       }
-      await writeFileDurably(path, bytes, PACK_FILE_MODE);
-    }
+      await writeStreamDurably(path, content, PACK_FILE_MODE);
+    });
     // Deepest first, so each directory's entries are durable before its parent's.
     for (const directory of [...directories].sort((a, b) => b.length - a.length)) {
       await fsyncDirectory(directory);
@@ -161,6 +161,21 @@ export async function uninstallPack(paths: AgentPaths, digest: Digest): Promise<
   await removeTree(manifestPath(paths, digest));
   await fsyncDirectory(paths.packs);
   await removeTree(packDir(paths, digest));
+}
+
+/** Writes streamed bytes to a new file and fsyncs it; fails when the file exists. */
+async function writeStreamDurably(
+  path: string,
+  content: AsyncIterable<Uint8Array>,
+  mode: number,
+): Promise<void> {
+  const handle = await open(path, 'wx', mode);
+  try {
+    for await (const chunk of content) await handle.write(chunk);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 async function exists(path: string): Promise<boolean> {

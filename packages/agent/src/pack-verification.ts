@@ -1,18 +1,20 @@
+import { createReadStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   checkCompatibility as checkRuntimeCompatibility,
   LockgateError,
   parseManifestJson,
-  readPackArchive,
   rollbackAuthorized,
   verifyPack,
+  verifyPackArchive,
 } from '@lockgate/core';
 import type {
   ArchiveLimits,
   ChannelIndexPayload,
   Digest,
   Instant,
+  PackFile,
   PackManifest,
   PublicKeyInfo,
   RuntimeProfile,
@@ -26,11 +28,15 @@ export type { RuntimeProfile } from '@lockgate/core';
  *   manifest and schema (PACK_MANIFEST_INVALID; an unreadable archive is PACK_ARCHIVE_INVALID)
  *   → digest = the one the index names (PACK_DIGEST_MISMATCH)
  *   → signatures by pinned build keys (PACK_SIGNATURE_INVALID, PACK_SIGNER_UNTRUSTED)
- *   → each file's size and hash (PACK_FILE_MISSING, PACK_FILE_HASH_MISMATCH)
+ *   → the manifest's build gates all PASS (BUILD_GATE_FAILED, PROVENANCE_INCOMPLETE)
+ *   → each file's size and hash (PACK_FILE_MISSING, PACK_FILE_HASH_MISMATCH), the archive
+ *     bounded by what the manifest declares (PACK_ARCHIVE_TOO_LARGE)
  *   → no unlisted file (PACK_FILE_UNLISTED)
  *   → compatibility with this runtime (PACK_INCOMPATIBLE)
  *   → policy (PACK_REVOKED, RELEASE_BELOW_FLOOR).
- * The first four are core's `verifyPack`; the agent adds the last two.
+ * The first five are core's `verifyPackArchive`, which streams the pack file: the manifest
+ * comes first and is checked against the index's digest before any payload is inflated, and
+ * the inflated archive is never held in memory. The agent adds the last two.
  */
 
 export interface IntegrityOptions {
@@ -39,22 +45,43 @@ export interface IntegrityOptions {
   limits?: ArchiveLimits;
 }
 
-export interface VerifiedPackContents extends VerifiedPack {
-  files: Map<string, Uint8Array>;
+/** The payload of a verified pack file, streamed again on demand. */
+export interface PackPayload {
+  /**
+   * Reads the pack file once more, handing each listed file's bytes to onFile as they stream;
+   * every check runs again, so a file changed since it was verified is refused (and onFile
+   * must then discard what it wrote).
+   */
+  forEachFile(
+    onFile: (file: PackFile, content: AsyncIterable<Uint8Array>) => Promise<void>,
+  ): Promise<void>;
 }
 
-/** Reads a pack file and checks its integrity (manifest → digest → signatures → files). */
+export interface VerifiedPackContents extends VerifiedPack {
+  files: PackPayload;
+}
+
+/** Streams a pack file and checks its integrity (manifest → digest → signatures → gates → files). */
 export async function verifyPackFile(
   path: string,
   options: IntegrityOptions,
 ): Promise<VerifiedPackContents> {
-  const bytes = await readFile(path);
-  const contents = await readPackArchive(bytes, options.limits);
-  const verified = verifyPack(contents.manifest, contents.files, {
-    trustedKeys: [...options.trustedKeys],
-    expectedDigest: options.expectedDigest,
-  });
-  return { ...verified, files: contents.files };
+  const verify = (onFile?: Parameters<PackPayload['forEachFile']>[0]): Promise<VerifiedPack> =>
+    verifyPackArchive(createReadStream(path), {
+      trustedKeys: [...options.trustedKeys],
+      expectedDigest: options.expectedDigest,
+      ...(options.limits === undefined ? {} : { limits: options.limits }),
+      ...(onFile === undefined ? {} : { onFile }),
+    });
+  const verified = await verify();
+  return {
+    ...verified,
+    files: {
+      async forEachFile(onFile) {
+        await verify(onFile);
+      },
+    },
+  };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PackInputFile } from '@lockgate/core';
@@ -55,4 +56,20 @@ export async function readPackSource(dir: string): Promise<PackInputFile[]> {
   };
   await walk(dir, []);
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/**
+ * The bytes of a pack file as they are read, chunk by chunk, so a verifier can refuse it
+ * before it is all read. A file that cannot be read is FILE_UNREADABLE, naming it as shown.
+ */
+export async function* packFileChunks(path: string, shown: string): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of createReadStream(path)) yield chunk as Uint8Array;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new CliError('FILE_UNREADABLE', `Cannot read pack file ${shown} (${code})`, {
+      details: { path },
+      cause: error,
+    });
+  }
 }

@@ -1,3 +1,5 @@
+import type { Digest } from './digest.ts';
+import { LockgateError } from './errors.ts';
 import type { ErrorCode } from './errors.ts';
 import { compareCodeUnits } from './manifest.ts';
 import type { GateResult, PackManifest } from './manifest.ts';
@@ -89,6 +91,25 @@ export function evaluateEligibility(input: {
   }
 
   return { eligible: reasons.length === 0, reasons };
+}
+
+/**
+ * Throws when evaluateEligibility finds the pack not eligible: the first reason's code and
+ * sentence, with every reason (and the digest) in details. Offline verification (no build
+ * record) and the server (its record of the build) both refuse through this one function.
+ */
+export function assertEligible(
+  input: { manifest: PackManifest; build: BuildRecord | null },
+  digest: Digest,
+): void {
+  const verdict = evaluateEligibility(input);
+  if (verdict.eligible) return;
+  const [first] = verdict.reasons;
+  throw new LockgateError(
+    first?.code ?? 'PACK_NOT_ELIGIBLE',
+    first?.message ?? `Pack ${digest} is not eligible.`,
+    { details: { digest, reasons: verdict.reasons } },
+  );
 }
 
 /** Same gates by name and status, in any order. */

@@ -5,6 +5,7 @@ export * from './signing.ts';
 export * from './manifest.ts';
 export * from './pack.ts';
 export * from './pack-archive.ts';
+export * from './verify-pack-archive.ts';
 export * from './eligibility.ts';
 export * from './compatibility.ts';
 export * from './release/index.ts';

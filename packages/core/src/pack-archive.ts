@@ -1,28 +1,29 @@
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import { extract, pack } from 'tar-stream';
-import type { Header, Pack } from 'tar-stream';
+import type { Pack } from 'tar-stream';
+import {
+  END_FRAMING_BYTES,
+  ENTRY_FRAMING_BYTES,
+  EntryChecker,
+  FILES_PREFIX,
+  isErrorCode,
+  isGzip,
+  MANIFEST_ENTRY,
+  plain,
+  resolveLimits,
+  tooLarge,
+  unreadable,
+} from './archive-entries.ts';
+import type { ArchiveLimits } from './archive-entries.ts';
 import { canonicalBytes } from './canonical-json.ts';
 import { LockgateError } from './errors.ts';
-import {
-  MAX_PATH_BYTES,
-  parseManifestJson,
-  unsafePathReason,
-  validateManifest,
-} from './manifest.ts';
+import { parseManifestJson, validateManifest } from './manifest.ts';
 import type { PackManifest } from './manifest.ts';
 import { verifyPackFiles } from './pack.ts';
 
-export interface ArchiveLimits {
-  /** total uncompressed bytes of all entries (default 1 GiB) */
-  maxTotalBytes?: number;
-  /** bytes of one entry (default 512 MiB) */
-  maxEntryBytes?: number;
-  /** number of entries (default 10000) */
-  maxEntries?: number;
-  /** bytes of manifest.json (default 4 MiB) */
-  maxManifestBytes?: number;
-}
+export { DEFAULT_ARCHIVE_LIMITS } from './archive-entries.ts';
+export type { ArchiveLimits } from './archive-entries.ts';
 
 export interface PackArchiveContents {
   /** manifest.json parsed as JSON, not yet validated */
@@ -33,22 +34,6 @@ export interface PackArchiveContents {
   files: Map<string, Uint8Array>;
 }
 
-export const DEFAULT_ARCHIVE_LIMITS: Readonly<Required<ArchiveLimits>> = Object.freeze({
-  maxTotalBytes: 1024 ** 3,
-  maxEntryBytes: 512 * 1024 ** 2,
-  maxEntries: 10_000,
-  maxManifestBytes: 4 * 1024 ** 2,
-});
-
-const MANIFEST_ENTRY = 'manifest.json';
-const FILES_DIRECTORY = 'files';
-const FILES_PREFIX = `${FILES_DIRECTORY}/`;
-// Tar framing around the entries' bytes, used to bound decompression: per entry a header
-// block, padding to 512 bytes and, for a long or non-ASCII name, a pax header block plus its
-// records (the name is at most MAX_PATH_BYTES); after the entries the end blocks, which tar
-// tools pad to a 10 KiB record.
-const ENTRY_FRAMING_BYTES = 4 * 512 + MAX_PATH_BYTES + 1024;
-const END_FRAMING_BYTES = 20 * 1024;
 const GZIP_OS_BYTE = 9;
 const GZIP_OS_UNKNOWN = 255;
 
@@ -97,6 +82,8 @@ export async function writePackArchive(
  * (PACK_ARCHIVE_INVALID, details.entry) and bounds sizes (PACK_ARCHIVE_TOO_LARGE).
  * A missing manifest.json is PACK_ARCHIVE_INVALID; manifest.json that is not JSON is
  * PACK_MANIFEST_INVALID. Decompression stops once it exceeds what the limits allow.
+ * Everything it returns is held in memory, up to the limits: for a pack file from elsewhere
+ * use verifyPackArchive, which streams it.
  */
 export async function readPackArchive(
   bytes: Uint8Array,
@@ -144,49 +131,20 @@ async function readEntries(
   // The iterator listens for entries, so it must exist before the bytes go in.
   const entries = extractor[Symbol.asyncIterator]();
   extractor.end(Buffer.from(tarBytes.buffer, tarBytes.byteOffset, tarBytes.byteLength));
-  const names = new Set<string>();
+  const checker = new EntryChecker(bounds);
   const files = new Map<string, Uint8Array>();
   let manifestBytes: Uint8Array | undefined;
-  let count = 0;
   let total = 0;
   try {
     for (let next = await entries.next(); next.done !== true; next = await entries.next()) {
       const entry = next.value;
       const { name, size } = entry.header;
-      // tar-stream reports an unknown type flag as null.
-      const type = entry.header.type as Header['type'] | null;
-      count += 1;
-      if (count > bounds.maxEntries) {
-        throw tooLarge(name, `The pack file has more than ${bounds.maxEntries} entries.`, {
-          limit: bounds.maxEntries,
-        });
-      }
-      const key = type === 'directory' && name.endsWith('/') ? name.slice(0, -1) : name;
-      if (names.has(key)) throw invalid(name, `The pack file holds ${name} twice.`);
-      names.add(key);
-      if (type === 'directory') {
-        if (key !== FILES_DIRECTORY && payloadPath(key) === null) {
-          throw invalid(name, `The directory entry ${name} is outside files/ or not normalized.`);
-        }
+      const kind = checker.check(entry.header);
+      if (kind.kind === 'directory') {
         entry.resume();
         continue;
       }
-      if (type !== 'file')
-        throw invalid(
-          name,
-          `The entry ${name} is a ${type ?? 'special entry'}, not a regular file.`,
-        );
-      const path = name === MANIFEST_ENTRY ? null : payloadPath(name);
-      if (name !== MANIFEST_ENTRY && path === null) {
-        throw invalid(
-          name,
-          `The entry ${name} is not manifest.json or a normalized name under files/.`,
-        );
-      }
-      const limit =
-        path === null
-          ? Math.min(bounds.maxManifestBytes, bounds.maxEntryBytes)
-          : bounds.maxEntryBytes;
+      const limit = kind.kind === 'manifest' ? kind.limit : bounds.maxEntryBytes;
       if (size > limit) {
         throw tooLarge(name, `The entry ${name} has ${size} bytes, over the limit of ${limit}.`, {
           size,
@@ -204,20 +162,12 @@ async function readEntries(
         );
       }
       const data = await readAll(entry);
-      if (path === null) manifestBytes = data;
-      else files.set(path, data);
+      if (kind.kind === 'manifest') manifestBytes = data;
+      else files.set(kind.path, data);
     }
   } catch (cause) {
     extractor.destroy();
-    if (cause instanceof LockgateError) throw cause;
-    throw new LockgateError(
-      'PACK_ARCHIVE_INVALID',
-      'The pack file is not a readable tar archive.',
-      {
-        cause,
-        details: { reason: cause instanceof Error ? cause.message : String(cause) },
-      },
-    );
+    throw unreadable(cause, 'The pack file is not a readable tar archive.');
   }
   if (manifestBytes === undefined) {
     throw new LockgateError('PACK_ARCHIVE_INVALID', 'The pack file has no manifest.json.', {
@@ -225,13 +175,6 @@ async function readEntries(
     });
   }
   return { manifestBytes, files };
-}
-
-/** The manifest path of a `files/<path>` entry name, or null when the name is not one. */
-function payloadPath(name: string): string | null {
-  if (!name.startsWith(FILES_PREFIX)) return null;
-  const path = name.slice(FILES_PREFIX.length);
-  return unsafePathReason(path) === null ? path : null;
 }
 
 async function readAll(entry: AsyncIterable<unknown>): Promise<Uint8Array> {
@@ -259,41 +202,4 @@ async function gunzipBounded(bytes: Uint8Array, maxOutputLength: number): Promis
       details: { reason: cause instanceof Error ? cause.message : String(cause) },
     });
   }
-}
-
-function resolveLimits(limits: ArchiveLimits): Required<ArchiveLimits> {
-  const resolved = { ...DEFAULT_ARCHIVE_LIMITS };
-  for (const key of Object.keys(resolved) as (keyof ArchiveLimits)[]) {
-    const value = limits[key];
-    if (value === undefined) continue;
-    // A NaN or negative bound would let everything through; refuse it instead.
-    if (!Number.isSafeInteger(value) || value < 0) {
-      throw new LockgateError('BAD_REQUEST', `The archive limit ${key} must be an integer >= 0.`, {
-        details: { [key]: value },
-      });
-    }
-    resolved[key] = value;
-  }
-  return resolved;
-}
-
-function isGzip(bytes: Uint8Array): boolean {
-  return bytes[0] === 0x1f && bytes[1] === 0x8b;
-}
-
-function isErrorCode(value: unknown, code: string): boolean {
-  return value instanceof Error && (value as { code?: unknown }).code === code;
-}
-
-/** A plain Uint8Array view (no copy) of a Buffer, so callers compare and serialize bytes alike. */
-function plain(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-function invalid(entry: string, message: string): LockgateError {
-  return new LockgateError('PACK_ARCHIVE_INVALID', message, { details: { entry } });
-}
-
-function tooLarge(entry: string, message: string, details: Record<string, unknown>): LockgateError {
-  return new LockgateError('PACK_ARCHIVE_TOO_LARGE', message, { details: { entry, ...details } });
 }

@@ -137,6 +137,17 @@ export function verifyPack(
   files: ReadonlyMap<string, Uint8Array>,
   options: VerifyPackOptions,
 ): VerifiedPack {
+  const verified = verifyManifest(manifest, options);
+  verifyPackFiles(verified.manifest, files);
+  return verified;
+}
+
+/**
+ * The manifest half of verifyPack, for a reader that has the manifest before the files:
+ * parse and schema (PACK_MANIFEST_INVALID) → digest (PACK_DIGEST_MISMATCH) → signatures
+ * (PACK_SIGNATURE_INVALID, PACK_SIGNER_UNTRUSTED). The files are not looked at.
+ */
+export function verifyManifest(manifest: unknown, options: VerifyPackOptions): VerifiedPack {
   const valid =
     typeof manifest === 'string' || manifest instanceof Uint8Array
       ? parseManifest(manifest)
@@ -152,7 +163,6 @@ export function verifyPack(
     );
   }
   const signedBy = verifySignatures(valid, options.trustedKeys);
-  verifyPackFiles(valid, files);
   return { manifest: valid, digest, signedBy };
 }
 

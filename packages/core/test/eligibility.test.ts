@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { buildStatusOf, createSignedManifest, evaluateEligibility } from '../src/index.ts';
+import {
+  assertEligible,
+  buildStatusOf,
+  createSignedManifest,
+  evaluateEligibility,
+} from '../src/index.ts';
 import type { BuildRecord, GateResult, PackManifest } from '../src/index.ts';
-import { sampleInput, seededKey } from './fixtures.ts';
+import { lockgateErrorOf, sampleInput, seededKey } from './fixtures.ts';
 
 const { manifest, digest } = createSignedManifest(sampleInput(), [seededKey(1)]);
 const gates = manifest.provenance.gates;
@@ -137,5 +142,21 @@ describe('evaluateEligibility', () => {
       'BUILD_GATE_FAILED',
       'PROVENANCE_INCOMPLETE',
     ]);
+  });
+});
+
+describe('assertEligible', () => {
+  it('passes an eligible pack, with or without a build record', () => {
+    expect(() => assertEligible({ manifest, build: null }, digest)).not.toThrow();
+    expect(() => assertEligible({ manifest, build: build() }, digest)).not.toThrow();
+  });
+
+  it('throws the first reason, with every reason and the digest in details', () => {
+    const failed = withProvenance({ gates: [{ name: 'validate', status: 'FAIL' }] });
+    const input = { manifest: failed, build: build({ status: 'failed' }) };
+    const error = lockgateErrorOf(() => assertEligible(input, digest), 'BUILD_GATE_FAILED');
+    const { reasons } = evaluateEligibility(input);
+    expect(error.message).toBe(reasons[0]?.message);
+    expect(error.details).toEqual({ digest, reasons });
   });
 });

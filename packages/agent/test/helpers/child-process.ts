@@ -13,13 +13,17 @@ export interface ChildRun {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>;
 }
 
-/** Starts `agent-child.ts` with these options; it is SIGKILLed if it outlives `boundMs`. */
+/**
+ * Starts `agent-child.ts` with these options (and `nodeArgs` before the script, such as an
+ * `--import`); it is SIGKILLed if it outlives `boundMs`.
+ */
 export function runChild(
   options: AgentOptions,
   dieOn?: keyof AgentEventMap,
   boundMs = 20_000,
+  nodeArgs: readonly string[] = [],
 ): ChildRun {
-  const child = spawn(process.execPath, [CHILD, JSON.stringify({ options, dieOn })], {
+  const child = spawn(process.execPath, [...nodeArgs, CHILD, JSON.stringify({ options, dieOn })], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,4 +1,5 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import type { KeyObject } from 'node:crypto';
 import {
   buildChannelIndex,
@@ -223,4 +224,35 @@ export function replaceInEntry(
   const copy = Buffer.from(tar);
   copy.write(replacement, entry.dataAt + at, 'utf8');
   return copy;
+}
+
+const MIB = 1024 * 1024;
+
+/**
+ * A gzip bomb with a good signature: its manifest (signed by BUILD_KEY) lists `zeros` with 4
+ * bytes, and its tar entry for `zeros` holds `mebibytes` MiB of zeros, written as gzip
+ * members of 1 MiB (each about 1 KiB), so the file stays near `mebibytes` KiB.
+ */
+export async function bombPack(spec: { version: string; sequence: number; mebibytes: number }) {
+  const pack = await buildPack({
+    version: spec.version,
+    sequence: spec.sequence,
+    files: { zeros: 'zero' },
+  });
+  const tar = Buffer.from(pack.bytes);
+  const entry = entryOf(tar, 'files/zeros');
+  const header = Buffer.from(tar.subarray(entry.headerAt, entry.dataAt));
+  header.write(`${(spec.mebibytes * MIB).toString(8).padStart(11, '0')}\0`, 124, 'ascii');
+  header.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const b of header) sum += b;
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+  const zeros = gzipSync(Buffer.alloc(MIB));
+  const bytes = Buffer.concat([
+    gzipSync(Buffer.concat([tar.subarray(0, entry.headerAt), header])),
+    ...Array.from({ length: spec.mebibytes }, () => zeros),
+    // The rest of the entry's last block is zeros too, then the end of the archive.
+    gzipSync(Buffer.alloc(1024)),
+  ]);
+  return { ...pack, bytes };
 }

@@ -4,8 +4,7 @@ import {
   createSignedManifest,
   parsePrivateKey,
   parsePublicKey,
-  readPackArchive,
-  verifyPack,
+  verifyPackArchive,
   writePackArchive,
 } from '@lockgate/core';
 import type { GateResult, PackManifest, PackProvenance } from '@lockgate/core';
@@ -33,7 +32,7 @@ import {
   parseSequence,
 } from '../option-values.ts';
 import { printResult } from '../output.ts';
-import { readPackSource } from '../pack-source.ts';
+import { packFileChunks, readPackSource } from '../pack-source.ts';
 
 /** The sequence a pack gets when --sequence is not given. */
 export const DEFAULT_SEQUENCE = 1;
@@ -138,7 +137,11 @@ export async function buildPack(
   );
 }
 
-/** Verifies a pack file offline against the given trusted public keys. */
+/**
+ * Verifies a pack file offline against the given trusted public keys, with the check the
+ * server runs on push (core's verifyPackArchive): what it refuses, this refuses with the same
+ * code. The file is streamed, never inflated whole in memory.
+ */
 export async function verifyPackFile(
   context: CommandContext,
   fileArgument: string,
@@ -149,9 +152,10 @@ export async function verifyPackFile(
     const pem = (await readInputFile(context, keyPath, 'public key')).toString('utf8');
     trustedKeys.push(parsePublicKey(pem));
   }
-  const bytes = await readInputFile(context, fileArgument, 'pack file');
-  const contents = await readPackArchive(bytes);
-  const verified = verifyPack(contents.manifest, contents.files, { trustedKeys });
+  const verified = await verifyPackArchive(
+    packFileChunks(resolvePath(context, fileArgument), fileArgument),
+    { trustedKeys },
+  );
   const { manifest } = verified;
   printResult(
     context.io,

@@ -1,12 +1,11 @@
 import type { Readable } from 'node:stream';
 import {
+  assertEligible,
   canonicalJson,
-  evaluateEligibility,
   LockgateError,
   parseDigest,
   parsePublicKey,
-  readPackArchive,
-  verifyPack,
+  verifyPackArchive,
 } from '@lockgate/core';
 import type { BuildRecord, Digest, PackManifest } from '@lockgate/core';
 import type { BlobStore, ByteRange } from '../../blob-store.ts';
@@ -73,11 +72,11 @@ export function createPackService(deps: {
 
   return {
     async push(bytes, actor) {
-      const contents = await readPackArchive(bytes);
       const trustedKeys = (await stores.trust.list()).map((key) =>
         parsePublicKey(key.publicKeyPem),
       );
-      const { manifest, digest } = verifyPack(contents.manifest, contents.files, { trustedKeys });
+      // The same check as `lockgate pack verify`, streamed: the inflated pack is never held.
+      const { manifest, digest } = await verifyPackArchive(bytes, { trustedKeys });
 
       const already = await stores.packs.findByDigest(digest);
       if (already !== null) return { pack: toSummary(already), created: false };
@@ -155,7 +154,7 @@ export function createPackService(deps: {
 
 /**
  * Throws when the verified pack may not be stored: not eligible against the build record of
- * its provenance, its build already produced another pack, or its name@version is taken.
+ * its provenance (the manifest alone was checked by verifyPackArchive), its build already produced another pack, or its name@version is taken.
  * Returns the build record (null when none was reported).
  */
 async function checkAdmissible(
@@ -165,15 +164,7 @@ async function checkAdmissible(
 ): Promise<BuildRecord | null> {
   const buildId = manifest.provenance.buildId;
   const build = (await stores.builds.find(buildId))?.record ?? null;
-  const verdict = evaluateEligibility({ manifest, build });
-  if (!verdict.eligible) {
-    const [first] = verdict.reasons;
-    throw new LockgateError(
-      first?.code ?? 'PACK_NOT_ELIGIBLE',
-      first?.message ?? `Pack ${digest} is not eligible.`,
-      { details: { digest, reasons: verdict.reasons } },
-    );
-  }
+  assertEligible({ manifest, build }, digest);
   if (build !== null && build.packDigest !== null && build.packDigest !== digest) {
     throw new LockgateError(
       'BUILD_CONFLICT',
