@@ -31,6 +31,7 @@ interface PutOptions extends ServerOptions {
   /** seconds */
   indexTtl?: number;
   reason?: string;
+  acceptBaseBelowFloor?: boolean;
 }
 
 export function channelPath(ref: ChannelRef): string {
@@ -67,6 +68,7 @@ export function channelBody(options: PutOptions): Record<string, unknown> {
     ...(cohorts === undefined ? {} : { cohorts }),
     ...(options.indexTtl === undefined ? {} : { indexTtlSeconds: options.indexTtl }),
     ...(options.reason === undefined ? {} : { reason: options.reason }),
+    ...(options.acceptBaseBelowFloor === true ? { acceptBaseBelowFloor: true } : {}),
   };
 }
 
@@ -227,7 +229,11 @@ export function registerChannelCommands(program: Command, context: CommandContex
         'how long a signed channel index stays valid, 1m to 30d (server default: 24h)',
         parseIndexTtl,
       )
-      .option('--reason <TEXT>', 'why the channel is created or changed (recorded)', parseReason),
+      .option('--reason <TEXT>', 'why the channel is created or changed (recorded)', parseReason)
+      .option(
+        '--accept-base-below-floor',
+        "confirm a --floor above the base's sequence (its targets are left without a pack); recorded",
+      ),
   ).action((ref: ChannelRef, options: PutOptions) => putChannel(context, ref, options));
 
   addServerOptions(
