@@ -109,12 +109,21 @@ export function decisionDetail(inputs: Record<string, unknown>): string {
     const why = typeof freeze['reason'] === 'string' ? ` (${freeze['reason']})` : '';
     parts.push(`freeze ${freeze['id']}${until}${why}`);
   }
+  if (Array.isArray(inputs['refusals'])) {
+    const refusals = inputs['refusals'].filter(isRecord).map((r) => {
+      const targets = numberOr(r['targets'], 0);
+      return `${String(r['kind'])} refused ${String(r['code'])} on ${targets} target${targets === 1 ? '' : 's'}`;
+    });
+    if (refusals.length > 0) parts.push(refusals.join(', '));
+  }
   const rollback = inputs['rollback'];
-  if (isRecord(rollback) && Object.hasOwn(rollback, 'to')) {
+  if (isRecord(rollback) && typeof rollback['blocked'] === 'string') {
+    parts.push(`rollback blocked: ${rollback['blocked']}`);
+  } else if (isRecord(rollback) && Object.hasOwn(rollback, 'to')) {
     parts.push(
       typeof rollback['to'] === 'string'
         ? `rollback to ${rollback['to']}`
-        : 'nothing to roll back to: rollout cleared',
+        : 'no pin or LKG to roll back to: rollout cleared, back to the base',
     );
   }
   return parts.join('; ');

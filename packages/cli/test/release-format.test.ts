@@ -216,6 +216,42 @@ describe('decision records', () => {
   });
 });
 
+describe('agent refusals and blocked rollbacks in the timeline', () => {
+  it('prints each refusal code with its number of targets, and a blocked rollback with why', () => {
+    const refused = formatDecisionRecord(
+      record({
+        kind: 'health',
+        rule: 'stage.refused',
+        from: 'rolling',
+        to: 'rolled_back',
+        actor: 'controller',
+        inputs: {
+          refusals: [
+            { kind: 'verify', code: 'PACK_INCOMPATIBLE', targets: 2 },
+            { kind: 'verify', code: 'RELEASE_BELOW_FLOOR', targets: 1 },
+          ],
+          rollback: { pin: null, lkg: LKG, revoked: [], to: LKG },
+        },
+      }),
+    );
+    expect(refused).toContain(
+      'verify refused PACK_INCOMPATIBLE on 2 targets, verify refused RELEASE_BELOW_FLOOR on 1 target',
+    );
+    expect(refused).toContain(`rollback to ${LKG}`);
+    const blocked = formatDecisionRecord(
+      record({
+        kind: 'health',
+        rule: 'rollback.blocked',
+        from: 'rolling',
+        to: 'paused',
+        actor: 'controller',
+        inputs: { rollback: { to: null, blocked: 'no pack the channel allows is left' } },
+      }),
+    );
+    expect(blocked).toContain('rollback blocked: no pack the channel allows is left');
+  });
+});
+
 describe('release status', () => {
   it('counts the soak left from the stage start and the clock', () => {
     const progress = releaseProgress(release({}), new Date('2026-11-23T10:04:00.000Z'));
