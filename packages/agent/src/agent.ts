@@ -1,10 +1,19 @@
 import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
-import { desiredPack, isLockgateError, LockgateError, verifyChannelIndex } from '@lockgate/core';
+import {
+  CHANNEL_INDEX_PAYLOAD_TYPE,
+  desiredPack,
+  isLockgateError,
+  LockgateError,
+  preAuthEncoding,
+  verifyBytes,
+  verifyChannelIndex,
+} from '@lockgate/core';
 import type {
   ChannelIndexPayload,
   Digest,
   PackManifest,
+  PublicKeyInfo,
   TargetHealth,
   VerifiedPack,
 } from '@lockgate/core';
@@ -14,13 +23,17 @@ import { resolveAgentOptions } from './agent-options.ts';
 import type { AgentOptions, ResolvedAgentOptions } from './agent-options.ts';
 import {
   AgentPaths,
+  channelKey,
   clearTrial,
   loadState,
   loadStoredIndex,
+  highestSeenIndexVersion,
   loadTrial,
+  recordIndexVersion,
   saveState,
   saveStoredIndex,
   saveTrial,
+  storedIndexChannel,
   TRIAL_SCHEMA,
 } from './agent-state.ts';
 import type { AgentState, StoredIndex, TrialRecord } from './agent-state.ts';
@@ -249,9 +262,18 @@ export class Agent extends EventEmitter<AgentEventMap> {
     await mkdir(paths.cache, { recursive: true });
     await mkdir(paths.packs, { recursive: true });
     await removeLeftovers(paths);
-    const state = await loadState(paths);
+    const { env, channel } = this.options;
+    const state = await loadState(paths, {
+      env,
+      channel,
+      serverKeyIds: this.options.serverKeys.map((k) => k.keyId),
+    });
     this.#state = state;
-    this.#stored = await loadStoredIndex(paths);
+    const stored = await loadStoredIndex(paths);
+    const storedFor = stored === null ? null : storedIndexChannel(stored);
+    // An index of the channel the agent was on before a move is no answer for this one: its
+    // ETag must not turn this channel's index into a 304.
+    this.#stored = storedFor?.env === env && storedFor.channel === channel ? stored : null;
     const current = await readCurrent(paths);
     state.active = current;
     state.installed = await listInstalled(paths);
@@ -355,7 +377,11 @@ export class Agent extends EventEmitter<AgentEventMap> {
       return { kind: 'up-to-date', pack: state.active, indexVersion: index.version };
     }
     const failed = state.failed[pack];
-    if (failed !== undefined && (failed.indexVersion ?? -1) >= index.version) {
+    if (
+      failed !== undefined &&
+      (failed.channel === undefined || failed.channel === this.#channelKey) &&
+      (failed.indexVersion ?? -1) >= index.version
+    ) {
       return { kind: 'skipped', pack, code: failed.code, indexVersion: index.version };
     }
     return this.#attempt(pack, index, signal);
@@ -408,13 +434,17 @@ export class Agent extends EventEmitter<AgentEventMap> {
       this.#stored = null;
       return { kind: 'offline', message: 'The server answered 304 but no index is stored.' };
     }
+    const { env, channel } = this.options;
+    const signer = indexSignerOf(envelope, this.options.serverKeys);
     let index: ChannelIndexPayload;
     try {
       index = verifyChannelIndex(envelope, this.options.serverKeys, {
         now: this.options.clock.now(),
-        highestSeenVersion: state.highestSeenIndexVersion,
-        env: this.options.env,
-        channel: this.options.channel,
+        // The floor of this channel for the key that signed it (the key is checked again here).
+        highestSeenVersion:
+          signer === null ? null : highestSeenIndexVersion(state, env, channel, signer),
+        env,
+        channel,
       });
     } catch (error) {
       if (!isLockgateError(error)) throw error;
@@ -426,8 +456,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
       });
       return { kind: 'index-rejected', code: error.code, message: error.message };
     }
-    if (index.version > (state.highestSeenIndexVersion ?? -1)) {
-      state.highestSeenIndexVersion = index.version;
+    if (signer !== null && recordIndexVersion(state, env, channel, signer, index.version)) {
       // Refusals of packs the channel no longer lists are of no more use.
       for (const pack of Object.keys(state.failed)) {
         if (!Object.hasOwn(index.packs, pack)) delete state.failed[pack];
@@ -538,7 +567,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
     const state = this.#requireState();
     const at = this.#nowIso();
     state.lastAttempt = { kind: 'verify', pack, result: 'failed', code, at };
-    state.failed[pack] = { code, indexVersion, at };
+    state.failed[pack] = { code, indexVersion, channel: this.#channelKey, at };
     await saveState(this.#paths, state);
     this.emit('rejected', { pack, stage: 'pack', code, message });
     await this.report();
@@ -675,7 +704,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
     await flipCurrent(this.#paths, to);
     state.active = to;
     state.lastAttempt = { kind: 'activate', pack: trial.pack, result: 'failed', code, at };
-    state.failed[trial.pack] = { code, indexVersion, at };
+    state.failed[trial.pack] = { code, indexVersion, channel: this.#channelKey, at };
     await saveState(this.#paths, state);
     await clearTrial(this.#paths);
     await this.#prune();
@@ -870,6 +899,10 @@ export class Agent extends EventEmitter<AgentEventMap> {
     return run;
   }
 
+  get #channelKey(): string {
+    return channelKey(this.options.env, this.options.channel);
+  }
+
   #requireState(): AgentState {
     if (this.#state === null) throw new Error('The agent has not recovered its directory yet.');
     return this.#state;
@@ -910,6 +943,26 @@ function committedAfter(state: AgentState, trial: TrialRecord): boolean {
     state.lkg === trial.pack &&
     Date.parse(attempt.at) >= Date.parse(trial.startedAt)
   );
+}
+
+/**
+ * The id of the first trusted key whose signature over the envelope verifies (the one
+ * `verifyChannelIndex` accepts it on), or null when none does (it then refuses the envelope).
+ */
+function indexSignerOf(envelope: unknown, keys: readonly PublicKeyInfo[]): string | null {
+  if (typeof envelope !== 'object' || envelope === null) return null;
+  const { payloadType, payload, signatures } = envelope as Record<string, unknown>;
+  if (payloadType !== CHANNEL_INDEX_PAYLOAD_TYPE || typeof payload !== 'string') return null;
+  if (!Array.isArray(signatures)) return null;
+  const pae = preAuthEncoding(CHANNEL_INDEX_PAYLOAD_TYPE, Buffer.from(payload, 'base64'));
+  for (const entry of signatures as unknown[]) {
+    if (typeof entry !== 'object' || entry === null) continue;
+    const { keyid, sig } = entry as Record<string, unknown>;
+    if (typeof keyid !== 'string' || typeof sig !== 'string') continue;
+    const key = keys.find((k) => k.keyId === keyid);
+    if (key !== undefined && verifyBytes(pae, sig, key.key)) return keyid;
+  }
+  return null;
 }
 
 function aborted(signal: AbortSignal | undefined): boolean {
