@@ -59,9 +59,12 @@ import {
 } from './pack-verification.ts';
 import { parseRuntimeSample, trafficDelta } from './runtime-metrics.ts';
 import type { RuntimeSample } from './runtime-metrics.ts';
-import { ServerClient } from './server-client.ts';
+import { readBounded, ServerClient } from './server-client.ts';
 import type { ReportBody } from './server-client.ts';
 import { readServerSentEvents } from './sse-reader.ts';
+
+/** How much of the runtime's metrics answer is read. */
+const MAX_RUNTIME_METRICS_BYTES = 4 * 1024 ** 2;
 
 export interface VerifiedEvent {
   pack: Digest;
@@ -179,6 +182,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
       fetch: options.fetch,
       timeoutMs: options.requestTimeoutMs,
       downloadTimeoutMs: options.downloadTimeoutMs,
+      maxIndexBytes: options.maxIndexBytes,
     });
     this.#cache = new PackCache(this.#paths.cache, options.cacheMaxBytes);
   }
@@ -425,6 +429,16 @@ export class Agent extends EventEmitter<AgentEventMap> {
         signal,
       );
     } catch (error) {
+      if (error instanceof AgentError && error.code === 'INDEX_TOO_LARGE') {
+        // Nothing of it is used; what runs stays, and the next sync asks again.
+        this.emit('rejected', {
+          pack: null,
+          stage: 'index',
+          code: error.code,
+          message: error.message,
+        });
+        return { kind: 'index-rejected', code: error.code, message: error.message };
+      }
       this.#warn(error);
       return { kind: 'offline', message: messageOf(error) };
     }
@@ -778,7 +792,13 @@ export class Agent extends EventEmitter<AgentEventMap> {
           signal: AbortSignal.timeout(metrics.timeoutMs),
         });
         if (!response.ok) throw new Error(`GET ${metrics.url} answered ${response.status}`);
-        sample = parseRuntimeSample(await response.text(), metrics);
+        const bytes = await readBounded(response, MAX_RUNTIME_METRICS_BYTES);
+        if (bytes === null) {
+          throw new Error(
+            `GET ${metrics.url} answered more than ${MAX_RUNTIME_METRICS_BYTES} bytes`,
+          );
+        }
+        sample = parseRuntimeSample(new TextDecoder().decode(bytes), metrics);
         Object.assign(health, trafficDelta(this.#reportedSample, sample, metrics));
       } catch (error) {
         this.emit('warning', {
@@ -848,7 +868,8 @@ export class Agent extends EventEmitter<AgentEventMap> {
         // Whatever changed while disconnected is fetched now.
         this.#requestSync();
         if (response.body !== null) {
-          for await (const event of readServerSentEvents(response.body)) {
+          const limits = { maxEventBytes: this.options.maxEventBytes };
+          for await (const event of readServerSentEvents(response.body, limits)) {
             if (event.event === 'index' && this.#isNewer(event.data)) this.#requestSync();
           }
         }
