@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   CHANNEL_INDEX_PAYLOAD_TYPE,
   desiredPack,
@@ -18,6 +19,7 @@ import type {
   VerifiedPack,
 } from '@lockgate/core';
 import { AgentError } from './agent-codes.ts';
+import { errnoOf, fsyncDirectory, removeTree, temporarySibling } from './atomic-fs.ts';
 import type { AttemptCode } from './agent-codes.ts';
 import { resolveAgentOptions } from './agent-options.ts';
 import type { AgentOptions, ResolvedAgentOptions } from './agent-options.ts';
@@ -100,6 +102,14 @@ export interface RejectedEvent {
   message: string;
 }
 
+export interface RepairedEvent {
+  /** the active pack, whose files no longer verified and were restored from a verified copy */
+  pack: Digest;
+  /** what the check found (PACK_FILE_HASH_MISMATCH, PACK_FILE_MISSING, ...) */
+  code: AttemptCode;
+  message: string;
+}
+
 export interface WarningEvent {
   code: string;
   message: string;
@@ -112,6 +122,7 @@ export interface AgentEventMap {
   committed: [CommittedEvent];
   reverted: [RevertedEvent];
   rejected: [RejectedEvent];
+  repaired: [RepairedEvent];
   /** something went wrong that changes nothing (server unreachable, report not sent) */
   warning: [WarningEvent];
 }
@@ -303,11 +314,13 @@ export class Agent extends EventEmitter<AgentEventMap> {
       const check = await this.#checkInstalled(active);
       if (check instanceof LockgateError) {
         activeFailed = check.code;
-        await this.#fallBackFrom(active, check);
+        await this.#repairOrLeave(active, check);
       }
     }
     await this.#prune();
     await saveState(paths, state);
+    // The server hears of it without waiting for the report interval.
+    if (activeFailed !== null) void this.report();
     return { active: state.active, trial: trialOutcome, activeFailed };
   }
 
@@ -332,11 +345,25 @@ export class Agent extends EventEmitter<AgentEventMap> {
     return this.#runTrial(resumed, indexVersion, undefined, expired);
   }
 
-  /** The active pack no longer verifies: go to lkg when lkg verifies, else stay and report. */
-  async #fallBackFrom(active: Digest, failure: LockgateError): Promise<void> {
+  /**
+   * The active pack no longer verifies (its files changed on disk). Repair it from a cached
+   * pack file that verifies; else stop serving it: go to lkg when lkg verifies, else remove
+   * `current` so that the runtime serves nothing, and leave the verified copy to the next
+   * sync (it downloads the pack again through the ordinary road: verify, policy, flip, trial).
+   * Either way `lastAttempt` carries the code and a report is sent.
+   */
+  async #repairOrLeave(active: Digest, failure: LockgateError): Promise<void> {
     const state = this.#requireState();
     const at = this.#nowIso();
     state.lastAttempt = { kind: 'verify', pack: active, result: 'failed', code: failure.code, at };
+    await saveState(this.#paths, state);
+    if (await this.#repairFromCache(active)) {
+      // Failed on disk, verified again: `ok` with the code of what was found.
+      state.lastAttempt = { kind: 'verify', pack: active, result: 'ok', code: failure.code, at };
+      await saveState(this.#paths, state);
+      this.emit('repaired', { pack: active, code: failure.code, message: failure.message });
+      return;
+    }
     const lkg = state.lkg;
     if (lkg !== null && lkg !== active) {
       const check = await this.#checkInstalled(lkg);
@@ -353,13 +380,64 @@ export class Agent extends EventEmitter<AgentEventMap> {
         return;
       }
     }
+    // Nothing verified to serve: serve nothing rather than files that fail their hashes.
+    await flipCurrent(this.#paths, null);
+    state.active = null;
+    await uninstallPack(this.#paths, active);
+    if (state.lkg === active) state.lkg = null;
+    state.installed = await listInstalled(this.#paths);
     await saveState(this.#paths, state);
     this.emit('rejected', {
       pack: active,
       stage: 'pack',
       code: failure.code,
-      message: `${failure.message} No verified last-known-good pack to return to.`,
+      message: `${failure.message} No verified copy of it or of a last-known-good pack is here; the runtime serves nothing until the next sync brings a verified one.`,
     });
+  }
+
+  /**
+   * Re-extracts the active pack from its cached file when that file verifies, into a fresh
+   * directory beside the agent's, then swaps it in: the damaged directory is renamed away and
+   * the fresh one renamed to its place (between the two renames `current` leads nowhere; a
+   * crash there is repaired again on the next start). A cached file that fails is removed.
+   */
+  async #repairFromCache(digest: Digest): Promise<boolean> {
+    const file = await this.#cache.lookup(digest);
+    if (file === null) return false;
+    let contents: Awaited<ReturnType<typeof verifyPackFile>>;
+    try {
+      contents = await verifyPackFile(file, {
+        expectedDigest: digest,
+        trustedKeys: this.options.buildKeys,
+      });
+    } catch (error) {
+      if (!isLockgateError(error)) throw error;
+      await this.#cache.remove(digest);
+      return false;
+    }
+    const paths = this.#paths;
+    const staging = new AgentPaths(temporarySibling(join(paths.dir, 'repair')));
+    try {
+      await mkdir(staging.packs, { recursive: true });
+      await installPack(staging, digest, contents.manifest, contents.files);
+      const damaged = temporarySibling(packDir(paths, digest));
+      await rename(packDir(paths, digest), damaged).catch((error: unknown) => {
+        if (errnoOf(error) !== 'ENOENT') throw error;
+      });
+      await rename(packDir(staging, digest), packDir(paths, digest));
+      await rename(manifestPath(staging, digest), manifestPath(paths, digest));
+      await fsyncDirectory(paths.packs);
+      await removeTree(damaged);
+    } catch (error) {
+      this.emit('warning', {
+        code: 'ACTIVATION_FAILED',
+        message: `Repairing ${digest} from the cache failed: ${messageOf(error)}`,
+      });
+      return false;
+    } finally {
+      await removeTree(staging.dir);
+    }
+    return !((await this.#checkInstalled(digest)) instanceof LockgateError);
   }
 
   // ---- sync -----------------------------------------------------------------------------

@@ -12,13 +12,21 @@ interface ListOptions extends ServerOptions {
   limit?: number;
 }
 
+/**
+ * One target per line: id, env/channel, labels, active pack, last report and, once the agent
+ * reported one, its last attempt (`kind result [code] pack at time`).
+ */
 export function targetLine(target: TargetView): string {
   const labels = Object.entries(target.labels)
     .map(([key, value]) => `${key}=${value}`)
     .join(',');
-  return `${target.id}  ${target.env}/${target.channel}  ${labels === '' ? '(no labels)' : labels}  active ${
+  const line = `${target.id}  ${target.env}/${target.channel}  ${labels === '' ? '(no labels)' : labels}  active ${
     target.activePack ?? 'none'
   }  last report ${target.lastReportAt ?? 'never'}`;
+  const attempt = target.lastAttempt ?? null;
+  if (attempt === null) return line;
+  const code = attempt.code === undefined ? '' : ` ${attempt.code}`;
+  return `${line}  last attempt ${attempt.kind} ${attempt.result}${code} ${attempt.pack} at ${attempt.at}`;
 }
 
 export async function listTargets(context: CommandContext, options: ListOptions): Promise<void> {
@@ -41,7 +49,7 @@ export function registerTargetCommands(program: Command, context: CommandContext
   addServerOptions(
     target
       .command('list')
-      .description('list targets: id, labels, active pack, last report')
+      .description('list targets: id, labels, active pack, last report, last attempt')
       .option('--env <ENV>', 'only targets of this environment', parseEnvName)
       .option('--channel <CHANNEL>', 'only targets of this channel', parseChannelName)
       .option('--limit <N>', 'at most N targets (1-1000)', parseLimit),
