@@ -19,7 +19,6 @@ import type {
   VerifiedPack,
 } from '@lockgate/core';
 import { AgentError } from './agent-codes.ts';
-import { errnoOf, fsyncDirectory, removeTree, temporarySibling } from './atomic-fs.ts';
 import type { AttemptCode } from './agent-codes.ts';
 import { resolveAgentOptions } from './agent-options.ts';
 import type { AgentOptions, ResolvedAgentOptions } from './agent-options.ts';
@@ -27,9 +26,9 @@ import {
   AgentPaths,
   channelKey,
   clearTrial,
+  highestSeenIndexVersion,
   loadState,
   loadStoredIndex,
-  highestSeenIndexVersion,
   loadTrial,
   recordIndexVersion,
   saveState,
@@ -39,6 +38,7 @@ import {
   TRIAL_SCHEMA,
 } from './agent-state.ts';
 import type { AgentState, StoredIndex, TrialRecord } from './agent-state.ts';
+import { errnoOf, fsyncDirectory, removeTree, temporarySibling } from './atomic-fs.ts';
 import { runHealthCheck } from './health-check.ts';
 import type { HealthCheckResult } from './health-check.ts';
 import { PackCache } from './pack-cache.ts';
