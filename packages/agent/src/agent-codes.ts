@@ -14,6 +14,10 @@ export const AGENT_CODES = {
   SERVER_UNREACHABLE: 'The Lockgate server could not be reached or answered with an error.',
   CACHE_FULL: 'The pack does not fit in the cache size bound.',
   STATE_INVALID: 'The agent directory holds a state or trial file that does not parse.',
+  INDEX_TOO_LARGE:
+    'The channel index answer is larger than maxIndexBytes; the agent stopped reading it and keeps what it runs.',
+  EVENT_TOO_LARGE:
+    'A line or event on the event stream is larger than maxEventBytes; the agent closed the stream and reconnects.',
 } as const;
 
 export type AgentCode = keyof typeof AGENT_CODES;

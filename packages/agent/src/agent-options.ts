@@ -3,6 +3,7 @@ import { isSemverVersion, LockgateError, parsePublicKey } from '@lockgate/core';
 import type { PublicKeyInfo } from '@lockgate/core';
 import type { HealthCheckSpec } from './health-check.ts';
 import { DEFAULT_RUNTIME_METRIC_NAMES } from './runtime-metrics.ts';
+import { DEFAULT_MAX_EVENT_BYTES } from './sse-reader.ts';
 import type { RuntimeMetricNames } from './runtime-metrics.ts';
 
 /** Where the agent reads the time. Tests pass their own. */
@@ -62,6 +63,10 @@ export interface AgentOptions {
   requestTimeoutMs?: number;
   /** bound on one pack download (default 10 min) */
   downloadTimeoutMs?: number;
+  /** the most bytes a channel index answer may have (default 16 MiB); more is INDEX_TOO_LARGE */
+  maxIndexBytes?: number;
+  /** the most bytes one event-stream line or event may have (default 64 KiB); more is EVENT_TOO_LARGE */
+  maxEventBytes?: number;
   /** first and largest pause before reconnecting the event stream (default 1 s and 30 s) */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
@@ -94,6 +99,8 @@ export interface ResolvedAgentOptions {
   events: boolean;
   requestTimeoutMs: number;
   downloadTimeoutMs: number;
+  maxIndexBytes: number;
+  maxEventBytes: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
   clock: Clock;
@@ -171,6 +178,8 @@ export function resolveAgentOptions(options: AgentOptions): Readonly<ResolvedAge
     events: options.events ?? true,
     requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, 30_000),
     downloadTimeoutMs: positive('downloadTimeoutMs', options.downloadTimeoutMs, 600_000),
+    maxIndexBytes: positive('maxIndexBytes', options.maxIndexBytes, 16 * 1024 ** 2),
+    maxEventBytes: positive('maxEventBytes', options.maxEventBytes, DEFAULT_MAX_EVENT_BYTES),
     reconnectMinMs: positive('reconnectMinMs', options.reconnectMinMs, 1_000),
     reconnectMaxMs: positive('reconnectMaxMs', options.reconnectMaxMs, 30_000),
     clock: options.clock ?? systemClock,

@@ -15,12 +15,22 @@ export interface HealthStatus {
   detail: string;
 }
 
-/** A pack the agent refused or reverted; not tried again until a newer index. */
+/** A pack the agent refused or reverted; not tried again until a newer index of that channel. */
 export interface FailedPack {
   code: string;
   indexVersion: number | null;
+  /** `env/channel` of that index; absent in records written before it was kept (taken as any) */
+  channel?: string;
   at: string;
 }
+
+/**
+ * The highest channel index version accepted, by channel (`env/channel`), then by the id of
+ * the server key whose signature verified. A version is compared only with versions of the
+ * same channel signed by the same key: moving to another channel (or a new server key) starts
+ * its own count, and going back to a channel still refuses what that channel replays.
+ */
+export type IndexVersions = Record<string, Record<string, number>>;
 
 /**
  * `DIR/state.json`. `DIR/current` is the truth about what runs; `active` mirrors it and is
@@ -32,7 +42,10 @@ export interface AgentState {
   lkg: Digest | null;
   /** packs complete under DIR/packs */
   installed: Digest[];
+  /** the highest index version accepted on the agent's current channel, by any key (a view of `indexVersions`) */
   highestSeenIndexVersion: number | null;
+  /** the replay floors: see IndexVersions */
+  indexVersions: IndexVersions;
   /** the highest pack sequence this target committed (its local downgrade floor) */
   highestActivatedSequence: number | null;
   lastAttempt: TargetAttempt | null;
@@ -68,6 +81,7 @@ export function emptyState(): AgentState {
     lkg: null,
     installed: [],
     highestSeenIndexVersion: null,
+    indexVersions: {},
     highestActivatedSequence: null,
     lastAttempt: null,
     health: null,
@@ -108,15 +122,88 @@ export class AgentPaths {
   }
 }
 
-export async function loadState(paths: AgentPaths): Promise<AgentState> {
+/** Where the agent is now: its channel and the ids of the server keys it trusts. */
+export interface StateContext {
+  env: string;
+  channel: string;
+  serverKeyIds: readonly string[];
+}
+
+/**
+ * Reads `DIR/state.json` (an empty state when there is none). A state written before
+ * `indexVersions` existed held one `highestSeenIndexVersion` for the channel the agent was on:
+ * it becomes that channel's floor for every server key trusted now (the channel is read from
+ * the stored index, else taken to be the current one). `highestSeenIndexVersion` is then set
+ * for the current channel.
+ */
+export async function loadState(paths: AgentPaths, context: StateContext): Promise<AgentState> {
   const value = await readJson(paths.state);
   if (value === undefined) return emptyState();
+  if (isRecord(value) && value.indexVersions === undefined) {
+    value.indexVersions = await migratedIndexVersions(
+      paths,
+      value.highestSeenIndexVersion,
+      context,
+    );
+  }
   if (!isState(value)) {
     throw new AgentError('STATE_INVALID', `${paths.state} is not a ${AGENT_STATE_SCHEMA} record.`, {
       details: { path: paths.state },
     });
   }
+  value.highestSeenIndexVersion = highestSeenIndexVersion(value, context.env, context.channel);
   return value;
+}
+
+async function migratedIndexVersions(
+  paths: AgentPaths,
+  highest: unknown,
+  context: StateContext,
+): Promise<IndexVersions> {
+  if (typeof highest !== 'number' || !Number.isSafeInteger(highest) || highest < 0) return {};
+  const stored = await loadStoredIndex(paths);
+  const channel = (stored === null ? null : storedIndexChannel(stored)) ?? context;
+  const floors: Record<string, number> = {};
+  for (const keyId of context.serverKeyIds) floors[keyId] = highest;
+  return { [channelKey(channel.env, channel.channel)]: floors };
+}
+
+export function channelKey(env: string, channel: string): string {
+  return `${env}/${channel}`;
+}
+
+/**
+ * The highest index version accepted on the channel: signed by `keyId` when given, else by
+ * any key. Null when none was.
+ */
+export function highestSeenIndexVersion(
+  state: Pick<AgentState, 'indexVersions'>,
+  env: string,
+  channel: string,
+  keyId?: string,
+): number | null {
+  const floors = state.indexVersions[channelKey(env, channel)];
+  if (floors === undefined) return null;
+  if (keyId !== undefined) return floors[keyId] ?? null;
+  const versions = Object.values(floors);
+  return versions.length === 0 ? null : Math.max(...versions);
+}
+
+/** Raises the channel's floor for `keyId` to `version`; true when it rose. */
+export function recordIndexVersion(
+  state: AgentState,
+  env: string,
+  channel: string,
+  keyId: string,
+  version: number,
+): boolean {
+  const key = channelKey(env, channel);
+  const floors = (state.indexVersions[key] ??= {});
+  const before = floors[keyId];
+  if (before !== undefined && before >= version) return false;
+  floors[keyId] = version;
+  state.highestSeenIndexVersion = highestSeenIndexVersion(state, env, channel);
+  return true;
 }
 
 export async function saveState(paths: AgentPaths, state: AgentState): Promise<void> {
@@ -154,6 +241,23 @@ export async function loadStoredIndex(paths: AgentPaths): Promise<StoredIndex | 
   if (!isRecord(value) || !isRecord(value.envelope)) return null;
   const etag = typeof value.etag === 'string' ? value.etag : null;
   return { etag, envelope: value.envelope as unknown as DsseEnvelope };
+}
+
+/**
+ * The env and channel a stored index names, read from its payload without verifying it (a
+ * hint only: the agent verifies the index before acting on it). Null when it does not decode.
+ */
+export function storedIndexChannel(stored: StoredIndex): { env: string; channel: string } | null {
+  try {
+    const payload = JSON.parse(
+      Buffer.from(stored.envelope.payload, 'base64').toString('utf8'),
+    ) as unknown;
+    if (!isRecord(payload)) return null;
+    const { env, channel } = payload;
+    return typeof env === 'string' && typeof channel === 'string' ? { env, channel } : null;
+  } catch {
+    return null;
+  }
 }
 
 export async function saveStoredIndex(paths: AgentPaths, stored: StoredIndex): Promise<void> {
@@ -199,10 +303,21 @@ function isState(value: unknown): value is AgentState {
     Array.isArray(value.installed) &&
     value.installed.every((d) => isDigest(d)) &&
     isCountOrNull(value.highestSeenIndexVersion) &&
+    isIndexVersions(value.indexVersions) &&
     isCountOrNull(value.highestActivatedSequence) &&
     (value.lastAttempt === null || isRecord(value.lastAttempt)) &&
     (value.health === null || isRecord(value.health)) &&
     isRecord(value.failed)
+  );
+}
+
+function isIndexVersions(value: unknown): value is IndexVersions {
+  return (
+    isRecord(value) &&
+    Object.values(value).every(
+      (floors) =>
+        isRecord(floors) && Object.values(floors).every((v) => isCountOrNull(v) && v !== null),
+    )
   );
 }
 

@@ -1,10 +1,20 @@
 import { EventEmitter } from 'node:events';
-import { mkdir } from 'node:fs/promises';
-import { desiredPack, isLockgateError, LockgateError, verifyChannelIndex } from '@lockgate/core';
+import { mkdir, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  CHANNEL_INDEX_PAYLOAD_TYPE,
+  desiredPack,
+  isLockgateError,
+  LockgateError,
+  preAuthEncoding,
+  verifyBytes,
+  verifyChannelIndex,
+} from '@lockgate/core';
 import type {
   ChannelIndexPayload,
   Digest,
   PackManifest,
+  PublicKeyInfo,
   TargetHealth,
   VerifiedPack,
 } from '@lockgate/core';
@@ -14,16 +24,21 @@ import { resolveAgentOptions } from './agent-options.ts';
 import type { AgentOptions, ResolvedAgentOptions } from './agent-options.ts';
 import {
   AgentPaths,
+  channelKey,
   clearTrial,
+  highestSeenIndexVersion,
   loadState,
   loadStoredIndex,
   loadTrial,
+  recordIndexVersion,
   saveState,
   saveStoredIndex,
   saveTrial,
+  storedIndexChannel,
   TRIAL_SCHEMA,
 } from './agent-state.ts';
 import type { AgentState, StoredIndex, TrialRecord } from './agent-state.ts';
+import { errnoOf, fsyncDirectory, removeTree, temporarySibling } from './atomic-fs.ts';
 import { runHealthCheck } from './health-check.ts';
 import type { HealthCheckResult } from './health-check.ts';
 import { PackCache } from './pack-cache.ts';
@@ -47,9 +62,12 @@ import {
 import type { PackPayload } from './pack-verification.ts';
 import { parseRuntimeSample, trafficDelta } from './runtime-metrics.ts';
 import type { RuntimeSample } from './runtime-metrics.ts';
-import { ServerClient } from './server-client.ts';
+import { readBounded, ServerClient } from './server-client.ts';
 import type { ReportBody } from './server-client.ts';
 import { readServerSentEvents } from './sse-reader.ts';
+
+/** How much of the runtime's metrics answer is read. */
+const MAX_RUNTIME_METRICS_BYTES = 4 * 1024 ** 2;
 
 export interface VerifiedEvent {
   pack: Digest;
@@ -85,6 +103,14 @@ export interface RejectedEvent {
   message: string;
 }
 
+export interface RepairedEvent {
+  /** the active pack, whose files no longer verified and were restored from a verified copy */
+  pack: Digest;
+  /** what the check found (PACK_FILE_HASH_MISMATCH, PACK_FILE_MISSING, ...) */
+  code: AttemptCode;
+  message: string;
+}
+
 export interface WarningEvent {
   code: string;
   message: string;
@@ -97,6 +123,7 @@ export interface AgentEventMap {
   committed: [CommittedEvent];
   reverted: [RevertedEvent];
   rejected: [RejectedEvent];
+  repaired: [RepairedEvent];
   /** something went wrong that changes nothing (server unreachable, report not sent) */
   warning: [WarningEvent];
 }
@@ -167,6 +194,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
       fetch: options.fetch,
       timeoutMs: options.requestTimeoutMs,
       downloadTimeoutMs: options.downloadTimeoutMs,
+      maxIndexBytes: options.maxIndexBytes,
     });
     this.#cache = new PackCache(this.#paths.cache, options.cacheMaxBytes);
   }
@@ -250,9 +278,18 @@ export class Agent extends EventEmitter<AgentEventMap> {
     await mkdir(paths.cache, { recursive: true });
     await mkdir(paths.packs, { recursive: true });
     await removeLeftovers(paths);
-    const state = await loadState(paths);
+    const { env, channel } = this.options;
+    const state = await loadState(paths, {
+      env,
+      channel,
+      serverKeyIds: this.options.serverKeys.map((k) => k.keyId),
+    });
     this.#state = state;
-    this.#stored = await loadStoredIndex(paths);
+    const stored = await loadStoredIndex(paths);
+    const storedFor = stored === null ? null : storedIndexChannel(stored);
+    // An index of the channel the agent was on before a move is no answer for this one: its
+    // ETag must not turn this channel's index into a 304.
+    this.#stored = storedFor?.env === env && storedFor.channel === channel ? stored : null;
     const current = await readCurrent(paths);
     state.active = current;
     state.installed = await listInstalled(paths);
@@ -278,11 +315,13 @@ export class Agent extends EventEmitter<AgentEventMap> {
       const check = await this.#checkInstalled(active);
       if (check instanceof LockgateError) {
         activeFailed = check.code;
-        await this.#fallBackFrom(active, check);
+        await this.#repairOrLeave(active, check);
       }
     }
     await this.#prune();
     await saveState(paths, state);
+    // The server hears of it without waiting for the report interval.
+    if (activeFailed !== null) void this.report();
     return { active: state.active, trial: trialOutcome, activeFailed };
   }
 
@@ -307,11 +346,25 @@ export class Agent extends EventEmitter<AgentEventMap> {
     return this.#runTrial(resumed, indexVersion, undefined, expired);
   }
 
-  /** The active pack no longer verifies: go to lkg when lkg verifies, else stay and report. */
-  async #fallBackFrom(active: Digest, failure: LockgateError): Promise<void> {
+  /**
+   * The active pack no longer verifies (its files changed on disk). Repair it from a cached
+   * pack file that verifies; else stop serving it: go to lkg when lkg verifies, else remove
+   * `current` so that the runtime serves nothing, and leave the verified copy to the next
+   * sync (it downloads the pack again through the ordinary road: verify, policy, flip, trial).
+   * Either way `lastAttempt` carries the code and a report is sent.
+   */
+  async #repairOrLeave(active: Digest, failure: LockgateError): Promise<void> {
     const state = this.#requireState();
     const at = this.#nowIso();
     state.lastAttempt = { kind: 'verify', pack: active, result: 'failed', code: failure.code, at };
+    await saveState(this.#paths, state);
+    if (await this.#repairFromCache(active)) {
+      // Failed on disk, verified again: `ok` with the code of what was found.
+      state.lastAttempt = { kind: 'verify', pack: active, result: 'ok', code: failure.code, at };
+      await saveState(this.#paths, state);
+      this.emit('repaired', { pack: active, code: failure.code, message: failure.message });
+      return;
+    }
     const lkg = state.lkg;
     if (lkg !== null && lkg !== active) {
       const check = await this.#checkInstalled(lkg);
@@ -328,13 +381,64 @@ export class Agent extends EventEmitter<AgentEventMap> {
         return;
       }
     }
+    // Nothing verified to serve: serve nothing rather than files that fail their hashes.
+    await flipCurrent(this.#paths, null);
+    state.active = null;
+    await uninstallPack(this.#paths, active);
+    if (state.lkg === active) state.lkg = null;
+    state.installed = await listInstalled(this.#paths);
     await saveState(this.#paths, state);
     this.emit('rejected', {
       pack: active,
       stage: 'pack',
       code: failure.code,
-      message: `${failure.message} No verified last-known-good pack to return to.`,
+      message: `${failure.message} No verified copy of it or of a last-known-good pack is here; the runtime serves nothing until the next sync brings a verified one.`,
     });
+  }
+
+  /**
+   * Re-extracts the active pack from its cached file when that file verifies, into a fresh
+   * directory beside the agent's, then swaps it in: the damaged directory is renamed away and
+   * the fresh one renamed to its place (between the two renames `current` leads nowhere; a
+   * crash there is repaired again on the next start). A cached file that fails is removed.
+   */
+  async #repairFromCache(digest: Digest): Promise<boolean> {
+    const file = await this.#cache.lookup(digest);
+    if (file === null) return false;
+    let contents: Awaited<ReturnType<typeof verifyPackFile>>;
+    try {
+      contents = await verifyPackFile(file, {
+        expectedDigest: digest,
+        trustedKeys: this.options.buildKeys,
+      });
+    } catch (error) {
+      if (!isLockgateError(error)) throw error;
+      await this.#cache.remove(digest);
+      return false;
+    }
+    const paths = this.#paths;
+    const staging = new AgentPaths(temporarySibling(join(paths.dir, 'repair')));
+    try {
+      await mkdir(staging.packs, { recursive: true });
+      await installPack(staging, digest, contents.manifest, contents.files);
+      const damaged = temporarySibling(packDir(paths, digest));
+      await rename(packDir(paths, digest), damaged).catch((error: unknown) => {
+        if (errnoOf(error) !== 'ENOENT') throw error;
+      });
+      await rename(packDir(staging, digest), packDir(paths, digest));
+      await rename(manifestPath(staging, digest), manifestPath(paths, digest));
+      await fsyncDirectory(paths.packs);
+      await removeTree(damaged);
+    } catch (error) {
+      this.emit('warning', {
+        code: 'ACTIVATION_FAILED',
+        message: `Repairing ${digest} from the cache failed: ${messageOf(error)}`,
+      });
+      return false;
+    } finally {
+      await removeTree(staging.dir);
+    }
+    return !((await this.#checkInstalled(digest)) instanceof LockgateError);
   }
 
   // ---- sync -----------------------------------------------------------------------------
@@ -356,7 +460,11 @@ export class Agent extends EventEmitter<AgentEventMap> {
       return { kind: 'up-to-date', pack: state.active, indexVersion: index.version };
     }
     const failed = state.failed[pack];
-    if (failed !== undefined && (failed.indexVersion ?? -1) >= index.version) {
+    if (
+      failed !== undefined &&
+      (failed.channel === undefined || failed.channel === this.#channelKey) &&
+      (failed.indexVersion ?? -1) >= index.version
+    ) {
       return { kind: 'skipped', pack, code: failed.code, indexVersion: index.version };
     }
     return this.#attempt(pack, index, signal);
@@ -400,6 +508,16 @@ export class Agent extends EventEmitter<AgentEventMap> {
         signal,
       );
     } catch (error) {
+      if (error instanceof AgentError && error.code === 'INDEX_TOO_LARGE') {
+        // Nothing of it is used; what runs stays, and the next sync asks again.
+        this.emit('rejected', {
+          pack: null,
+          stage: 'index',
+          code: error.code,
+          message: error.message,
+        });
+        return { kind: 'index-rejected', code: error.code, message: error.message };
+      }
       this.#warn(error);
       return { kind: 'offline', message: messageOf(error) };
     }
@@ -409,13 +527,17 @@ export class Agent extends EventEmitter<AgentEventMap> {
       this.#stored = null;
       return { kind: 'offline', message: 'The server answered 304 but no index is stored.' };
     }
+    const { env, channel } = this.options;
+    const signer = indexSignerOf(envelope, this.options.serverKeys);
     let index: ChannelIndexPayload;
     try {
       index = verifyChannelIndex(envelope, this.options.serverKeys, {
         now: this.options.clock.now(),
-        highestSeenVersion: state.highestSeenIndexVersion,
-        env: this.options.env,
-        channel: this.options.channel,
+        // The floor of this channel for the key that signed it (the key is checked again here).
+        highestSeenVersion:
+          signer === null ? null : highestSeenIndexVersion(state, env, channel, signer),
+        env,
+        channel,
       });
     } catch (error) {
       if (!isLockgateError(error)) throw error;
@@ -427,8 +549,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
       });
       return { kind: 'index-rejected', code: error.code, message: error.message };
     }
-    if (index.version > (state.highestSeenIndexVersion ?? -1)) {
-      state.highestSeenIndexVersion = index.version;
+    if (signer !== null && recordIndexVersion(state, env, channel, signer, index.version)) {
       // Refusals of packs the channel no longer lists are of no more use.
       for (const pack of Object.keys(state.failed)) {
         if (!Object.hasOwn(index.packs, pack)) delete state.failed[pack];
@@ -539,7 +660,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
     const state = this.#requireState();
     const at = this.#nowIso();
     state.lastAttempt = { kind: 'verify', pack, result: 'failed', code, at };
-    state.failed[pack] = { code, indexVersion, at };
+    state.failed[pack] = { code, indexVersion, channel: this.#channelKey, at };
     await saveState(this.#paths, state);
     this.emit('rejected', { pack, stage: 'pack', code, message });
     await this.report();
@@ -676,7 +797,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
     await flipCurrent(this.#paths, to);
     state.active = to;
     state.lastAttempt = { kind: 'activate', pack: trial.pack, result: 'failed', code, at };
-    state.failed[trial.pack] = { code, indexVersion, at };
+    state.failed[trial.pack] = { code, indexVersion, channel: this.#channelKey, at };
     await saveState(this.#paths, state);
     await clearTrial(this.#paths);
     await this.#prune();
@@ -750,7 +871,13 @@ export class Agent extends EventEmitter<AgentEventMap> {
           signal: AbortSignal.timeout(metrics.timeoutMs),
         });
         if (!response.ok) throw new Error(`GET ${metrics.url} answered ${response.status}`);
-        sample = parseRuntimeSample(await response.text(), metrics);
+        const bytes = await readBounded(response, MAX_RUNTIME_METRICS_BYTES);
+        if (bytes === null) {
+          throw new Error(
+            `GET ${metrics.url} answered more than ${MAX_RUNTIME_METRICS_BYTES} bytes`,
+          );
+        }
+        sample = parseRuntimeSample(new TextDecoder().decode(bytes), metrics);
         Object.assign(health, trafficDelta(this.#reportedSample, sample, metrics));
       } catch (error) {
         this.emit('warning', {
@@ -820,7 +947,8 @@ export class Agent extends EventEmitter<AgentEventMap> {
         // Whatever changed while disconnected is fetched now.
         this.#requestSync();
         if (response.body !== null) {
-          for await (const event of readServerSentEvents(response.body)) {
+          const limits = { maxEventBytes: this.options.maxEventBytes };
+          for await (const event of readServerSentEvents(response.body, limits)) {
             if (event.event === 'index' && this.#isNewer(event.data)) this.#requestSync();
           }
         }
@@ -871,6 +999,10 @@ export class Agent extends EventEmitter<AgentEventMap> {
     return run;
   }
 
+  get #channelKey(): string {
+    return channelKey(this.options.env, this.options.channel);
+  }
+
   #requireState(): AgentState {
     if (this.#state === null) throw new Error('The agent has not recovered its directory yet.');
     return this.#state;
@@ -911,6 +1043,26 @@ function committedAfter(state: AgentState, trial: TrialRecord): boolean {
     state.lkg === trial.pack &&
     Date.parse(attempt.at) >= Date.parse(trial.startedAt)
   );
+}
+
+/**
+ * The id of the first trusted key whose signature over the envelope verifies (the one
+ * `verifyChannelIndex` accepts it on), or null when none does (it then refuses the envelope).
+ */
+function indexSignerOf(envelope: unknown, keys: readonly PublicKeyInfo[]): string | null {
+  if (typeof envelope !== 'object' || envelope === null) return null;
+  const { payloadType, payload, signatures } = envelope as Record<string, unknown>;
+  if (payloadType !== CHANNEL_INDEX_PAYLOAD_TYPE || typeof payload !== 'string') return null;
+  if (!Array.isArray(signatures)) return null;
+  const pae = preAuthEncoding(CHANNEL_INDEX_PAYLOAD_TYPE, Buffer.from(payload, 'base64'));
+  for (const entry of signatures as unknown[]) {
+    if (typeof entry !== 'object' || entry === null) continue;
+    const { keyid, sig } = entry as Record<string, unknown>;
+    if (typeof keyid !== 'string' || typeof sig !== 'string') continue;
+    const key = keys.find((k) => k.keyId === keyid);
+    if (key !== undefined && verifyBytes(pae, sig, key.key)) return keyid;
+  }
+  return null;
 }
 
 function aborted(signal: AbortSignal | undefined): boolean {

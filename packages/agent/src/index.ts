@@ -6,6 +6,7 @@ export type {
   CommittedEvent,
   RecoveryResult,
   RejectedEvent,
+  RepairedEvent,
   RevertedEvent,
   SyncOutcome,
   VerifiedEvent,

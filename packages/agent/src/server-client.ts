@@ -11,6 +11,8 @@ export interface ServerClientOptions {
   timeoutMs: number;
   /** bound on one pack download */
   downloadTimeoutMs: number;
+  /** bound on the bytes of one channel index answer */
+  maxIndexBytes: number;
 }
 
 export interface TargetRegistration {
@@ -29,9 +31,15 @@ export interface ReportBody {
 export type IndexResponse =
   { kind: 'not-modified' } | { kind: 'index'; envelope: unknown; etag: string | null };
 
+/** How much of an error answer is read for its code and message. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
 /**
  * The agent's calls (DESIGN.md §7). Every failure, a network error or a non-2xx answer, is an
  * AgentError SERVER_UNREACHABLE with `details.status` and the server's `details.serverCode`.
+ * No answer is read without a bound: an index answer over `maxIndexBytes` is INDEX_TOO_LARGE
+ * (read no further than the bound, the connection dropped), an error answer is read up to
+ * 64 KiB, and pack downloads are bounded by the cache.
  */
 export class ServerClient {
   readonly #base: URL;
@@ -39,6 +47,7 @@ export class ServerClient {
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
   readonly #downloadTimeoutMs: number;
+  readonly #maxIndexBytes: number;
 
   constructor(options: ServerClientOptions) {
     const server = options.server.endsWith('/') ? options.server : `${options.server}/`;
@@ -47,6 +56,7 @@ export class ServerClient {
     this.#fetch = options.fetch;
     this.#timeoutMs = options.timeoutMs;
     this.#downloadTimeoutMs = options.downloadTimeoutMs;
+    this.#maxIndexBytes = options.maxIndexBytes;
   }
 
   /** PUT /targets/{id}: register or update this target (idempotent). */
@@ -85,10 +95,25 @@ export class ServerClient {
       await response.body?.cancel();
       return { kind: 'not-modified' };
     }
+    const maxBytes = this.#maxIndexBytes;
+    const tooLarge = (bytes: number, declared: boolean): AgentError =>
+      new AgentError(
+        'INDEX_TOO_LARGE',
+        `The channel index answer ${declared ? 'declares' : 'ran past'} ${bytes} bytes, over the bound of ${maxBytes}; it was not read.`,
+        { details: { bytes, maxBytes, declared } },
+      );
+    const length = response.headers.get('content-length');
+    if (length !== null && /^\d+$/.test(length) && Number(length) > maxBytes) {
+      await response.body?.cancel().catch(() => undefined);
+      throw tooLarge(Number(length), true);
+    }
     let envelope: unknown;
     try {
-      envelope = await response.json();
+      const bytes = await readBounded(response, maxBytes);
+      if (bytes === null) throw tooLarge(maxBytes + 1, false);
+      envelope = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
     } catch (cause) {
+      if (cause instanceof AgentError) throw cause;
       throw new AgentError('SERVER_UNREACHABLE', 'The channel index answer is not JSON.', {
         cause,
         details: { status: response.status },
@@ -176,8 +201,8 @@ export class ServerClient {
         ? response.status >= 200 && response.status < 300
         : options.accept.includes(response.status);
     if (!accepted) {
-      const text = await response.text().catch(() => '');
-      const problem = errorBodyOf(text);
+      const bytes = await readBounded(response, MAX_ERROR_BODY_BYTES, true).catch(() => null);
+      const problem = errorBodyOf(bytes === null ? '' : new TextDecoder().decode(bytes));
       throw new AgentError(
         'SERVER_UNREACHABLE',
         `${options.method ?? 'GET'} ${url.pathname} answered ${response.status}${problem.code === null ? '' : ` ${problem.code}`}${problem.message === null ? '' : `: ${problem.message}`}.`,
@@ -186,6 +211,42 @@ export class ServerClient {
     }
     return response;
   }
+}
+
+/**
+ * The body's bytes when there are at most `maxBytes`; else null, after reading no more than
+ * `maxBytes` and a chunk and cancelling the rest (the connection goes). With `truncate`, the
+ * first `maxBytes` instead of null.
+ */
+export async function readBounded(
+  response: Response,
+  maxBytes: number,
+  truncate = false,
+): Promise<Uint8Array | null> {
+  if (response.body === null) return new Uint8Array(0);
+  const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (total + value.byteLength > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      if (!truncate) return null;
+      chunks.push(value.subarray(0, maxBytes - total));
+      total = maxBytes;
+      break;
+    }
+    chunks.push(value);
+    total += value.byteLength;
+  }
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return bytes;
 }
 
 function errorBodyOf(text: string): { code: string | null; message: string | null } {

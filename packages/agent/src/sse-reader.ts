@@ -1,3 +1,5 @@
+import { AgentError } from './agent-codes.ts';
+
 /** One Server-Sent Event (WHATWG HTML §9.2): its type (`message` when unnamed), data and id. */
 export interface ServerSentEvent {
   event: string;
@@ -5,69 +7,123 @@ export interface ServerSentEvent {
   id: string | null;
 }
 
+export interface ServerSentEventLimits {
+  /** the most bytes one line, and the data of one event, may hold (default 64 KiB) */
+  maxEventBytes?: number;
+}
+
+export const DEFAULT_MAX_EVENT_BYTES = 64 * 1024;
+
+const LF = 0x0a;
+const CR = 0x0d;
+
 /**
  * Reads Server-Sent Events from a byte stream: lines end with CRLF, LF or CR; `field: value`
  * lines fill the event, a blank line dispatches it, `:` lines are comments (heartbeats).
  * An event with no data line is not dispatched. Ends when the stream ends.
+ *
+ * Incremental: each byte is looked at once, and only the unfinished line is held (as the
+ * chunks it arrived in). A line, or the data of one event, longer than `maxEventBytes` throws
+ * AgentError EVENT_TOO_LARGE at once, which ends the iteration and cancels the stream.
  */
 export async function* readServerSentEvents(
   body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  limits: ServerSentEventLimits = {},
 ): AsyncGenerator<ServerSentEvent> {
-  const decoder = new TextDecoder('utf-8');
-  let buffer = '';
+  const maxBytes = limits.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  // the unfinished line: pieces of earlier chunks and their length
+  let pieces: Uint8Array[] = [];
+  let pending = 0;
+  let afterCr = false;
+  let firstLine = true;
   let event = '';
   let data: string[] = [];
+  let dataBytes = 0;
   let hasData = false;
   let id: string | null = null;
-  let first = true;
-  const takeLine = (line: string): ServerSentEvent | null => {
-    if (line === '') {
+
+  const tooLarge = (what: string, bytes: number): AgentError =>
+    new AgentError(
+      'EVENT_TOO_LARGE',
+      `The event stream sent ${what} of more than ${maxBytes} bytes (${bytes} so far); the stream was closed.`,
+      { details: { bytes, maxBytes } },
+    );
+
+  const takeLine = (bytes: Uint8Array): ServerSentEvent | null => {
+    let raw = bytes;
+    if (firstLine) {
+      firstLine = false;
+      if (raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf) raw = raw.subarray(3);
+    }
+    if (raw.length === 0) {
       const dispatched = hasData
         ? { event: event === '' ? 'message' : event, data: data.join('\n'), id }
         : null;
       event = '';
       data = [];
+      dataBytes = 0;
       hasData = false;
       return dispatched;
     }
-    if (line.startsWith(':')) return null;
+    if (raw[0] === 0x3a) return null;
+    const line = decoder.decode(raw);
     const colon = line.indexOf(':');
     const field = colon === -1 ? line : line.slice(0, colon);
     let value = colon === -1 ? '' : line.slice(colon + 1);
     if (value.startsWith(' ')) value = value.slice(1);
     if (field === 'event') event = value;
     else if (field === 'data') {
+      dataBytes += raw.length;
+      if (dataBytes > maxBytes) throw tooLarge('an event', dataBytes);
       data.push(value);
       hasData = true;
     } else if (field === 'id' && !value.includes('\0')) id = value;
     return null;
   };
+
   for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    if (first) {
-      if (buffer.startsWith('\uFEFF')) buffer = buffer.slice(1);
-      first = buffer === '';
-    }
-    for (;;) {
-      const end = lineEnd(buffer);
-      if (end === null) break;
-      const line = buffer.slice(0, end.at);
-      buffer = buffer.slice(end.at + end.length);
+    let start = 0;
+    for (let i = 0; i < chunk.length; i += 1) {
+      const c = chunk[i];
+      if (afterCr) {
+        afterCr = false;
+        // CRLF is one line end: the LF after a CR ends nothing.
+        if (c === LF) {
+          start = i + 1;
+          continue;
+        }
+      }
+      if (c !== LF && c !== CR) continue;
+      const length = pending + (i - start);
+      if (length > maxBytes) throw tooLarge('a line', length);
+      const line =
+        pending === 0 ? chunk.subarray(start, i) : join(pieces, chunk.subarray(start, i));
+      pieces = [];
+      pending = 0;
+      start = i + 1;
+      afterCr = c === CR;
       const dispatched = takeLine(line);
       if (dispatched !== null) yield dispatched;
+    }
+    if (start < chunk.length) {
+      pending += chunk.length - start;
+      if (pending > maxBytes) throw tooLarge('a line', pending);
+      // A copy: the stream may reuse the chunk's memory.
+      pieces.push(chunk.slice(start));
     }
   }
 }
 
-/** Where the first complete line ends; a CR at the very end may still be followed by LF. */
-function lineEnd(text: string): { at: number; length: number } | null {
-  for (let i = 0; i < text.length; i += 1) {
-    const c = text.charCodeAt(i);
-    if (c === 0x0a) return { at: i, length: 1 };
-    if (c === 0x0d) {
-      if (i + 1 === text.length) return null;
-      return { at: i, length: text.charCodeAt(i + 1) === 0x0a ? 2 : 1 };
-    }
+function join(pieces: readonly Uint8Array[], last: Uint8Array): Uint8Array {
+  let length = last.length;
+  for (const piece of pieces) length += piece.length;
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for (const piece of pieces) {
+    bytes.set(piece, at);
+    at += piece.length;
   }
-  return null;
+  bytes.set(last, at);
+  return bytes;
 }

@@ -1,9 +1,9 @@
-import { chmod, copyFile, readFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RejectedEvent, RevertedEvent, WarningEvent } from '../src/index.ts';
+import type { RejectedEvent, RepairedEvent, RevertedEvent, WarningEvent } from '../src/index.ts';
 import {
   agentOptions,
   currentHex,
@@ -158,6 +158,8 @@ describe('without the server', () => {
   });
 
   it('reports an active pack that no longer verifies when there is nothing verified to go back to', async () => {
+    // No verified copy anywhere: the cached pack file is gone and the server is unreachable.
+    await rm(join(temp.dir, 'cache', `${hexOf(a)}.pack`));
     const file = join(temp.dir, 'packs', hexOf(a), 'b.txt');
     await chmod(file, 0o644);
     await writeFile(file, 'ONE');
@@ -175,6 +177,39 @@ describe('without the server', () => {
       result: 'failed',
       code: 'PACK_FILE_HASH_MISMATCH',
     });
+    // It stops serving the files that fail their hashes.
+    expect(recovery.active).toBeNull();
+    expect(await currentHex(temp.dir)).toBeNull();
+  });
+
+  it('repairs an active pack that no longer verifies from its cached pack file, offline', async () => {
+    const file = join(temp.dir, 'packs', hexOf(a), 'b.txt');
+    await chmod(file, 0o644);
+    await writeFile(file, 'ONE');
+    const agent = testAgent(offlineUrl, temp.dir);
+    const repaired: RepairedEvent[] = [];
+    agent.on('repaired', (event) => repaired.push(event));
+    const recovery = await agent.recover();
+    expect(recovery).toEqual({
+      active: a.digest,
+      trial: null,
+      activeFailed: 'PACK_FILE_HASH_MISMATCH',
+    });
+    expect(repaired).toEqual([
+      expect.objectContaining({ pack: a.digest, code: 'PACK_FILE_HASH_MISMATCH' }),
+    ]);
+    expect(await currentHex(temp.dir)).toBe(hexOf(a));
+    expect(await holdsExactly(join(temp.dir, 'current'), a)).toBe(true);
+    const state = await readState(temp.dir);
+    expect(state).toMatchObject({ active: a.digest, lkg: a.digest });
+    expect(state.lastAttempt).toMatchObject({
+      kind: 'verify',
+      pack: a.digest,
+      result: 'ok',
+      code: 'PACK_FILE_HASH_MISMATCH',
+    });
+    const leftovers = [...(await readdir(temp.dir)), ...(await readdir(join(temp.dir, 'packs')))];
+    expect(leftovers.filter((name) => name.includes('.tmp-'))).toEqual([]);
   });
 
   it('keeps the cache within its bound, never evicting the active pack', async () => {

@@ -21,6 +21,7 @@ const names: (keyof AgentEventMap)[] = [
   'committed',
   'reverted',
   'rejected',
+  'repaired',
 ];
 for (const name of names) {
   agent.on(name, () => {

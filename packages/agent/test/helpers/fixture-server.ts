@@ -33,6 +33,10 @@ export class FixtureServer {
   onPackRequest: ((digest: string) => void) | null = null;
   /** when set, the next pack download sends this many bytes and then drops the connection */
   cutNextDownloadAfter: number | null = null;
+  /** when set, answers the next index request in its place (once) */
+  nextIndexAnswer: ((response: ServerResponse) => void) | null = null;
+  /** when set, answers the next event-stream request in its place (once) */
+  nextEventsAnswer: ((response: ServerResponse) => void) | null = null;
   readonly #server: Server;
   readonly #streams = new Set<ServerResponse>();
 
@@ -133,6 +137,11 @@ export class FixtureServer {
       return json(response, 202, { accepted: true });
     }
     if (method === 'GET' && /^\/api\/v1\/channels\/[^/]+\/[^/]+\/index$/.test(path)) {
+      const answer = this.nextIndexAnswer;
+      if (answer !== null) {
+        this.nextIndexAnswer = null;
+        return answer(response);
+      }
       if (this.index === null)
         return json(response, 404, { code: 'CHANNEL_NOT_FOUND', message: 'none' });
       const etag = `"${indexVersionOf(this.index)}"`;
@@ -143,6 +152,11 @@ export class FixtureServer {
       return json(response, 200, this.index);
     }
     if (method === 'GET' && /^\/api\/v1\/channels\/[^/]+\/[^/]+\/events$/.test(path)) {
+      const answer = this.nextEventsAnswer;
+      if (answer !== null) {
+        this.nextEventsAnswer = null;
+        return answer(response);
+      }
       response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       response.write(': connected\n\n');
       this.#streams.add(response);
@@ -194,6 +208,46 @@ export class FixtureServer {
     }
     response.end(bytes.subarray(start));
   }
+}
+
+/**
+ * Writes `prefix` and then `fill` over and over, as fast as the reader takes it, until the
+ * connection closes or `boundBytes` went out (then it ends the answer). Resolves with the
+ * bytes written and whether the reader closed first.
+ */
+export function streamEndlessly(
+  response: ServerResponse,
+  prefix: string,
+  fill: string,
+  boundBytes: number,
+): Promise<{ written: number; closedByReader: boolean }> {
+  return new Promise((resolve) => {
+    const block = Buffer.from(fill.repeat(Math.max(1, Math.floor(16_384 / fill.length))));
+    let written = 0;
+    let closed = false;
+    let ended = false;
+    response.on('close', () => {
+      closed = true;
+      resolve({ written, closedByReader: !ended });
+    });
+    const pump = (): void => {
+      while (!closed) {
+        if (written >= boundBytes) {
+          ended = true;
+          response.end();
+          return;
+        }
+        written += block.length;
+        if (!response.write(block)) {
+          response.once('drain', pump);
+          return;
+        }
+      }
+    };
+    written += Buffer.byteLength(prefix);
+    response.write(prefix);
+    pump();
+  });
 }
 
 function json(response: ServerResponse, status: number, body: unknown): void {

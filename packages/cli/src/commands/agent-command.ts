@@ -30,6 +30,7 @@ const EVENTS: (keyof AgentEventMap)[] = [
   'committed',
   'reverted',
   'rejected',
+  'repaired',
   'warning',
 ];
 

@@ -14,6 +14,10 @@ interface ListOptions extends ServerOptions {
   limit?: number;
 }
 
+/**
+ * One target per line: id, env/channel, labels, active pack (with name@version when known), last
+ * report and, once the agent reported one, its last attempt (`kind result [code] pack at time`).
+ */
 export function targetLine(
   target: TargetView,
   names: PackNames = new Map<string, string>(),
@@ -21,10 +25,14 @@ export function targetLine(
   const labels = Object.entries(target.labels)
     .map(([key, value]) => `${key}=${value}`)
     .join(',');
-  return `${target.id}  ${target.env}/${target.channel}  ${labels === '' ? '(no labels)' : labels}  active ${packLabel(
+  const line = `${target.id}  ${target.env}/${target.channel}  ${labels === '' ? '(no labels)' : labels}  active ${packLabel(
     names,
     target.activePack,
   )}  last report ${target.lastReportAt ?? 'never'}`;
+  const attempt = target.lastAttempt ?? null;
+  if (attempt === null) return line;
+  const code = attempt.code === undefined ? '' : ` ${attempt.code}`;
+  return `${line}  last attempt ${attempt.kind} ${attempt.result}${code} ${packLabel(names, attempt.pack)} at ${attempt.at}`;
 }
 
 export async function listTargets(context: CommandContext, options: ListOptions): Promise<void> {
@@ -54,7 +62,7 @@ export function registerTargetCommands(program: Command, context: CommandContext
   addServerOptions(
     target
       .command('list')
-      .description('list targets: id, labels, active pack, last report')
+      .description('list targets: id, labels, active pack, last report, last attempt')
       .option('--env <ENV>', 'only targets of this environment', parseEnvName)
       .option('--channel <CHANNEL>', 'only targets of this channel', parseChannelName)
       .option('--limit <N>', 'at most N targets (1-1000)', parseLimit),
