@@ -25,7 +25,15 @@ import { TargetSchema, targetRoutes } from './features/targets/target-routes.ts'
 import { TokenSchema, tokenRoutes } from './features/tokens/token-routes.ts';
 import { trustRoutes, TrustedKeySchema } from './features/trust/trust-routes.ts';
 import { createAuthHook } from './http/auth.ts';
-import { errorHandler, notFoundHandler } from './http/error-handler.ts';
+import {
+  clientErrorHandler,
+  createNotFoundHandler,
+  errorHandler,
+  serviceUnavailable,
+} from './http/error-handler.ts';
+import { unboundedRequestNumbers } from './http/number-bounds.ts';
+import { refuseUnsafeText } from './http/request-text.ts';
+import { createRouteTable } from './http/route-table.ts';
 import { ErrorSchema } from './http/schemas.ts';
 import type { Services } from './services.ts';
 
@@ -52,15 +60,48 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       ? { logger: { level: config.logLevel } }
       : { loggerInstance: deps.logger }),
     bodyLimit: Math.min(JSON_BODY_LIMIT, config.bodyLimit),
-    return503OnClosing: true,
+    // Shutting down answers 503 in the error shape (the onRequest hook below), not Fastify's own.
+    return503OnClosing: false,
     ajv: {
       // Refuse unknown fields and wrong types instead of silently stripping or coercing them.
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false },
     },
+    // Errors raised before a route is found (a malformed URL) and by Node's HTTP parser get
+    // the error shape of every other answer.
+    frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
+    clientErrorHandler,
   });
 
+  const routes = createRouteTable();
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler(notFoundHandler);
+  app.setNotFoundHandler(createNotFoundHandler((path) => routes.methodsOf(path)));
+
+  // Every route, as it is added: known for 405 answers, and refused (the app does not start)
+  // when a number of its request schema lacks bounds (http/number-bounds.ts).
+  app.addHook('onRoute', (route) => {
+    routes.add(route.method, route.url);
+    const unbounded = unboundedRequestNumbers(
+      route.schema as Record<string, unknown> | undefined,
+      (id) => app.getSchema(id),
+    );
+    if (unbounded.length > 0) {
+      throw new Error(
+        `Route ${String(route.method)} ${route.url} has numbers without bounds: ${unbounded.join(', ')}`,
+      );
+    }
+  });
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    void reply.header('connection', 'close');
+    throw serviceUnavailable();
+  });
+  // No text the database cannot store as sent reaches a handler (http/request-text.ts).
+  app.addHook('preValidation', refuseUnsafeText);
   for (const schema of [
     ErrorSchema,
     PackSummarySchema,

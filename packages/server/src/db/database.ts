@@ -7,6 +7,7 @@ import { Pool } from 'pg';
 import type { ServerConfig } from '../config.ts';
 import { migrationProvider } from './migrations/index.ts';
 import type { Database } from './schema.ts';
+import { storableTextPlugin } from './storable-text.ts';
 import { configureSqlite, createSqliteDialect, SQLITE_BUSY_TIMEOUT_MS } from './sqlite-dialect.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -47,7 +48,10 @@ async function connect(
   if (database.dialect === 'postgres') {
     const pool = new Pool({ connectionString: database.url, max: 10 });
     pool.on('error', (error) => options.onPoolError?.(error));
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool }),
+      plugins: [storableTextPlugin],
+    });
     return { db, dialect: 'postgres' };
   }
   await mkdir(dirname(database.path), { recursive: true, mode: 0o700 });
@@ -63,7 +67,11 @@ async function connect(
     sqlite.close();
     throw error;
   }
-  return { db: new Kysely<Database>({ dialect: createSqliteDialect(sqlite) }), dialect: 'sqlite' };
+  const db = new Kysely<Database>({
+    dialect: createSqliteDialect(sqlite),
+    plugins: [storableTextPlugin],
+  });
+  return { db, dialect: 'sqlite' };
 }
 
 /** Applies pending migrations; throws with the failing migration's name. */
