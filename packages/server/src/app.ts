@@ -34,6 +34,7 @@ import {
 import { unboundedRequestNumbers } from './http/number-bounds.ts';
 import { refuseUnsafeText } from './http/request-text.ts';
 import { createRouteTable } from './http/route-table.ts';
+import type { DeclaredRoute, RouteTable } from './http/route-table.ts';
 import { ErrorSchema } from './http/schemas.ts';
 import type { Services } from './services.ts';
 
@@ -50,6 +51,13 @@ export interface AppDeps {
   logger?: FastifyBaseLogger;
   /** Milliseconds between SSE heartbeat comments (default 15 s). */
   sseHeartbeatMs?: number;
+}
+
+const routeTables = new WeakMap<FastifyInstance, RouteTable>();
+
+/** Every route of an app made by buildApp, as declared, one entry per method. */
+export function routesOf(app: FastifyInstance): DeclaredRoute[] {
+  return routeTables.get(app)?.list() ?? [];
 }
 
 /** The Fastify app with every route, not listening; call `listen` (or `inject` in tests). */
@@ -73,17 +81,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   const routes = createRouteTable();
+  routeTables.set(app, routes);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(createNotFoundHandler((path) => routes.methodsOf(path)));
 
   // Every route, as it is added: known for 405 answers, and refused (the app does not start)
   // when a number of its request schema lacks bounds (http/number-bounds.ts).
   app.addHook('onRoute', (route) => {
-    routes.add(route.method, route.url);
-    const unbounded = unboundedRequestNumbers(
-      route.schema as Record<string, unknown> | undefined,
-      (id) => app.getSchema(id),
-    );
+    const schema = route.schema as Record<string, unknown> | undefined;
+    routes.add(route.method, route.url, schema);
+    const unbounded = unboundedRequestNumbers(schema, (id) => app.getSchema(id));
     if (unbounded.length > 0) {
       throw new Error(
         `Route ${String(route.method)} ${route.url} has numbers without bounds: ${unbounded.join(', ')}`,

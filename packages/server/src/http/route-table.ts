@@ -6,18 +6,41 @@
  * other segments match literally. Methods come back sorted and without duplicates.
  */
 
+export interface DeclaredRoute {
+  method: string;
+  url: string;
+  /** the route's schema as declared (body, querystring, params, headers, response, ...) */
+  schema: Readonly<Record<string, unknown>> | undefined;
+}
+
 export interface RouteTable {
-  add(method: string | readonly string[], url: string): void;
+  add(
+    method: string | readonly string[],
+    url: string,
+    schema?: Readonly<Record<string, unknown>>,
+  ): void;
   /** The methods declared for a request path (without its query), or none. */
   methodsOf(path: string): string[];
+  /** Every route added, one entry per method, in the order added. */
+  list(): DeclaredRoute[];
 }
 
 export function createRouteTable(): RouteTable {
-  const entries: { pattern: RegExp; methods: string[] }[] = [];
+  const entries: {
+    pattern: RegExp;
+    methods: string[];
+    url: string;
+    schema: DeclaredRoute['schema'];
+  }[] = [];
   return {
-    add(method, url) {
+    add(method, url, schema) {
       const methods = typeof method === 'string' ? [method] : [...method];
-      entries.push({ pattern: patternOf(url), methods });
+      entries.push({ pattern: patternOf(url), methods, url, schema });
+    },
+    list() {
+      return entries.flatMap(({ methods, url, schema }) =>
+        methods.map((method) => ({ method, url, schema })),
+      );
     },
     methodsOf(path) {
       const methods = new Set<string>();
