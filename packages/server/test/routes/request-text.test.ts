@@ -36,10 +36,8 @@ function stringSlots(schema: unknown, lookup: (id: string) => unknown): Slot[] {
       for (const [name, child] of Object.entries(properties))
         visit(child, [...path, name], depth + 1);
     }
-    const records = [
-      s['additionalProperties'],
-      ...Object.values((s['patternProperties'] as object | undefined) ?? {}),
-    ];
+    const patterned = (s['patternProperties'] ?? {}) as Record<string, unknown>;
+    const records: unknown[] = [s['additionalProperties'], ...Object.values(patterned)];
     for (const values of records) {
       if (typeof values !== 'object' || values === null) continue;
       slots.set(JSON.stringify([path, true]), { path, key: true });
