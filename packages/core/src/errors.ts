@@ -29,7 +29,6 @@ export const ERROR_CODES = {
   },
   REQUEST_TIMEOUT: { status: 408, summary: 'The request did not arrive in time.' },
   HEADERS_TOO_LARGE: { status: 431, summary: 'The request headers exceed the size limit.' },
-  SERVICE_UNAVAILABLE: { status: 503, summary: 'The server is shutting down; retry shortly.' },
   // digests and keys
   DIGEST_INVALID: { status: 400, summary: 'A digest is not of the form sha256:<64 hex>.' },
   KEY_INVALID: { status: 400, summary: 'A key is not a valid Ed25519 key in PEM form.' },

@@ -25,12 +25,7 @@ import { TargetSchema, targetRoutes } from './features/targets/target-routes.ts'
 import { TokenSchema, tokenRoutes } from './features/tokens/token-routes.ts';
 import { trustRoutes, TrustedKeySchema } from './features/trust/trust-routes.ts';
 import { createAuthHook } from './http/auth.ts';
-import {
-  clientErrorHandler,
-  createNotFoundHandler,
-  errorHandler,
-  serviceUnavailable,
-} from './http/error-handler.ts';
+import { clientErrorHandler, createNotFoundHandler, errorHandler } from './http/error-handler.ts';
 import { unboundedRequestNumbers } from './http/number-bounds.ts';
 import { refuseUnsafeText } from './http/request-text.ts';
 import { createRouteTable } from './http/route-table.ts';
@@ -68,8 +63,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       ? { logger: { level: config.logLevel } }
       : { loggerInstance: deps.logger }),
     bodyLimit: Math.min(JSON_BODY_LIMIT, config.bodyLimit),
-    // Shutting down answers 503 in the error shape (the onRequest hook below), not Fastify's own.
-    return503OnClosing: false,
+    return503OnClosing: true,
     ajv: {
       // Refuse unknown fields and wrong types instead of silently stripping or coercing them.
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false },
@@ -96,16 +90,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         `Route ${String(route.method)} ${route.url} has numbers without bounds: ${unbounded.join(', ')}`,
       );
     }
-  });
-  let closing = false;
-  app.addHook('preClose', (done) => {
-    closing = true;
-    done();
-  });
-  app.addHook('onRequest', async (_request, reply) => {
-    if (!closing) return;
-    void reply.header('connection', 'close');
-    throw serviceUnavailable();
   });
   // No text the database cannot store as sent reaches a handler (http/request-text.ts).
   app.addHook('preValidation', refuseUnsafeText);

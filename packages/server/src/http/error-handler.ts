@@ -1,9 +1,9 @@
 /**
  * Every error answer of the server has one shape, `{code, message, details?}`, with a code of
  * `ERROR_CODES` and its status: errors of routes and hooks, Fastify's own (bad JSON, body too
- * large, unsupported media type, a malformed URL), unknown routes (404) and methods (405), a
- * server shutting down (503), and requests Node's HTTP parser refuses before Fastify sees them
- * (400, 408, 431). An unexpected error never leaks its message.
+ * large, unsupported media type, a malformed URL), unknown routes (404) and methods (405), and
+ * requests Node's HTTP parser refuses before Fastify sees them (400, 408, 431). An unexpected
+ * error never leaks its message.
  */
 import { STATUS_CODES as HTTP_STATUS_TEXT } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -86,9 +86,7 @@ export function toErrorResponse(error: unknown): ErrorResponse {
 /** The one error handler of the app. */
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const { status, body } = toErrorResponse(error);
-  if (body.code === 'SERVICE_UNAVAILABLE') {
-    request.log.info({ code: body.code, status }, body.message);
-  } else if (status >= 500) {
+  if (status >= 500) {
     request.log.error({ err: error }, 'request failed with an unexpected error');
     body.details = { requestId: request.id };
   } else {
@@ -131,14 +129,6 @@ export function createNotFoundHandler(
       reply,
     );
   };
-}
-
-/** The answer while the server shuts down (instead of Fastify's own 503 body). */
-export function serviceUnavailable(): LockgateError {
-  return new LockgateError(
-    'SERVICE_UNAVAILABLE',
-    'The server is shutting down; retry on another replica or once it is back.',
-  );
 }
 
 /**
