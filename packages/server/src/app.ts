@@ -39,6 +39,8 @@ export const OPENAPI_PATH = `${API_PREFIX}/openapi.json`;
 /** JSON bodies are small; only pack uploads may use the configured (large) body limit. */
 const JSON_BODY_LIMIT = 1024 * 1024;
 
+const MAX_PARAM_LENGTH = 1024;
+
 export interface AppDeps {
   config: ServerConfig;
   services: Services;
@@ -64,6 +66,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       : { loggerInstance: deps.logger }),
     bodyLimit: Math.min(JSON_BODY_LIMIT, config.bodyLimit),
     return503OnClosing: true,
+    // Path parameters up to 1024 characters reach the route schemas (target ids go to 255,
+    // `name@version` pack references further); longer ones are 400 BAD_REQUEST.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     ajv: {
       // Refuse unknown fields and wrong types instead of silently stripping or coercing them.
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false },

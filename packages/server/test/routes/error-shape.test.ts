@@ -154,6 +154,23 @@ describe('error answers raised before a route runs (app.inject)', () => {
     });
   }
 
+  it('lets a 255-character target id reach its route, and answers a longer parameter in the error shape', async () => {
+    const longest = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/targets/${'t'.repeat(255)}`,
+      headers: t.auth,
+    });
+    expect(longest.statusCode).toBe(404);
+    expectErrorShape(longest.json(), 'TARGET_NOT_FOUND');
+    const tooLong = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/targets/${'t'.repeat(2000)}`,
+      headers: t.auth,
+    });
+    expect(tooLong.statusCode).toBe(400);
+    expectErrorShape(tooLong.json(), 'BAD_REQUEST');
+  });
+
   it('lists the methods a path answers in Allow with a 405', async () => {
     const response = await t.app.inject({ method: 'POST', url: '/api/v1/plans/canary' });
     expect(response.statusCode).toBe(405);
