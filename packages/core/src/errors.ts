@@ -23,6 +23,12 @@ export const ERROR_CODES = {
     summary: 'The server cannot listen: another process holds the address.',
   },
   INTERNAL: { status: 500, summary: 'An unexpected error occurred.' },
+  METHOD_NOT_ALLOWED: {
+    status: 405,
+    summary: 'The resource does not answer this method; the Allow header lists those it does.',
+  },
+  REQUEST_TIMEOUT: { status: 408, summary: 'The request did not arrive in time.' },
+  HEADERS_TOO_LARGE: { status: 431, summary: 'The request headers exceed the size limit.' },
   // digests and keys
   DIGEST_INVALID: { status: 400, summary: 'A digest is not of the form sha256:<64 hex>.' },
   KEY_INVALID: { status: 400, summary: 'A key is not a valid Ed25519 key in PEM form.' },

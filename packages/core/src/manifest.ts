@@ -58,6 +58,8 @@ export const PACK_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9._-]{0,126}[a-z0-9])?$/;
 /** Longest pack file path and path segment, in UTF-8 bytes (Linux PATH_MAX and NAME_MAX). */
 export const MAX_PATH_BYTES = 4096;
 export const MAX_SEGMENT_BYTES = 255;
+/** A pack sequence is a 32-bit signed integer: what every store's column (and floor) holds. */
+export const MAX_PACK_SEQUENCE = 2_147_483_647;
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -68,7 +70,7 @@ const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 /**
  * Checks an unknown value against lockgate.pack/v1 (unknown fields refused, files sorted by
- * path and unique, paths safe, semver version, integer sequence >= 0, name pattern).
+ * path and unique, paths safe, semver version, integer sequence 0 to MAX_PACK_SEQUENCE, name pattern).
  * Throws LockgateError PACK_MANIFEST_INVALID with details.problems: string[].
  * Returns a fresh copy holding only the schema's fields.
  */
@@ -184,7 +186,11 @@ class Checker {
     if (version !== undefined && semver.valid(version) !== version) {
       this.add('version', 'must be a semantic version such as 1.4.0');
     }
-    const sequence = this.count('sequence', o.sequence);
+    let sequence = this.count('sequence', o.sequence);
+    if (sequence !== undefined && sequence > MAX_PACK_SEQUENCE) {
+      this.add('sequence', `must be at most ${MAX_PACK_SEQUENCE}`);
+      sequence = undefined;
+    }
     const files = this.files(o.files);
     const requires = this.record('requires', o.requires);
     const provenance = this.provenance(o.provenance);

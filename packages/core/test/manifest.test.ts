@@ -79,6 +79,11 @@ describe('validateManifest', () => {
     ['a negative sequence', (m) => (m.sequence = -1), 'sequence: must be an integer >= 0'],
     ['a fractional sequence', (m) => (m.sequence = 1.5), 'sequence: must be an integer >= 0'],
     ['a string sequence', (m) => (m.sequence = wrong('14')), 'sequence: must be an integer >= 0'],
+    [
+      'a sequence beyond what a 32-bit integer column holds',
+      (m) => (m.sequence = 2 ** 31),
+      'sequence: must be at most 2147483647',
+    ],
     ['files out of order', (m) => m.files.reverse(), 'files must be sorted by path'],
     ['a file listed twice', (m) => m.files.splice(1, 0, m.files[0]!), 'is listed twice'],
     [

@@ -25,7 +25,11 @@ import { TargetSchema, targetRoutes } from './features/targets/target-routes.ts'
 import { TokenSchema, tokenRoutes } from './features/tokens/token-routes.ts';
 import { trustRoutes, TrustedKeySchema } from './features/trust/trust-routes.ts';
 import { createAuthHook } from './http/auth.ts';
-import { errorHandler, notFoundHandler } from './http/error-handler.ts';
+import { clientErrorHandler, createNotFoundHandler, errorHandler } from './http/error-handler.ts';
+import { unboundedRequestNumbers } from './http/number-bounds.ts';
+import { refuseUnsafeText } from './http/request-text.ts';
+import { createRouteTable } from './http/route-table.ts';
+import type { DeclaredRoute, RouteTable } from './http/route-table.ts';
 import { ErrorSchema } from './http/schemas.ts';
 import type { Services } from './services.ts';
 
@@ -35,6 +39,8 @@ export const OPENAPI_PATH = `${API_PREFIX}/openapi.json`;
 /** JSON bodies are small; only pack uploads may use the configured (large) body limit. */
 const JSON_BODY_LIMIT = 1024 * 1024;
 
+const MAX_PARAM_LENGTH = 1024;
+
 export interface AppDeps {
   config: ServerConfig;
   services: Services;
@@ -42,6 +48,13 @@ export interface AppDeps {
   logger?: FastifyBaseLogger;
   /** Milliseconds between SSE heartbeat comments (default 15 s). */
   sseHeartbeatMs?: number;
+}
+
+const routeTables = new WeakMap<FastifyInstance, RouteTable>();
+
+/** Every route of an app made by buildApp, as declared, one entry per method. */
+export function routesOf(app: FastifyInstance): DeclaredRoute[] {
+  return routeTables.get(app)?.list() ?? [];
 }
 
 /** The Fastify app with every route, not listening; call `listen` (or `inject` in tests). */
@@ -53,14 +66,38 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       : { loggerInstance: deps.logger }),
     bodyLimit: Math.min(JSON_BODY_LIMIT, config.bodyLimit),
     return503OnClosing: true,
+    // Path parameters up to 1024 characters reach the route schemas (target ids go to 255,
+    // `name@version` pack references further); longer ones are 400 BAD_REQUEST.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     ajv: {
       // Refuse unknown fields and wrong types instead of silently stripping or coercing them.
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false },
     },
+    // Errors raised before a route is found (a malformed URL) and by Node's HTTP parser get
+    // the error shape of every other answer.
+    frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
+    clientErrorHandler,
   });
 
+  const routes = createRouteTable();
+  routeTables.set(app, routes);
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler(notFoundHandler);
+  app.setNotFoundHandler(createNotFoundHandler((path) => routes.methodsOf(path)));
+
+  // Every route, as it is added: known for 405 answers, and refused (the app does not start)
+  // when a number of its request schema lacks bounds (http/number-bounds.ts).
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema as Record<string, unknown> | undefined;
+    routes.add(route.method, route.url, schema);
+    const unbounded = unboundedRequestNumbers(schema, (id) => app.getSchema(id));
+    if (unbounded.length > 0) {
+      throw new Error(
+        `Route ${String(route.method)} ${route.url} has numbers without bounds: ${unbounded.join(', ')}`,
+      );
+    }
+  });
+  // No text the database cannot store as sent reaches a handler (http/request-text.ts).
+  app.addHook('preValidation', refuseUnsafeText);
   for (const schema of [
     ErrorSchema,
     PackSummarySchema,

@@ -15,7 +15,8 @@ export interface ByteRange {
 /**
  * Content-addressed files under `<root>/sha256/<first 2 hex>/<hex>`. Writes are atomic
  * (temporary file in the same directory, fsync, rename, fsync of the directory), so a reader
- * sees the whole file or none, even after a crash.
+ * sees the whole file or none, even after a crash. Files are created 0600 and directories
+ * 0700: only the server's user reads them (it serves them to agents itself).
  */
 export interface BlobStore {
   /** Stores bytes under the hex key; `created` is false when the key was already stored. */
@@ -50,10 +51,10 @@ export function createBlobStore(root: string): BlobStore {
     async put(hex, bytes) {
       if ((await size(hex)) !== null) return { created: false };
       const directory = directoryOf(hex);
-      await mkdir(directory, { recursive: true });
+      await mkdir(directory, { recursive: true, mode: 0o700 });
       const temporary = join(directory, `.${hex}.${randomBytes(6).toString('hex')}.tmp`);
       try {
-        const file = await open(temporary, 'wx', 0o644);
+        const file = await open(temporary, 'wx', 0o600);
         try {
           await file.writeFile(bytes);
           await file.sync();

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
@@ -7,6 +7,7 @@ import { Pool } from 'pg';
 import type { ServerConfig } from '../config.ts';
 import { migrationProvider } from './migrations/index.ts';
 import type { Database } from './schema.ts';
+import { storableTextPlugin } from './storable-text.ts';
 import { configureSqlite, createSqliteDialect, SQLITE_BUSY_TIMEOUT_MS } from './sqlite-dialect.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -47,10 +48,14 @@ async function connect(
   if (database.dialect === 'postgres') {
     const pool = new Pool({ connectionString: database.url, max: 10 });
     pool.on('error', (error) => options.onPoolError?.(error));
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool }),
+      plugins: [storableTextPlugin],
+    });
     return { db, dialect: 'postgres' };
   }
   await mkdir(dirname(database.path), { recursive: true, mode: 0o700 });
+  await makeSqliteFilesPrivate(database.path);
   // Loaded on demand: PostgreSQL deployments never load node:sqlite (nor see its warning).
   const { DatabaseSync } = await import('node:sqlite');
   const sqlite = new DatabaseSync(database.path, {
@@ -59,11 +64,41 @@ async function connect(
   });
   try {
     configureSqlite(sqlite);
+    await makeSqliteFilesPrivate(database.path);
   } catch (error) {
     sqlite.close();
     throw error;
   }
-  return { db: new Kysely<Database>({ dialect: createSqliteDialect(sqlite) }), dialect: 'sqlite' };
+  const db = new Kysely<Database>({
+    dialect: createSqliteDialect(sqlite),
+    plugins: [storableTextPlugin],
+  });
+  return { db, dialect: 'sqlite' };
+}
+
+/** The SQLite file and the companions SQLite creates beside it (WAL mode). */
+const SQLITE_COMPANIONS = ['', '-wal', '-shm', '-journal'] as const;
+
+/**
+ * The SQLite file holds the channel-index signing private key (server_keys): it and its WAL
+ * companions are readable by the server's user only (0600), whatever the umask and whatever
+ * the mode an older version left. The database file is created 0600 before SQLite opens it,
+ * and SQLite creates `-wal` and `-shm` with the database file's mode; existing files are
+ * chmod-ed.
+ */
+async function makeSqliteFilesPrivate(path: string): Promise<void> {
+  const file = await open(path, 'a', 0o600);
+  await file.close();
+  for (const suffix of SQLITE_COMPANIONS) {
+    let mode: number;
+    try {
+      mode = (await stat(`${path}${suffix}`)).mode;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw error;
+    }
+    if ((mode & 0o077) !== 0) await chmod(`${path}${suffix}`, 0o600);
+  }
 }
 
 /** Applies pending migrations; throws with the failing migration's name. */

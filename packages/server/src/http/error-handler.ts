@@ -1,4 +1,13 @@
-import { ERROR_CODES, httpStatusOf, isLockgateError } from '@lockgate/core';
+/**
+ * Every error answer of the server has one shape, `{code, message, details?}`, with a code of
+ * `ERROR_CODES` and its status: errors of routes and hooks, Fastify's own (bad JSON, body too
+ * large, unsupported media type, a malformed URL), unknown routes (404) and methods (405), and
+ * requests Node's HTTP parser refuses before Fastify sees them (400, 408, 431). An unexpected
+ * error never leaks its message.
+ */
+import { STATUS_CODES as HTTP_STATUS_TEXT } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { ERROR_CODES, httpStatusOf, isLockgateError, LockgateError } from '@lockgate/core';
 import type { ErrorCode } from '@lockgate/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
@@ -17,6 +26,8 @@ export interface ErrorResponse {
 /** Fastify's own client errors, by their code. */
 const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
   FST_ERR_VALIDATION: 'VALIDATION_FAILED',
+  FST_ERR_BAD_URL: 'BAD_REQUEST',
+  FST_ERR_MAX_PARAM_LENGTH: 'BAD_REQUEST',
   FST_ERR_CTP_INVALID_JSON_BODY: 'BAD_REQUEST',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'BAD_REQUEST',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
@@ -31,9 +42,12 @@ const STATUS_CODES: Readonly<Record<number, ErrorCode>> = {
   401: 'UNAUTHORIZED',
   403: 'FORBIDDEN',
   404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  408: 'REQUEST_TIMEOUT',
   409: 'CONFLICT',
   413: 'BODY_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE',
+  431: 'HEADERS_TOO_LARGE',
 };
 
 /**
@@ -86,11 +100,63 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
   void reply.code(status).type('application/json; charset=utf-8').send(body);
 }
 
-/** The 404 answer for routes that do not exist. */
-export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): void {
-  void reply
-    .code(httpStatusOf('NOT_FOUND'))
-    .send({ code: 'NOT_FOUND', message: `No route ${request.method} ${request.url}.` });
+/**
+ * The answer for URLs no route matches: 405 with `Allow` when the path exists for other
+ * methods (`allowedMethods` lists them), else 404.
+ */
+export function createNotFoundHandler(
+  allowedMethods: (path: string) => readonly string[],
+): (request: FastifyRequest, reply: FastifyReply) => void {
+  return (request, reply) => {
+    const path = request.url.split('?', 1)[0] ?? request.url;
+    const allowed = allowedMethods(path);
+    if (allowed.length === 0) {
+      errorHandler(
+        new LockgateError('NOT_FOUND', `No route ${request.method} ${request.url}.`),
+        request,
+        reply,
+      );
+      return;
+    }
+    void reply.header('allow', allowed.join(', '));
+    errorHandler(
+      new LockgateError(
+        'METHOD_NOT_ALLOWED',
+        `${request.method} is not allowed on ${path}; it answers ${allowed.join(', ')}.`,
+        { details: { allow: [...allowed] } },
+      ),
+      request,
+      reply,
+    );
+  };
+}
+
+/**
+ * Fastify's `clientErrorHandler`: a request Node's HTTP parser refused (a malformed request
+ * line or header, headers too large, a timeout) is answered on the socket in the one error
+ * shape, then the connection is closed.
+ */
+export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const code: ErrorCode =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? 'REQUEST_TIMEOUT'
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? 'HEADERS_TOO_LARGE'
+        : 'BAD_REQUEST';
+  const message =
+    code === 'BAD_REQUEST' ? 'The request is not valid HTTP/1.1.' : ERROR_CODES[code].summary;
+  const body = JSON.stringify({ code, message });
+  const status = httpStatusOf(code);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${HTTP_STATUS_TEXT[status] ?? 'Error'}\r\n` +
+        'Connection: close\r\n' +
+        'Content-Type: application/json; charset=utf-8\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 function validationBody(error: Error): ErrorBody {

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { TUnsafe } from '@sinclair/typebox';
+import type { IntegerOptions, NumberOptions, TInteger, TNumber, TUnsafe } from '@sinclair/typebox';
 
 export const ErrorSchema = Type.Object(
   {
@@ -58,3 +58,27 @@ export const StringMap = Type.Record(
   Type.String({ maxLength: 1024 }),
   { maxProperties: 256 },
 );
+
+/**
+ * Bounds of the numbers a request may carry: what every column stores on both databases.
+ * PostgreSQL `integer` columns hold 32-bit signed values (SQLite's hold 64 bits); numbers kept
+ * in JSON text and `bigint` columns stay within what a JavaScript number represents exactly.
+ * Every integer and number of a request schema has both bounds (`assertBoundedNumbers` refuses
+ * a route without them when the app starts).
+ */
+export const INT32_MIN = -2_147_483_648;
+export const INT32_MAX = 2_147_483_647;
+
+/** An integer of a request: by default 0 to INT32_MAX, what an `integer` column holds. */
+export function Integer(options: IntegerOptions = {}): TInteger {
+  return Type.Integer({ minimum: 0, maximum: INT32_MAX, ...options });
+}
+
+/** A number of a request: by default within ±Number.MAX_SAFE_INTEGER. */
+export function BoundedNumber(options: NumberOptions = {}): TNumber {
+  return Type.Number({
+    minimum: -Number.MAX_SAFE_INTEGER,
+    maximum: Number.MAX_SAFE_INTEGER,
+    ...options,
+  });
+}

@@ -5,7 +5,9 @@ import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../../http/auth.ts';
 import { matchesEtag } from '../../http/etag.ts';
 import {
+  BoundedNumber,
   errorResponses,
+  Integer,
   JsonObject,
   Name,
   NAME_PATTERN,
@@ -42,7 +44,7 @@ const CohortBody = Type.Object(
   {
     name: Name,
     selector: Type.Optional(Selector),
-    percent: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+    percent: Type.Optional(BoundedNumber({ minimum: 0, maximum: 100 })),
   },
   { additionalProperties: false },
 );
@@ -113,10 +115,10 @@ const PinParams = Type.Object(
 const PutBody = Type.Object(
   {
     plan: Type.Optional(Name),
-    floor: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
+    floor: Type.Optional(Type.Union([Integer(), Type.Null()])),
     constraints: Type.Optional(StringMap),
     cohorts: Type.Optional(Type.Array(CohortBody, { maxItems: 256 })),
-    indexTtlSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 30 * 86_400 })),
+    indexTtlSeconds: Type.Optional(Integer({ minimum: 60, maximum: 30 * 86_400 })),
     reason: Type.Optional(Reason),
     acceptBaseBelowFloor: Type.Optional(
       Type.Boolean({
@@ -130,7 +132,7 @@ const PutBody = Type.Object(
 
 const Duration = Type.Union([
   Type.String({ minLength: 1, maxLength: 32, description: 'e.g. 30m, 24h, 7d' }),
-  Type.Integer({ minimum: 1, description: 'seconds' }),
+  Integer({ minimum: 1, description: 'seconds' }),
 ]);
 
 const PinBody = Type.Object(

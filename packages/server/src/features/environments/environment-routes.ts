@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../../http/auth.ts';
-import { errorResponses, Name, Reason, StringEnum } from '../../http/schemas.ts';
+import { errorResponses, Integer, Name, Reason, StringEnum } from '../../http/schemas.ts';
 import { ChannelSchema } from '../channels/channel-routes.ts';
 import type { EnvironmentService } from './environment-service.ts';
 
@@ -59,7 +59,7 @@ const FreezeBody = Type.Union([
       kind: Type.Literal('weekly'),
       days: Type.Array(StringEnum(WEEKDAYS), { minItems: 1, maxItems: 7 }),
       start: Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' }),
-      durationMinutes: Type.Integer({ minimum: 1, maximum: 10080 }),
+      durationMinutes: Integer({ minimum: 1, maximum: 10080 }),
     },
     { additionalProperties: false },
   ),

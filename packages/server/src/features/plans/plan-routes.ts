@@ -3,7 +3,15 @@ import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../../http/auth.ts';
-import { errorResponses, JsonObject, Name, StringEnum } from '../../http/schemas.ts';
+import {
+  BoundedNumber,
+  errorResponses,
+  INT32_MIN,
+  Integer,
+  JsonObject,
+  Name,
+  StringEnum,
+} from '../../http/schemas.ts';
 import type { PlanService } from './plan-service.ts';
 
 export const PlanSchema = Type.Object(
@@ -17,6 +25,9 @@ export const PlanSchema = Type.Object(
   { $id: 'Plan', additionalProperties: false },
 );
 
+/** Signed: core validatePlan judges the ranges and names each problem (PLAN_INVALID). */
+const PlanInteger = Integer({ minimum: INT32_MIN });
+
 const GateBody = Type.Object(
   {
     metric: Type.String({
@@ -26,10 +37,10 @@ const GateBody = Type.Object(
         'error_rate, activation_success_rate, latency_p95_ms, latency_p99_ms or signal:NAME',
     }),
     op: StringEnum(GATE_OPERATORS),
-    threshold: Type.Number(),
-    windowSeconds: Type.Integer(),
-    minTargets: Type.Integer(),
-    minSamples: Type.Integer(),
+    threshold: BoundedNumber(),
+    windowSeconds: PlanInteger,
+    minTargets: PlanInteger,
+    minSamples: PlanInteger,
   },
   { additionalProperties: false },
 );
@@ -37,12 +48,12 @@ const GateBody = Type.Object(
 const StageBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 63 }),
-    percent: Type.Number(),
+    percent: BoundedNumber(),
     cohort: Type.Optional(Name),
-    soakSeconds: Type.Integer(),
+    soakSeconds: PlanInteger,
     gates: Type.Array(GateBody, { maxItems: 32 }),
-    approvals: Type.Optional(Type.Integer()),
-    progressDeadlineSeconds: Type.Optional(Type.Integer()),
+    approvals: Type.Optional(PlanInteger),
+    progressDeadlineSeconds: Type.Optional(PlanInteger),
   },
   { additionalProperties: false },
 );

@@ -6,6 +6,7 @@ import { actorOf } from '../../http/auth.ts';
 import { idempotencyKeyOf } from '../../http/idempotency-key.ts';
 import {
   errorResponses,
+  Integer,
   JsonObject,
   LimitQuery,
   limitOf,
@@ -79,7 +80,7 @@ const CreateBody = Type.Object(
               {
                 days: Type.Array(StringEnum(WEEKDAYS), { minItems: 1, maxItems: 7 }),
                 start: Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' }),
-                durationMinutes: Type.Integer({ minimum: 1, maximum: 10080 }),
+                durationMinutes: Integer({ minimum: 1, maximum: 10080 }),
               },
               { additionalProperties: false },
             ),

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../../http/auth.ts';
 import { matchesEtag } from '../../http/etag.ts';
 import {
+  BoundedNumber,
   DigestString,
   errorResponses,
   LimitQuery,
@@ -58,7 +59,7 @@ const RegisterBody = Type.Object(
   { additionalProperties: false },
 );
 
-const Count = Type.Number({ minimum: 0 });
+const Count = BoundedNumber({ minimum: 0 });
 
 const ReportBody = Type.Object(
   {
@@ -72,7 +73,7 @@ const ReportBody = Type.Object(
           latencyP95Ms: Type.Optional(Count),
           latencyP99Ms: Type.Optional(Count),
           signals: Type.Optional(
-            Type.Record(Type.String({ minLength: 1, maxLength: 128 }), Type.Number(), {
+            Type.Record(Type.String({ minLength: 1, maxLength: 128 }), BoundedNumber(), {
               maxProperties: 64,
             }),
           ),
