@@ -138,6 +138,15 @@ describe('the CLI tells the truth: why a release waits, names beside digests, ro
                 minTargets: 1,
                 minSamples: 20,
               },
+              // failed activations are judged by this gate, not counted as refusals that roll back
+              {
+                metric: 'activation_success_rate',
+                op: '>=',
+                threshold: 0.5,
+                windowSeconds: 300,
+                minTargets: 1,
+                minSamples: 1,
+              },
             ],
           },
         ],
@@ -345,10 +354,10 @@ describe('the CLI tells the truth: why a release waits, names beside digests, ro
     await api('POST', `/targets/t-3/reports`, {
       activePack: digests['2.0.0'],
       lastAttempt: {
-        kind: 'verify',
+        kind: 'activate',
         pack: digests['4.0.0'],
         result: 'failed',
-        code: 'PACK_INCOMPATIBLE',
+        code: 'HEALTH_CHECK_FAILED',
         at,
       },
     });
@@ -371,9 +380,9 @@ describe('the CLI tells the truth: why a release waits, names beside digests, ro
     expect(status).toContain('targets   3 in stage 1 all, 2 running the pack, 3 in the channel');
     expect(status).toMatch(/^ {2}pass {9}error_rate 0\.010 <= 0\.050 \(targets 2, samples 200\)$/m);
     expect(status).toContain('refused   by 1 target(s):');
-    expect(status).toContain('  verify PACK_INCOMPATIBLE ×1 (t-3)');
+    expect(status).toContain('  activate HEALTH_CHECK_FAILED ×1 (t-3)');
     expect(status).toMatch(/^freeze {4}\S+ until \S+: launch day$/m);
-    expect(status).toContain('  - 1 target(s) refused the pack: verify PACK_INCOMPATIBLE ×1');
+    expect(status).toContain('  - 1 target(s) refused the pack: activate HEALTH_CHECK_FAILED ×1');
     expect(status).toMatch(/^ {2}- soak: \S+ left$/m);
 
     const listed = await text('release', 'list', '--channel', 'stable');
@@ -382,5 +391,21 @@ describe('the CLI tells the truth: why a release waits, names beside digests, ro
     expect(targets).toMatch(
       new RegExp(`^t-1 .* active sha256:[0-9a-f]{64} \\(kb@4\\.0\\.0\\) `, 'm'),
     );
+
+    // A verification refusal is evidence against the stage: the release rolls back, and its
+    // status says which code on how many targets, even during the freeze.
+    await api('POST', `/targets/t-3/reports`, {
+      activePack: digests['2.0.0'],
+      lastAttempt: {
+        kind: 'verify',
+        pack: digests['4.0.0'],
+        result: 'failed',
+        code: 'PACK_INCOMPATIBLE',
+        at: new Date().toISOString(),
+      },
+    });
+    await settle(release.id, (r) => r.state === 'rolled_back');
+    const ended = await text('release', 'status', release.id);
+    expect(ended).toContain('outcome   agents refused the pack: PACK_INCOMPATIBLE on 1 target(s)');
   });
 });
