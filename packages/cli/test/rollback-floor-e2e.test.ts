@@ -1,15 +1,12 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadServerConfig, startServer } from '@lockgate/server';
-import type { RunningServer } from '@lockgate/server';
 import type { ReleaseView, TargetView } from '../src/api-types.ts';
-import { makeTempDir, runCli } from './cli-harness.ts';
-import type { CliResult } from './cli-harness.ts';
+import { createCliWorld } from './cli-harness.ts';
+import type { CliResult, CliWorld } from './cli-harness.ts';
 
 /**
  * A rollback never lands nowhere, tried as an operator would: a real agent process commits a
@@ -23,30 +20,18 @@ const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const SETTLE_MS = 30_000;
 
 describe('rollback below a raised floor, with a real agent', () => {
-  const adminToken = randomBytes(24).toString('hex');
-  let temp: { dir: string; remove: () => Promise<void> };
-  let server: RunningServer;
+  let world: CliWorld;
   let agent: ChildProcess | null = null;
   let agentLog = '';
-  const digests: Record<string, string> = {};
 
-  const lockgate = (...args: string[]): Promise<CliResult> =>
-    runCli(args, {
-      cwd: temp.dir,
-      env: { LOCKGATE_SERVER: server.url, LOCKGATE_TOKEN: adminToken },
-      now: new Date(),
-    });
+  const lockgate = (...args: string[]): Promise<CliResult> => world.lockgate(...args);
+  const ok = <T>(...args: string[]): Promise<T> => world.ok<T>(...args);
+  const digest = (version: string): string => world.digests[version] ?? '?';
 
-  async function ok<T>(...args: string[]): Promise<T> {
-    const result = await lockgate(...args, '--json');
-    expect(result.stderr, `stderr of lockgate ${args.join(' ')}`).toBe('');
-    expect(result.code).toBe(0);
-    return JSON.parse(result.stdout) as T;
-  }
-
-  async function activeOf(id: string): Promise<string | null> {
+  async function activeOf(id: string): Promise<string | null | undefined> {
     const listed = await ok<{ items: TargetView[] }>('target', 'list');
-    return listed.items.find((t) => t.id === id)?.activePack ?? null;
+    const target = listed.items.find((t) => t.id === id);
+    return target === undefined ? undefined : target.activePack;
   }
 
   async function until(what: string, check: () => Promise<boolean>): Promise<void> {
@@ -59,46 +44,19 @@ describe('rollback below a raised floor, with a real agent', () => {
   }
 
   beforeAll(async () => {
-    temp = await makeTempDir('rollback-floor-e2e');
-    await mkdir(join(temp.dir, 'src'));
-    const config = loadServerConfig(
-      { data: join(temp.dir, 'data'), port: 0, logLevel: 'silent', controllerInterval: 50 },
-      { LOCKGATE_ADMIN_TOKEN: adminToken },
-    );
-    server = await startServer(config);
-    await ok('keys', 'generate', '--out', 'keys', '--name', 'ci');
-    await ok('trust', 'add', 'keys/ci.pub', '--name', 'ci');
-    for (const [version, sequence] of [
-      ['2.0.0', 2],
-      ['3.0.0', 3],
-    ] as const) {
-      await writeFile(join(temp.dir, 'src', 'version.txt'), `${version}\n`);
-      const built = await ok<{ digest: string }>(
-        'pack',
-        'build',
-        'src',
-        '--name',
-        'kb',
-        '--version',
-        version,
-        '--sequence',
-        String(sequence),
-        '--key',
-        'keys/ci.key',
-        '--gate',
-        'tests=PASS',
-        '--out',
-        `kb-${version}.pack`,
-      );
-      await ok('pack', 'push', `kb-${version}.pack`);
-      digests[version] = built.digest;
-    }
+    world = await createCliWorld({
+      prefix: 'rollback-floor-e2e',
+      versions: ['2.0.0', '3.0.0'],
+      firstSequence: 2,
+      controllerInterval: 50,
+    });
+    const { dir } = world;
     await writeFile(
-      join(temp.dir, 'instant.json'),
+      join(dir, 'instant.json'),
       JSON.stringify({ stages: [{ name: 'all', percent: 100, soakSeconds: 0, gates: [] }] }),
     );
     await writeFile(
-      join(temp.dir, 'soak.json'),
+      join(dir, 'soak.json'),
       JSON.stringify({ stages: [{ name: 'all', percent: 100, soakSeconds: 3600, gates: [] }] }),
     );
     await ok('plan', 'set', 'instant', '--file', 'instant.json');
@@ -123,7 +81,7 @@ describe('rollback below a raised floor, with a real agent', () => {
         MAIN,
         'agent',
         '--server',
-        server.url,
+        world.server.url,
         '--token',
         token.secret,
         '--id',
@@ -133,13 +91,13 @@ describe('rollback below a raised floor, with a real agent', () => {
         '--channel',
         'stable',
         '--dir',
-        join(temp.dir, 'agent-1'),
+        join(dir, 'agent-1'),
         '--trust-server',
-        join(temp.dir, 'server-index.pub'),
+        join(dir, 'server-index.pub'),
         '--trust-build',
-        join(temp.dir, 'keys', 'ci.pub'),
+        join(dir, 'keys', 'ci.pub'),
       ],
-      { cwd: temp.dir, stdio: ['ignore', 'pipe', 'pipe'] },
+      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     agent.stdout?.on('data', (chunk: Buffer) => (agentLog += chunk.toString('utf8')));
     agent.stderr?.on('data', (chunk: Buffer) => (agentLog += chunk.toString('utf8')));
@@ -153,8 +111,7 @@ describe('rollback below a raised floor, with a real agent', () => {
       await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, 5_000))]);
       if (agent.exitCode === null) agent.kill('SIGKILL');
     }
-    await server?.close();
-    await temp?.remove();
+    await world?.close();
   });
 
   it('refuses the rollback, keeps the agent on its pack, and lands once authorized', async () => {
@@ -171,7 +128,7 @@ describe('rollback below a raised floor, with a real agent', () => {
     );
     await until(
       'the agent running 2.0.0',
-      async () => (await activeOf('host-1')) === digests['2.0.0'],
+      async () => (await activeOf('host-1')) === digest('2.0.0'),
     );
 
     // Raising the floor above the base is refused, then confirmed and recorded.
@@ -203,7 +160,7 @@ describe('rollback below a raised floor, with a real agent', () => {
     const id = created.release.id;
     await until(
       'the agent running 3.0.0',
-      async () => (await activeOf('host-1')) === digests['3.0.0'],
+      async () => (await activeOf('host-1')) === digest('3.0.0'),
     );
 
     const refused = await lockgate('release', 'rollback', id, '--reason', 'bad v3');
@@ -212,11 +169,11 @@ describe('rollback below a raised floor, with a real agent', () => {
     expect(refused.stderr).toMatch(/lockgate rollback-auth add/);
     const status = await ok<{ release: ReleaseView }>('release', 'status', id);
     expect(status.release.state).toBe('rolling');
-    const desired = (await fetch(`${server.url}/api/v1/targets/host-1/desired`, {
-      headers: { authorization: `Bearer ${adminToken}` },
+    const desired = (await fetch(`${world.server.url}/api/v1/targets/host-1/desired`, {
+      headers: { authorization: `Bearer ${world.adminToken}` },
     }).then((r) => r.json())) as { pack: string | null };
-    expect(desired.pack).toBe(digests['3.0.0']);
-    expect(await activeOf('host-1')).toBe(digests['3.0.0']);
+    expect(desired.pack).toBe(digest('3.0.0'));
+    expect(await activeOf('host-1')).toBe(digest('3.0.0'));
 
     await ok(
       'rollback-auth',
@@ -237,11 +194,11 @@ describe('rollback below a raised floor, with a real agent', () => {
     );
     expect(rolled.release).toMatchObject({
       state: 'rolled_back',
-      outcome: { rollbackTo: digests['2.0.0'] },
+      outcome: { rollbackTo: digest('2.0.0') },
     });
     await until(
       'the agent back on 2.0.0',
-      async () => (await activeOf('host-1')) === digests['2.0.0'],
+      async () => (await activeOf('host-1')) === digest('2.0.0'),
     );
   }, 120_000);
 });

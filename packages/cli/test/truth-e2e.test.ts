@@ -1,28 +1,18 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadServerConfig, startServer } from '@lockgate/server';
-import type { RunningServer } from '@lockgate/server';
 import type { ReleaseView, ReleaseWhyView, RollbackAuthorizationView } from '../src/api-types.ts';
-import { makeTempDir, runCli } from './cli-harness.ts';
-import type { CliResult } from './cli-harness.ts';
+import { createCliWorld } from './cli-harness.ts';
+import type { CliResult, CliWorld } from './cli-harness.ts';
 
 /** How long the controller may take to move a release; a bound, never an assertion on time. */
 const SETTLE_MS = 20_000;
 
 describe('the CLI tells the truth: why a release waits, names beside digests, rollback authorizations', () => {
-  const adminToken = randomBytes(24).toString('hex');
-  let temp: { dir: string; remove: () => Promise<void> };
-  let server: RunningServer;
-  const digests: Record<string, string> = {};
+  let world: CliWorld;
+  let digests: Record<string, string> = {};
 
-  const lockgate = (...args: string[]): Promise<CliResult> =>
-    runCli(args, {
-      cwd: temp.dir,
-      env: { LOCKGATE_SERVER: server.url, LOCKGATE_TOKEN: adminToken },
-      now: new Date(),
-    });
+  const lockgate = (...args: string[]): Promise<CliResult> => world.lockgate(...args);
 
   async function ok<T>(...args: string[]): Promise<T> {
     const result = await lockgate(...args, '--json');
@@ -39,10 +29,10 @@ describe('the CLI tells the truth: why a release waits, names beside digests, ro
   }
 
   async function api(method: string, path: string, body?: unknown): Promise<unknown> {
-    const response = await fetch(`${server.url}/api/v1${path}`, {
+    const response = await fetch(`${world.server.url}/api/v1${path}`, {
       method,
       headers: {
-        authorization: `Bearer ${adminToken}`,
+        authorization: `Bearer ${world.adminToken}`,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -73,56 +63,26 @@ describe('the CLI tells the truth: why a release waits, names beside digests, ro
   const label = (version: string): string => `${digests[version] ?? '?'} (kb@${version})`;
 
   beforeAll(async () => {
-    temp = await makeTempDir('truth-e2e');
-    await mkdir(join(temp.dir, 'src'));
-    const config = loadServerConfig(
-      { data: join(temp.dir, 'data'), port: 0, logLevel: 'silent', controllerInterval: 20 },
-      { LOCKGATE_ADMIN_TOKEN: adminToken },
-    );
-    server = await startServer(config);
-    await ok('keys', 'generate', '--out', 'keys', '--name', 'ci');
-    await ok('trust', 'add', 'keys/ci.pub', '--name', 'ci');
-    for (const [version, sequence] of [
-      ['1.0.0', 1],
-      ['2.0.0', 2],
-      ['3.0.0', 3],
-      ['4.0.0', 4],
-    ] as const) {
-      await writeFile(join(temp.dir, 'src', 'version.txt'), `${version}\n`);
-      const built = await ok<{ digest: string }>(
-        'pack',
-        'build',
-        'src',
-        '--name',
-        'kb',
-        '--version',
-        version,
-        '--sequence',
-        String(sequence),
-        '--key',
-        'keys/ci.key',
-        '--gate',
-        'tests=PASS',
-        '--out',
-        `kb-${version}.pack`,
-      );
-      await ok('pack', 'push', `kb-${version}.pack`);
-      digests[version] = built.digest;
-    }
+    world = await createCliWorld({
+      prefix: 'truth-e2e',
+      versions: ['1.0.0', '2.0.0', '3.0.0', '4.0.0'],
+    });
+    digests = world.digests;
+    const dir = world.dir;
     await ok('env', 'create', 'prod-eu');
     await ok('channel', 'create', 'prod-eu/stable', '--floor', '2');
     await writeFile(
-      join(temp.dir, 'instant.json'),
+      join(dir, 'instant.json'),
       JSON.stringify({ stages: [{ name: 'all', percent: 100, soakSeconds: 0, gates: [] }] }),
     );
     await writeFile(
-      join(temp.dir, 'gated.json'),
+      join(dir, 'gated.json'),
       JSON.stringify({
         stages: [{ name: 'all', percent: 100, soakSeconds: 0, gates: [], approvals: 1 }],
       }),
     );
     await writeFile(
-      join(temp.dir, 'watched.json'),
+      join(dir, 'watched.json'),
       JSON.stringify({
         stages: [
           {
@@ -158,8 +118,7 @@ describe('the CLI tells the truth: why a release waits, names beside digests, ro
   });
 
   afterAll(async () => {
-    await server?.close();
-    await temp?.remove();
+    await world?.close();
   });
 
   it('tells users to authorize a rollback with a command that exists, and rollback-auth does it once', async () => {
