@@ -8,7 +8,8 @@
 import { canonicalBytes } from '../canonical-json.ts';
 import { digestOf } from '../digest.ts';
 import type { Digest } from '../digest.ts';
-import { applyCommand, decide } from './decide.ts';
+import { decide } from './decide.ts';
+import { applyCommand } from './release-commands.ts';
 import type { Instant } from './instant.ts';
 import type { DecisionDraft, ReleaseCommand, ReleaseContext } from './release-state.ts';
 

@@ -1,0 +1,219 @@
+/**
+ * The building blocks `decide` and `applyCommand` share: a `Step` (the next release, its actions
+ * and one decision draft), the moves between states, the stage helpers and `finish`, which turns
+ * the steps of one call into a `DecideResult`. Not part of the package's public API.
+ *
+ * Invariants: pure; `moved` drops every per-state field that no longer holds (`blockedBy` unless
+ * the patch sets it, `pausedReason` outside `paused`); a stage starts (stageStartedAt set, a
+ * setRollout action) only when its approvals are in; `finish` bumps the release's `version` by
+ * one when there was at least one step and returns the release untouched otherwise, and every
+ * draft it returns names the digest of the context it was decided on.
+ */
+import { canonicalBytes } from '../canonical-json.ts';
+import { digestOf } from '../digest.ts';
+import { LockgateError } from '../errors.ts';
+import { evaluateHealthGate } from './health-gate.ts';
+import type { HealthGateResult } from './health-gate.ts';
+import { cohortSaltOf, inBucket, reachPercent } from './bucket.ts';
+import type { Stage } from './plan.ts';
+import type {
+  DecideResult,
+  DecisionDraft,
+  ReleaseAction,
+  ReleaseContext,
+  ReleaseState,
+  ReleaseStatus,
+} from './release-state.ts';
+import { inCohort, matchesSelector } from './selector.ts';
+
+/** One state change: the next release, its actions and its decision draft without the envelope. */
+export interface Step {
+  release: ReleaseState;
+  actions: ReleaseAction[];
+  decision: Omit<DecisionDraft, 'release' | 'at' | 'from' | 'to' | 'stageIndex'>;
+}
+
+/** The `now` of one call, as milliseconds and as the RFC 3339 text recorded in drafts. */
+export interface Tick {
+  nowMs: number;
+  at: string;
+}
+
+/** The actor of the controller's own decisions; reserved, no operator command may use it. */
+export const CONTROLLER = 'controller';
+
+/** The release with `patch` applied and the per-state fields that no longer hold removed. */
+export function moved(release: ReleaseState, patch: Partial<ReleaseState>): ReleaseState {
+  const next: ReleaseState = { ...release, ...patch };
+  if (patch.blockedBy === undefined) delete next.blockedBy;
+  if (next.state !== 'paused') delete next.pausedReason;
+  return next;
+}
+
+/** Stage `index` of the release's plan; RELEASE_STATE_INVALID when the plan has none. */
+export function stageOf(release: ReleaseState, index = release.stageIndex): Stage {
+  const stage = release.plan.stages[index];
+  if (stage === undefined) {
+    throw new LockgateError(
+      'RELEASE_STATE_INVALID',
+      `Release ${release.id} has no stage ${index}.`,
+      {
+        details: { release: release.id, stageIndex: index },
+      },
+    );
+  }
+  return stage;
+}
+
+export function stageSummary(
+  release: ReleaseState,
+  index = release.stageIndex,
+): Record<string, unknown> {
+  const stage = stageOf(release, index);
+  return { index, name: stage.name, percent: stage.percent, cohort: stage.cohort ?? null };
+}
+
+/** The distinct actors who approved stage `stage`, sorted. */
+export function approversOf(release: ReleaseState, stage: number): string[] {
+  return [
+    ...new Set(release.approvals.filter((a) => a.stage === stage).map((a) => a.actor)),
+  ].sort();
+}
+
+/**
+ * The targets stage `index` can reach: the channel's targets in the stage's cohort (every target
+ * when it names none) that no pin holds (a pin wins over the rollout).
+ */
+function stageCandidates(context: ReleaseContext, release: ReleaseState, index: number): string[] {
+  const stage = stageOf(release, index);
+  const { channel } = context;
+  const cohort =
+    stage.cohort === undefined ? null : channel.cohorts.find((c) => c.name === stage.cohort);
+  if (cohort === undefined) return [];
+  const salt = cohortSaltOf(release.env, release.channel);
+  return context.targets
+    .filter((target) => cohort === null || inCohort(cohort, salt, target))
+    .filter(
+      (target) =>
+        !channel.pins.some(
+          (pin) =>
+            (pin.cohort === null || matchesSelector(pin.cohort, target.labels)) &&
+            inBucket(pin.bucket, target.id),
+        ),
+    )
+    .map((target) => target.id);
+}
+
+function setRollout(context: ReleaseContext, release: ReleaseState, index: number): ReleaseAction {
+  const stage = stageOf(release, index);
+  return {
+    kind: 'setRollout',
+    release: release.id,
+    pack: release.pack,
+    stageIndex: index,
+    stage: stage.name,
+    percent: reachPercent(release.id, stage.percent, stageCandidates(context, release, index)),
+    cohort: stage.cohort ?? null,
+  };
+}
+
+/** Something of the release pack may run on targets: a stage has started. */
+export function rolledOut(release: ReleaseState): boolean {
+  return (
+    (release.state === 'rolling' || release.state === 'paused') &&
+    (release.stageIndex > 0 || release.stageStartedAt !== null)
+  );
+}
+
+/** Enters stage `index`: starts it when its approvals are in, else leaves it waiting. */
+export function enterStage(
+  context: ReleaseContext,
+  release: ReleaseState,
+  index: number,
+  at: string,
+  enteredBy: string,
+): { release: ReleaseState; actions: ReleaseAction[] } {
+  const stage = stageOf(release, index);
+  const ready = approversOf(release, index).length >= (stage.approvals ?? 0);
+  const next = moved(release, {
+    state: 'rolling',
+    stageIndex: index,
+    stageStartedAt: ready ? at : null,
+    stageEnteredBy: enteredBy,
+  });
+  return { release: next, actions: ready ? [setRollout(context, next, index)] : [] };
+}
+
+/** The release completed at `at`; completionActions(release) are the actions that go with it. */
+export function completion(release: ReleaseState, at: string, summary: string): Step['release'] {
+  return moved(release, { state: 'completed', outcome: { at, summary, reasons: [] } });
+}
+
+export function completionActions(release: ReleaseState): ReleaseAction[] {
+  return [
+    { kind: 'setBase', release: release.id, pack: release.pack },
+    { kind: 'setLkg', release: release.id, pack: release.pack },
+    { kind: 'clearRollout', release: release.id },
+  ];
+}
+
+/** The current stage's gates evaluated on the reports of the stage's targets. */
+export function stageGates(
+  context: ReleaseContext,
+  release: ReleaseState,
+  tick: Tick,
+): HealthGateResult[] {
+  const inStage = new Set(context.stageTargets);
+  const reports = context.reports.filter((r) => inStage.has(r.targetId));
+  return stageOf(release).gates.map((gate) =>
+    evaluateHealthGate(gate, reports, tick.at, { pack: release.pack }),
+  );
+}
+
+/** Refuses (RELEASE_STATE_INVALID) a release whose stage index is not a stage of its plan. */
+export function checkRelease(release: ReleaseState): void {
+  const stages = release.plan.stages.length;
+  if (
+    stages === 0 ||
+    !Number.isSafeInteger(release.stageIndex) ||
+    release.stageIndex < 0 ||
+    release.stageIndex >= stages
+  ) {
+    throw new LockgateError(
+      'RELEASE_STATE_INVALID',
+      `Release ${release.id} is at no stage of its plan.`,
+      {
+        details: { release: release.id, stageIndex: release.stageIndex, stages },
+      },
+    );
+  }
+}
+
+/**
+ * The result of one call from `start` and the steps taken: the last step's release with its
+ * version bumped, every step's actions in order and one decision draft per step.
+ */
+export function finish(
+  context: ReleaseContext,
+  start: ReleaseState,
+  steps: { step: Step; from: ReleaseStatus; stageIndex: number }[],
+  at: string,
+): DecideResult {
+  if (steps.length === 0) return { release: start, actions: [], decisions: [] };
+  const contextDigest = digestOf(canonicalBytes(context));
+  const last = steps[steps.length - 1]?.step.release ?? start;
+  const release: ReleaseState = { ...last, version: start.version + 1 };
+  return {
+    release,
+    actions: steps.flatMap((s) => s.step.actions),
+    decisions: steps.map(({ step: s, from, stageIndex }) => ({
+      release: start.id,
+      at,
+      from,
+      to: s.release.state,
+      stageIndex,
+      ...s.decision,
+      inputs: { ...s.decision.inputs, context: contextDigest },
+    })),
+  };
+}
