@@ -344,6 +344,8 @@ describe('the CLI tells the truth: why a release waits, names beside digests, ro
     expect(status).toContain('  - 1 target(s) refused the pack: activate HEALTH_CHECK_FAILED ×1');
     expect(status).toMatch(/^ {2}- soak: \S+ left$/m);
 
+    expect(await text('channel', 'list', 'prod-eu')).toContain(`base ${label('2.0.0')}  index`);
+    expect(await text('env', 'show', 'prod-eu')).toContain(`base ${label('2.0.0')}  index`);
     const listed = await text('release', 'list', '--channel', 'stable');
     expect(listed).toContain(`rolling  stage 1/1 100%  ${label('4.0.0')}  by admin`);
     const targets = await text('target', 'list', '--env', 'prod-eu');

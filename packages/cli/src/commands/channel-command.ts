@@ -185,10 +185,17 @@ export async function listChannels(
     const body = response.body as { channels?: ChannelView[] };
     items.push(...(body.channels ?? []));
   }
+  const packNames =
+    options.json === true
+      ? new Map<string, string>()
+      : await loadPackNames(
+          client,
+          items.map((channel) => channel.base),
+        );
   printResult(
     context.io,
     options.json === true,
-    items.length === 0 ? 'no channels' : items.map(channelLine).join('\n'),
+    items.length === 0 ? 'no channels' : items.map((c) => channelLine(c, packNames)).join('\n'),
     { items },
   );
 }

@@ -15,6 +15,8 @@ import {
   parseWeekdays,
 } from '../option-values.ts';
 import { printResult } from '../output.ts';
+import { loadPackNames, packLabel } from '../pack-names.ts';
+import type { PackNames } from '../pack-names.ts';
 
 interface CreateOptions extends ServerOptions {
   description?: string;
@@ -59,9 +61,12 @@ export function freezeWindowLine(window: FreezeWindowView): string {
   return `${window.id}  ${when}  ${window.reason}`;
 }
 
-export function channelLine(channel: ChannelView): string {
+export function channelLine(
+  channel: ChannelView,
+  names: PackNames = new Map<string, string>(),
+): string {
   const release = channel.activeRelease === null ? '' : `  release ${channel.activeRelease}`;
-  return `${channel.env}/${channel.name}  plan ${channel.plan}  base ${channel.base ?? 'none'}  index v${channel.indexVersion}${release}`;
+  return `${channel.env}/${channel.name}  plan ${channel.plan}  base ${packLabel(names, channel.base)}  index v${channel.indexVersion}${release}`;
 }
 
 /** The freeze window body from the flags: once (--from/--until) or weekly (--weekly/--start/--duration). */
@@ -147,10 +152,17 @@ export async function showEnvironment(
   const body = response.body as { channels?: ChannelView[]; freezeWindows?: FreezeWindowView[] };
   const channels = body.channels ?? [];
   const freezeWindows = body.freezeWindows ?? [];
+  const names =
+    options.json === true
+      ? new Map<string, string>()
+      : await loadPackNames(
+          client,
+          channels.map((c) => c.base),
+        );
   const lines = [
     `environment ${environmentLine(environment)}`,
     channels.length === 0 ? 'channels: none' : 'channels:',
-    ...channels.map((channel) => `  ${channelLine(channel)}`),
+    ...channels.map((channel) => `  ${channelLine(channel, names)}`),
     freezeWindows.length === 0 ? 'freeze windows: none' : 'freeze windows:',
     ...freezeWindows.map((window) => `  ${freezeWindowLine(window)}`),
   ];
