@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import type { Digest } from '@lockgate/core';
+import { aborted, sleep } from './agent-loops.ts';
+import type { Observation } from './agent-machine.ts';
 
 /** `{url}`: healthy when a GET answers HTTP 200 in time. `{cmd}`: when the shell command exits 0 in time. */
 export type HealthCheckSpec =
@@ -112,4 +115,43 @@ function reasonOf(error: unknown): string {
     current = current.cause;
   }
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A health check of the pack `current` serves, with what the command is told of it. */
+export interface PackHealthCheck {
+  spec: HealthCheckSpec | null;
+  fetch: typeof fetch;
+  /** the `current` link */
+  packDir: string;
+  pack: Digest | null;
+  targetId: string;
+}
+
+export function checkPackHealth(
+  check: PackHealthCheck,
+  signal: AbortSignal | undefined,
+): Promise<HealthCheckResult> {
+  if (check.spec === null) {
+    return Promise.resolve({ ok: true, detail: 'no health check configured' });
+  }
+  const env = {
+    LOCKGATE_PACK_DIR: check.packDir,
+    LOCKGATE_PACK: check.pack ?? '',
+    LOCKGATE_TARGET_ID: check.targetId,
+  };
+  return runHealthCheck(check.spec, { fetch: check.fetch, env, signal });
+}
+
+/** One check of a trial, after `afterMs`: its result, or `interrupted` when stop() came first. */
+export async function trialHealthCheck(
+  check: () => PackHealthCheck,
+  afterMs: number,
+  signal: AbortSignal | undefined,
+): Promise<Extract<Observation, { type: 'health-ok' | 'health-failed' | 'interrupted' }>> {
+  if (afterMs > 0) await sleep(afterMs, signal);
+  if (aborted(signal)) return { type: 'interrupted' };
+  const result = await checkPackHealth(check(), signal);
+  // A check cut short by stop() says nothing about the pack.
+  if (aborted(signal)) return { type: 'interrupted' };
+  return { type: result.ok ? 'health-ok' : 'health-failed', detail: result.detail };
 }

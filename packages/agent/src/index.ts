@@ -11,7 +11,7 @@ export type {
   SyncOutcome,
   VerifiedEvent,
   WarningEvent,
-} from './agent.ts';
+} from './agent-events.ts';
 export { resolveAgentOptions, systemClock } from './agent-options.ts';
 export type {
   AgentOptions,

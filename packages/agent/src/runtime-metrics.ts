@@ -5,6 +5,7 @@
  * value is the delta). p95/p99 come from the histogram's bucket deltas, interpolated linearly
  * inside the bucket as Prometheus' `histogram_quantile` does.
  */
+import { readBounded } from './server-client.ts';
 
 /** Which series to read; every series of a name is summed over its labels. */
 export interface RuntimeMetricNames {
@@ -165,4 +166,21 @@ function parseValue(text: string): number | null {
 
 function unescapeLabel(text: string): string {
   return text.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+}
+
+/** How much of the runtime's metrics answer is read. */
+const MAX_RUNTIME_METRICS_BYTES = 4 * 1024 ** 2;
+
+/** Scrapes the runtime's metrics endpoint once; throws when it cannot be read. */
+export async function scrapeRuntimeMetrics(
+  fetchFn: typeof fetch,
+  metrics: RuntimeMetricNames & { url: string; timeoutMs: number },
+): Promise<RuntimeSample> {
+  const response = await fetchFn(metrics.url, { signal: AbortSignal.timeout(metrics.timeoutMs) });
+  if (!response.ok) throw new Error(`GET ${metrics.url} answered ${response.status}`);
+  const bytes = await readBounded(response, MAX_RUNTIME_METRICS_BYTES);
+  if (bytes === null) {
+    throw new Error(`GET ${metrics.url} answered more than ${MAX_RUNTIME_METRICS_BYTES} bytes`);
+  }
+  return parseRuntimeSample(new TextDecoder().decode(bytes), metrics);
 }

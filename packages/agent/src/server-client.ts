@@ -49,6 +49,25 @@ export class ServerClient {
   readonly #downloadTimeoutMs: number;
   readonly #maxIndexBytes: number;
 
+  /** The client an agent uses, from its options. */
+  static forAgent(options: {
+    server: string;
+    token: string;
+    fetch: typeof fetch;
+    requestTimeoutMs: number;
+    downloadTimeoutMs: number;
+    maxIndexBytes: number;
+  }): ServerClient {
+    return new ServerClient({
+      server: options.server,
+      token: options.token,
+      fetch: options.fetch,
+      timeoutMs: options.requestTimeoutMs,
+      downloadTimeoutMs: options.downloadTimeoutMs,
+      maxIndexBytes: options.maxIndexBytes,
+    });
+  }
+
   constructor(options: ServerClientOptions) {
     const server = options.server.endsWith('/') ? options.server : `${options.server}/`;
     this.#base = new URL('api/v1/', server);
