@@ -36,6 +36,56 @@ export default tseslint.config(
       'import-x/no-cycle': 'error',
     },
   },
+  // DESIGN.md §3, held by machine: packages talk through each other's public entry point
+  // (`@lockgate/NAME`), never through relative paths into another package's files; core depends
+  // on nothing of ours; agent and server do not depend on each other or on the CLI.
+  {
+    files: ['packages/**/*.ts'],
+    rules: { 'import-x/no-relative-packages': 'error' },
+  },
+  {
+    files: ['packages/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [{ group: ['@lockgate/*'], message: 'core depends on nothing of ours.' }],
+        },
+      ],
+    },
+  },
+  {
+    files: ['packages/agent/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@lockgate/server', '@lockgate/cli', '@lockgate/web'],
+              message: 'the agent depends on core only (tests use their own fixture server).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['packages/server/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@lockgate/agent', '@lockgate/cli', '@lockgate/web'],
+              message: 'the server depends on core only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,

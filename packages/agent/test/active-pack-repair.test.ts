@@ -1,8 +1,8 @@
 import { chmod, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createRuntime } from '../../../examples/runtime/src/index.ts';
-import type { Runtime } from '../../../examples/runtime/src/index.ts';
+import { createRuntime } from '@lockgate/example-runtime';
+import type { Runtime } from '@lockgate/example-runtime';
 import {
   agentOptions,
   currentHex,

@@ -1,4 +1,4 @@
-// The example runtime lives in examples/runtime (not a workspace package); the demo runs it
-// in-process next to each agent. This is the one place that reaches into it.
-export { createRuntime } from '../../../../examples/runtime/src/index.ts';
-export type { Runtime } from '../../../../examples/runtime/src/index.ts';
+// The example runtime (examples/runtime, the workspace package @lockgate/example-runtime); the
+// demo runs it in-process next to each agent.
+export { createRuntime } from '@lockgate/example-runtime';
+export type { Runtime } from '@lockgate/example-runtime';
