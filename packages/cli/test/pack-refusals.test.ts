@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addSignature, createSignedManifest, writePackArchive } from '@lockgate/core';
-import { makeTempDir } from './cli-harness.ts';
+import { exitOf, makeTempDir } from './cli-harness.ts';
 
 /**
  * The same pack file, refused alike by `lockgate pack verify` and by the server, both real
@@ -43,20 +43,6 @@ process.on('exit', () => writeFileSync(${JSON.stringify(file)}, String(process.r
 
 async function peakOf(file: string): Promise<number> {
   return Number(await readFile(file, 'utf8'));
-}
-
-/** Waits for a child to exit, or kills it after the bound. */
-function exitOf(child: ChildProcess, timeoutMs: number): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    return Promise.resolve(child.exitCode);
-  }
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
-  });
 }
 
 describe('pack files refused alike offline and by the server', () => {

@@ -1,14 +1,12 @@
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readdir, readFile, symlink } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ESLint } from 'eslint';
 import * as prettier from 'prettier';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir } from './cli-harness.ts';
+import { exitOf, freePort, makeTempDir } from './cli-harness.ts';
 
 /**
  * The README's two quick starts, run as written: the first ```sh block under "Quick start:
@@ -36,28 +34,6 @@ export function quickStartBlock(readme: string, title: string): string {
   if (open < 0 || (next >= 0 && open > next)) throw new Error(`"${title}" has no sh block`);
   const close = readme.indexOf('\n```\n', open + 1);
   return readme.slice(open + '\n```sh\n'.length, close + 1);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function exited(child: ChildProcess, timeoutMs: number): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
-  });
 }
 
 async function filesUnder(dir: string, skip: ReadonlySet<string>): Promise<string[]> {
@@ -123,7 +99,7 @@ describe('the README quick starts, as written', () => {
     }
     if (server !== undefined) {
       server.kill('SIGTERM');
-      await exited(server, 10_000);
+      await exitOf(server, 10_000);
     }
     // Agents left in the script's group after SIGTERM, if any.
     if (script?.pid !== undefined) {
@@ -164,7 +140,7 @@ describe('the README quick starts, as written', () => {
       script = child;
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-      const code = await exited(child, SCRIPT_TIMEOUT_MS);
+      const code = await exitOf(child, SCRIPT_TIMEOUT_MS);
       expect(code, `quick start output:\n${stdout}\n${stderr}\nserver:\n${serverLog}`).toBe(0);
       const completed = stdout.match(/^release rel_\S+ {2}completed$/gm) ?? [];
       expect(completed).toHaveLength(2);
