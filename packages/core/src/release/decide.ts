@@ -28,6 +28,7 @@ import type { ErrorCode } from '../errors.ts';
 import { activeFreeze, scheduleAllows } from './freeze.ts';
 import type { ActiveFreeze } from './freeze.ts';
 import { isoOf, toMillis } from './instant.ts';
+import type { HealthGateResult } from './health-gate.ts';
 import type { Instant } from './instant.ts';
 import { progressDeadlineOf } from './plan.ts';
 import { isTerminal } from './release-state.ts';
@@ -381,4 +382,14 @@ export function decide(context: ReleaseContext, now: Instant): DecideResult {
     release = next.release;
   }
   return finish(context, context.release, steps, tick.at);
+}
+
+/**
+ * The current stage's gates exactly as `decide` judges them at `now` (the stage's targets'
+ * reports, the release's pack), for views that explain a release without deciding anything.
+ */
+export function evaluateStageGates(context: ReleaseContext, now: Instant): HealthGateResult[] {
+  const nowMs = toMillis(now);
+  checkRelease(context.release);
+  return stageGates(context, context.release, { nowMs, at: isoOf(nowMs) });
 }

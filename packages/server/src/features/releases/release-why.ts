@@ -3,7 +3,7 @@
  *
  * Computed from the same context the controller's `decide` reads (loadReleaseContext), with the
  * same core functions: verifyReleaseCandidate, activeFreeze, scheduleAllows, approvalStageOf and
- * evaluateHealthGate on the reports of the stage's targets for the release's pack. It changes
+ * evaluateStageGates (the stage's gates exactly as decide judges them). It changes
  * nothing and records nothing. `blockers` are short sentences, most important first, of what
  * holds the release now; empty when the controller moves it on its next tick. Agent refusals are
  * the channel's targets whose last attempt for the release's pack (since the release was created)
@@ -12,7 +12,7 @@
 import {
   activeFreeze,
   approvalStageOf,
-  evaluateHealthGate,
+  evaluateStageGates,
   formatDuration,
   isTerminal,
   progressDeadlineOf,
@@ -187,10 +187,7 @@ export function explainRelease(
       }
     }
     if (spec !== undefined && release.stageStartedAt !== null) {
-      const reports = context.reports.filter((r) => inStage.has(r.targetId));
-      gates = spec.gates.map((gate) =>
-        evaluateHealthGate(gate, reports, at, { pack: release.pack }),
-      );
+      gates = evaluateStageGates(context, now);
       if (inStage.size === 0) {
         blockers.push({
           kind: 'no_targets',
