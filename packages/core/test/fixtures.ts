@@ -1,6 +1,8 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { expect } from 'vitest';
+import { pack } from 'tar-stream';
+import type { Header } from 'tar-stream';
 import { LockgateError, parsePublicKey } from '../src/index.ts';
 import type { CreatePackInput, ErrorCode, PublicKeyInfo } from '../src/index.ts';
 
@@ -85,4 +87,21 @@ function expectCode(thrown: unknown, code: ErrorCode): LockgateError {
   const error = thrown as LockgateError;
   expect({ code: error.code, message: error.message }).toMatchObject({ code });
   return error;
+}
+
+export type TarEntry = Partial<Header> & { name: string; body?: Uint8Array };
+
+/** A plain tar built entry by entry, for archives writePackArchive would never write. */
+export async function tarOf(entries: TarEntry[]): Promise<Uint8Array> {
+  const tar = pack();
+  const chunks: Uint8Array[] = [];
+  const drained = (async () => {
+    for await (const chunk of tar) chunks.push(chunk as Uint8Array);
+  })();
+  for (const { body, ...header } of entries) {
+    tar.entry({ mtime: new Date(0), ...header }, Buffer.from(body ?? new Uint8Array()));
+  }
+  tar.finalize();
+  await drained;
+  return Buffer.concat(chunks);
 }

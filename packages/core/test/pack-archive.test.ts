@@ -1,6 +1,6 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { extract, pack } from 'tar-stream';
+import { extract } from 'tar-stream';
 import type { Header } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import {
@@ -10,30 +10,22 @@ import {
   verifyPack,
   writePackArchive,
 } from '../src/index.ts';
-import { filesOf, lockgateRejectionOf, sampleInput, seededKey, trustOf, utf8 } from './fixtures.ts';
+import {
+  filesOf,
+  lockgateRejectionOf,
+  sampleInput,
+  seededKey,
+  tarOf,
+  trustOf,
+  utf8,
+} from './fixtures.ts';
+import type { TarEntry } from './fixtures.ts';
 
 const key = seededKey(1);
 const trustedKeys = [trustOf(key)];
 const input = sampleInput();
 const files = filesOf(input);
 const { manifest, digest } = createSignedManifest(input, [key]);
-
-type TarEntry = Partial<Header> & { name: string; body?: Uint8Array };
-
-/** A plain tar built entry by entry, for archives writePackArchive would never write. */
-async function tarOf(entries: TarEntry[]): Promise<Uint8Array> {
-  const tar = pack();
-  const chunks: Uint8Array[] = [];
-  const drained = (async () => {
-    for await (const chunk of tar) chunks.push(chunk as Uint8Array);
-  })();
-  for (const { body, ...header } of entries) {
-    tar.entry({ mtime: new Date(0), ...header }, Buffer.from(body ?? new Uint8Array()));
-  }
-  tar.finalize();
-  await drained;
-  return Buffer.concat(chunks);
-}
 
 const manifestEntry: TarEntry = { name: 'manifest.json', body: canonicalBytes(manifest) };
 const payloadEntries: TarEntry[] = manifest.files.map((f) => ({

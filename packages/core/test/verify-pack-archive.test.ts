@@ -1,6 +1,4 @@
 import { gzipSync } from 'node:zlib';
-import { pack } from 'tar-stream';
-import type { Header } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import {
   addSignature,
@@ -20,8 +18,10 @@ import {
   sampleInput,
   seededKey,
   trustOf,
+  tarOf,
   utf8,
 } from './fixtures.ts';
+import type { TarEntry } from './fixtures.ts';
 
 const key = seededKey(1);
 const trustedKeys = [trustOf(key)];
@@ -29,23 +29,6 @@ const input = sampleInput();
 const files = filesOf(input);
 const { manifest, digest } = createSignedManifest(input, [key]);
 const MIB = 1024 * 1024;
-
-type TarEntry = Partial<Header> & { name: string; body?: Uint8Array };
-
-/** A plain tar built entry by entry, for archives writePackArchive would never write. */
-async function tarOf(entries: TarEntry[]): Promise<Uint8Array> {
-  const tar = pack();
-  const chunks: Uint8Array[] = [];
-  const drained = (async () => {
-    for await (const chunk of tar) chunks.push(chunk as Uint8Array);
-  })();
-  for (const { body, ...header } of entries) {
-    tar.entry({ mtime: new Date(0), ...header }, Buffer.from(body ?? new Uint8Array()));
-  }
-  tar.finalize();
-  await drained;
-  return Buffer.concat(chunks);
-}
 
 const manifestEntry = (m: PackManifest = manifest): TarEntry => ({
   name: 'manifest.json',
