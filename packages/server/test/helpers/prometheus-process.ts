@@ -98,7 +98,7 @@ export async function startPrometheus(
       };
       if (body.status !== 'success') throw new Error(`${promql}: ${body.error ?? 'failed'}`);
       const result = body.data?.result;
-      return Array.isArray(result) ? result : [result];
+      return Array.isArray(result) ? (result as unknown[]) : [result];
     },
     output: () => output,
     stop,
