@@ -1,5 +1,5 @@
 import { approvalStageOf, formatDuration, formatSelector } from '@lockgate/core';
-import type { HealthGateSpec, LabelSelector } from '@lockgate/core';
+import type { LabelSelector, StageGate } from '@lockgate/core';
 import type { DecisionRecordView, PinView, ReleaseView, ReleaseWhyView } from './api-types.ts';
 import { packLabel } from './pack-names.ts';
 import type { PackNames } from './pack-names.ts';
@@ -70,7 +70,10 @@ function stageText(stage: unknown): string | null {
 }
 
 /** A plan's gate, e.g. `error_rate <= 0.05 over 5m (targets ≥ 1, samples ≥ 100)`. */
-export function formatGateSpec(gate: HealthGateSpec): string {
+export function formatGateSpec(gate: StageGate): string {
+  if ('provider' in gate) {
+    return `prometheus ${gate.query} ${gate.op} ${gate.threshold} over ${formatDuration(gate.windowSeconds)}`;
+  }
   return `${gate.metric} ${gate.op} ${gate.threshold} over ${formatDuration(gate.windowSeconds)} (targets ≥ ${gate.minTargets}, samples ≥ ${gate.minSamples})`;
 }
 

@@ -9,7 +9,7 @@ import {
   validatePlan,
   verifyPack,
 } from '@lockgate/core';
-import type { LabelSelector } from '@lockgate/core';
+import type { HealthGateSpec, LabelSelector } from '@lockgate/core';
 import { createRuntime } from '../src/demo/example-runtime.ts';
 import {
   buildDemoPack,
@@ -67,8 +67,12 @@ describe('the demo fleet and plan', () => {
       ['half', 'early', 100],
       ['all', null, 100],
     ]);
-    expect(plan.stages.map((s) => s.gates[0]?.minTargets)).toEqual([2, 10, 20]);
-    expect(plan.stages.every((s) => s.gates[0]?.metric === 'error_rate')).toBe(true);
+    expect(plan.stages.map((s) => (s.gates[0] as HealthGateSpec | undefined)?.minTargets)).toEqual([
+      2, 10, 20,
+    ]);
+    expect(
+      plan.stages.every((s) => (s.gates[0] as HealthGateSpec | undefined)?.metric === 'error_rate'),
+    ).toBe(true);
     expect(validatePlan(bootstrapPlan()).stages).toHaveLength(1);
   });
 });

@@ -16,6 +16,7 @@ import {
   FreezeWindowSchema,
 } from './features/environments/environment-routes.ts';
 import { healthRoutes } from './features/health/health-routes.ts';
+import { metricsRoutes } from './features/metrics/metrics-routes.ts';
 import { packRoutes, PackSummarySchema } from './features/packs/pack-routes.ts';
 import { PlanSchema, planRoutes } from './features/plans/plan-routes.ts';
 import { ReleaseSchema, releaseRoutes } from './features/releases/release-routes.ts';
@@ -140,6 +141,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     },
   });
 
+  metricsRoutes(app, {
+    metrics: services.metrics,
+    tokens: services.tokens,
+    access: config.metricsAccess,
+  });
   healthRoutes(app, { health: services.health });
 
   void app.register(

@@ -4,6 +4,10 @@ import { LockgateError } from '@lockgate/core';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** Who may read `/metrics`: see features/metrics/metrics-routes.ts. */
+export const METRICS_ACCESS = ['loopback', 'open', 'token'] as const;
+export type MetricsAccess = (typeof METRICS_ACCESS)[number];
+
 export type DatabaseConfig =
   | { readonly dialect: 'sqlite'; readonly path: string }
   | { readonly dialect: 'postgres'; readonly url: string };
@@ -23,6 +27,10 @@ export interface ServerConfig {
   readonly bodyLimit: number;
   /** How often the release controller ticks, in milliseconds (it also runs soon after events). */
   readonly controllerIntervalMs: number;
+  /** Who may read /metrics (default `loopback`). */
+  readonly metricsAccess: MetricsAccess;
+  /** Base URL of the Prometheus server prometheus gates query; null when unset. */
+  readonly prometheusUrl: string | null;
 }
 
 export interface ServerConfigFlags {
@@ -34,6 +42,10 @@ export interface ServerConfigFlags {
   bodyLimit?: string | number;
   /** milliseconds, or a duration such as `500ms`, `2s`, `1m` */
   controllerInterval?: string | number;
+  /** loopback (default), open or token */
+  metricsAccess?: string;
+  /** http(s) base URL of Prometheus, for prometheus gates */
+  prometheusUrl?: string;
 }
 
 export const DEFAULT_DATA_DIR = './.lockgate';
@@ -49,7 +61,8 @@ export const MAX_CONTROLLER_INTERVAL_MS = 3_600_000;
 /**
  * Environment variables read, each used only when the matching flag is absent:
  * LOCKGATE_DATA_DIR, LOCKGATE_HOST, LOCKGATE_PORT, LOCKGATE_DATABASE_URL, LOCKGATE_LOG_LEVEL,
- * LOCKGATE_BODY_LIMIT, LOCKGATE_CONTROLLER_INTERVAL; and LOCKGATE_ADMIN_TOKEN (no flag, so a secret never sits in argv).
+ * LOCKGATE_BODY_LIMIT, LOCKGATE_CONTROLLER_INTERVAL, LOCKGATE_METRICS_ACCESS,
+ * LOCKGATE_PROMETHEUS_URL; and LOCKGATE_ADMIN_TOKEN (no flag, so a secret never sits in argv).
  */
 export function loadServerConfig(
   flags: ServerConfigFlags,
@@ -78,6 +91,25 @@ export function loadServerConfig(
     pick(flags.controllerInterval, 'LOCKGATE_CONTROLLER_INTERVAL'),
     problems,
   );
+
+  const accessRaw = pick(flags.metricsAccess, 'LOCKGATE_METRICS_ACCESS') ?? 'loopback';
+  const metricsAccess = METRICS_ACCESS.find((a) => a === accessRaw.trim().toLowerCase());
+  if (metricsAccess === undefined) {
+    problems.push(
+      `metrics access ${JSON.stringify(accessRaw)} is not one of ${METRICS_ACCESS.join(', ')}`,
+    );
+  }
+  const prometheusRaw = pick(flags.prometheusUrl, 'LOCKGATE_PROMETHEUS_URL');
+  let prometheusUrl: string | null = null;
+  if (prometheusRaw !== undefined) {
+    try {
+      const url = new URL(prometheusRaw.trim());
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
+      prometheusUrl = url.toString().replace(/\/+$/, '');
+    } catch {
+      problems.push('Prometheus URL must be an http:// or https:// URL');
+    }
+  }
 
   const tokenRaw = env['LOCKGATE_ADMIN_TOKEN'];
   let adminToken: string | null = null;
@@ -108,6 +140,8 @@ export function loadServerConfig(
     logLevel,
     bodyLimit,
     controllerIntervalMs,
+    metricsAccess: metricsAccess ?? 'loopback',
+    prometheusUrl,
   });
 }
 

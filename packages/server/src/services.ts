@@ -16,6 +16,9 @@ import { createEnvironmentService } from './features/environments/environment-se
 import type { EnvironmentService } from './features/environments/environment-service.ts';
 import { createHealthService } from './features/health/health-service.ts';
 import type { HealthService } from './features/health/health-service.ts';
+import { createMetricsService } from './features/metrics/metrics-service.ts';
+import type { MetricsService } from './features/metrics/metrics-service.ts';
+import { createPrometheusAnswers } from './features/metrics/prometheus-answers.ts';
 import { createPackService } from './features/packs/pack-service.ts';
 import type { PackService } from './features/packs/pack-service.ts';
 import { createPlanService } from './features/plans/plan-service.ts';
@@ -49,6 +52,8 @@ export interface Services {
   readonly revocations: RevocationService;
   readonly decisions: DecisionService;
   readonly serverKeys: ServerKeyService;
+  /** What /metrics exports. */
+  readonly metrics: MetricsService;
   /** Index-version events for SSE streams. */
   readonly events: ChannelEvents;
   /** The release controller; not running until started (tests call tick()). */
@@ -81,6 +86,11 @@ export function createServices(
   const holder = options.holder ?? newHolderId();
   const onError = (error: unknown, context: Record<string, unknown>): void =>
     options.onControllerError?.(error, context);
+  const metrics = createMetricsService({
+    stores,
+    clock,
+    onError: (error) => onError(error, { step: 'metrics' }),
+  });
   const lease =
     config.database.dialect === 'postgres'
       ? createPostgresLease({
@@ -102,6 +112,8 @@ export function createServices(
     intervalMs: config.controllerIntervalMs,
     indexChanged: (key, version) => events.publish(key, version),
     onError,
+    onTick: (result, seconds) => metrics.observeTick(result, seconds),
+    gateAnswers: createPrometheusAnswers({ stores, blobs, prometheusUrl: config.prometheusUrl }),
   });
   const signals: Signals = {
     indexChanged: (key, version) => events.publish(key, version),
@@ -123,11 +135,17 @@ export function createServices(
     environments: createEnvironmentService({ stores, clock, channels, signals }),
     channels,
     plans: createPlanService({ stores, clock }),
-    targets: createTargetService({ stores, clock, signals }),
+    targets: createTargetService({
+      stores,
+      clock,
+      signals,
+      onReport: (report) => metrics.observeReport(report),
+    }),
     releases: createReleaseService({ stores, blobs, clock, keys: serverKeys, signals }),
     revocations: createRevocationService({ stores, clock, keys: serverKeys, signals }),
     decisions: createDecisionService({ stores }),
     serverKeys,
+    metrics,
     events,
     controller,
     close: () =>

@@ -27,6 +27,8 @@ describe('loadServerConfig', () => {
       logLevel: 'info',
       bodyLimit: 256 * 1024 * 1024,
       controllerIntervalMs: 2000,
+      metricsAccess: 'loopback',
+      prometheusUrl: null,
     });
     expect(DEFAULT_BODY_LIMIT).toBe(268435456);
   });

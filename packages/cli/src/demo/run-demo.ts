@@ -25,6 +25,7 @@ import { formatTimeline } from './demo-timeline.ts';
 import type { DemoDecisionRecord } from './demo-timeline.ts';
 import { startTraffic } from './demo-traffic.ts';
 import type { Traffic, TrafficCounts } from './demo-traffic.ts';
+import { prometheusScrapeConfig } from './scrape-config.ts';
 
 export interface DemoOptions {
   /** server data directory; a temporary one (removed at the end) when undefined */
@@ -428,7 +429,9 @@ export async function runDemo(io: CliIo, options: DemoOptions): Promise<DemoSumm
       if (!options.json) {
         io.stdout(
           `\nThe server keeps running at ${server.url} (admin token ${adminToken}) with ${fleet.size} agents; stop with Ctrl-C.\n` +
-            `  LOCKGATE_SERVER=${server.url} LOCKGATE_TOKEN=${adminToken} node packages/cli/src/main.ts release list --env ${DEMO_ENV}\n`,
+            `  LOCKGATE_SERVER=${server.url} LOCKGATE_TOKEN=${adminToken} node packages/cli/src/main.ts release list --env ${DEMO_ENV}\n` +
+            `\nMetrics: ${server.url}/metrics. A Prometheus configuration that scrapes it (save as prometheus.yml and run \`prometheus --config.file=prometheus.yml\` from the repository root):\n\n` +
+            prometheusScrapeConfig(server.url),
         );
       } else {
         io.stderr(`server ${server.url} keeps running; stop with Ctrl-C\n`);

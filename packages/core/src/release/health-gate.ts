@@ -83,7 +83,8 @@ export interface TargetReport {
 export type GateVerdict = 'pass' | 'fail' | 'inconclusive';
 
 export interface HealthGateResult {
-  metric: HealthMetric;
+  /** `prometheus` for a prometheus gate (prometheus-gate.ts) */
+  metric: HealthMetric | 'prometheus';
   verdict: GateVerdict;
   measured: number | null;
   threshold: number;
@@ -91,6 +92,14 @@ export interface HealthGateResult {
   targets: number;
   samples: number;
   reasons: string[];
+  /** prometheus gates only: the rendered query and the answer judged, so the verdict replays */
+  provider?: 'prometheus';
+  query?: string;
+  answer?: {
+    at: string;
+    status: 'success' | 'error';
+    series: { labels: Record<string, string>; value: string }[];
+  };
 }
 
 const SIGNAL_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/;

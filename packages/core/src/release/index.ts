@@ -1,6 +1,7 @@
 export * from './bucket.ts';
 export * from './selector.ts';
 export * from './health-gate.ts';
+export * from './prometheus-gate.ts';
 export * from './plan.ts';
 export * from './freeze.ts';
 export * from './pin.ts';

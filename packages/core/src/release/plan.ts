@@ -15,13 +15,18 @@
 import { LockgateError } from '../errors.ts';
 import { healthGateProblems } from './health-gate.ts';
 import type { HealthGateSpec } from './health-gate.ts';
+import { isPrometheusGate, prometheusGateProblems } from './prometheus-gate.ts';
+import type { PrometheusGateSpec } from './prometheus-gate.ts';
+
+/** A stage gate: a health gate on agent reports, or a prometheus query (prometheus-gate.ts). */
+export type StageGate = HealthGateSpec | PrometheusGateSpec;
 
 export interface Stage {
   name: string;
   percent: number;
   cohort?: string;
   soakSeconds: number;
-  gates: HealthGateSpec[];
+  gates: StageGate[];
   approvals?: number;
   progressDeadlineSeconds?: number;
 }
@@ -160,7 +165,14 @@ export function planProblems(
       problems.push(`${path}.gates must be an array`);
     } else {
       const gates: unknown[] = stage.gates;
-      gates.forEach((gate, g) => problems.push(...healthGateProblems(gate, `${path}.gates[${g}]`)));
+      gates.forEach((gate, g) =>
+        problems.push(
+          ...(isPrometheusGate(gate) ? prometheusGateProblems : healthGateProblems)(
+            gate,
+            `${path}.gates[${g}]`,
+          ),
+        ),
+      );
     }
     if (stage.approvals !== undefined && !nonNegativeInteger(stage.approvals)) {
       problems.push(`${path}.approvals must be an integer ≥ 0`);

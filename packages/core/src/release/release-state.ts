@@ -16,6 +16,7 @@ import type { Pin, RollbackAuthorization } from './pin.ts';
 import { validatePlan } from './plan.ts';
 import type { Cohort, TargetRef } from './selector.ts';
 import type { Plan } from './plan.ts';
+import type { PrometheusAnswer } from './prometheus-gate.ts';
 
 export type ReleaseStatus =
   | 'requested'
@@ -131,6 +132,8 @@ export interface ReleaseContext {
   /** the channel's targets (id and labels): who a stage can reach */
   targets: TargetRef[];
   freezeWindows: FreezeWindow[];
+  /** what Prometheus answered to the stage's prometheus gates, fetched by the shell */
+  prometheus?: PrometheusAnswer[];
 }
 
 /** What the shell must apply (idempotently) to the channel after saving the release. */

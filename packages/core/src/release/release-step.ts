@@ -14,6 +14,7 @@ import { digestOf } from '../digest.ts';
 import { LockgateError } from '../errors.ts';
 import { evaluateHealthGate } from './health-gate.ts';
 import type { HealthGateResult } from './health-gate.ts';
+import { evaluatePrometheusGate, isPrometheusGate } from './prometheus-gate.ts';
 import { cohortSaltOf, inBucket, reachPercent } from './bucket.ts';
 import type { Stage } from './plan.ts';
 import type {
@@ -165,8 +166,17 @@ export function stageGates(
 ): HealthGateResult[] {
   const inStage = new Set(context.stageTargets);
   const reports = context.reports.filter((r) => inStage.has(r.targetId));
+  const scope = {
+    release: release.id,
+    pack: release.pack,
+    env: release.env,
+    channel: release.channel,
+    targets: context.stageTargets,
+  };
   return stageOf(release).gates.map((gate) =>
-    evaluateHealthGate(gate, reports, tick.at, { pack: release.pack }),
+    isPrometheusGate(gate)
+      ? evaluatePrometheusGate(gate, scope, context.prometheus ?? [])
+      : evaluateHealthGate(gate, reports, tick.at, { pack: release.pack }),
   );
 }
 

@@ -65,7 +65,9 @@ export function stageRefusals(
   const summary = [...counts.values()].sort((a, b) =>
     a.kind === b.kind ? (a.code < b.code ? -1 : a.code > b.code ? 1 : 0) : a.kind < b.kind ? -1 : 1,
   );
-  const judgedByGate = stageOf(release).gates.some((g) => g.metric === 'activation_success_rate');
+  const judgedByGate = stageOf(release).gates.some(
+    (g) => 'metric' in g && g.metric === 'activation_success_rate',
+  );
   const failing = summary.some((r) => r.kind === 'verify' || !judgedByGate);
   return { failing, summary };
 }

@@ -7,6 +7,7 @@ import {
   progressDeadlineOf,
   validatePlan,
 } from '../../src/release/index.ts';
+import type { HealthGateSpec } from '../../src/release/health-gate.ts';
 import { simplePlan } from './fixtures.ts';
 
 function problemsOf(value: unknown, options: { cohorts?: string[] } = {}): string[] {
@@ -37,7 +38,9 @@ describe('built-in plans', () => {
         }),
         expect.objectContaining({ metric: 'activation_success_rate', op: '>=', threshold: 0.95 }),
       ]);
-      expect(stage.gates.every((g) => g.minTargets >= 1 && g.minSamples >= 1)).toBe(true);
+      expect(
+        (stage.gates as HealthGateSpec[]).every((g) => g.minTargets >= 1 && g.minSamples >= 1),
+      ).toBe(true);
     }
   });
 

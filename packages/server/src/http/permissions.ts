@@ -51,3 +51,12 @@ export function isPermitted(role: TokenRole, method: string, path: string): bool
 export function agentScopeOf(method: string, path: string): AgentScopeKind | undefined {
   return AGENT_ROUTE_SCOPES.get(routeKey(method, path));
 }
+
+/**
+ * Routes outside the API prefix that take a token, and the roles that may call them (the route
+ * also declares them in its `config.roles`). `/metrics` is open on loopback by default
+ * (`LOCKGATE_METRICS_ACCESS`); from elsewhere Prometheus scrapes with an operator token.
+ */
+export const METRICS_ROUTE_ROLES: ReadonlyMap<string, readonly TokenRole[]> = new Map([
+  ['GET /metrics', ['admin', 'operator'] as const],
+]);

@@ -36,14 +36,17 @@ export interface World {
 
 export async function createWorld(
   dialect: TestDialect,
-  options: TestAppOptions & { controllerInterval?: string } = {},
+  options: TestAppOptions & { controllerInterval?: string; prometheusUrl?: string } = {},
 ): Promise<World> {
   const clock = manualClock(START);
   const t = await createTestApp(
     dialect,
-    options.controllerInterval === undefined
-      ? {}
-      : { controllerInterval: options.controllerInterval },
+    {
+      ...(options.controllerInterval === undefined
+        ? {}
+        : { controllerInterval: options.controllerInterval }),
+      ...(options.prometheusUrl === undefined ? {} : { prometheusUrl: options.prometheusUrl }),
+    },
     { clock: clock.clock, ...options },
   );
   const call: World['call'] = async (method, url, body, headers = {}) => {

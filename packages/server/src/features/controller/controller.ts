@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { decide, isTerminal } from '@lockgate/core';
+import type { PrometheusAnswer } from '@lockgate/core';
 import type { BlobStore } from '../../blob-store.ts';
 import type { Clock } from '../../clock.ts';
 import type { Stores } from '../../stores.ts';
@@ -62,6 +63,13 @@ export interface ControllerDeps {
   indexChanged: (key: ChannelKey, version: number) => void;
   /** errors of a tick (logged by the server); the loop goes on */
   onError?: (error: unknown, context: Record<string, unknown>) => void;
+  /** told after each tick with its duration (metrics) */
+  onTick?: (result: TickResult, seconds: number) => void;
+  /**
+   * The answers to the prometheus gates of a release's current stage, fetched before its
+   * transaction and passed to decide in the context (features/metrics/prometheus-answers.ts).
+   */
+  gateAnswers?: (releaseId: string, now: Date) => Promise<PrometheusAnswer[]>;
 }
 
 /** `host:pid:random`, so a record tells which process decided. */
@@ -84,6 +92,7 @@ export function createController(deps: ControllerDeps): Controller {
     now: Date,
     key: IndexSigningKey,
   ): Promise<{ decisions: number; indexes: number }> => {
+    const answers = deps.gateAnswers === undefined ? [] : await deps.gateAnswers(id, now);
     const committed = await stores.transaction(async (tx) => {
       if (!(await lease.stillHeld(tx, now))) return null;
       const peek = await tx.releases.find(id);
@@ -92,7 +101,8 @@ export function createController(deps: ControllerDeps): Controller {
       if (channel === null) return null;
       const stored = await tx.releases.find(id);
       if (stored === null || isTerminal(stored.release.state)) return null;
-      const context = await loadReleaseContext(tx, blobs, stored.release, channel, now);
+      const loaded = await loadReleaseContext(tx, blobs, stored.release, channel, now);
+      const context = answers.length === 0 ? loaded : { ...loaded, prometheus: answers };
       const result = decide(context, now);
       const change = await commitReleaseChange(tx, stored.release, result, {
         channel,
@@ -183,6 +193,13 @@ export function createController(deps: ControllerDeps): Controller {
   };
 
   const tick = async (): Promise<TickResult> => {
+    const started = performance.now();
+    const result = await tickOnce();
+    deps.onTick?.(result, (performance.now() - started) / 1000);
+    return result;
+  };
+
+  const tickOnce = async (): Promise<TickResult> => {
     const now = clock();
     const result: TickResult = { leader: false, decisions: 0, indexes: 0, failures: 0 };
     if (!(await lease.acquire(now))) return result;

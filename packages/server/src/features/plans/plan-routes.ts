@@ -1,4 +1,4 @@
-import { GATE_OPERATORS } from '@lockgate/core';
+import { GATE_OPERATORS, MAX_PROMETHEUS_QUERY_LENGTH } from '@lockgate/core';
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
@@ -45,13 +45,30 @@ const GateBody = Type.Object(
   { additionalProperties: false },
 );
 
+const PrometheusGateBody = Type.Object(
+  {
+    provider: Type.Literal('prometheus'),
+    query: Type.String({
+      minLength: 1,
+      maxLength: MAX_PROMETHEUS_QUERY_LENGTH,
+      description:
+        'PromQL; {{release}} {{pack}} {{env}} {{channel}} {{window}} and {{targets}} (the ' +
+        "stage's target ids as a regex) are replaced before it is asked",
+    }),
+    op: StringEnum(GATE_OPERATORS),
+    threshold: BoundedNumber(),
+    windowSeconds: PlanInteger,
+  },
+  { additionalProperties: false },
+);
+
 const StageBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 63 }),
     percent: BoundedNumber(),
     cohort: Type.Optional(Name),
     soakSeconds: PlanInteger,
-    gates: Type.Array(GateBody, { maxItems: 32 }),
+    gates: Type.Array(Type.Union([GateBody, PrometheusGateBody]), { maxItems: 32 }),
     approvals: Type.Optional(PlanInteger),
     progressDeadlineSeconds: Type.Optional(PlanInteger),
   },

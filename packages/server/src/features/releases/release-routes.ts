@@ -129,6 +129,23 @@ const GateResultSchema = Type.Object(
     targets: Type.Integer(),
     samples: Type.Number(),
     reasons: Type.Array(Type.String()),
+    provider: Type.Optional(Type.Literal('prometheus')),
+    query: Type.Optional(Type.String()),
+    answer: Type.Optional(
+      Type.Object(
+        {
+          at: Type.String(),
+          status: StringEnum(['success', 'error'] as const),
+          series: Type.Array(
+            Type.Object(
+              { labels: Type.Record(Type.String(), Type.String()), value: Type.String() },
+              { additionalProperties: false },
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

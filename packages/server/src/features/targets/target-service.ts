@@ -63,6 +63,14 @@ export function createTargetService(deps: {
   stores: Stores;
   clock: Clock;
   signals: Signals;
+  /** told after each report is stored, with the attempt the target reported before (metrics) */
+  onReport?: (report: {
+    env: string;
+    channel: string;
+    previous: TargetAttempt | null;
+    activePack: string | null;
+    attempt?: TargetAttempt;
+  }) => void;
 }): TargetService {
   const { stores, clock, signals } = deps;
   // Parsed index payloads by channel, so check-ins do not decode the envelope each time.
@@ -150,6 +158,13 @@ export function createTargetService(deps: {
         });
       });
       signals.wakeController();
+      deps.onReport?.({
+        env: target.env,
+        channel: target.channel,
+        previous: target.lastAttempt,
+        activePack: input.activePack,
+        ...(input.lastAttempt === undefined ? {} : { attempt: input.lastAttempt }),
+      });
     },
 
     async list(query) {
