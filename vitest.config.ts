@@ -1,4 +1,3 @@
-import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -17,7 +16,6 @@ export default defineConfig({
       {
         // The console's component tests: React in jsdom, for packages/web only.
         extends: true,
-        plugins: [react()],
         test: {
           name: 'web',
           environment: 'jsdom',
