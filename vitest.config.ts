@@ -10,7 +10,11 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'node',
-          include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+          include: [
+            'packages/*/test/**/*.test.ts',
+            'packages/web/browser/**/*.test.ts',
+            'test/**/*.test.ts',
+          ],
         },
       },
       {
