@@ -124,6 +124,27 @@ for (const dialect of DIALECTS) {
       expect(agent.json()).toMatchObject({ code: 'FORBIDDEN' });
     });
 
+    it('pages targets by id with after, for the targets table of the console', async () => {
+      for (const url of ['/environments/prod', '/environments/prod/channels/stable']) {
+        await t.app.inject({ method: 'PUT', url: `/api/v1${url}`, headers: t.auth, payload: {} });
+      }
+      for (const id of ['t-1', 't-2', 't-3']) {
+        await t.app.inject({
+          method: 'PUT',
+          url: `/api/v1/targets/${id}`,
+          headers: t.auth,
+          payload: { env: 'prod', channel: 'stable', labels: {} },
+        });
+      }
+      const ids = async (query: string): Promise<string[]> =>
+        (await t.app.inject({ method: 'GET', url: `/api/v1/targets?${query}`, headers: t.auth }))
+          .json<{ items: { id: string }[] }>()
+          .items.map((target) => target.id);
+      expect(await ids('limit=2')).toEqual(['t-1', 't-2']);
+      expect(await ids('limit=2&after=t-2')).toEqual(['t-3']);
+      expect(await ids('after=t-3')).toEqual([]);
+    });
+
     it('streams a change event for a decision recorded after the stream opened', async () => {
       const url = await t.app.listen({ host: '127.0.0.1', port: 0 });
       const received = await new Promise<string>((resolve, reject) => {
