@@ -145,6 +145,38 @@ for (const dialect of DIALECTS) {
       expect(await ids('after=t-3')).toEqual([]);
     });
 
+    it('ends the change stream once its token is revoked', async () => {
+      const created = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/tokens',
+        headers: t.auth,
+        payload: { name: 'ops', role: 'operator' },
+      });
+      const secret = created.json<{ secret: string }>().secret;
+      const url = await t.app.listen({ host: '127.0.0.1', port: 0 });
+      const text = await new Promise<string>((resolve, reject) => {
+        const req = httpRequest(
+          `${url}/api/v1/events`,
+          { headers: { authorization: `Bearer ${secret}` } },
+          (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => {
+              body += chunk;
+              if (body.includes('event: ready') && !body.includes('revoking')) {
+                body += 'revoking';
+                void t.app.inject({ method: 'DELETE', url: '/api/v1/tokens/ops', headers: t.auth });
+              }
+            });
+            res.on('end', () => resolve(body));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      expect(text).toContain(': token revoked');
+    });
+
     it('streams a change event for a decision recorded after the stream opened', async () => {
       const url = await t.app.listen({ host: '127.0.0.1', port: 0 });
       const received = await new Promise<string>((resolve, reject) => {

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { LockgateError } from '@lockgate/core';
-import { actorOf, createAuthHook } from '../../http/auth.ts';
+import { actorOf, bearerTokenOf, createAuthHook } from '../../http/auth.ts';
 import { errorResponses } from '../../http/schemas.ts';
 import type { DecisionService } from '../decisions/decision-service.ts';
 import type { TokenService } from '../tokens/token-service.ts';
@@ -34,11 +34,14 @@ export interface ConsoleRoutesOptions {
   sseHeartbeatMs?: number;
   /** How often the change feed reads the decision log (default 500 ms). */
   eventsPollMs?: number;
+  /** How often an open stream checks that its token is still valid (default 5 s). */
+  revalidateMs?: number;
 }
 
 export function consoleRoutes(app: FastifyInstance, options: ConsoleRoutesOptions): void {
   const { apiPrefix, tokens, signInCodes } = options;
   const heartbeatMs = options.sseHeartbeatMs ?? 15_000;
+  const revalidateMs = options.revalidateMs ?? Math.min(heartbeatMs, 5000);
   const events = createConsoleEvents({
     decisions: options.decisions,
     ...(options.eventsPollMs === undefined ? {} : { pollMs: options.eventsPollMs }),
@@ -129,9 +132,22 @@ export function consoleRoutes(app: FastifyInstance, options: ConsoleRoutesOption
         });
         raw.write('retry: 1000\n\nevent: ready\ndata: {}\n\n');
         const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), heartbeatMs);
+        // A stream lives no longer than its token: checked again every few seconds.
+        const bearer = bearerTokenOf(request.headers.authorization) ?? '';
+        const recheck = setInterval(() => {
+          void tokens.authenticate(bearer).then(
+            (actor) => {
+              if (actor !== null) return;
+              if (!raw.writableEnded) raw.write(': token revoked\n\n');
+              end();
+            },
+            () => undefined,
+          );
+        }, revalidateMs);
         const end = (): void => {
           if (!streams.delete(end)) return;
           clearInterval(heartbeat);
+          clearInterval(recheck);
           subscription.unsubscribe();
           if (!raw.writableEnded) raw.end();
         };
