@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { systemClock } from './clock.ts';
 import type { ServerConfig } from './config.ts';
 import { buildRoutes, BuildRecordSchema } from './features/builds/build-routes.ts';
 import {
@@ -15,6 +16,9 @@ import {
   environmentRoutes,
   FreezeWindowSchema,
 } from './features/environments/environment-routes.ts';
+import { consoleRoutes } from './features/console/console-routes.ts';
+import { createSignInCodes } from './features/console/sign-in-codes.ts';
+import type { SignInCodes } from './features/console/sign-in-codes.ts';
 import { healthRoutes } from './features/health/health-routes.ts';
 import { metricsRoutes } from './features/metrics/metrics-routes.ts';
 import { packRoutes, PackSummarySchema } from './features/packs/pack-routes.ts';
@@ -26,6 +30,7 @@ import { TargetSchema, targetRoutes } from './features/targets/target-routes.ts'
 import { TokenSchema, tokenRoutes } from './features/tokens/token-routes.ts';
 import { trustRoutes, TrustedKeySchema } from './features/trust/trust-routes.ts';
 import { createAuthHook } from './http/auth.ts';
+import { serveConsole } from './http/console-static.ts';
 import { clientErrorHandler, createNotFoundHandler, errorHandler } from './http/error-handler.ts';
 import { unboundedRequestNumbers } from './http/number-bounds.ts';
 import { refuseUnsafeText } from './http/request-text.ts';
@@ -49,6 +54,10 @@ export interface AppDeps {
   logger?: FastifyBaseLogger;
   /** Milliseconds between SSE heartbeat comments (default 15 s). */
   sseHeartbeatMs?: number;
+  /** One-time console sign-in codes (startServer issues one for a generated admin token). */
+  signInCodes?: SignInCodes;
+  /** The built console (default packages/web/dist). */
+  consoleDir?: string;
 }
 
 const routeTables = new WeakMap<FastifyInstance, RouteTable>();
@@ -83,7 +92,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const routes = createRouteTable();
   routeTables.set(app, routes);
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler(createNotFoundHandler((path) => routes.methodsOf(path)));
+  const notFound = createNotFoundHandler((path) => routes.methodsOf(path));
+  app.setNotFoundHandler(
+    serveConsole(app, { apiPrefix: API_PREFIX, notFound, dir: deps.consoleDir }),
+  );
 
   // Every route, as it is added: known for 405 answers, and refused (the app does not start)
   // when a number of its request schema lacks bounds (http/number-bounds.ts).
@@ -147,6 +159,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     access: config.metricsAccess,
   });
   healthRoutes(app, { health: services.health });
+  consoleRoutes(app, {
+    apiPrefix: API_PREFIX,
+    tokens: services.tokens,
+    decisions: services.decisions,
+    signInCodes: deps.signInCodes ?? createSignInCodes(systemClock),
+    ...(deps.sseHeartbeatMs === undefined ? {} : { sseHeartbeatMs: deps.sseHeartbeatMs }),
+  });
 
   void app.register(
     (api: FastifyInstance, _opts: object, done: () => void) => {

@@ -7,6 +7,7 @@ import { buildApp } from './app.ts';
 import { createBlobStore } from './blob-store.ts';
 import { systemClock } from './clock.ts';
 import type { ServerConfig } from './config.ts';
+import { createSignInCodes } from './features/console/sign-in-codes.ts';
 import { openDatabase } from './db/database.ts';
 import { createServices } from './services.ts';
 import type { Services } from './services.ts';
@@ -18,6 +19,11 @@ export interface RunningServer {
   url: string;
   /** The admin token generated on first start (also in DATA/admin-token), else null. */
   generatedAdminToken: string | null;
+  /**
+   * With a generated admin token: the console link that signs in as it, once, within 15 minutes
+   * (`URL/sign-in#code=…`: the code stays out of server logs and Referer headers). Else null.
+   */
+  signInUrl: string | null;
   /** Stops the controller, stops listening, then closes the database. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -41,15 +47,21 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     servicesStarted = services;
     const { generatedAdminToken } = await services.tokens.bootstrap();
     await services.serverKeys.bootstrap();
-    const started = buildApp({ config, services });
+    const signInCodes = createSignInCodes(systemClock);
+    const started = buildApp({ config, services, signInCodes });
     app = started;
     await listenOn(started, config);
     services.controller.start();
     let closing: Promise<void> | null = null;
+    const url = urlOf(started, config.host);
     return {
       app: started,
-      url: urlOf(started, config.host),
+      url,
       generatedAdminToken,
+      signInUrl:
+        generatedAdminToken === null
+          ? null
+          : `${url}/sign-in#code=${signInCodes.issue(generatedAdminToken)}`,
       close: () =>
         (closing ??= (async () => {
           try {

@@ -40,6 +40,11 @@ export async function runServer(
       context.io.stderr(
         `Generated admin token (shown once; also stored in ${join(config.dataDir, ADMIN_TOKEN_FILE)}):\n${server.generatedAdminToken}\n`,
       );
+      if (server.signInUrl !== null) {
+        context.io.stderr(
+          `Sign in to the console once (within 15 minutes) with:\n${server.signInUrl}\n`,
+        );
+      }
     }
     printResult(
       context.io,

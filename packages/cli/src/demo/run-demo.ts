@@ -195,6 +195,11 @@ export async function runDemo(io: CliIo, options: DemoOptions): Promise<DemoSumm
     );
     const client = new ApiClient({ server: server.url, token: adminToken, fetch: io.fetch });
     progress(`server listening on ${server.url}`);
+    progress(
+      server.signInUrl === null
+        ? `follow the releases in the console: ${server.url}/releases (sign in with ${join(config.dataDir, 'admin-token')})`
+        : `follow the releases in the console (one-time sign-in link): ${server.signInUrl}`,
+    );
 
     // Keys: the build key signs the packs and the server trusts it.
     const keys = await loadOrCreateDemoKeys(join(config.dataDir, 'demo-keys'));

@@ -5,6 +5,7 @@ import { createBlobStore } from '../../src/blob-store.ts';
 import type { BlobStore } from '../../src/blob-store.ts';
 import type { Clock } from '../../src/clock.ts';
 import type { ServerConfig, ServerConfigFlags } from '../../src/config.ts';
+import type { SignInCodes } from '../../src/features/console/sign-in-codes.ts';
 import { createServices } from '../../src/services.ts';
 import type { Services } from '../../src/services.ts';
 import { createStores } from '../../src/stores.ts';
@@ -64,6 +65,10 @@ export interface TestAppOptions {
   holder?: string;
   sseHeartbeatMs?: number;
   eventsPollMs?: number;
+  /** console sign-in codes (default: a fresh set) */
+  signInCodes?: SignInCodes;
+  /** the built console to serve (default packages/web/dist) */
+  consoleDir?: string;
 }
 
 /** A fresh database, services with a stepping clock, a bootstrapped admin token, and the app. */
@@ -86,6 +91,8 @@ export async function createTestApp(
     config,
     services,
     ...(options.sseHeartbeatMs === undefined ? {} : { sseHeartbeatMs: options.sseHeartbeatMs }),
+    ...(options.signInCodes === undefined ? {} : { signInCodes: options.signInCodes }),
+    ...(options.consoleDir === undefined ? {} : { consoleDir: options.consoleDir }),
   });
   await app.ready();
   return {

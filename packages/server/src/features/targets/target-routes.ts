@@ -86,7 +86,14 @@ const ReportBody = Type.Object(
 );
 
 const ListQuery = Type.Object(
-  { env: Type.Optional(Name), channel: Type.Optional(Name), limit: Type.Optional(LimitQuery) },
+  {
+    env: Type.Optional(Name),
+    channel: Type.Optional(Name),
+    after: Type.Optional(
+      Type.String({ maxLength: 255, description: 'targets with an id after this one (paging)' }),
+    ),
+    limit: Type.Optional(LimitQuery),
+  },
   { additionalProperties: false },
 );
 
@@ -134,11 +141,12 @@ export function targetRoutes(app: FastifyInstance, options: { targets: TargetSer
       },
     },
     async (request) => {
-      const { env, channel, limit } = request.query;
+      const { env, channel, after, limit } = request.query;
       return {
         items: await targets.list({
           ...(env === undefined ? {} : { env }),
           ...(channel === undefined ? {} : { channel }),
+          ...(after === undefined ? {} : { after }),
           limit: limitOf(limit),
         }),
       };

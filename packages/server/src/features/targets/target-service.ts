@@ -53,7 +53,13 @@ export interface TargetService {
   ): Promise<{ target: TargetView; created: boolean }>;
   /** Appends a report stamped with the server clock; TARGET_NOT_FOUND when unregistered. */
   report(id: string, input: TargetReportInput, actor: Principal): Promise<void>;
-  list(query: { env?: string; channel?: string; limit: number }): Promise<TargetView[]>;
+  /** By id; `after` pages on from the last id of the previous page. */
+  list(query: {
+    env?: string;
+    channel?: string;
+    after?: string;
+    limit: number;
+  }): Promise<TargetView[]>;
   get(id: string): Promise<TargetView>;
   /** core desiredPack on the channel's current index payload, now. */
   desired(id: string, actor: Principal): Promise<DesiredView>;

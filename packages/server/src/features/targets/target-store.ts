@@ -25,6 +25,8 @@ export interface StoredReport extends TargetReport {
 export interface TargetListQuery {
   env?: string;
   channel?: string;
+  /** ids after this one (paging: pass the last id of the previous page) */
+  after?: string;
   limit: number;
 }
 
@@ -55,8 +57,9 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
       return row === undefined ? null : fromRow(row);
     },
 
-    async list({ env, channel, limit }) {
+    async list({ env, channel, after, limit }) {
       let query = db.selectFrom('targets').selectAll();
+      if (after !== undefined) query = query.where('id', '>', after);
       if (env !== undefined) query = query.where('env', '=', env);
       if (channel !== undefined) query = query.where('channel', '=', channel);
       const rows = await query.orderBy('id').limit(limit).execute();

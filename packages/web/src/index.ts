@@ -1,2 +1,0 @@
-/** Placeholder: the web package is built in a later issue. */
-export const PACKAGE_NAME = '@lockgate/web';

@@ -1,0 +1,13 @@
+import { ApiError } from '../api/client.ts';
+
+/** An API refusal: its stable code and its sentence, announced to screen readers. */
+export function Refusal({ error }: { error: unknown }) {
+  if (error === null || error === undefined) return null;
+  const code = error instanceof ApiError ? error.code : 'ERROR';
+  const message = error instanceof Error ? error.message : String(error);
+  return (
+    <p className="refusal" role="alert">
+      <code>{code}</code> {message}
+    </p>
+  );
+}
