@@ -1,0 +1,2 @@
+export * from './confidence-sequence.ts';
+export * from './compare-gate.ts';

@@ -1,0 +1,76 @@
+/**
+ * A small, fixed-seed run of the judgment harness (bench/judgment/) as a test of the statistics:
+ * the rates must fall within the stated bounds. Nothing here measures time.
+ */
+import { describe, expect, it } from 'vitest';
+import { wilson } from '../bench/judgment/report.ts';
+import { calibratedThreshold, runConfiguration } from '../bench/judgment/simulate.ts';
+import { TRAFFIC_MODELS } from '../bench/judgment/traffic-models.ts';
+import type { TrafficModel } from '../bench/judgment/traffic-models.ts';
+
+function model(name: string): TrafficModel {
+  const found = TRAFFIC_MODELS.find((m) => m.name === name);
+  if (found === undefined) throw new Error(`no model ${name}`);
+  return found;
+}
+
+describe('the judgment harness, small and seeded', () => {
+  for (const name of ['heterogeneous', 'overdispersed']) {
+    it(`keeps the sequential judge under 1 % false rollbacks in A/A runs of the ${name} model`, () => {
+      const r = runConfiguration({
+        model: model(name),
+        metric: 'errors',
+        factor: 1,
+        runs: 400,
+        seed: 'ci',
+        fixedThreshold: Infinity,
+      });
+      const rollbacks = r.judges.sequential.rollbacks;
+      expect(rollbacks / r.runs).toBeLessThanOrEqual(0.01);
+      expect(wilson(rollbacks, r.runs)[1]).toBeLessThan(0.03);
+    });
+  }
+
+  it('detects a doubled error rate in at least 95 % of runs, more often than a calibrated fixed threshold', () => {
+    const m = model('heterogeneous');
+    const calibration = runConfiguration({
+      model: m,
+      metric: 'errors',
+      factor: 1,
+      runs: 400,
+      seed: 'ci-calibration',
+      fixedThreshold: Infinity,
+    });
+    const threshold = calibratedThreshold(calibration.maxRates, 0.01);
+    const r = runConfiguration({
+      model: m,
+      metric: 'errors',
+      factor: 2,
+      runs: 150,
+      seed: 'ci',
+      fixedThreshold: threshold,
+    });
+    expect(r.judges.sequential.rollbacks / r.runs).toBeGreaterThanOrEqual(0.95);
+    expect(r.judges.sequential.rollbacks).toBeGreaterThan(r.judges['fixed-calibrated'].rollbacks);
+  });
+
+  for (const name of ['low-traffic', 'zero-inflated']) {
+    it(`rolls back fewer A/A runs than the Mann-Whitney judge on the ${name} model`, () => {
+      const r = runConfiguration({
+        model: model(name),
+        metric: 'errors',
+        factor: 1,
+        runs: 600,
+        seed: 'ci',
+        fixedThreshold: Infinity,
+      });
+      expect(r.judges.sequential.rollbacks).toBeLessThan(r.judges['kayenta-like'].rollbacks);
+    });
+  }
+
+  it('gives the Wilson interval of a known case', () => {
+    const [lo, hi] = wilson(10, 1000);
+    expect(lo).toBeCloseTo(0.00544, 4);
+    expect(hi).toBeCloseTo(0.01831, 4);
+  });
+});
