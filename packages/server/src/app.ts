@@ -24,6 +24,11 @@ import { serverKeyRoutes } from './features/server-keys/server-key-routes.ts';
 import { TargetSchema, targetRoutes } from './features/targets/target-routes.ts';
 import { TokenSchema, tokenRoutes } from './features/tokens/token-routes.ts';
 import { trustRoutes, TrustedKeySchema } from './features/trust/trust-routes.ts';
+import {
+  WebhookDeliverySchema,
+  webhookRoutes,
+  WebhookSchema,
+} from './features/webhooks/webhook-routes.ts';
 import { createAuthHook } from './http/auth.ts';
 import { clientErrorHandler, createNotFoundHandler, errorHandler } from './http/error-handler.ts';
 import { unboundedRequestNumbers } from './http/number-bounds.ts';
@@ -113,6 +118,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     TargetSchema,
     ReleaseSchema,
     DecisionRecordSchema,
+    WebhookSchema,
+    WebhookDeliverySchema,
   ]) {
     app.addSchema(schema);
   }
@@ -166,6 +173,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         revocationRoutes(secured, { revocations: services.revocations });
         decisionRoutes(secured, { decisions: services.decisions });
         serverKeyRoutes(secured, { serverKeys: services.serverKeys });
+        webhookRoutes(secured, { webhooks: services.webhooks });
         scopeDone();
       });
       done();

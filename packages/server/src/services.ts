@@ -32,6 +32,9 @@ import { createTokenService } from './features/tokens/token-service.ts';
 import type { TokenService } from './features/tokens/token-service.ts';
 import { createTrustService } from './features/trust/trust-service.ts';
 import type { TrustService } from './features/trust/trust-service.ts';
+import { createWebhookService } from './features/webhooks/webhook-service.ts';
+import type { WebhookService } from './features/webhooks/webhook-service.ts';
+import type { WebhookWorkerOptions } from './features/webhooks/webhook-worker.ts';
 import type { Signals } from './signals.ts';
 import type { Stores } from './stores.ts';
 
@@ -49,6 +52,8 @@ export interface Services {
   readonly revocations: RevocationService;
   readonly decisions: DecisionService;
   readonly serverKeys: ServerKeyService;
+  /** Webhook subscriptions; its worker posts deliveries once started (the server starts it). */
+  readonly webhooks: WebhookService;
   /** Index-version events for SSE streams. */
   readonly events: ChannelEvents;
   /** The release controller; not running until started (tests call tick()). */
@@ -64,6 +69,8 @@ export interface ServiceOptions {
   eventsPollMs?: number;
   /** Errors of controller ticks; the server logs them. */
   onControllerError?: (error: unknown, context: Record<string, unknown>) => void;
+  /** Webhook delivery settings (poll interval, retry backoff, timeout). */
+  webhooks?: Omit<WebhookWorkerOptions, 'stores' | 'clock'>;
 }
 
 export function createServices(
@@ -108,6 +115,14 @@ export function createServices(
     wakeController: () => controller.wake(),
   };
   const channels = createChannelService({ stores, clock, keys: serverKeys, signals });
+  const webhooks = createWebhookService({
+    stores,
+    clock,
+    worker: {
+      onError: (error) => onError(error, { step: 'webhooks' }),
+      ...options.webhooks,
+    },
+  });
   let closing: Promise<void> | null = null;
   return Object.freeze({
     packs: createPackService({ stores, blobs, clock }),
@@ -128,12 +143,14 @@ export function createServices(
     revocations: createRevocationService({ stores, clock, keys: serverKeys, signals }),
     decisions: createDecisionService({ stores }),
     serverKeys,
+    webhooks,
     events,
     controller,
     close: () =>
       (closing ??= (async () => {
         try {
           await controller.stop();
+          await webhooks.worker.stop();
         } finally {
           events.close();
         }

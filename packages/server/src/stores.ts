@@ -28,6 +28,8 @@ import type { TargetStore } from './features/targets/target-store.ts';
 import { createTokenStore } from './features/tokens/token-store.ts';
 import type { TokenStore } from './features/tokens/token-store.ts';
 import { createTrustStore } from './features/trust/trust-store.ts';
+import { createWebhookStore } from './features/webhooks/webhook-store.ts';
+import type { WebhookStore } from './features/webhooks/webhook-store.ts';
 import type { TrustStore } from './features/trust/trust-store.ts';
 
 export interface Stores {
@@ -45,6 +47,7 @@ export interface Stores {
   readonly serverKeys: ServerKeyStore;
   readonly lease: LeaseStore;
   readonly idempotency: IdempotencyStore;
+  readonly webhooks: WebhookStore;
   /**
    * Runs fn with stores bound to one transaction: committed when fn resolves, rolled back
    * when it throws. Called inside a transaction, it joins that transaction.
@@ -70,6 +73,7 @@ export function createStores(db: Kysely<Database>): Stores {
     serverKeys: createServerKeyStore(db),
     lease: createLeaseStore(db),
     idempotency: createIdempotencyStore(db),
+    webhooks: createWebhookStore(db),
     transaction: (fn) =>
       db.isTransaction ? fn(stores) : db.transaction().execute((trx) => fn(createStores(trx))),
     ping: () => pingDatabase(db),
