@@ -15,6 +15,7 @@ import {
   environmentRoutes,
   FreezeWindowSchema,
 } from './features/environments/environment-routes.ts';
+import { freezeRoutes } from './features/freezes/freeze-routes.ts';
 import { healthRoutes } from './features/health/health-routes.ts';
 import { packRoutes, PackSummarySchema } from './features/packs/pack-routes.ts';
 import { PlanSchema, planRoutes } from './features/plans/plan-routes.ts';
@@ -174,6 +175,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         decisionRoutes(secured, { decisions: services.decisions });
         serverKeyRoutes(secured, { serverKeys: services.serverKeys });
         webhookRoutes(secured, { webhooks: services.webhooks });
+        freezeRoutes(secured, { freezes: services.freezes });
         scopeDone();
       });
       done();

@@ -14,6 +14,8 @@ import { createDecisionService } from './features/decisions/decision-service.ts'
 import type { DecisionService } from './features/decisions/decision-service.ts';
 import { createEnvironmentService } from './features/environments/environment-service.ts';
 import type { EnvironmentService } from './features/environments/environment-service.ts';
+import { createFreezeService } from './features/freezes/freeze-service.ts';
+import type { FreezeService } from './features/freezes/freeze-service.ts';
 import { createHealthService } from './features/health/health-service.ts';
 import type { HealthService } from './features/health/health-service.ts';
 import { createPackService } from './features/packs/pack-service.ts';
@@ -54,6 +56,8 @@ export interface Services {
   readonly serverKeys: ServerKeyService;
   /** Webhook subscriptions; its worker posts deliveries once started (the server starts it). */
   readonly webhooks: WebhookService;
+  /** Stop the line (freeze every environment now), lift, and the error budget policy. */
+  readonly freezes: FreezeService;
   /** Index-version events for SSE streams. */
   readonly events: ChannelEvents;
   /** The release controller; not running until started (tests call tick()). */
@@ -144,6 +148,7 @@ export function createServices(
     decisions: createDecisionService({ stores }),
     serverKeys,
     webhooks,
+    freezes: createFreezeService({ stores, clock, signals }),
     events,
     controller,
     close: () =>

@@ -3,6 +3,7 @@ export * from './selector.ts';
 export * from './health-gate.ts';
 export * from './plan.ts';
 export * from './freeze.ts';
+export * from './error-budget.ts';
 export * from './pin.ts';
 export * from './rollback.ts';
 export * from './release-state.ts';

@@ -12,3 +12,4 @@ declare module 'fastify' {
 }
 
 export const ADMIN: readonly TokenRole[] = ['admin'];
+export const OPERATORS: readonly TokenRole[] = ['admin', 'operator'];
