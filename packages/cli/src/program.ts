@@ -3,6 +3,7 @@ import type { HelpContext } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
 import type { CommandContext } from './command-context.ts';
 import { registerAgentCommand } from './commands/agent-command.ts';
+import { registerBackupCommands } from './commands/backup-command.ts';
 import { registerBuildCommands } from './commands/build-command.ts';
 import { registerChannelCommands } from './commands/channel-command.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
@@ -77,6 +78,7 @@ export function buildProgram(context: CommandContext): Command {
   registerRollbackAuthCommands(program, context);
   registerFreezeCommands(program, context);
   registerWebhookCommands(program, context);
+  registerBackupCommands(program, context);
   registerAgentCommand(program, context);
   registerDemoCommand(program, context);
   return program;
