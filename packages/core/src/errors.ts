@@ -144,6 +144,26 @@ export const ERROR_CODES = {
     status: 422,
     summary: 'The channel index version is lower than one already seen.',
   },
+  // webhooks
+  WEBHOOK_NOT_FOUND: { status: 404, summary: 'No webhook subscription has this name.' },
+  // backup and restore
+  BACKUP_INVALID: {
+    status: 422,
+    summary:
+      'The backup file is not a Lockgate backup, or a part of it does not match its checksum.',
+  },
+  BACKUP_PASSPHRASE_INVALID: {
+    status: 422,
+    summary: 'The passphrase does not decrypt the private keys of the backup.',
+  },
+  RESTORE_VERIFICATION_FAILED: {
+    status: 422,
+    summary: 'The restored data does not verify (decision log chain or blob checksums).',
+  },
+  RESTORE_TARGET_NOT_EMPTY: {
+    status: 409,
+    summary: 'The data directory or database to restore into already holds data.',
+  },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

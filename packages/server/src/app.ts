@@ -19,6 +19,7 @@ import {
 import { consoleRoutes } from './features/console/console-routes.ts';
 import { createSignInCodes } from './features/console/sign-in-codes.ts';
 import type { SignInCodes } from './features/console/sign-in-codes.ts';
+import { freezeRoutes } from './features/freezes/freeze-routes.ts';
 import { healthRoutes } from './features/health/health-routes.ts';
 import { metricsRoutes } from './features/metrics/metrics-routes.ts';
 import { packRoutes, PackSummarySchema } from './features/packs/pack-routes.ts';
@@ -29,6 +30,11 @@ import { serverKeyRoutes } from './features/server-keys/server-key-routes.ts';
 import { TargetSchema, targetRoutes } from './features/targets/target-routes.ts';
 import { TokenSchema, tokenRoutes } from './features/tokens/token-routes.ts';
 import { trustRoutes, TrustedKeySchema } from './features/trust/trust-routes.ts';
+import {
+  WebhookDeliverySchema,
+  webhookRoutes,
+  WebhookSchema,
+} from './features/webhooks/webhook-routes.ts';
 import { createAuthHook } from './http/auth.ts';
 import { serveConsole } from './http/console-static.ts';
 import { clientErrorHandler, createNotFoundHandler, errorHandler } from './http/error-handler.ts';
@@ -126,6 +132,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     TargetSchema,
     ReleaseSchema,
     DecisionRecordSchema,
+    WebhookSchema,
+    WebhookDeliverySchema,
   ]) {
     app.addSchema(schema);
   }
@@ -191,6 +199,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         revocationRoutes(secured, { revocations: services.revocations });
         decisionRoutes(secured, { decisions: services.decisions });
         serverKeyRoutes(secured, { serverKeys: services.serverKeys });
+        webhookRoutes(secured, { webhooks: services.webhooks });
+        freezeRoutes(secured, { freezes: services.freezes });
         scopeDone();
       });
       done();

@@ -67,3 +67,13 @@ export {
   INDEX_PUBLIC_KEY_FILE,
 } from './features/server-keys/server-key-service.ts';
 export type { ServerKeyService, ServerKeyView } from './features/server-keys/server-key-service.ts';
+export { createBackup } from './backup/create-backup.ts';
+export type { BackupOptions } from './backup/create-backup.ts';
+export { readBackup, restoreBackup } from './backup/restore-backup.ts';
+export type { RestoreOptions, RestoreReport } from './backup/restore-backup.ts';
+export type { BackupManifest } from './backup/backup-format.ts';
+export {
+  signatureHeader,
+  verifyWebhookSignature,
+  DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
+} from './features/webhooks/webhook-signature.ts';

@@ -52,6 +52,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     app = started;
     await listenOn(started, config);
     services.controller.start();
+    services.webhooks.worker.start();
     let closing: Promise<void> | null = null;
     const url = urlOf(started, config.host);
     return {

@@ -14,6 +14,8 @@ import { createDecisionService } from './features/decisions/decision-service.ts'
 import type { DecisionService } from './features/decisions/decision-service.ts';
 import { createEnvironmentService } from './features/environments/environment-service.ts';
 import type { EnvironmentService } from './features/environments/environment-service.ts';
+import { createFreezeService } from './features/freezes/freeze-service.ts';
+import type { FreezeService } from './features/freezes/freeze-service.ts';
 import { createHealthService } from './features/health/health-service.ts';
 import type { HealthService } from './features/health/health-service.ts';
 import { createMetricsService } from './features/metrics/metrics-service.ts';
@@ -35,6 +37,9 @@ import { createTokenService } from './features/tokens/token-service.ts';
 import type { TokenService } from './features/tokens/token-service.ts';
 import { createTrustService } from './features/trust/trust-service.ts';
 import type { TrustService } from './features/trust/trust-service.ts';
+import { createWebhookService } from './features/webhooks/webhook-service.ts';
+import type { WebhookService } from './features/webhooks/webhook-service.ts';
+import type { WebhookWorkerOptions } from './features/webhooks/webhook-worker.ts';
 import type { Signals } from './signals.ts';
 import type { Stores } from './stores.ts';
 
@@ -54,6 +59,10 @@ export interface Services {
   readonly serverKeys: ServerKeyService;
   /** What /metrics exports. */
   readonly metrics: MetricsService;
+  /** Webhook subscriptions; its worker posts deliveries once started (the server starts it). */
+  readonly webhooks: WebhookService;
+  /** Stop the line (freeze every environment now), lift, and the error budget policy. */
+  readonly freezes: FreezeService;
   /** Index-version events for SSE streams. */
   readonly events: ChannelEvents;
   /** The release controller; not running until started (tests call tick()). */
@@ -69,6 +78,8 @@ export interface ServiceOptions {
   eventsPollMs?: number;
   /** Errors of controller ticks; the server logs them. */
   onControllerError?: (error: unknown, context: Record<string, unknown>) => void;
+  /** Webhook delivery settings (poll interval, retry backoff, timeout). */
+  webhooks?: Omit<WebhookWorkerOptions, 'stores' | 'clock'>;
 }
 
 export function createServices(
@@ -120,6 +131,14 @@ export function createServices(
     wakeController: () => controller.wake(),
   };
   const channels = createChannelService({ stores, clock, keys: serverKeys, signals });
+  const webhooks = createWebhookService({
+    stores,
+    clock,
+    worker: {
+      onError: (error) => onError(error, { step: 'webhooks' }),
+      ...options.webhooks,
+    },
+  });
   let closing: Promise<void> | null = null;
   return Object.freeze({
     packs: createPackService({ stores, blobs, clock }),
@@ -146,12 +165,15 @@ export function createServices(
     decisions: createDecisionService({ stores }),
     serverKeys,
     metrics,
+    webhooks,
+    freezes: createFreezeService({ stores, clock, signals }),
     events,
     controller,
     close: () =>
       (closing ??= (async () => {
         try {
           await controller.stop();
+          await webhooks.worker.stop();
         } finally {
           events.close();
         }

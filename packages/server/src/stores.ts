@@ -30,6 +30,8 @@ import type { TargetStore } from './features/targets/target-store.ts';
 import { createTokenStore } from './features/tokens/token-store.ts';
 import type { TokenStore } from './features/tokens/token-store.ts';
 import { createTrustStore } from './features/trust/trust-store.ts';
+import { createWebhookStore } from './features/webhooks/webhook-store.ts';
+import type { WebhookStore } from './features/webhooks/webhook-store.ts';
 import type { TrustStore } from './features/trust/trust-store.ts';
 
 export interface Stores {
@@ -49,6 +51,7 @@ export interface Stores {
   readonly idempotency: IdempotencyStore;
   /** aggregate reads for /metrics */
   readonly metrics: MetricsStore;
+  readonly webhooks: WebhookStore;
   /**
    * Runs fn with stores bound to one transaction: committed when fn resolves, rolled back
    * when it throws. Called inside a transaction, it joins that transaction.
@@ -75,6 +78,7 @@ export function createStores(db: Kysely<Database>): Stores {
     lease: createLeaseStore(db),
     idempotency: createIdempotencyStore(db),
     metrics: createMetricsStore(db),
+    webhooks: createWebhookStore(db),
     transaction: (fn) =>
       db.isTransaction ? fn(stores) : db.transaction().execute((trx) => fn(createStores(trx))),
     ping: () => pingDatabase(db),

@@ -4,6 +4,7 @@ export * from './health-gate.ts';
 export * from './prometheus-gate.ts';
 export * from './plan.ts';
 export * from './freeze.ts';
+export * from './error-budget.ts';
 export * from './pin.ts';
 export * from './rollback.ts';
 export * from './release-state.ts';

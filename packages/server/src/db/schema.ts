@@ -228,6 +228,49 @@ export interface IdempotencyKeysTable {
   created_at: string;
 }
 
+export interface WebhookSubscriptionsTable {
+  id: string;
+  name: string;
+  url: string;
+  /** 'json' (signed generic body) or 'slack' (Slack-compatible body, signed too) */
+  format: string;
+  /** JSON array of event types */
+  events_json: string;
+  /** the HMAC-SHA256 signing secret; never shown after creation */
+  secret: string;
+  created_at: string;
+  created_by: string;
+}
+
+/** The webhook outbox: one row per (subscription, event), written with the decision. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  subscription_id: string;
+  event_id: string;
+  event_type: string;
+  /** the exact body posted (bytes signed), JSON text */
+  payload_json: string;
+  /** 'pending' | 'delivered' | 'failed' */
+  status: string;
+  attempts: number;
+  next_attempt_at: string;
+  /** a worker holds the row until then (several replicas never post it twice at once) */
+  claimed_until: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
+export interface WebhookAttemptsTable {
+  delivery_id: string;
+  attempt: number;
+  at: string;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+}
+
 /** The Kysely database type. Times are ISO 8601 UTC strings on both dialects. */
 export interface Database {
   packs: PacksTable;
@@ -249,4 +292,7 @@ export interface Database {
   server_keys: ServerKeysTable;
   controller_lease: ControllerLeaseTable;
   idempotency_keys: IdempotencyKeysTable;
+  webhook_subscriptions: WebhookSubscriptionsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
 }

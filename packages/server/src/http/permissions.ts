@@ -9,6 +9,9 @@ import type { TokenRole } from '../features/tokens/token-service.ts';
 /** Token management: admin tokens only. */
 export const ADMIN_ONLY_PATH = '/tokens';
 
+/** Admin-only paths and their subpaths: tokens, webhook subscriptions (secrets), backups. */
+export const ADMIN_ONLY_PATHS: readonly string[] = [ADMIN_ONLY_PATH, '/webhooks', '/backup'];
+
 /**
  * What an agent route's path names, checked against the token's scope before the body is read:
  * `target` — the `:id` parameter must match a target pattern (the service then checks the
@@ -41,7 +44,7 @@ export function isPermitted(role: TokenRole, method: string, path: string): bool
     case 'admin':
       return true;
     case 'operator':
-      return path !== ADMIN_ONLY_PATH && !path.startsWith(`${ADMIN_ONLY_PATH}/`);
+      return !ADMIN_ONLY_PATHS.some((only) => path === only || path.startsWith(`${only}/`));
     case 'agent':
       return AGENT_ROUTES.has(routeKey(method, path));
   }

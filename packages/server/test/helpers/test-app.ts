@@ -7,7 +7,7 @@ import type { Clock } from '../../src/clock.ts';
 import type { ServerConfig, ServerConfigFlags } from '../../src/config.ts';
 import type { SignInCodes } from '../../src/features/console/sign-in-codes.ts';
 import { createServices } from '../../src/services.ts';
-import type { Services } from '../../src/services.ts';
+import type { ServiceOptions, Services } from '../../src/services.ts';
 import { createStores } from '../../src/stores.ts';
 import type { Stores } from '../../src/stores.ts';
 import type { TestDatabase, TestDialect } from './test-database.ts';
@@ -69,6 +69,8 @@ export interface TestAppOptions {
   signInCodes?: SignInCodes;
   /** the built console to serve (default packages/web/dist) */
   consoleDir?: string;
+  /** webhook delivery settings (the worker is started only when a test starts it) */
+  webhooks?: ServiceOptions['webhooks'];
 }
 
 /** A fresh database, services with a stepping clock, a bootstrapped admin token, and the app. */
@@ -84,6 +86,7 @@ export async function createTestApp(
   const services = createServices(config, stores, blobs, options.clock ?? steppingClock(), {
     ...(options.holder === undefined ? {} : { holder: options.holder }),
     ...(options.eventsPollMs === undefined ? {} : { eventsPollMs: options.eventsPollMs }),
+    ...(options.webhooks === undefined ? {} : { webhooks: options.webhooks }),
   });
   const { generatedAdminToken } = await services.tokens.bootstrap();
   if (generatedAdminToken === null) throw new Error('expected a generated admin token');

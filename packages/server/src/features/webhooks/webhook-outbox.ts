@@ -1,0 +1,46 @@
+/**
+ * The outbox side of webhooks: called inside the transaction that appends decision records, it
+ * queues one delivery per (subscription, event) the records announce. It writes rows and
+ * nothing else (no network), so a decision never waits on a receiver; the worker posts them.
+ */
+import { randomUUID } from 'node:crypto';
+import type { DecisionRecord } from '../decisions/decision-store.ts';
+import { eventPayload } from './webhook-body.ts';
+import { webhookEventsOf } from './webhook-events.ts';
+import type { WebhookStore, StoredDelivery, StoredWebhook } from './webhook-store.ts';
+
+/** Whether a subscription wants an event type (`*` is every type). */
+export function subscribedTo(webhook: Pick<StoredWebhook, 'events'>, type: string): boolean {
+  return webhook.events.includes('*') || webhook.events.includes(type);
+}
+
+export async function enqueueWebhookEvents(
+  tx: { readonly webhooks: WebhookStore },
+  records: readonly DecisionRecord[],
+): Promise<void> {
+  const events = records.flatMap(webhookEventsOf);
+  if (events.length === 0) return;
+  const webhooks = await tx.webhooks.list();
+  const deliveries: StoredDelivery[] = [];
+  for (const event of events) {
+    const payloadJson = JSON.stringify(eventPayload(event));
+    for (const webhook of webhooks) {
+      if (!subscribedTo(webhook, event.type)) continue;
+      deliveries.push({
+        id: `whd_${randomUUID()}`,
+        subscriptionId: webhook.id,
+        eventId: event.id,
+        eventType: event.type,
+        payloadJson,
+        status: 'pending',
+        attempts: 0,
+        nextAttemptAt: event.record.at,
+        lastStatusCode: null,
+        lastError: null,
+        createdAt: event.record.at,
+        finishedAt: null,
+      });
+    }
+  }
+  await tx.webhooks.enqueue(deliveries);
+}
