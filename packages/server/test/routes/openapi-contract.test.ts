@@ -18,7 +18,24 @@ type Json = Record<string, unknown>;
 
 /** The changes made on purpose since the expected file was generated. */
 function withIntendedChanges(document: Json): Json {
-  return document;
+  return addViewerRole(structuredClone(document)) as Json;
+}
+
+/** The read-only `viewer` token role joined admin, operator and agent (issue 10). */
+function addViewerRole(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(addViewerRole);
+  if (typeof node !== 'object' || node === null) return node;
+  const record = node as Json;
+  if (JSON.stringify(record['enum']) === JSON.stringify(['admin', 'operator', 'agent'])) {
+    return {
+      ...record,
+      enum: ['admin', 'operator', 'agent', 'viewer'],
+      description: `${String(record['description'])}; viewer: read only (every GET an operator may make)`,
+    };
+  }
+  return Object.fromEntries(
+    Object.entries(record).map(([key, value]) => [key, addViewerRole(value)]),
+  );
 }
 
 describe('the OpenAPI document', () => {
