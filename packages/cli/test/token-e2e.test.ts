@@ -148,4 +148,28 @@ describe('token commands end to end against an in-process server', () => {
       expect(usage.code, args.join(' ')).toBe(2);
     }
   });
+
+  it('creates a viewer token, which reads what an operator reads and may change nothing', async () => {
+    const created = await ok<{ token: TokenView; secret: string }>(
+      'token',
+      'create',
+      'auditor',
+      '--role',
+      'viewer',
+    );
+    expect(created.token).toMatchObject({ name: 'auditor', role: 'viewer', revokedAt: null });
+    expect(created.token.scope).toBeUndefined();
+    const human = await lockgate(['token', 'list']);
+    expect(human.stdout).toMatch(/^auditor {2}viewer {2}created \S+$/m);
+
+    expect((await lockgate(['trust', 'list'], created.secret)).code).toBe(0);
+    for (const args of [
+      ['env', 'create', 'prod-eu'],
+      ['token', 'list'],
+    ]) {
+      const refused = await lockgate(args, created.secret);
+      expect(refused.code, args.join(' ')).toBe(1);
+      expect(refused.stderr, args.join(' ')).toMatch(/^FORBIDDEN: /);
+    }
+  });
 });
