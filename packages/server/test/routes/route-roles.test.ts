@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { API_PREFIX, buildApp, OPENAPI_PATH, routesOf } from '../../src/app.ts';
 import type { DeclaredRoute } from '../../src/http/route-table.ts';
 import {
