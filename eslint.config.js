@@ -38,7 +38,8 @@ export default tseslint.config(
   },
   // DESIGN.md §3, held by machine: packages talk through each other's public entry point
   // (`@lockgate/NAME`), never through relative paths into another package's files; core depends
-  // on nothing of ours; agent and server do not depend on each other or on the CLI.
+  // on nothing of ours; api on TypeBox and core's import-free RFC 3339 parser only; agent and
+  // server do not depend on each other or on the CLI.
   {
     files: ['packages/**/*.ts'],
     rules: { 'import-x/no-relative-packages': 'error' },
@@ -50,6 +51,24 @@ export default tseslint.config(
         'error',
         {
           patterns: [{ group: ['@lockgate/*'], message: 'core depends on nothing of ours.' }],
+        },
+      ],
+    },
+  },
+  {
+    files: ['packages/api/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!\\./|@sinclair/typebox$|@lockgate/core/rfc3339$)',
+              message:
+                'api depends on TypeBox only (and re-exports core/rfc3339, which imports nothing), ' +
+                'so the console can import it without the rest of Lockgate.',
+            },
+          ],
         },
       ],
     },

@@ -1,4 +1,5 @@
-import { ERROR_CODES, LockgateError } from '@lockgate/core';
+import { isApiErrorCode } from '@lockgate/api';
+import { LockgateError } from '@lockgate/core';
 import type { ErrorCode } from '@lockgate/core';
 import { CliError, ServerError } from './cli-error.ts';
 
@@ -29,7 +30,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function isErrorCode(code: string): code is ErrorCode {
-  return Object.hasOwn(ERROR_CODES, code);
+  return isApiErrorCode(code);
 }
 
 /** The network cause of a failed fetch, e.g. ECONNREFUSED, for the error sentence. */

@@ -1,3 +1,5 @@
+import { normalizeRfc3339, TOKEN_ROLES } from '@lockgate/api';
+import type { TokenRole } from '@lockgate/api';
 import { InvalidArgumentError } from 'commander';
 import {
   formatDuration,
@@ -151,9 +153,9 @@ export function parseTokenName(value: string): string {
   return checkName(value, 'Token');
 }
 
-/** The roles of API tokens (the server's TOKEN_ROLES). */
-export const TOKEN_ROLES = ['admin', 'operator', 'agent'] as const;
-export type TokenRole = (typeof TOKEN_ROLES)[number];
+/** The roles of API tokens: the API's list. */
+export { TOKEN_ROLES };
+export type { TokenRole };
 
 export function parseTokenRole(value: string): TokenRole {
   const role = TOKEN_ROLES.find((candidate) => candidate === value);
@@ -215,36 +217,15 @@ export function parsePositiveDuration(value: string): number {
   return seconds;
 }
 
-const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/i;
-
 /** An RFC 3339 time with a zone (`2026-12-24T18:00:00Z`), returned in UTC ISO form. */
 export function parseTimeValue(value: string): string {
-  const match = RFC3339.exec(value);
-  const [, year, month, day, hour, minute, second, zoneHour, zoneMinute] = (match ?? []).map(
-    (part) => (part === undefined ? 0 : Number(part)),
-  );
-  const daysInMonth =
-    year === undefined || month === undefined ? 0 : new Date(Date.UTC(year, month, 0)).getUTCDate();
-  const valid =
-    match !== null &&
-    month !== undefined &&
-    month >= 1 &&
-    month <= 12 &&
-    day !== undefined &&
-    day >= 1 &&
-    day <= daysInMonth &&
-    (hour ?? 99) <= 23 &&
-    (minute ?? 99) <= 59 &&
-    (second ?? 99) <= 59 &&
-    (zoneHour ?? 99) <= 23 &&
-    (zoneMinute ?? 99) <= 59;
-  if (!valid) {
+  const normalized = normalizeRfc3339(value);
+  if (normalized === null) {
     throw new InvalidArgumentError(
       `Expected an RFC 3339 time with a zone, e.g. 2026-12-24T18:00:00Z, not '${value}'.`,
     );
   }
-  return new Date(Date.parse(value)).toISOString();
+  return normalized;
 }
 
 /** Weekdays in week order, from `mon,wed,fri`, `mon-fri` or a mix (`mon-wed,sat`). */

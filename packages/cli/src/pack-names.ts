@@ -1,6 +1,6 @@
 import { itemsOf, objectField } from './api-client.ts';
 import type { ApiClient } from './api-client.ts';
-import type { PackSummary } from './api-types.ts';
+import type { PackSummary } from '@lockgate/api';
 
 /**
  * `name@version` of pack digests, for human listings that would otherwise show bare digests.

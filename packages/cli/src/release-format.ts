@@ -1,6 +1,6 @@
 import { approvalStageOf, formatDuration, formatSelector } from '@lockgate/core';
 import type { LabelSelector, StageGate } from '@lockgate/core';
-import type { DecisionRecordView, PinView, ReleaseView, ReleaseWhyView } from './api-types.ts';
+import type { DecisionRecordView, PinView, ReleaseView, ReleaseWhyView } from '@lockgate/api';
 import { packLabel } from './pack-names.ts';
 import type { PackNames } from './pack-names.ts';
 

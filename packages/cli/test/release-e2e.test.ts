@@ -11,7 +11,7 @@ import type {
   PinView,
   ReleaseView,
   TargetView,
-} from '../src/api-types.ts';
+} from '@lockgate/api';
 import type { ReleaseProgress } from '../src/release-format.ts';
 import { makeTempDir, runCli } from './cli-harness.ts';
 import type { CliResult } from './cli-harness.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_PLANS } from '@lockgate/core';
 import type { Plan } from '@lockgate/core';
-import type { DecisionRecordView, ReleaseView } from '../src/api-types.ts';
+import type { DecisionRecordView, ReleaseView } from '@lockgate/api';
 import {
   formatDecisionRecord,
   formatGateResult,
@@ -29,6 +29,7 @@ function record(patch: Partial<DecisionRecordView>): DecisionRecordView {
     stageIndex: 0,
     inputs: {},
     verdict: 'paused',
+    holder: null,
     digest: `sha256:${'e'.repeat(64)}`,
     prevDigest: null,
     ...patch,

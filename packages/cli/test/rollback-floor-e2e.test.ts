@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReleaseView, TargetView } from '../src/api-types.ts';
+import type { ReleaseView, TargetView } from '@lockgate/api';
 import { createCliWorld } from './cli-harness.ts';
 import type { CliResult, CliWorld } from './cli-harness.ts';
 

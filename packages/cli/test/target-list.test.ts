@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServerConfig, startServer } from '@lockgate/server';
 import type { RunningServer } from '@lockgate/server';
-import type { TargetView } from '../src/api-types.ts';
+import type { TargetView } from '@lockgate/api';
 import { makeTempDir, runCli } from './cli-harness.ts';
 import type { CliResult } from './cli-harness.ts';
 

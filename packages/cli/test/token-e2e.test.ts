@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServerConfig, startServer } from '@lockgate/server';
 import type { RunningServer } from '@lockgate/server';
-import type { TokenView } from '../src/api-types.ts';
+import type { TokenView } from '@lockgate/api';
 import { makeTempDir, runCli } from './cli-harness.ts';
 import type { CliResult } from './cli-harness.ts';
 
@@ -146,6 +146,30 @@ describe('token commands end to end against an in-process server', () => {
     ]) {
       const usage = await lockgate(args);
       expect(usage.code, args.join(' ')).toBe(2);
+    }
+  });
+
+  it('creates a viewer token, which reads what an operator reads and may change nothing', async () => {
+    const created = await ok<{ token: TokenView; secret: string }>(
+      'token',
+      'create',
+      'auditor',
+      '--role',
+      'viewer',
+    );
+    expect(created.token).toMatchObject({ name: 'auditor', role: 'viewer', revokedAt: null });
+    expect(created.token.scope).toBeUndefined();
+    const human = await lockgate(['token', 'list']);
+    expect(human.stdout).toMatch(/^auditor {2}viewer {2}created \S+$/m);
+
+    expect((await lockgate(['trust', 'list'], created.secret)).code).toBe(0);
+    for (const args of [
+      ['env', 'create', 'prod-eu'],
+      ['token', 'list'],
+    ]) {
+      const refused = await lockgate(args, created.secret);
+      expect(refused.code, args.join(' ')).toBe(1);
+      expect(refused.stderr, args.join(' ')).toMatch(/^FORBIDDEN: /);
     }
   });
 });

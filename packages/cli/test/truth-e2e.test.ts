@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReleaseView, ReleaseWhyView, RollbackAuthorizationView } from '../src/api-types.ts';
+import type { ReleaseView, ReleaseWhyView, RollbackAuthorizationView } from '@lockgate/api';
 import { createCliWorld } from './cli-harness.ts';
 import type { CliResult, CliWorld } from './cli-harness.ts';
 

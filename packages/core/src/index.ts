@@ -1,4 +1,5 @@
 export * from './errors.ts';
+export * from './rfc3339.ts';
 export * from './canonical-json.ts';
 export * from './digest.ts';
 export * from './signing.ts';

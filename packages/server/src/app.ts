@@ -1,40 +1,28 @@
 import swagger from '@fastify/swagger';
+import { SHARED_SCHEMAS } from '@lockgate/api';
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { systemClock } from './clock.ts';
 import type { ServerConfig } from './config.ts';
-import { buildRoutes, BuildRecordSchema } from './features/builds/build-routes.ts';
-import {
-  ChannelSchema,
-  channelRoutes,
-  PinSchema,
-  RollbackAuthorizationSchema,
-} from './features/channels/channel-routes.ts';
-import { DecisionRecordSchema, decisionRoutes } from './features/decisions/decision-routes.ts';
-import {
-  EnvironmentSchema,
-  environmentRoutes,
-  FreezeWindowSchema,
-} from './features/environments/environment-routes.ts';
+import { buildRoutes } from './features/builds/build-routes.ts';
+import { channelRoutes } from './features/channels/channel-routes.ts';
+import { decisionRoutes } from './features/decisions/decision-routes.ts';
+import { environmentRoutes } from './features/environments/environment-routes.ts';
+import { healthRoutes } from './features/health/health-routes.ts';
+import { packRoutes } from './features/packs/pack-routes.ts';
+import { planRoutes } from './features/plans/plan-routes.ts';
+import { releaseRoutes } from './features/releases/release-routes.ts';
+import { revocationRoutes } from './features/revocations/revocation-routes.ts';
+import { serverKeyRoutes } from './features/server-keys/server-key-routes.ts';
+import { targetRoutes } from './features/targets/target-routes.ts';
+import { tokenRoutes } from './features/tokens/token-routes.ts';
+import { trustRoutes } from './features/trust/trust-routes.ts';
 import { consoleRoutes } from './features/console/console-routes.ts';
 import { createSignInCodes } from './features/console/sign-in-codes.ts';
 import type { SignInCodes } from './features/console/sign-in-codes.ts';
 import { freezeRoutes } from './features/freezes/freeze-routes.ts';
-import { healthRoutes } from './features/health/health-routes.ts';
 import { metricsRoutes } from './features/metrics/metrics-routes.ts';
-import { packRoutes, PackSummarySchema } from './features/packs/pack-routes.ts';
-import { PlanSchema, planRoutes } from './features/plans/plan-routes.ts';
-import { ReleaseSchema, releaseRoutes } from './features/releases/release-routes.ts';
-import { revocationRoutes } from './features/revocations/revocation-routes.ts';
-import { serverKeyRoutes } from './features/server-keys/server-key-routes.ts';
-import { TargetSchema, targetRoutes } from './features/targets/target-routes.ts';
-import { TokenSchema, tokenRoutes } from './features/tokens/token-routes.ts';
-import { trustRoutes, TrustedKeySchema } from './features/trust/trust-routes.ts';
-import {
-  WebhookDeliverySchema,
-  webhookRoutes,
-  WebhookSchema,
-} from './features/webhooks/webhook-routes.ts';
+import { webhookRoutes } from './features/webhooks/webhook-routes.ts';
 import { createAuthHook } from './http/auth.ts';
 import { serveConsole } from './http/console-static.ts';
 import { clientErrorHandler, createNotFoundHandler, errorHandler } from './http/error-handler.ts';
@@ -42,7 +30,7 @@ import { unboundedRequestNumbers } from './http/number-bounds.ts';
 import { refuseUnsafeText } from './http/request-text.ts';
 import { createRouteTable } from './http/route-table.ts';
 import type { DeclaredRoute, RouteTable } from './http/route-table.ts';
-import { ErrorSchema } from './http/schemas.ts';
+import { checkRouteAccess } from './http/route-roles.ts';
 import type { Services } from './services.ts';
 
 export const API_PREFIX = '/api/v1';
@@ -65,6 +53,36 @@ export interface AppDeps {
   /** The built console (default packages/web/dist). */
   consoleDir?: string;
 }
+
+/** What a feature's routes may ask for: the services (each takes those it needs) and settings. */
+export type RouteDeps = Services & {
+  /** Largest accepted pack file in bytes. */
+  bodyLimit: number;
+  /** Milliseconds between SSE heartbeat comments. */
+  sseHeartbeatMs?: number;
+};
+
+/**
+ * The features whose routes answer under the API prefix, behind the token check. Each feature
+ * registers its own routes from its own module, each route with the roles that may call it
+ * (`config.roles`); adding a feature is adding it here.
+ */
+const FEATURE_ROUTES: readonly ((app: FastifyInstance, deps: RouteDeps) => void)[] = [
+  packRoutes,
+  buildRoutes,
+  trustRoutes,
+  tokenRoutes,
+  environmentRoutes,
+  channelRoutes,
+  planRoutes,
+  targetRoutes,
+  releaseRoutes,
+  revocationRoutes,
+  decisionRoutes,
+  serverKeyRoutes,
+  webhookRoutes,
+  freezeRoutes,
+];
 
 const routeTables = new WeakMap<FastifyInstance, RouteTable>();
 
@@ -104,10 +122,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   );
 
   // Every route, as it is added: known for 405 answers, and refused (the app does not start)
-  // when a number of its request schema lacks bounds (http/number-bounds.ts).
+  // when it declares neither the roles that may call it nor that it is public
+  // (http/route-roles.ts), or when a number of its request schema lacks bounds
+  // (http/number-bounds.ts).
   app.addHook('onRoute', (route) => {
     const schema = route.schema as Record<string, unknown> | undefined;
-    routes.add(route.method, route.url, schema);
+    checkRouteAccess(route.method, route.url, route.config, false);
+    routes.add(route.method, route.url, schema, route.config ?? {});
     const unbounded = unboundedRequestNumbers(schema, (id) => app.getSchema(id));
     if (unbounded.length > 0) {
       throw new Error(
@@ -117,26 +138,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   // No text the database cannot store as sent reaches a handler (http/request-text.ts).
   app.addHook('preValidation', refuseUnsafeText);
-  for (const schema of [
-    ErrorSchema,
-    PackSummarySchema,
-    BuildRecordSchema,
-    TrustedKeySchema,
-    TokenSchema,
-    EnvironmentSchema,
-    FreezeWindowSchema,
-    PinSchema,
-    RollbackAuthorizationSchema,
-    ChannelSchema,
-    PlanSchema,
-    TargetSchema,
-    ReleaseSchema,
-    DecisionRecordSchema,
-    WebhookSchema,
-    WebhookDeliverySchema,
-  ]) {
-    app.addSchema(schema);
-  }
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
 
   void app.register(swagger, {
     // Name components after the schemas' $id (PackSummary, BuildRecord, ...), not def-N.
@@ -177,30 +179,24 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   void app.register(
     (api: FastifyInstance, _opts: object, done: () => void) => {
-      api.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+      api.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, () =>
+        app.swagger(),
+      );
 
       void api.register((secured: FastifyInstance, _scopeOpts: object, scopeDone: () => void) => {
-        secured.addHook('onRequest', createAuthHook(services.tokens, API_PREFIX));
+        // Under this scope every route names the roles that may call it; the hook enforces them.
+        secured.addHook('onRoute', (route) => {
+          checkRouteAccess(route.method, route.url, route.config, true);
+        });
+        secured.addHook('onRequest', createAuthHook(services.tokens));
         // JSON only: a text/plain body is refused with 415 rather than failing the schema.
         secured.removeContentTypeParser('text/plain');
-        packRoutes(secured, { packs: services.packs, bodyLimit: config.bodyLimit });
-        buildRoutes(secured, { builds: services.builds });
-        trustRoutes(secured, { trust: services.trust });
-        tokenRoutes(secured, { tokens: services.tokens });
-        environmentRoutes(secured, { environments: services.environments });
-        channelRoutes(secured, {
-          channels: services.channels,
-          events: services.events,
+        const routeDeps: RouteDeps = {
+          ...services,
+          bodyLimit: config.bodyLimit,
           ...(deps.sseHeartbeatMs === undefined ? {} : { sseHeartbeatMs: deps.sseHeartbeatMs }),
-        });
-        planRoutes(secured, { plans: services.plans });
-        targetRoutes(secured, { targets: services.targets });
-        releaseRoutes(secured, { releases: services.releases });
-        revocationRoutes(secured, { revocations: services.revocations });
-        decisionRoutes(secured, { decisions: services.decisions });
-        serverKeyRoutes(secured, { serverKeys: services.serverKeys });
-        webhookRoutes(secured, { webhooks: services.webhooks });
-        freezeRoutes(secured, { freezes: services.freezes });
+        };
+        for (const register of FEATURE_ROUTES) register(secured, routeDeps);
         scopeDone();
       });
       done();

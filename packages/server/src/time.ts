@@ -1,15 +1,14 @@
+import { normalizeRfc3339 } from '@lockgate/api';
 import { LockgateError, parseDuration } from '@lockgate/core';
 import type { ErrorCode } from '@lockgate/core';
-
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
 
 /**
  * An RFC 3339 time from a request in the stored form (ISO 8601 UTC with milliseconds, so stored
  * times compare as text); `code` when it is not one.
  */
 export function normalizeTime(text: string, field: string, code: ErrorCode): string {
-  const ms = RFC3339.test(text) ? Date.parse(text) : Number.NaN;
-  if (!Number.isFinite(ms)) {
+  const normalized = normalizeRfc3339(text);
+  if (normalized === null) {
     throw new LockgateError(
       code,
       `${field} must be an RFC 3339 time such as 2026-01-01T00:00:00Z.`,
@@ -18,7 +17,7 @@ export function normalizeTime(text: string, field: string, code: ErrorCode): str
       },
     );
   }
-  return new Date(ms).toISOString();
+  return normalized;
 }
 
 /** Seconds of a request duration (`30s`, `10m`, `24h`, or seconds); `code` when invalid or ≤ 0. */

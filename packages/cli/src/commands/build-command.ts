@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { GateResult } from '@lockgate/core';
 import { itemsOf, objectField } from '../api-client.ts';
-import type { BuildView } from '../api-types.ts';
+import type { BuildView } from '@lockgate/api';
 import { addServerOptions, clientFor } from '../command-context.ts';
 import type { CommandContext, ServerOptions } from '../command-context.ts';
 import { collectGate, parseBuildStatus, parseDigestValue, parseLimit } from '../option-values.ts';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatDuration } from '@lockgate/core';
 import { itemsOf, objectField } from '../api-client.ts';
-import type { ChannelView, EnvironmentView } from '../api-types.ts';
+import type { ChannelView, EnvironmentView } from '@lockgate/api';
 import { addServerOptions, clientFor } from '../command-context.ts';
 import type { CommandContext, ServerOptions } from '../command-context.ts';
 import {

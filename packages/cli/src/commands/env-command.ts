@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { formatDuration } from '@lockgate/core';
 import type { Weekday } from '@lockgate/core';
 import { itemsOf, objectField } from '../api-client.ts';
-import type { ChannelView, EnvironmentView, FreezeWindowView } from '../api-types.ts';
+import type { ChannelView, EnvironmentView, FreezeWindowView } from '@lockgate/api';
 import { UsageError } from '../cli-error.ts';
 import { addServerOptions, clientFor } from '../command-context.ts';
 import type { CommandContext, ServerOptions } from '../command-context.ts';
@@ -57,7 +57,7 @@ export function freezeWindowLine(window: FreezeWindowView): string {
   const when =
     window.kind === 'once'
       ? `once ${window.start} → ${window.end}`
-      : `weekly ${window.days.join(',')} ${window.start} UTC for ${formatDuration(window.durationMinutes * 60)}`;
+      : `weekly ${(window.days ?? []).join(',')} ${window.start} UTC for ${formatDuration((window.durationMinutes ?? 0) * 60)}`;
   return `${window.id}  ${when}  ${window.reason}`;
 }
 

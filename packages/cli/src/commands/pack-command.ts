@@ -10,7 +10,7 @@ import {
 import type { GateResult, PackManifest, PackProvenance } from '@lockgate/core';
 import { itemsOf, objectField } from '../api-client.ts';
 import type { ApiClient } from '../api-client.ts';
-import type { PackSummary, RevocationView } from '../api-types.ts';
+import type { PackSummary, RevocationView } from '@lockgate/api';
 import { writeFileAtomic } from '../atomic-write.ts';
 import { UsageError } from '../cli-error.ts';
 import {

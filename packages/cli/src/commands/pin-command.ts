@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { objectField } from '../api-client.ts';
-import type { PinView } from '../api-types.ts';
+import type { PinView } from '@lockgate/api';
 import { addServerOptions, clientFor } from '../command-context.ts';
 import type { CommandContext, ServerOptions } from '../command-context.ts';
 import { parseExpiry, parsePackRef, parsePinScope, parseReason } from '../option-values.ts';

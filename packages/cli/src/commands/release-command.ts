@@ -3,7 +3,7 @@ import { RELEASE_STATES } from '@lockgate/core';
 import type { CommandKind, ReleaseStatus } from '@lockgate/core';
 import { itemsOf, objectField } from '../api-client.ts';
 import type { ApiClient } from '../api-client.ts';
-import type { DecisionRecordView, ReleaseView, ReleaseWhyView } from '../api-types.ts';
+import type { DecisionRecordView, ReleaseView, ReleaseWhyView } from '@lockgate/api';
 import { CliError } from '../cli-error.ts';
 import { addServerOptions, clientFor } from '../command-context.ts';
 import type { CommandContext, ServerOptions } from '../command-context.ts';

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { itemsOf, objectField } from '../api-client.ts';
-import type { RollbackAuthorizationView } from '../api-types.ts';
+import type { RollbackAuthorizationView } from '@lockgate/api';
 import { addServerOptions, clientFor } from '../command-context.ts';
 import type { CommandContext, ServerOptions } from '../command-context.ts';
 import {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { parsePublicKey } from '@lockgate/core';
 import { itemsOf } from '../api-client.ts';
-import type { ServerKeyView } from '../api-types.ts';
+import type { ServerKeyView } from '@lockgate/api';
 import { writeNewFile } from '../atomic-write.ts';
 import { CliError } from '../cli-error.ts';
 import { addServerOptions, clientFor, resolvePath } from '../command-context.ts';

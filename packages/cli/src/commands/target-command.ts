@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { itemsOf } from '../api-client.ts';
-import type { TargetView } from '../api-types.ts';
+import type { TargetView } from '@lockgate/api';
 import { addServerOptions, clientFor } from '../command-context.ts';
 import type { CommandContext, ServerOptions } from '../command-context.ts';
 import { parseChannelName, parseEnvName, parseLimit } from '../option-values.ts';

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { bodyObject, itemsOf, objectField } from '../api-client.ts';
-import type { TokenView } from '../api-types.ts';
+import type { TokenView } from '@lockgate/api';
 import { CliError, UsageError } from '../cli-error.ts';
 import { addServerOptions, clientFor } from '../command-context.ts';
 import type { CommandContext, ServerOptions } from '../command-context.ts';
@@ -141,7 +141,8 @@ export function registerTokenCommands(program: Command, context: CommandContext)
       .argument('<NAME>', 'the principal, recorded as actor', parseTokenName)
       .option(
         '--role <ROLE>',
-        'admin (everything), operator (all but tokens) or agent (what an agent calls, within its scope)',
+        'admin (everything), operator (all but tokens), viewer (read only) or agent (what an ' +
+          'agent calls, within its scope)',
         parseTokenRole,
         'operator',
       )

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { itemsOf, objectField } from '../api-client.ts';
-import type { TrustedKeyView } from '../api-types.ts';
+import type { TrustedKeyView } from '@lockgate/api';
 import { addServerOptions, clientFor, readInputFile } from '../command-context.ts';
 import type { CommandContext, ServerOptions } from '../command-context.ts';
 import { printResult } from '../output.ts';

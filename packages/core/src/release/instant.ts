@@ -3,18 +3,13 @@
  * `now` (a Date or an RFC 3339 string) from its caller. Internal helpers, not exported publicly.
  */
 import { LockgateError } from '../errors.ts';
+import { parseRfc3339 } from '../rfc3339.ts';
 
 /** A point in time given by the caller: a Date or an RFC 3339 string with a zone. */
 export type Instant = Date | string;
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
-
-/** Milliseconds since the epoch of an RFC 3339 string, or null when it is not one. */
-export function parseTime(value: unknown): number | null {
-  if (typeof value !== 'string' || !RFC3339.test(value)) return null;
-  const ms = new Date(value).getTime();
-  return Number.isFinite(ms) ? ms : null;
-}
+/** Milliseconds since the epoch of an RFC 3339 string, or null when it is not one (rfc3339.ts). */
+export const parseTime: (value: unknown) => number | null = parseRfc3339;
 
 /** Milliseconds since the epoch of an Instant; throws BAD_REQUEST when it is not a valid time. */
 export function toMillis(value: Instant, what = 'now'): number {

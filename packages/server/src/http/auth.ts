@@ -2,7 +2,7 @@ import { LockgateError } from '@lockgate/core';
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { assertChannelInScope, assertTargetInScope } from '../features/tokens/token-scope.ts';
 import type { Actor, TokenService } from '../features/tokens/token-service.ts';
-import { agentScopeOf, isPermitted } from './permissions.ts';
+import type { AgentScopeKind } from './route-roles.ts';
 
 const actors = new WeakMap<FastifyRequest, Actor>();
 
@@ -13,13 +13,15 @@ export function bearerTokenOf(header: string | undefined): string | null {
 }
 
 /**
- * An onRequest hook for the routes under `apiPrefix`: refuses requests without a valid bearer
- * token (401), those its role may not make (403, `http/permissions.ts`) and, for agent tokens,
- * those whose path names a target or channel outside the token's scope (403), before the body
- * is read; and records the actor. What only the body or the stored target tells (the channel a
- * target registers in or is registered in) the services check against the actor's scope.
+ * An onRequest hook for the token-checked routes: refuses requests without a valid bearer
+ * token (401), those whose route does not list the token's role in its `config.roles` (403;
+ * a route that lists none refuses every token — fail closed) and, for agent tokens, those whose
+ * path names a target or channel outside the token's scope (403, by the route's
+ * `config.agentScope`), before the body is read; and records the actor. What only the body or
+ * the stored target tells (the channel a target registers in or is registered in) the services
+ * check against the actor's scope.
  */
-export function createAuthHook(tokens: TokenService, apiPrefix: string): onRequestAsyncHookHandler {
+export function createAuthHook(tokens: TokenService): onRequestAsyncHookHandler {
   return async (request) => {
     const token = bearerTokenOf(request.headers.authorization);
     if (token === null) {
@@ -32,21 +34,25 @@ export function createAuthHook(tokens: TokenService, apiPrefix: string): onReque
     if (actor === null) throw new LockgateError('UNAUTHORIZED', 'The bearer token is not valid.');
     // The route as declared (`/api/v1/targets/:id`), not the URL it matched.
     const route = request.routeOptions.url ?? request.url;
-    const path = route.startsWith(apiPrefix) ? route.slice(apiPrefix.length) : route;
-    if (!isPermitted(actor.role, request.method, path)) {
+    const { roles, agentScope } = request.routeOptions.config;
+    if (roles === undefined || !roles.includes(actor.role)) {
       throw new LockgateError(
         'FORBIDDEN',
         `The ${actor.role} token ${actor.name} may not call ${request.method} ${route}.`,
         { details: { role: actor.role, route: `${request.method} ${route}` } },
       );
     }
-    if (actor.role === 'agent') checkAgentScope(actor, request.method, path, request.params);
+    if (actor.role === 'agent') checkAgentScope(actor, agentScope, request.params);
     actors.set(request, actor);
   };
 }
 
 /** FORBIDDEN when the agent's path names a target or channel outside its scope. */
-function checkAgentScope(actor: Actor, method: string, path: string, params: unknown): void {
+function checkAgentScope(
+  actor: Actor,
+  agentScope: AgentScopeKind | undefined,
+  params: unknown,
+): void {
   const scope = actor.scope;
   if (scope === null) return;
   if (scope.targets.length === 0 || scope.channels.length === 0) {
@@ -59,7 +65,7 @@ function checkAgentScope(actor: Actor, method: string, path: string, params: unk
     );
   }
   const values = (params ?? {}) as Record<string, string | undefined>;
-  switch (agentScopeOf(method, path)) {
+  switch (agentScope) {
     case 'target':
       assertTargetInScope(actor, values['id'] ?? '');
       return;

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -42,6 +42,15 @@ export function serveConsole(
   const indexPath = join(dir, 'index.html');
   const page = existsSync(indexPath) ? readFileSync(indexPath, 'utf8') : NOT_BUILT_PAGE;
   if (page !== NOT_BUILT_PAGE) {
+    // The console's files are public (a page must load before its user signs in): the routes
+    // @fastify/static adds for them are declared so here, before the app's access check sees
+    // them (onRoute hooks run in the order they are added; buildApp adds its check after this).
+    app.addHook('onRoute', (route) => {
+      const config: { rootPath?: unknown; public?: boolean } | undefined = route.config;
+      if (typeof config?.rootPath === 'string' && resolve(config.rootPath) === resolve(dir)) {
+        config.public = true;
+      }
+    });
     void app.register(fastifyStatic, {
       root: dir,
       // One route per built file, read at start: unknown paths reach the not-found handler.

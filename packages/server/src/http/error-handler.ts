@@ -1,13 +1,14 @@
 /**
  * Every error answer of the server has one shape, `{code, message, details?}`, with a code of
- * `ERROR_CODES` and its status: errors of routes and hooks, Fastify's own (bad JSON, body too
+ * core's `ERROR_CODES` and its status from `@lockgate/api`'s `ERROR_STATUS`: errors of routes and hooks, Fastify's own (bad JSON, body too
  * large, unsupported media type, a malformed URL), unknown routes (404) and methods (405), and
  * requests Node's HTTP parser refuses before Fastify sees them (400, 408, 431). An unexpected
  * error never leaks its message.
  */
 import { STATUS_CODES as HTTP_STATUS_TEXT } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { ERROR_CODES, httpStatusOf, isLockgateError, LockgateError } from '@lockgate/core';
+import { httpStatusOf } from '@lockgate/api';
+import { ERROR_CODES, isLockgateError, LockgateError } from '@lockgate/core';
 import type { ErrorCode } from '@lockgate/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 

@@ -5,12 +5,15 @@
  * Invariants: a `:param` segment matches one non-empty path segment, `*` matches the rest;
  * other segments match literally. Methods come back sorted and without duplicates.
  */
+import type { RouteAccess } from './route-roles.ts';
 
 export interface DeclaredRoute {
   method: string;
   url: string;
   /** the route's schema as declared (body, querystring, params, headers, response, ...) */
   schema: Readonly<Record<string, unknown>> | undefined;
+  /** the route's config as declared: who may call it (`roles`, `agentScope`, `public`) */
+  config: Readonly<RouteAccess>;
 }
 
 export interface RouteTable {
@@ -18,6 +21,7 @@ export interface RouteTable {
     method: string | readonly string[],
     url: string,
     schema?: Readonly<Record<string, unknown>>,
+    config?: Readonly<RouteAccess>,
   ): void;
   /** The methods declared for a request path (without its query), or none. */
   methodsOf(path: string): string[];
@@ -31,15 +35,16 @@ export function createRouteTable(): RouteTable {
     methods: string[];
     url: string;
     schema: DeclaredRoute['schema'];
+    config: DeclaredRoute['config'];
   }[] = [];
   return {
-    add(method, url, schema) {
+    add(method, url, schema, config = {}) {
       const methods = typeof method === 'string' ? [method] : [...method];
-      entries.push({ pattern: patternOf(url), methods, url, schema });
+      entries.push({ pattern: patternOf(url), methods, url, schema, config });
     },
     list() {
-      return entries.flatMap(({ methods, url, schema }) =>
-        methods.map((method) => ({ method, url, schema })),
+      return entries.flatMap(({ methods, url, schema, config }) =>
+        methods.map((method) => ({ method, url, schema, config })),
       );
     },
     methodsOf(path) {

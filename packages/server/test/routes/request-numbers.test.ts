@@ -1,8 +1,8 @@
+import { INT32_MAX, Integer } from '@lockgate/api';
 import { Type } from '@sinclair/typebox';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp, routesOf } from '../../src/app.ts';
 import { unboundedNumbers, unboundedRequestNumbers } from '../../src/http/number-bounds.ts';
-import { INT32_MAX, Integer } from '../../src/http/schemas.ts';
 import { createTestApp } from '../helpers/test-app.ts';
 import type { TestApp } from '../helpers/test-app.ts';
 import { DIALECTS, describeDialect } from '../helpers/test-database.ts';
@@ -69,7 +69,10 @@ for (const dialect of DIALECTS) {
         expect(() =>
           app.post(
             '/extra',
-            { schema: { body: Type.Object({ n: Type.Integer({ minimum: 0 }) }) } },
+            {
+              config: { roles: ['admin'] },
+              schema: { body: Type.Object({ n: Type.Integer({ minimum: 0 }) }) },
+            },
             () => ({}),
           ),
         ).toThrow(/POST \/extra has numbers without bounds: body \/properties\/n/);

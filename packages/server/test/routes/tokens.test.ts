@@ -1,8 +1,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { API_PREFIX } from '../../src/app.ts';
+import { API_PREFIX, routesOf } from '../../src/app.ts';
 import type { DecisionRecord } from '../../src/features/decisions/decision-store.ts';
 import { hashToken } from '../../src/features/tokens/token-service.ts';
-import { ADMIN_ONLY_PATH, AGENT_ROUTES } from '../../src/http/permissions.ts';
 import { CHANNEL, createChannel, createWorld, ENV } from '../helpers/release-world.ts';
 import type { World } from '../helpers/release-world.ts';
 import { createTestApp } from '../helpers/test-app.ts';
@@ -10,6 +9,20 @@ import type { TestApp } from '../helpers/test-app.ts';
 import { DIALECTS, describeDialect } from '../helpers/test-database.ts';
 
 type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
+
+/** Token management: admin tokens only. */
+const ADMIN_ONLY_PATH = '/tokens';
+
+/** Everything an agent calls: register, report, read what to run, fetch packs and index keys. */
+const AGENT_ROUTES: readonly string[] = [
+  'PUT /targets/:id',
+  'POST /targets/:id/reports',
+  'GET /targets/:id/desired',
+  'GET /channels/:env/:channel/index',
+  'GET /channels/:env/:channel/events',
+  'GET /packs/:digest',
+  'GET /server/keys',
+];
 
 interface TokenBody {
   name: string;
@@ -198,7 +211,30 @@ for (const dialect of DIALECTS) {
       expect(await t.services.tokens.bootstrap()).toEqual({ generatedAdminToken: null });
     });
 
-    it('declares only routes the app has in the permission map', () => {
+    it('declares on the routes themselves that agents call exactly the agent routes and only admins manage tokens', () => {
+      const declared = routesOf(t.app)
+        .filter((route) => route.url.startsWith(`${API_PREFIX}/`) && route.method !== 'HEAD')
+        .map((route) => ({ key: `${route.method} ${route.url.slice(API_PREFIX.length)}`, route }));
+      const openTo = (role: string) =>
+        declared.filter(({ route }) => route.config.roles?.includes(role as never) === true);
+      expect(openTo('agent').map(({ key }) => key)).toEqual(
+        expect.arrayContaining([...AGENT_ROUTES]),
+      );
+      expect(openTo('agent')).toHaveLength(AGENT_ROUTES.length);
+      const adminOnly = declared.filter(({ route }) => route.config.roles?.join() === 'admin');
+      expect(adminOnly.map(({ key }) => key).sort()).toEqual(
+        [
+          `DELETE ${ADMIN_ONLY_PATH}/:name`,
+          `GET ${ADMIN_ONLY_PATH}`,
+          `POST ${ADMIN_ONLY_PATH}`,
+          // webhook subscriptions hold their signing secrets
+          'DELETE /webhooks/:name',
+          'GET /webhooks',
+          'GET /webhooks/:name/deliveries',
+          'POST /webhooks',
+          'POST /webhooks/:name/test',
+        ].sort(),
+      );
       for (const route of [...AGENT_ROUTES, `GET ${ADMIN_ONLY_PATH}`]) {
         const [method = '', path = ''] = route.split(' ');
         expect(t.app.hasRoute({ method, url: `${API_PREFIX}${path}` }), route).toBe(true);

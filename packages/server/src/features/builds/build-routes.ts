@@ -1,91 +1,30 @@
-import { GATE_STATUSES } from '@lockgate/core';
-import { Type } from '@sinclair/typebox';
-import type { Static } from '@sinclair/typebox';
+import {
+  BuildIdParams,
+  BuildListQuery,
+  BuildListResponse,
+  BuildResponse,
+  errorResponses,
+  limitOf,
+  ReportBuildBody,
+} from '@lockgate/api';
 import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../../http/auth.ts';
-import { errorResponses, LimitQuery, limitOf, StringEnum } from '../../http/schemas.ts';
 import type { BuildService } from './build-service.ts';
-
-const BUILD_STATUSES = ['passed', 'failed'] as const;
-
-const BuildId = Type.String({ minLength: 1, maxLength: 256, pattern: '^\\S+$' });
-
-const GateSchema = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 256 }),
-    status: StringEnum(GATE_STATUSES),
-    details: Type.Optional(Type.String({ maxLength: 65536 })),
-  },
-  { additionalProperties: false },
-);
-
-const SourceSchema = Type.Object(
-  {
-    repo: Type.Optional(Type.String({ maxLength: 2048 })),
-    commit: Type.Optional(Type.String({ maxLength: 256 })),
-  },
-  { additionalProperties: false },
-);
-
-const InputsSchema = Type.Record(
-  Type.String({ maxLength: 256 }),
-  Type.String({ maxLength: 4096 }),
-  {
-    maxProperties: 256,
-  },
-);
-
-export const BuildRecordSchema = Type.Object(
-  {
-    id: Type.String(),
-    status: StringEnum(BUILD_STATUSES),
-    gates: Type.Array(GateSchema),
-    packDigest: Type.Union([Type.String(), Type.Null()]),
-    source: Type.Optional(SourceSchema),
-    inputs: Type.Optional(InputsSchema),
-    reportedAt: Type.String(),
-  },
-  { $id: 'BuildRecord', additionalProperties: false },
-);
-
-const ReportBody = Type.Object(
-  {
-    id: BuildId,
-    gates: Type.Array(GateSchema, { maxItems: 1000 }),
-    packDigest: Type.Optional(
-      Type.String({ description: 'sha256:<64 hex>; only for a passed build' }),
-    ),
-    source: Type.Optional(SourceSchema),
-    inputs: Type.Optional(InputsSchema),
-  },
-  { additionalProperties: false },
-);
-
-const ListQuery = Type.Object(
-  {
-    status: Type.Optional(StringEnum(BUILD_STATUSES)),
-    limit: Type.Optional(LimitQuery),
-  },
-  { additionalProperties: false },
-);
-
-const IdParams = Type.Object({ id: BuildId }, { additionalProperties: false });
-
-const BuildResponse = Type.Object({ build: Type.Ref(BuildRecordSchema) });
 
 export function buildRoutes(app: FastifyInstance, options: { builds: BuildService }): void {
   const { builds } = options;
 
-  app.post<{ Body: Static<typeof ReportBody> }>(
+  app.post<{ Body: ReportBuildBody }>(
     '/builds',
     {
+      config: { roles: ['admin', 'operator'] },
       schema: {
         summary: 'Report a build and its gates',
         description:
           'The status is derived from the gates. 201 when recorded, 200 when the identical build ' +
           'was already reported, 409 BUILD_CONFLICT when the id was reported with other content.',
         tags: ['builds'],
-        body: ReportBody,
+        body: ReportBuildBody,
         response: { 200: BuildResponse, 201: BuildResponse, ...errorResponses },
       },
     },
@@ -95,15 +34,16 @@ export function buildRoutes(app: FastifyInstance, options: { builds: BuildServic
     },
   );
 
-  app.get<{ Querystring: Static<typeof ListQuery> }>(
+  app.get<{ Querystring: BuildListQuery }>(
     '/builds',
     {
+      config: { roles: ['admin', 'operator', 'viewer'] },
       schema: {
         summary: 'List builds, newest first',
         tags: ['builds'],
-        querystring: ListQuery,
+        querystring: BuildListQuery,
         response: {
-          200: Type.Object({ items: Type.Array(Type.Ref(BuildRecordSchema)) }),
+          200: BuildListResponse,
           ...errorResponses,
         },
       },
@@ -118,13 +58,14 @@ export function buildRoutes(app: FastifyInstance, options: { builds: BuildServic
     },
   );
 
-  app.get<{ Params: Static<typeof IdParams> }>(
+  app.get<{ Params: BuildIdParams }>(
     '/builds/:id',
     {
+      config: { roles: ['admin', 'operator', 'viewer'] },
       schema: {
         summary: 'One build',
         tags: ['builds'],
-        params: IdParams,
+        params: BuildIdParams,
         response: { 200: BuildResponse, ...errorResponses },
       },
     },

@@ -1,187 +1,25 @@
-import { SELECTOR_OPERATORS } from '@lockgate/core';
-import { Type } from '@sinclair/typebox';
-import type { Static } from '@sinclair/typebox';
+import {
+  AuthorizeRollbackBody,
+  ChannelParams,
+  ChannelResponse,
+  DsseEnvelopeSchema,
+  errorResponses,
+  PinParams,
+  PinResponse,
+  PutChannelBody,
+  ReasonBody,
+  RollbackAuthorizationListResponse,
+  RollbackAuthorizationParams,
+  RollbackAuthorizationResponse,
+  SetPinBody,
+} from '@lockgate/api';
 import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../../http/auth.ts';
 import { matchesEtag } from '../../http/etag.ts';
-import {
-  BoundedNumber,
-  errorResponses,
-  Integer,
-  JsonObject,
-  Name,
-  NAME_PATTERN,
-  Reason,
-  StringEnum,
-  StringMap,
-} from '../../http/schemas.ts';
 import type { ChannelEvents } from './channel-events.ts';
 import type { ChannelService } from './channel-service.ts';
 
 export const DEFAULT_SSE_HEARTBEAT_MS = 15_000;
-
-const Selector = Type.Object(
-  {
-    matchLabels: Type.Optional(StringMap),
-    matchExpressions: Type.Optional(
-      Type.Array(
-        Type.Object(
-          {
-            key: Type.String({ minLength: 1, maxLength: 317 }),
-            operator: StringEnum(SELECTOR_OPERATORS),
-            values: Type.Optional(Type.Array(Type.String({ maxLength: 63 }), { maxItems: 256 })),
-          },
-          { additionalProperties: false },
-        ),
-        { maxItems: 64 },
-      ),
-    ),
-  },
-  { additionalProperties: false },
-);
-
-const CohortBody = Type.Object(
-  {
-    name: Name,
-    selector: Type.Optional(Selector),
-    percent: Type.Optional(BoundedNumber({ minimum: 0, maximum: 100 })),
-  },
-  { additionalProperties: false },
-);
-
-export const PinSchema = Type.Object(
-  {
-    env: Type.String(),
-    channel: Type.String(),
-    cohort: Type.String({ description: "'_' for the whole channel, else a channel cohort" }),
-    selector: Type.Union([JsonObject, Type.Null()]),
-    pack: Type.String(),
-    reason: Type.String(),
-    actor: Type.String(),
-    createdAt: Type.String(),
-    expiresAt: Type.String(),
-  },
-  { $id: 'Pin', additionalProperties: false },
-);
-
-export const RollbackAuthorizationSchema = Type.Object(
-  {
-    id: Type.String(),
-    env: Type.String(),
-    channel: Type.String(),
-    pack: Type.String(),
-    reason: Type.String(),
-    actor: Type.String(),
-    createdAt: Type.String(),
-    expiresAt: Type.String(),
-  },
-  { $id: 'RollbackAuthorization', additionalProperties: false },
-);
-
-export const ChannelSchema = Type.Object(
-  {
-    env: Type.String(),
-    name: Type.String(),
-    plan: Type.String({ description: 'the default plan of new releases' }),
-    floor: Type.Union([Type.Integer(), Type.Null()]),
-    constraints: Type.Record(Type.String(), Type.String()),
-    cohorts: Type.Array(JsonObject),
-    indexTtlSeconds: Type.Integer(),
-    base: Type.Union([Type.String(), Type.Null()]),
-    lkg: Type.Union([Type.String(), Type.Null()]),
-    pins: Type.Array(Type.Ref(PinSchema)),
-    revoked: Type.Array(Type.String()),
-    rollbackAuthorizations: Type.Array(Type.Ref(RollbackAuthorizationSchema)),
-    activeRelease: Type.Union([Type.String(), Type.Null()]),
-    indexVersion: Type.Integer(),
-    updatedAt: Type.String(),
-  },
-  { $id: 'Channel', additionalProperties: false },
-);
-
-const ChannelParams = Type.Object({ env: Name, channel: Name }, { additionalProperties: false });
-const PinParams = Type.Object(
-  {
-    env: Name,
-    channel: Name,
-    cohort: Type.String({
-      pattern: `^_$|${NAME_PATTERN}`,
-      description: "'_' for the whole channel, else a channel cohort",
-    }),
-  },
-  { additionalProperties: false },
-);
-
-const PutBody = Type.Object(
-  {
-    plan: Type.Optional(Name),
-    floor: Type.Optional(Type.Union([Integer(), Type.Null()])),
-    constraints: Type.Optional(StringMap),
-    cohorts: Type.Optional(Type.Array(CohortBody, { maxItems: 256 })),
-    indexTtlSeconds: Type.Optional(Integer({ minimum: 60, maximum: 30 * 86_400 })),
-    reason: Type.Optional(Reason),
-    acceptBaseBelowFloor: Type.Optional(
-      Type.Boolean({
-        description:
-          "Confirms a floor above the base's sequence (recorded); FLOOR_ABOVE_BASE without it.",
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
-
-const Duration = Type.Union([
-  Type.String({ minLength: 1, maxLength: 32, description: 'e.g. 30m, 24h, 7d' }),
-  Integer({ minimum: 1, description: 'seconds' }),
-]);
-
-const PinBody = Type.Object(
-  {
-    pack: Type.String({ minLength: 1, maxLength: 512, description: 'digest or name@version' }),
-    reason: Reason,
-    expiresIn: Type.Optional(Duration),
-    expiresAt: Type.Optional(Type.String({ maxLength: 64 })),
-  },
-  { additionalProperties: false },
-);
-
-const ReasonBody = Type.Object({ reason: Reason }, { additionalProperties: false });
-
-const AuthorizationBody = Type.Object(
-  {
-    pack: Type.String({ minLength: 1, maxLength: 512, description: 'digest or name@version' }),
-    reason: Reason,
-    expiresIn: Duration,
-  },
-  { additionalProperties: false },
-);
-
-const AuthorizationParams = Type.Object(
-  {
-    env: Name,
-    channel: Name,
-    id: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }),
-  },
-  { additionalProperties: false },
-);
-
-const AuthorizationResponse = Type.Object({
-  rollbackAuthorization: Type.Ref(RollbackAuthorizationSchema),
-});
-
-const ChannelResponse = Type.Object({ channel: Type.Ref(ChannelSchema) });
-const PinResponse = Type.Object({ pin: Type.Ref(PinSchema) });
-
-const DsseEnvelopeSchema = Type.Object(
-  {
-    payloadType: Type.String(),
-    payload: Type.String({ description: 'base64 of the JCS channel index payload' }),
-    signatures: Type.Array(
-      Type.Object({ keyid: Type.String(), sig: Type.String() }, { additionalProperties: false }),
-    ),
-  },
-  { additionalProperties: false },
-);
 
 export interface ChannelRoutesOptions {
   channels: ChannelService;
@@ -200,9 +38,10 @@ export function channelRoutes(app: FastifyInstance, options: ChannelRoutesOption
     done();
   });
 
-  app.put<{ Params: Static<typeof ChannelParams>; Body: Static<typeof PutBody> }>(
+  app.put<{ Params: ChannelParams; Body: PutChannelBody }>(
     '/environments/:env/channels/:channel',
     {
+      config: { roles: ['admin', 'operator'] },
       schema: {
         summary: 'Create or change a channel',
         description:
@@ -211,7 +50,7 @@ export function channelRoutes(app: FastifyInstance, options: ChannelRoutesOption
           're-signs the channel index.',
         tags: ['channels'],
         params: ChannelParams,
-        body: PutBody,
+        body: PutChannelBody,
         response: { 200: ChannelResponse, 201: ChannelResponse, ...errorResponses },
       },
     },
@@ -226,9 +65,10 @@ export function channelRoutes(app: FastifyInstance, options: ChannelRoutesOption
     },
   );
 
-  app.get<{ Params: Static<typeof ChannelParams> }>(
+  app.get<{ Params: ChannelParams }>(
     '/environments/:env/channels/:channel',
     {
+      config: { roles: ['admin', 'operator', 'viewer'] },
       schema: {
         summary: 'A channel',
         tags: ['channels'],
@@ -241,9 +81,10 @@ export function channelRoutes(app: FastifyInstance, options: ChannelRoutesOption
     }),
   );
 
-  app.put<{ Params: Static<typeof PinParams>; Body: Static<typeof PinBody> }>(
+  app.put<{ Params: PinParams; Body: SetPinBody }>(
     '/environments/:env/channels/:channel/pins/:cohort',
     {
+      config: { roles: ['admin', 'operator'] },
       schema: {
         summary: 'Pin the channel (cohort `_`) or a cohort to a pack until an expiry',
         description:
@@ -251,7 +92,7 @@ export function channelRoutes(app: FastifyInstance, options: ChannelRoutesOption
           'expiry; PACK_REVOKED; RELEASE_BELOW_FLOOR without a rollback authorization.',
         tags: ['channels'],
         params: PinParams,
-        body: PinBody,
+        body: SetPinBody,
         response: { 200: PinResponse, ...errorResponses },
       },
     },
@@ -263,9 +104,10 @@ export function channelRoutes(app: FastifyInstance, options: ChannelRoutesOption
     },
   );
 
-  app.delete<{ Params: Static<typeof PinParams>; Body: Static<typeof ReasonBody> }>(
+  app.delete<{ Params: PinParams; Body: ReasonBody }>(
     '/environments/:env/channels/:channel/pins/:cohort',
     {
+      config: { roles: ['admin', 'operator'] },
       schema: {
         summary: 'Remove a pin',
         tags: ['channels'],
@@ -288,9 +130,10 @@ export function channelRoutes(app: FastifyInstance, options: ChannelRoutesOption
     },
   );
 
-  app.post<{ Params: Static<typeof ChannelParams>; Body: Static<typeof AuthorizationBody> }>(
+  app.post<{ Params: ChannelParams; Body: AuthorizeRollbackBody }>(
     '/environments/:env/channels/:channel/rollback-authorizations',
     {
+      config: { roles: ['admin', 'operator'] },
       schema: {
         summary: 'Allow a pack below the downgrade floor until an expiry',
         description:
@@ -299,10 +142,10 @@ export function channelRoutes(app: FastifyInstance, options: ChannelRoutesOption
           'the later of the two (recorded as rollback_authorization.extended when it moved).',
         tags: ['channels'],
         params: ChannelParams,
-        body: AuthorizationBody,
+        body: AuthorizeRollbackBody,
         response: {
-          200: AuthorizationResponse,
-          201: AuthorizationResponse,
+          200: RollbackAuthorizationResponse,
+          201: RollbackAuthorizationResponse,
           ...errorResponses,
         },
       },
@@ -318,15 +161,16 @@ export function channelRoutes(app: FastifyInstance, options: ChannelRoutesOption
     },
   );
 
-  app.get<{ Params: Static<typeof ChannelParams> }>(
+  app.get<{ Params: ChannelParams }>(
     '/environments/:env/channels/:channel/rollback-authorizations',
     {
+      config: { roles: ['admin', 'operator', 'viewer'] },
       schema: {
         summary: "The channel's unexpired rollback authorizations, oldest first",
         tags: ['channels'],
         params: ChannelParams,
         response: {
-          200: Type.Object({ items: Type.Array(Type.Ref(RollbackAuthorizationSchema)) }),
+          200: RollbackAuthorizationListResponse,
           ...errorResponses,
         },
       },
@@ -336,9 +180,10 @@ export function channelRoutes(app: FastifyInstance, options: ChannelRoutesOption
     }),
   );
 
-  app.delete<{ Params: Static<typeof AuthorizationParams>; Body: Static<typeof ReasonBody> }>(
+  app.delete<{ Params: RollbackAuthorizationParams; Body: ReasonBody }>(
     '/environments/:env/channels/:channel/rollback-authorizations/:id',
     {
+      config: { roles: ['admin', 'operator'] },
       schema: {
         summary: 'Revoke a rollback authorization',
         description:
@@ -346,9 +191,9 @@ export function channelRoutes(app: FastifyInstance, options: ChannelRoutesOption
           'when the channel has no unexpired one with this id; CONFLICT when its pack is below ' +
           "the floor and is the channel's base or a pin's pack (targets would have nothing to run).",
         tags: ['channels'],
-        params: AuthorizationParams,
+        params: RollbackAuthorizationParams,
         body: ReasonBody,
-        response: { 200: AuthorizationResponse, ...errorResponses },
+        response: { 200: RollbackAuthorizationResponse, ...errorResponses },
       },
     },
     async (request) => {
@@ -365,9 +210,10 @@ export function channelRoutes(app: FastifyInstance, options: ChannelRoutesOption
     },
   );
 
-  app.get<{ Params: Static<typeof ChannelParams> }>(
+  app.get<{ Params: ChannelParams }>(
     '/channels/:env/:channel/index',
     {
+      config: { roles: ['admin', 'operator', 'viewer', 'agent'], agentScope: 'channel' },
       schema: {
         summary: 'The signed channel index (DSSE envelope)',
         description:
@@ -390,9 +236,10 @@ export function channelRoutes(app: FastifyInstance, options: ChannelRoutesOption
     },
   );
 
-  app.get<{ Params: Static<typeof ChannelParams> }>(
+  app.get<{ Params: ChannelParams }>(
     '/channels/:env/:channel/events',
     {
+      config: { roles: ['admin', 'operator', 'viewer', 'agent'], agentScope: 'channel' },
       schema: {
         summary: 'Server-Sent Events: `event: index` with `{"version": n}` on every change',
         description:

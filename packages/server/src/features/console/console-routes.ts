@@ -1,9 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { errorResponses, ConsoleSignInBody, ConsoleSessionSchema } from '@lockgate/api';
 import { LockgateError } from '@lockgate/core';
 import { actorOf, bearerTokenOf, createAuthHook } from '../../http/auth.ts';
-import { errorResponses } from '../../http/schemas.ts';
+import { READERS } from '../../http/route-roles.ts';
 import type { DecisionService } from '../decisions/decision-service.ts';
 import type { TokenService } from '../tokens/token-service.ts';
 import { createConsoleEvents } from './console-events.ts';
@@ -14,16 +15,6 @@ import type { SignInCodes } from './sign-in-codes.ts';
  * token (the only route here without a bearer token), who the token is, and one event stream of
  * every change. Paths are absolute (`/api/v1/...`): this registers on the root app.
  */
-
-const SignInBody = Type.Object(
-  { code: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }) },
-  { additionalProperties: false },
-);
-
-const SessionSchema = Type.Object(
-  { name: Type.String(), role: Type.String() },
-  { additionalProperties: false },
-);
 
 export interface ConsoleRoutesOptions {
   apiPrefix: string;
@@ -54,19 +45,20 @@ export function consoleRoutes(app: FastifyInstance, options: ConsoleRoutesOption
     done();
   });
 
-  app.post<{ Body: Static<typeof SignInBody> }>(
+  app.post<{ Body: Static<typeof ConsoleSignInBody> }>(
     `${apiPrefix}/console/sign-in`,
     {
-      // Roles: none, public (the code is the credential).
+      // Public: the code is the credential.
+      config: { public: true },
       schema: {
         summary: 'Exchange a one-time sign-in code for its token',
         description:
           'The code comes from the sign-in link printed at the first start (valid once, 15 min). ' +
           'UNAUTHORIZED when it is unknown, used or expired.',
         tags: ['console'],
-        body: SignInBody,
+        body: ConsoleSignInBody,
         response: {
-          200: Type.Object({ token: Type.String(), session: SessionSchema }),
+          200: Type.Object({ token: Type.String(), session: ConsoleSessionSchema }),
           ...errorResponses,
         },
       },
@@ -85,16 +77,16 @@ export function consoleRoutes(app: FastifyInstance, options: ConsoleRoutesOption
   );
 
   void app.register((secured: FastifyInstance, _opts: object, done: () => void) => {
-    secured.addHook('onRequest', createAuthHook(tokens, apiPrefix));
+    secured.addHook('onRequest', createAuthHook(tokens));
 
     secured.get(
       `${apiPrefix}/session`,
       {
-        // Roles: admin, operator, viewer (agents are refused).
+        config: { roles: READERS },
         schema: {
           summary: 'Who the bearer token is: its name and role',
           tags: ['console'],
-          response: { 200: SessionSchema, ...errorResponses },
+          response: { 200: ConsoleSessionSchema, ...errorResponses },
         },
       },
       (request) => {
@@ -106,7 +98,7 @@ export function consoleRoutes(app: FastifyInstance, options: ConsoleRoutesOption
     secured.get(
       `${apiPrefix}/events`,
       {
-        // Roles: admin, operator, viewer (agents are refused).
+        config: { roles: READERS },
         schema: {
           summary: 'Server-Sent Events: `event: change` for every decision record appended',
           description:

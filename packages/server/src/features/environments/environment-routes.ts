@@ -1,74 +1,18 @@
-import { WEEKDAYS } from '@lockgate/core';
-import { Type } from '@sinclair/typebox';
-import type { Static } from '@sinclair/typebox';
+import {
+  AddFreezeWindowBody,
+  EnvironmentDetailResponse,
+  EnvironmentListResponse,
+  EnvironmentParams,
+  EnvironmentResponse,
+  errorResponses,
+  FreezeWindowParams,
+  FreezeWindowResponse,
+  PutEnvironmentBody,
+  ReasonBody,
+} from '@lockgate/api';
 import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../../http/auth.ts';
-import { errorResponses, Integer, Name, Reason, StringEnum } from '../../http/schemas.ts';
-import { ChannelSchema } from '../channels/channel-routes.ts';
 import type { EnvironmentService } from './environment-service.ts';
-
-export const EnvironmentSchema = Type.Object(
-  {
-    name: Type.String(),
-    description: Type.String(),
-    createdAt: Type.String(),
-  },
-  { $id: 'Environment', additionalProperties: false },
-);
-
-export const FreezeWindowSchema = Type.Object(
-  {
-    id: Type.String(),
-    env: Type.String(),
-    reason: Type.String(),
-    kind: StringEnum(['once', 'weekly'] as const),
-    start: Type.String({ description: 'once: RFC 3339 time; weekly: HH:MM UTC' }),
-    end: Type.Optional(Type.String({ description: 'once only' })),
-    days: Type.Optional(Type.Array(Type.String(), { description: 'weekly only' })),
-    durationMinutes: Type.Optional(Type.Integer({ description: 'weekly only' })),
-    createdAt: Type.String(),
-    createdBy: Type.String(),
-  },
-  { $id: 'FreezeWindow', additionalProperties: false },
-);
-
-const EnvParams = Type.Object({ env: Name }, { additionalProperties: false });
-const FreezeParams = Type.Object(
-  { env: Name, id: Type.String({ minLength: 1, maxLength: 128 }) },
-  { additionalProperties: false },
-);
-
-const PutBody = Type.Object(
-  { description: Type.Optional(Type.String({ maxLength: 1024 })) },
-  { additionalProperties: false },
-);
-
-const FreezeBody = Type.Union([
-  Type.Object(
-    {
-      reason: Reason,
-      kind: Type.Literal('once'),
-      start: Type.String({ maxLength: 64 }),
-      end: Type.String({ maxLength: 64 }),
-    },
-    { additionalProperties: false },
-  ),
-  Type.Object(
-    {
-      reason: Reason,
-      kind: Type.Literal('weekly'),
-      days: Type.Array(StringEnum(WEEKDAYS), { minItems: 1, maxItems: 7 }),
-      start: Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' }),
-      durationMinutes: Integer({ minimum: 1, maximum: 10080 }),
-    },
-    { additionalProperties: false },
-  ),
-]);
-
-const ReasonBody = Type.Object({ reason: Reason }, { additionalProperties: false });
-
-const EnvironmentResponse = Type.Object({ environment: Type.Ref(EnvironmentSchema) });
-const FreezeResponse = Type.Object({ freezeWindow: Type.Ref(FreezeWindowSchema) });
 
 export function environmentRoutes(
   app: FastifyInstance,
@@ -76,15 +20,16 @@ export function environmentRoutes(
 ): void {
   const { environments } = options;
 
-  app.put<{ Params: Static<typeof EnvParams>; Body: Static<typeof PutBody> }>(
+  app.put<{ Params: EnvironmentParams; Body: PutEnvironmentBody }>(
     '/environments/:env',
     {
+      config: { roles: ['admin', 'operator'] },
       schema: {
         summary: 'Create or describe an environment',
         description: '201 when created, 200 when it existed (the description is updated).',
         tags: ['environments'],
-        params: EnvParams,
-        body: PutBody,
+        params: EnvironmentParams,
+        body: PutEnvironmentBody,
         response: { 200: EnvironmentResponse, 201: EnvironmentResponse, ...errorResponses },
       },
     },
@@ -101,11 +46,12 @@ export function environmentRoutes(
   app.get(
     '/environments',
     {
+      config: { roles: ['admin', 'operator', 'viewer'] },
       schema: {
         summary: 'List environments',
         tags: ['environments'],
         response: {
-          200: Type.Object({ items: Type.Array(Type.Ref(EnvironmentSchema)) }),
+          200: EnvironmentListResponse,
           ...errorResponses,
         },
       },
@@ -113,19 +59,16 @@ export function environmentRoutes(
     async () => ({ items: await environments.list() }),
   );
 
-  app.get<{ Params: Static<typeof EnvParams> }>(
+  app.get<{ Params: EnvironmentParams }>(
     '/environments/:env',
     {
+      config: { roles: ['admin', 'operator', 'viewer'] },
       schema: {
         summary: 'An environment with its channels and freeze windows',
         tags: ['environments'],
-        params: EnvParams,
+        params: EnvironmentParams,
         response: {
-          200: Type.Object({
-            environment: Type.Ref(EnvironmentSchema),
-            channels: Type.Array(Type.Ref(ChannelSchema)),
-            freezeWindows: Type.Array(Type.Ref(FreezeWindowSchema)),
-          }),
+          200: EnvironmentDetailResponse,
           ...errorResponses,
         },
       },
@@ -133,9 +76,10 @@ export function environmentRoutes(
     async (request) => environments.get(request.params.env),
   );
 
-  app.post<{ Params: Static<typeof EnvParams>; Body: Static<typeof FreezeBody> }>(
+  app.post<{ Params: EnvironmentParams; Body: AddFreezeWindowBody }>(
     '/environments/:env/freeze-windows',
     {
+      config: { roles: ['admin', 'operator'] },
       schema: {
         summary: 'Add a freeze window',
         description:
@@ -143,9 +87,9 @@ export function environmentRoutes(
           'days, HH:MM UTC start, durationMinutes). Releases do not start or advance inside it; ' +
           'rollbacks still happen. Recorded.',
         tags: ['environments'],
-        params: EnvParams,
-        body: FreezeBody,
-        response: { 201: FreezeResponse, ...errorResponses },
+        params: EnvironmentParams,
+        body: AddFreezeWindowBody,
+        response: { 201: FreezeWindowResponse, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -158,15 +102,16 @@ export function environmentRoutes(
     },
   );
 
-  app.delete<{ Params: Static<typeof FreezeParams>; Body: Static<typeof ReasonBody> }>(
+  app.delete<{ Params: FreezeWindowParams; Body: ReasonBody }>(
     '/environments/:env/freeze-windows/:id',
     {
+      config: { roles: ['admin', 'operator'] },
       schema: {
         summary: 'Remove a freeze window',
         tags: ['environments'],
-        params: FreezeParams,
+        params: FreezeWindowParams,
         body: ReasonBody,
-        response: { 200: FreezeResponse, ...errorResponses },
+        response: { 200: FreezeWindowResponse, ...errorResponses },
       },
     },
     async (request) => ({

@@ -1,66 +1,23 @@
+import {
+  errorResponses,
+  ActiveFreezeSchema,
+  ErrorBudgetBody,
+  ActiveFreezeListResponse,
+  LiftFreezeBody,
+  StopTheLineBody,
+} from '@lockgate/api';
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../../http/auth.ts';
-import { OPERATORS } from '../../http/route-roles.ts';
-import { BoundedNumber, errorResponses, Name, Reason, StringEnum } from '../../http/schemas.ts';
+import { OPERATORS, READERS } from '../../http/route-roles.ts';
 import type { FreezeService } from './freeze-service.ts';
-
-const ActiveFreezeSchema = Type.Object(
-  {
-    env: Type.String(),
-    id: Type.String(),
-    reason: Type.String(),
-    from: Type.String(),
-    until: Type.String(),
-    source: StringEnum(['stop-the-line', 'error-budget', 'window'] as const),
-    createdBy: Type.String(),
-  },
-  { additionalProperties: false },
-);
-
-const Envs = Type.Array(Name, {
-  minItems: 1,
-  maxItems: 256,
-  description: 'the environments; every environment when absent',
-});
-
-const StopBody = Type.Object(
-  {
-    reason: Reason,
-    envs: Type.Optional(Envs),
-    until: Type.Optional(
-      Type.String({ maxLength: 64, description: 'RFC 3339; default: until lifted' }),
-    ),
-  },
-  { additionalProperties: false },
-);
-
-const LiftBody = Type.Object(
-  { reason: Reason, envs: Type.Optional(Envs) },
-  { additionalProperties: false },
-);
-
-const BudgetBody = Type.Object(
-  {
-    env: Name,
-    slo: Type.String({ minLength: 1, maxLength: 128 }),
-    objective: BoundedNumber({ exclusiveMinimum: 0, exclusiveMaximum: 1, minimum: 0, maximum: 1 }),
-    good: BoundedNumber({ minimum: 0 }),
-    total: BoundedNumber({ minimum: 0 }),
-    window: Type.String({ minLength: 1, maxLength: 32 }),
-    source: Type.String({ minLength: 1, maxLength: 1024 }),
-  },
-  { additionalProperties: false },
-);
-
-const Items = Type.Object({ items: Type.Array(ActiveFreezeSchema) });
 
 /** Stop the line and the error budget policy: operators and admins. */
 export function freezeRoutes(app: FastifyInstance, options: { freezes: FreezeService }): void {
   const { freezes } = options;
 
-  app.post<{ Body: Static<typeof StopBody> }>(
+  app.post<{ Body: Static<typeof StopTheLineBody> }>(
     '/freezes',
     {
       config: { roles: OPERATORS },
@@ -71,8 +28,8 @@ export function freezeRoutes(app: FastifyInstance, options: { freezes: FreezeSer
           'release starts or advances; pauses and rollbacks still happen. An environment already ' +
           'stopped is skipped. Recorded (`freeze.stop_the_line`).',
         tags: ['freezes'],
-        body: StopBody,
-        response: { 201: Items, ...errorResponses },
+        body: StopTheLineBody,
+        response: { 201: ActiveFreezeListResponse, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -85,7 +42,7 @@ export function freezeRoutes(app: FastifyInstance, options: { freezes: FreezeSer
     },
   );
 
-  app.post<{ Body: Static<typeof LiftBody> }>(
+  app.post<{ Body: Static<typeof LiftFreezeBody> }>(
     '/freezes/lift',
     {
       config: { roles: OPERATORS },
@@ -95,8 +52,8 @@ export function freezeRoutes(app: FastifyInstance, options: { freezes: FreezeSer
           'Removes the freezes made by stop the line and by the error budget policy in every ' +
           'environment (or those named); scheduled freeze windows stay. Recorded (`freeze.lifted`).',
         tags: ['freezes'],
-        body: LiftBody,
-        response: { 200: Items, ...errorResponses },
+        body: LiftFreezeBody,
+        response: { 200: ActiveFreezeListResponse, ...errorResponses },
       },
     },
     async (request) => ({
@@ -110,17 +67,17 @@ export function freezeRoutes(app: FastifyInstance, options: { freezes: FreezeSer
   app.get(
     '/freezes',
     {
-      config: { roles: OPERATORS },
+      config: { roles: READERS },
       schema: {
         summary: 'Every freeze in effect now',
         tags: ['freezes'],
-        response: { 200: Items, ...errorResponses },
+        response: { 200: ActiveFreezeListResponse, ...errorResponses },
       },
     },
     async () => ({ items: await freezes.active() }),
   );
 
-  app.post<{ Body: Static<typeof BudgetBody> }>(
+  app.post<{ Body: Static<typeof ErrorBudgetBody> }>(
     '/freezes/error-budget',
     {
       config: { roles: OPERATORS },
@@ -132,7 +89,7 @@ export function freezeRoutes(app: FastifyInstance, options: { freezes: FreezeSer
           '(`freeze.error_budget_exhausted`, recorded with the numbers). Fewer than 100 events ' +
           'decide nothing. Called by whatever measures the SLO (an Alertmanager bridge, a cron).',
         tags: ['freezes'],
-        body: BudgetBody,
+        body: ErrorBudgetBody,
         response: {
           200: Type.Object({
             budget: Type.Object({}, { additionalProperties: true }),

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { LivenessResponse, NotReadyResponse, ReadyResponse } from '@lockgate/api';
 import type { FastifyInstance } from 'fastify';
 import type { HealthService } from './health-service.ts';
 
@@ -8,11 +8,12 @@ export function healthRoutes(app: FastifyInstance, options: { health: HealthServ
   app.get(
     '/healthz',
     {
+      config: { public: true },
       schema: {
         summary: 'Liveness: the process answers',
         tags: ['health'],
         security: [],
-        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+        response: { 200: LivenessResponse },
       },
     },
     () => ({ status: 'ok' as const }),
@@ -21,13 +22,14 @@ export function healthRoutes(app: FastifyInstance, options: { health: HealthServ
   app.get(
     '/readyz',
     {
+      config: { public: true },
       schema: {
         summary: 'Readiness: the database answers',
         tags: ['health'],
         security: [],
         response: {
-          200: Type.Object({ status: Type.Literal('ready') }),
-          503: Type.Object({ status: Type.Literal('unavailable') }),
+          200: ReadyResponse,
+          503: NotReadyResponse,
         },
       },
     },

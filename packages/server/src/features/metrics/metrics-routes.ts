@@ -2,20 +2,14 @@ import { LockgateError } from '@lockgate/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { MetricsAccess } from '../../config.ts';
 import { bearerTokenOf } from '../../http/auth.ts';
-import { METRICS_ROUTE_ROLES } from '../../http/permissions.ts';
-import type { TokenRole, TokenService } from '../tokens/token-service.ts';
+import { OPERATORS } from '../../http/route-roles.ts';
+import type { TokenService } from '../tokens/token-service.ts';
 import type { MetricsService } from './metrics-service.ts';
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** the roles that may call the route (also in http/permissions.ts) */
-    roles?: readonly TokenRole[];
-  }
-}
 
 export const METRICS_PATH = '/metrics';
 
-const ROLES = METRICS_ROUTE_ROLES.get(`GET ${METRICS_PATH}`) ?? [];
+/** Who may scrape from a non-loopback address (or always, with access `token`). */
+const ROLES = OPERATORS;
 
 /** 127.0.0.0/8, ::1 and their IPv4-mapped forms. */
 export function isLoopback(address: string | undefined): boolean {

@@ -1,46 +1,20 @@
-import { Type } from '@sinclair/typebox';
-import type { Static } from '@sinclair/typebox';
+import {
+  errorResponses,
+  limitOf,
+  PACK_MEDIA_TYPES,
+  PackDigestParams,
+  PackListQuery,
+  PackListResponse,
+  PackManifestResponse,
+  PackRefParams,
+  PushPackBody,
+  PushPackResponse,
+} from '@lockgate/api';
 import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
 import { actorOf } from '../../http/auth.ts';
 import { matchesEtag } from '../../http/etag.ts';
 import { resolveRange } from '../../http/range.ts';
-import { errorResponses, LimitQuery, limitOf } from '../../http/schemas.ts';
 import type { PackService } from './pack-service.ts';
-
-/** Content types a pack upload may carry; anything else is 415. */
-export const PACK_MEDIA_TYPES = [
-  'application/octet-stream',
-  'application/gzip',
-  'application/x-tar',
-];
-
-export const PackSummarySchema = Type.Object(
-  {
-    digest: Type.String(),
-    name: Type.String(),
-    version: Type.String(),
-    sequence: Type.Integer(),
-    size: Type.Integer({ description: 'Bytes of the stored pack file.' }),
-    buildId: Type.String(),
-    createdAt: Type.String({ description: 'provenance.createdAt' }),
-    pushedAt: Type.String({ description: 'When the server stored the pack.' }),
-  },
-  { $id: 'PackSummary', additionalProperties: false },
-);
-
-const ListQuery = Type.Object(
-  {
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
-    limit: Type.Optional(LimitQuery),
-  },
-  { additionalProperties: false },
-);
-
-const RefParams = Type.Object({ ref: Type.String() }, { additionalProperties: false });
-const DigestParams = Type.Object(
-  { digest: Type.String({ description: 'sha256:<64 hex>' }) },
-  { additionalProperties: false },
-);
 
 /** The upload body is raw bytes: its schema documents it, this check enforces it. */
 const packFileValidator: FastifySchemaCompiler<unknown> = () => (value: unknown) =>
@@ -68,6 +42,7 @@ export function packRoutes(app: FastifyInstance, options: PackRoutesOptions): vo
     upload.post(
       '/packs',
       {
+        config: { roles: ['admin', 'operator'] },
         bodyLimit,
         validatorCompiler: packFileValidator,
         schema: {
@@ -77,10 +52,10 @@ export function packRoutes(app: FastifyInstance, options: PackRoutesOptions): vo
             '201 when stored, 200 when the same digest was already stored.',
           tags: ['packs'],
           consumes: PACK_MEDIA_TYPES,
-          body: Type.String({ format: 'binary' }),
+          body: PushPackBody,
           response: {
-            200: Type.Ref(PackSummarySchema),
-            201: Type.Ref(PackSummarySchema),
+            200: PushPackResponse,
+            201: PushPackResponse,
             ...errorResponses,
           },
         },
@@ -93,15 +68,16 @@ export function packRoutes(app: FastifyInstance, options: PackRoutesOptions): vo
     done();
   });
 
-  app.get<{ Querystring: Static<typeof ListQuery> }>(
+  app.get<{ Querystring: PackListQuery }>(
     '/packs',
     {
+      config: { roles: ['admin', 'operator', 'viewer'] },
       schema: {
         summary: 'List packs, newest first',
         tags: ['packs'],
-        querystring: ListQuery,
+        querystring: PackListQuery,
         response: {
-          200: Type.Object({ items: Type.Array(Type.Ref(PackSummarySchema)) }),
+          200: PackListResponse,
           ...errorResponses,
         },
       },
@@ -116,18 +92,16 @@ export function packRoutes(app: FastifyInstance, options: PackRoutesOptions): vo
     },
   );
 
-  app.get<{ Params: Static<typeof RefParams> }>(
+  app.get<{ Params: PackRefParams }>(
     '/packs/:ref/manifest',
     {
+      config: { roles: ['admin', 'operator', 'viewer'] },
       schema: {
         summary: 'A pack manifest by digest or name@version',
         tags: ['packs'],
-        params: RefParams,
+        params: PackRefParams,
         response: {
-          200: Type.Object({
-            pack: Type.Ref(PackSummarySchema),
-            manifest: Type.Object({}, { additionalProperties: true }),
-          }),
+          200: PackManifestResponse,
           ...errorResponses,
         },
       },
@@ -135,14 +109,15 @@ export function packRoutes(app: FastifyInstance, options: PackRoutesOptions): vo
     async (request) => packs.manifest(request.params.ref),
   );
 
-  app.get<{ Params: Static<typeof DigestParams> }>(
+  app.get<{ Params: PackDigestParams }>(
     '/packs/:digest',
     {
+      config: { roles: ['admin', 'operator', 'viewer', 'agent'], agentScope: 'none' },
       schema: {
         summary: 'Download a pack file',
         description: 'Honours one `Range: bytes=a-b` (206, or 416 when unsatisfiable).',
         tags: ['packs'],
-        params: DigestParams,
+        params: PackDigestParams,
         produces: ['application/octet-stream'],
         response: errorResponses,
       },
@@ -159,7 +134,7 @@ export function packRoutes(app: FastifyInstance, options: PackRoutesOptions): vo
           ? resolveRange(request.headers.range, pack.size)
           : ({ kind: 'full' } as const);
       if (range.kind === 'unsatisfiable') {
-        // ERROR_CODES has no 416 code yet: answer in the error shape with BAD_REQUEST.
+        // The error list has no 416 code yet: answer in the error shape with BAD_REQUEST.
         return reply
           .code(416)
           .header('content-range', `bytes */${pack.size}`)

@@ -1,87 +1,13 @@
-import { GATE_OPERATORS, MAX_PROMETHEUS_QUERY_LENGTH } from '@lockgate/core';
-import { Type } from '@sinclair/typebox';
-import type { Static } from '@sinclair/typebox';
+import {
+  errorResponses,
+  PlanListResponse,
+  PlanNameParams,
+  PlanResponse,
+  PutPlanBody,
+} from '@lockgate/api';
 import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../../http/auth.ts';
-import {
-  BoundedNumber,
-  errorResponses,
-  INT32_MIN,
-  Integer,
-  JsonObject,
-  Name,
-  StringEnum,
-} from '../../http/schemas.ts';
 import type { PlanService } from './plan-service.ts';
-
-export const PlanSchema = Type.Object(
-  {
-    name: Type.String(),
-    stages: Type.Array(JsonObject),
-    builtin: Type.Boolean(),
-    updatedAt: Type.Union([Type.String(), Type.Null()]),
-    updatedBy: Type.Union([Type.String(), Type.Null()]),
-  },
-  { $id: 'Plan', additionalProperties: false },
-);
-
-/** Signed: core validatePlan judges the ranges and names each problem (PLAN_INVALID). */
-const PlanInteger = Integer({ minimum: INT32_MIN });
-
-const GateBody = Type.Object(
-  {
-    metric: Type.String({
-      minLength: 1,
-      maxLength: 160,
-      description:
-        'error_rate, activation_success_rate, latency_p95_ms, latency_p99_ms or signal:NAME',
-    }),
-    op: StringEnum(GATE_OPERATORS),
-    threshold: BoundedNumber(),
-    windowSeconds: PlanInteger,
-    minTargets: PlanInteger,
-    minSamples: PlanInteger,
-  },
-  { additionalProperties: false },
-);
-
-const PrometheusGateBody = Type.Object(
-  {
-    provider: Type.Literal('prometheus'),
-    query: Type.String({
-      minLength: 1,
-      maxLength: MAX_PROMETHEUS_QUERY_LENGTH,
-      description:
-        'PromQL; {{release}} {{pack}} {{env}} {{channel}} {{window}} and {{targets}} (the ' +
-        "stage's target ids as a regex) are replaced before it is asked",
-    }),
-    op: StringEnum(GATE_OPERATORS),
-    threshold: BoundedNumber(),
-    windowSeconds: PlanInteger,
-  },
-  { additionalProperties: false },
-);
-
-const StageBody = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 63 }),
-    percent: BoundedNumber(),
-    cohort: Type.Optional(Name),
-    soakSeconds: PlanInteger,
-    gates: Type.Array(Type.Union([GateBody, PrometheusGateBody]), { maxItems: 32 }),
-    approvals: Type.Optional(PlanInteger),
-    progressDeadlineSeconds: Type.Optional(PlanInteger),
-  },
-  { additionalProperties: false },
-);
-
-const PutBody = Type.Object(
-  { stages: Type.Array(StageBody, { maxItems: 64 }) },
-  { additionalProperties: false },
-);
-
-const NameParams = Type.Object({ name: Name }, { additionalProperties: false });
-const PlanResponse = Type.Object({ plan: Type.Ref(PlanSchema) });
 
 export function planRoutes(app: FastifyInstance, options: { plans: PlanService }): void {
   const { plans } = options;
@@ -89,11 +15,12 @@ export function planRoutes(app: FastifyInstance, options: { plans: PlanService }
   app.get(
     '/plans',
     {
+      config: { roles: ['admin', 'operator', 'viewer'] },
       schema: {
         summary: 'List plans: the built-ins (canary, all-at-once), then user plans',
         tags: ['plans'],
         response: {
-          200: Type.Object({ items: Type.Array(Type.Ref(PlanSchema)) }),
+          200: PlanListResponse,
           ...errorResponses,
         },
       },
@@ -101,30 +28,32 @@ export function planRoutes(app: FastifyInstance, options: { plans: PlanService }
     async () => ({ items: await plans.list() }),
   );
 
-  app.get<{ Params: Static<typeof NameParams> }>(
+  app.get<{ Params: PlanNameParams }>(
     '/plans/:name',
     {
+      config: { roles: ['admin', 'operator', 'viewer'] },
       schema: {
         summary: 'One plan',
         tags: ['plans'],
-        params: NameParams,
+        params: PlanNameParams,
         response: { 200: PlanResponse, ...errorResponses },
       },
     },
     async (request) => ({ plan: await plans.get(request.params.name) }),
   );
 
-  app.put<{ Params: Static<typeof NameParams>; Body: Static<typeof PutBody> }>(
+  app.put<{ Params: PlanNameParams; Body: PutPlanBody }>(
     '/plans/:name',
     {
+      config: { roles: ['admin', 'operator'] },
       schema: {
         summary: 'Create or replace a user plan',
         description:
           'Checked by core validatePlan: PLAN_INVALID with details.problems. Built-in names ' +
           'cannot be replaced. 201 when created, 200 when replaced.',
         tags: ['plans'],
-        params: NameParams,
-        body: PutBody,
+        params: PlanNameParams,
+        body: PutPlanBody,
         response: { 200: PlanResponse, 201: PlanResponse, ...errorResponses },
       },
     },

@@ -1,20 +1,13 @@
-import { Type } from '@sinclair/typebox';
-import type { Static } from '@sinclair/typebox';
+import {
+  errorResponses,
+  RevocationListResponse,
+  RevokePackBody,
+  RevokePackParams,
+  RevokePackResponse,
+} from '@lockgate/api';
 import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../../http/auth.ts';
-import { errorResponses, Reason } from '../../http/schemas.ts';
 import type { RevocationService } from './revocation-service.ts';
-
-const RevocationSchema = Type.Object(
-  { pack: Type.String(), reason: Type.String(), actor: Type.String(), revokedAt: Type.String() },
-  { additionalProperties: false },
-);
-
-const DigestParams = Type.Object(
-  { digest: Type.String({ description: 'the pack digest, sha256:<64 hex>' }) },
-  { additionalProperties: false },
-);
-const ReasonBody = Type.Object({ reason: Reason }, { additionalProperties: false });
 
 export function revocationRoutes(
   app: FastifyInstance,
@@ -22,9 +15,10 @@ export function revocationRoutes(
 ): void {
   const { revocations } = options;
 
-  app.post<{ Params: Static<typeof DigestParams>; Body: Static<typeof ReasonBody> }>(
+  app.post<{ Params: RevokePackParams; Body: RevokePackBody }>(
     '/packs/:digest/revoke',
     {
+      config: { roles: ['admin', 'operator'] },
       schema: {
         summary: 'Revoke a pack everywhere',
         description:
@@ -32,9 +26,9 @@ export function revocationRoutes(
           'to run it, and a release of it fails verification (or rolls back). 200 also when it ' +
           'was already revoked.',
         tags: ['packs'],
-        params: DigestParams,
-        body: ReasonBody,
-        response: { 200: Type.Object({ revoked: Type.String() }), ...errorResponses },
+        params: RevokePackParams,
+        body: RevokePackBody,
+        response: { 200: RevokePackResponse, ...errorResponses },
       },
     },
     async (request) => {
@@ -50,11 +44,12 @@ export function revocationRoutes(
   app.get(
     '/revocations',
     {
+      config: { roles: ['admin', 'operator', 'viewer'] },
       schema: {
         summary: 'Revoked packs, oldest first',
         tags: ['packs'],
         response: {
-          200: Type.Object({ items: Type.Array(RevocationSchema) }),
+          200: RevocationListResponse,
           ...errorResponses,
         },
       },

@@ -1,6 +1,5 @@
-import { Type } from '@sinclair/typebox';
+import { errorResponses, ServerKeyListResponse } from '@lockgate/api';
 import type { FastifyInstance } from 'fastify';
-import { errorResponses } from '../../http/schemas.ts';
 import type { ServerKeyService } from './server-key-service.ts';
 
 export function serverKeyRoutes(
@@ -11,18 +10,12 @@ export function serverKeyRoutes(
   app.get(
     '/server/keys',
     {
+      config: { roles: ['admin', 'operator', 'viewer', 'agent'], agentScope: 'none' },
       schema: {
         summary: "The server's public keys (the channel-index signing key)",
         tags: ['server'],
         response: {
-          200: Type.Object({
-            items: Type.Array(
-              Type.Object(
-                { keyId: Type.String(), publicKeyPem: Type.String(), use: Type.String() },
-                { additionalProperties: false },
-              ),
-            ),
-          }),
+          200: ServerKeyListResponse,
           ...errorResponses,
         },
       },

@@ -1,110 +1,28 @@
 import { createHash } from 'node:crypto';
-import { Type } from '@sinclair/typebox';
-import type { Static } from '@sinclair/typebox';
+import {
+  DesiredPackResponse,
+  errorResponses,
+  limitOf,
+  RegisterTargetBody,
+  TargetIdParams,
+  TargetListQuery,
+  TargetListResponse,
+  TargetReportBody,
+  TargetReportResponse,
+  TargetResponse,
+} from '@lockgate/api';
 import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../../http/auth.ts';
 import { matchesEtag } from '../../http/etag.ts';
-import {
-  BoundedNumber,
-  DigestString,
-  errorResponses,
-  LimitQuery,
-  limitOf,
-  Name,
-  StringEnum,
-  StringMap,
-} from '../../http/schemas.ts';
 import type { TargetService } from './target-service.ts';
-
-const TargetId = Type.String({
-  pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$',
-  description: 'A stable target id: letters, digits, . _ : -, up to 255.',
-});
-
-const AttemptSchema = Type.Object(
-  {
-    kind: StringEnum(['activate', 'revert', 'verify'] as const),
-    pack: DigestString,
-    result: StringEnum(['ok', 'failed'] as const),
-    code: Type.Optional(Type.String({ maxLength: 128 })),
-    at: Type.String({ maxLength: 64 }),
-  },
-  { additionalProperties: false },
-);
-
-export const TargetSchema = Type.Object(
-  {
-    id: Type.String(),
-    env: Type.String(),
-    channel: Type.String(),
-    labels: Type.Record(Type.String(), Type.String()),
-    capabilities: Type.Record(Type.String(), Type.String()),
-    activePack: Type.Union([Type.String(), Type.Null()]),
-    lastReportAt: Type.Union([Type.String(), Type.Null()]),
-    lastAttempt: Type.Union([AttemptSchema, Type.Null()]),
-    registeredAt: Type.String(),
-  },
-  { $id: 'Target', additionalProperties: false },
-);
-
-const IdParams = Type.Object({ id: TargetId }, { additionalProperties: false });
-
-const RegisterBody = Type.Object(
-  {
-    env: Name,
-    channel: Name,
-    labels: StringMap,
-    capabilities: Type.Optional(StringMap),
-  },
-  { additionalProperties: false },
-);
-
-const Count = BoundedNumber({ minimum: 0 });
-
-const ReportBody = Type.Object(
-  {
-    activePack: Type.Union([DigestString, Type.Null()]),
-    lastAttempt: Type.Optional(AttemptSchema),
-    health: Type.Optional(
-      Type.Object(
-        {
-          requests: Type.Optional(Count),
-          errors: Type.Optional(Count),
-          latencyP95Ms: Type.Optional(Count),
-          latencyP99Ms: Type.Optional(Count),
-          signals: Type.Optional(
-            Type.Record(Type.String({ minLength: 1, maxLength: 128 }), BoundedNumber(), {
-              maxProperties: 64,
-            }),
-          ),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-  },
-  { additionalProperties: false },
-);
-
-const ListQuery = Type.Object(
-  {
-    env: Type.Optional(Name),
-    channel: Type.Optional(Name),
-    after: Type.Optional(
-      Type.String({ maxLength: 255, description: 'targets with an id after this one (paging)' }),
-    ),
-    limit: Type.Optional(LimitQuery),
-  },
-  { additionalProperties: false },
-);
-
-const TargetResponse = Type.Object({ target: Type.Ref(TargetSchema) });
 
 export function targetRoutes(app: FastifyInstance, options: { targets: TargetService }): void {
   const { targets } = options;
 
-  app.put<{ Params: Static<typeof IdParams>; Body: Static<typeof RegisterBody> }>(
+  app.put<{ Params: TargetIdParams; Body: RegisterTargetBody }>(
     '/targets/:id',
     {
+      config: { roles: ['admin', 'operator', 'agent'], agentScope: 'target' },
       schema: {
         summary: 'Register or update a target',
         description:
@@ -112,8 +30,8 @@ export function targetRoutes(app: FastifyInstance, options: { targets: TargetSer
           'recorded. An agent token: FORBIDDEN unless its scope covers the id, the channel and, ' +
           'for a registered target, the channel it is in.',
         tags: ['targets'],
-        params: IdParams,
-        body: RegisterBody,
+        params: TargetIdParams,
+        body: RegisterTargetBody,
         response: { 200: TargetResponse, 201: TargetResponse, ...errorResponses },
       },
     },
@@ -127,15 +45,16 @@ export function targetRoutes(app: FastifyInstance, options: { targets: TargetSer
     },
   );
 
-  app.get<{ Querystring: Static<typeof ListQuery> }>(
+  app.get<{ Querystring: TargetListQuery }>(
     '/targets',
     {
+      config: { roles: ['admin', 'operator', 'viewer'] },
       schema: {
         summary: 'List targets by id',
         tags: ['targets'],
-        querystring: ListQuery,
+        querystring: TargetListQuery,
         response: {
-          200: Type.Object({ items: Type.Array(Type.Ref(TargetSchema)) }),
+          200: TargetListResponse,
           ...errorResponses,
         },
       },
@@ -153,31 +72,33 @@ export function targetRoutes(app: FastifyInstance, options: { targets: TargetSer
     },
   );
 
-  app.get<{ Params: Static<typeof IdParams> }>(
+  app.get<{ Params: TargetIdParams }>(
     '/targets/:id',
     {
+      config: { roles: ['admin', 'operator', 'viewer'] },
       schema: {
         summary: 'One target',
         tags: ['targets'],
-        params: IdParams,
+        params: TargetIdParams,
         response: { 200: TargetResponse, ...errorResponses },
       },
     },
     async (request) => ({ target: await targets.get(request.params.id) }),
   );
 
-  app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof ReportBody> }>(
+  app.post<{ Params: TargetIdParams; Body: TargetReportBody }>(
     '/targets/:id/reports',
     {
+      config: { roles: ['admin', 'operator', 'agent'], agentScope: 'target' },
       schema: {
         summary: 'Report what a target runs and its health',
         description:
           'The server stamps the time. Counters are deltas since the previous report. 202.',
         tags: ['targets'],
-        params: IdParams,
-        body: ReportBody,
+        params: TargetIdParams,
+        body: TargetReportBody,
         response: {
-          202: Type.Object({ accepted: Type.Literal(true) }),
+          202: TargetReportResponse,
           ...errorResponses,
         },
       },
@@ -188,22 +109,19 @@ export function targetRoutes(app: FastifyInstance, options: { targets: TargetSer
     },
   );
 
-  app.get<{ Params: Static<typeof IdParams> }>(
+  app.get<{ Params: TargetIdParams }>(
     '/targets/:id/desired',
     {
+      config: { roles: ['admin', 'operator', 'viewer', 'agent'], agentScope: 'target' },
       schema: {
         summary: 'What the target should run, from the current channel index',
         description:
           'core desiredPack on the channel index payload. The ETag changes when pack or reason ' +
           'changes; If-None-Match with it answers 304.',
         tags: ['targets'],
-        params: IdParams,
+        params: TargetIdParams,
         response: {
-          200: Type.Object({
-            pack: Type.Union([Type.String(), Type.Null()]),
-            reason: StringEnum(['pin', 'rollout', 'base', 'none'] as const),
-            indexVersion: Type.Integer(),
-          }),
+          200: DesiredPackResponse,
           ...errorResponses,
         },
       },

@@ -1,11 +1,12 @@
+import { CHANNEL_PATTERN_PATTERN, MAX_SCOPE_PATTERNS, TARGET_PATTERN_PATTERN } from '@lockgate/api';
 import { LockgateError } from '@lockgate/core';
 
 /**
  * What an agent token may speak for (docs/security.md).
  *
  * Invariants:
- * - Only agent tokens have a scope. Admin and operator tokens are unrestricted: their scope is
- *   null here, and nothing in this file limits them.
+ * - Only agent tokens have a scope. Admin, operator and viewer tokens are not limited by one:
+ *   their scope is null here (what a viewer may call is limited by the routes' roles).
  * - A scope holds 1–64 target patterns and 1–64 channel patterns. An agent token stored without
  *   a scope (created before scopes existed) has NO_SCOPE, which matches nothing: fail closed.
  * - A target pattern is a target id in which `*` stands for any run of target-id characters,
@@ -33,15 +34,8 @@ export const NO_SCOPE: TokenScope = Object.freeze({
   channels: Object.freeze([]),
 });
 
-export const MAX_SCOPE_PATTERNS = 64;
-
-/** A target id (letters, digits, `.` `_` `:` `-`) in which `*` may also appear. */
-export const TARGET_PATTERN_PATTERN = '^[A-Za-z0-9*][A-Za-z0-9._:*-]{0,254}$';
-
-const NAME_OR_ANY = '(?:\\*|[a-z0-9][a-z0-9-]{0,62})';
-
-/** `ENV/CHANNEL`, each a name or `*`. */
-export const CHANNEL_PATTERN_PATTERN = `^${NAME_OR_ANY}/${NAME_OR_ANY}$`;
+/** The scope patterns' vocabulary is the API's (`@lockgate/api` tokens.ts). */
+export { CHANNEL_PATTERN_PATTERN, MAX_SCOPE_PATTERNS, TARGET_PATTERN_PATTERN };
 
 const targetPatternRegex = new RegExp(TARGET_PATTERN_PATTERN);
 const channelPatternRegex = new RegExp(CHANNEL_PATTERN_PATTERN);

@@ -1,6 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { TOKEN_ROLES } from '@lockgate/api';
+import type { TokenRole } from '@lockgate/api';
 import { LockgateError } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
 import type { ServerConfig } from '../../config.ts';
@@ -15,12 +17,13 @@ export const ADMIN_TOKEN_FILE = 'admin-token';
 export const ADMIN_TOKEN_NAME = 'admin';
 
 /**
- * What a token may do: `admin` everything; `operator` everything but managing tokens; `agent`
- * only what an agent calls (the route map in `http/permissions.ts`), and only for the targets
- * and channels of its scope (`token-scope.ts`).
+ * What a token may do: `admin` everything; `operator` everything but managing tokens; `viewer`
+ * every read an operator may make and nothing else; `agent` only what an agent calls, and only
+ * for the targets and channels of its scope (`token-scope.ts`). Each route declares the roles
+ * that may call it (`config.roles`, checked by `http/auth.ts`). The list is the API's.
  */
-export const TOKEN_ROLES = ['admin', 'operator', 'agent'] as const;
-export type TokenRole = (typeof TOKEN_ROLES)[number];
+export { TOKEN_ROLES };
+export type { TokenRole };
 
 /** Names a created token may not take: the bootstrap admin tokens' and the controller's. */
 const RESERVED_NAMES: readonly string[] = [ADMIN_TOKEN_NAME, 'controller'];

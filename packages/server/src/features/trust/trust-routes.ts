@@ -1,47 +1,27 @@
-import { Type } from '@sinclair/typebox';
-import type { Static } from '@sinclair/typebox';
+import {
+  AddTrustedKeyBody,
+  errorResponses,
+  TrustedKeyListResponse,
+  TrustedKeyParams,
+  TrustedKeyResponse,
+} from '@lockgate/api';
 import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../../http/auth.ts';
-import { errorResponses } from '../../http/schemas.ts';
 import type { TrustService } from './trust-service.ts';
-
-export const TrustedKeySchema = Type.Object(
-  {
-    keyId: Type.String({ description: 'hex sha256 of the SPKI DER encoding' }),
-    name: Type.String(),
-    publicKeyPem: Type.String(),
-    addedAt: Type.String(),
-  },
-  { $id: 'TrustedKey', additionalProperties: false },
-);
-
-const AddBody = Type.Object(
-  {
-    publicKeyPem: Type.String({ minLength: 1, maxLength: 16384, description: 'Ed25519 SPKI PEM' }),
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
-  },
-  { additionalProperties: false },
-);
-
-const KeyParams = Type.Object(
-  { keyId: Type.String({ minLength: 1, maxLength: 256 }) },
-  { additionalProperties: false },
-);
-
-const KeyResponse = Type.Object({ key: Type.Ref(TrustedKeySchema) });
 
 export function trustRoutes(app: FastifyInstance, options: { trust: TrustService }): void {
   const { trust } = options;
 
-  app.post<{ Body: Static<typeof AddBody> }>(
+  app.post<{ Body: AddTrustedKeyBody }>(
     '/trust/keys',
     {
+      config: { roles: ['admin', 'operator'] },
       schema: {
         summary: 'Trust a build key',
         description: '201 when added, 200 when already trusted, 400 KEY_INVALID for a bad key.',
         tags: ['trust'],
-        body: AddBody,
-        response: { 200: KeyResponse, 201: KeyResponse, ...errorResponses },
+        body: AddTrustedKeyBody,
+        response: { 200: TrustedKeyResponse, 201: TrustedKeyResponse, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -53,11 +33,12 @@ export function trustRoutes(app: FastifyInstance, options: { trust: TrustService
   app.get(
     '/trust/keys',
     {
+      config: { roles: ['admin', 'operator', 'viewer'] },
       schema: {
         summary: 'List trusted build keys',
         tags: ['trust'],
         response: {
-          200: Type.Object({ items: Type.Array(Type.Ref(TrustedKeySchema)) }),
+          200: TrustedKeyListResponse,
           ...errorResponses,
         },
       },
@@ -65,14 +46,15 @@ export function trustRoutes(app: FastifyInstance, options: { trust: TrustService
     async () => ({ items: await trust.list() }),
   );
 
-  app.delete<{ Params: Static<typeof KeyParams> }>(
+  app.delete<{ Params: TrustedKeyParams }>(
     '/trust/keys/:keyId',
     {
+      config: { roles: ['admin', 'operator'] },
       schema: {
         summary: 'Stop trusting a build key',
         tags: ['trust'],
-        params: KeyParams,
-        response: { 200: KeyResponse, ...errorResponses },
+        params: TrustedKeyParams,
+        response: { 200: TrustedKeyResponse, ...errorResponses },
       },
     },
     async (request) => ({ key: await trust.remove(request.params.keyId) }),

@@ -5,9 +5,7 @@
  * way so any receiver can check it.
  */
 import type { WebhookEvent } from './webhook-events.ts';
-
-export const WEBHOOK_FORMATS = ['json', 'slack'] as const;
-export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
+import type { WebhookFormat } from '@lockgate/api';
 
 export const WEBHOOK_SCHEMA = 'lockgate.webhook/v1';
 

@@ -9,19 +9,8 @@
 import { activeFreeze } from '@lockgate/core';
 import type { FreezeWindow } from '@lockgate/core';
 import type { DecisionRecord } from '../decisions/decision-store.ts';
-
-export const WEBHOOK_EVENT_TYPES = [
-  'release.requested',
-  'release.stage_passed',
-  'release.paused',
-  'release.gate_failed',
-  'release.rolled_back',
-  'release.completed',
-  'release.approval_needed',
-  'freeze.started',
-] as const;
-
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+import { WEBHOOK_EVENT_TYPES } from '@lockgate/api';
+import type { WebhookEventType } from '@lockgate/api';
 
 /** What `lockgate webhook test` sends: never derived from a record. */
 export const WEBHOOK_TEST_EVENT = 'webhook.test';

@@ -1,89 +1,26 @@
+import {
+  errorResponses,
+  limitOf,
+  AddWebhookBody,
+  WebhookDeliveryQuery,
+  WebhookNameParams,
+  WebhookReasonBody,
+  WebhookDeliverySchema,
+  WebhookResponse,
+  WebhookSchema,
+} from '@lockgate/api';
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../../http/auth.ts';
 import { ADMIN } from '../../http/route-roles.ts';
-import {
-  errorResponses,
-  LimitQuery,
-  limitOf,
-  Name,
-  Reason,
-  StringEnum,
-} from '../../http/schemas.ts';
-import { WEBHOOK_FORMATS } from './webhook-body.ts';
-import { WEBHOOK_EVENT_TYPES } from './webhook-events.ts';
 import type { WebhookService } from './webhook-service.ts';
-
-const EventType = StringEnum([...WEBHOOK_EVENT_TYPES, '*'] as const, {
-  description: 'a release or freeze event, or * for every one',
-});
-
-export const WebhookSchema = Type.Object(
-  {
-    name: Type.String(),
-    url: Type.String(),
-    format: StringEnum(WEBHOOK_FORMATS),
-    events: Type.Array(Type.String()),
-    createdAt: Type.String(),
-    createdBy: Type.String(),
-  },
-  { $id: 'Webhook', additionalProperties: false },
-);
-
-const AttemptSchema = Type.Object(
-  {
-    attempt: Type.Integer(),
-    at: Type.String(),
-    statusCode: Type.Union([Type.Integer(), Type.Null()]),
-    error: Type.Union([Type.String(), Type.Null()]),
-    durationMs: Type.Integer(),
-  },
-  { additionalProperties: false },
-);
-
-export const WebhookDeliverySchema = Type.Object(
-  {
-    id: Type.String(),
-    eventId: Type.String({ description: 'the Lockgate-Delivery header: receivers dedupe on it' }),
-    eventType: Type.String(),
-    status: StringEnum(['pending', 'delivered', 'failed'] as const),
-    attempts: Type.Integer(),
-    nextAttemptAt: Type.Union([Type.String(), Type.Null()]),
-    lastStatusCode: Type.Union([Type.Integer(), Type.Null()]),
-    lastError: Type.Union([Type.String(), Type.Null()]),
-    createdAt: Type.String(),
-    finishedAt: Type.Union([Type.String(), Type.Null()]),
-    log: Type.Array(AttemptSchema),
-  },
-  { $id: 'WebhookDelivery', additionalProperties: false },
-);
-
-const AddBody = Type.Object(
-  {
-    name: Name,
-    url: Type.String({ minLength: 8, maxLength: 2048 }),
-    format: Type.Optional(StringEnum(WEBHOOK_FORMATS)),
-    events: Type.Optional(Type.Array(EventType, { minItems: 1, maxItems: 16 })),
-    secret: Type.Optional(Type.String({ minLength: 16, maxLength: 256 })),
-  },
-  { additionalProperties: false },
-);
-
-const NameParams = Type.Object({ name: Name }, { additionalProperties: false });
-const ReasonBody = Type.Object({ reason: Reason }, { additionalProperties: false });
-const LimitQueryObject = Type.Object(
-  { limit: Type.Optional(LimitQuery) },
-  { additionalProperties: false },
-);
-
-const WebhookResponse = Type.Object({ webhook: Type.Ref(WebhookSchema) });
 
 /** Webhook subscriptions: admin only (they hold signing secrets and reach out of the server). */
 export function webhookRoutes(app: FastifyInstance, options: { webhooks: WebhookService }): void {
   const { webhooks } = options;
 
-  app.post<{ Body: Static<typeof AddBody> }>(
+  app.post<{ Body: Static<typeof AddWebhookBody> }>(
     '/webhooks',
     {
       config: { roles: ADMIN },
@@ -95,7 +32,7 @@ export function webhookRoutes(app: FastifyInstance, options: { webhooks: Webhook
           'The secret is in this answer only (generated unless given). `format: slack` posts a ' +
           'Slack incoming-webhook body. Deliveries are retried with exponential backoff.',
         tags: ['webhooks'],
-        body: AddBody,
+        body: AddWebhookBody,
         response: {
           201: Type.Object({ webhook: Type.Ref(WebhookSchema), secret: Type.String() }),
           ...errorResponses,
@@ -124,15 +61,15 @@ export function webhookRoutes(app: FastifyInstance, options: { webhooks: Webhook
     async () => ({ items: await webhooks.list() }),
   );
 
-  app.delete<{ Params: Static<typeof NameParams>; Body: Static<typeof ReasonBody> }>(
+  app.delete<{ Params: Static<typeof WebhookNameParams>; Body: Static<typeof WebhookReasonBody> }>(
     '/webhooks/:name',
     {
       config: { roles: ADMIN },
       schema: {
         summary: 'Remove a webhook subscription and its delivery log (admin only)',
         tags: ['webhooks'],
-        params: NameParams,
-        body: ReasonBody,
+        params: WebhookNameParams,
+        body: WebhookReasonBody,
         response: { 200: WebhookResponse, ...errorResponses },
       },
     },
@@ -145,7 +82,7 @@ export function webhookRoutes(app: FastifyInstance, options: { webhooks: Webhook
     }),
   );
 
-  app.post<{ Params: Static<typeof NameParams> }>(
+  app.post<{ Params: Static<typeof WebhookNameParams> }>(
     '/webhooks/:name/test',
     {
       config: { roles: ADMIN },
@@ -155,7 +92,7 @@ export function webhookRoutes(app: FastifyInstance, options: { webhooks: Webhook
           'Posts a `webhook.test` event at once and answers with the delivery and its first ' +
           'attempt. A failed test is retried like any delivery.',
         tags: ['webhooks'],
-        params: NameParams,
+        params: WebhookNameParams,
         response: {
           200: Type.Object({ delivery: Type.Ref(WebhookDeliverySchema) }),
           ...errorResponses,
@@ -167,15 +104,18 @@ export function webhookRoutes(app: FastifyInstance, options: { webhooks: Webhook
     }),
   );
 
-  app.get<{ Params: Static<typeof NameParams>; Querystring: Static<typeof LimitQueryObject> }>(
+  app.get<{
+    Params: Static<typeof WebhookNameParams>;
+    Querystring: Static<typeof WebhookDeliveryQuery>;
+  }>(
     '/webhooks/:name/deliveries',
     {
       config: { roles: ADMIN },
       schema: {
         summary: 'The delivery log of a subscription, newest first (admin only)',
         tags: ['webhooks'],
-        params: NameParams,
-        querystring: LimitQueryObject,
+        params: WebhookNameParams,
+        querystring: WebhookDeliveryQuery,
         response: {
           200: Type.Object({ items: Type.Array(Type.Ref(WebhookDeliverySchema)) }),
           ...errorResponses,

@@ -5,7 +5,7 @@ import type {
   WebhookDeliveriesTable,
   WebhookSubscriptionsTable,
 } from '../../db/schema.ts';
-import type { WebhookFormat } from './webhook-body.ts';
+import type { WebhookFormat } from '@lockgate/api';
 
 export interface StoredWebhook {
   id: string;
