@@ -10,9 +10,9 @@
  * Invariants: pure (time is `now`, new ids come in the event); a refused event throws a
  * LockgateError with a stable code and changes nothing; an event that changes nothing returns no
  * change, no draft and `resign: false` (idempotent); every pin it sets is a pack the channel
- * allows (`packRefusals`), a floor change never leaves the base refused unless the operator
- * accepted it (`acceptBaseBelowFloor`, recorded), and removing an authorization never leaves the
- * base or a pin refused.
+ * allows (`packRefusals`), a floor change never leaves a pin refused nor the base unless the
+ * operator accepted it (`acceptBaseBelowFloor`, recorded), and removing an authorization never
+ * leaves the base or a pin refused. (A revocation does: a revoked pack is never run.)
  */
 import { canonicalJson } from '../canonical-json.ts';
 import { LockgateError } from '../errors.ts';
@@ -231,6 +231,7 @@ function changeConfig(
       },
     );
   }
+  if ('floor' in changes) checkPinsAllowed(next, at);
   if ('cohorts' in changes) checkCohortsInUse(state, next, event.releaseCohorts ?? []);
   if (Object.keys(changes).length === 0) return unchanged(state);
   next.updatedAt = at;
@@ -270,6 +271,34 @@ function baseBelowFloor(state: ChannelState, at: string): ChannelPack | null {
   if (base === undefined) return null;
   const refusals = packRefusals(channelRules(state), factsOf(base), at);
   return refusals.some((r) => r.code === 'RELEASE_BELOW_FLOOR') ? base : null;
+}
+
+/**
+ * Refuses (CONFLICT) a floor that leaves an unexpired pin on a pack the channel rule refuses for
+ * being below it: the targets the pin holds would have nothing to run. Unlike the base, no flag
+ * accepts it; clear the pin or authorize a rollback to its pack first.
+ */
+function checkPinsAllowed(state: ChannelState, at: string): void {
+  for (const pin of state.pins) {
+    const pack = state.packs[pin.pack];
+    if (!isUnexpired(pin.expiresAt, at) || pack === undefined) continue;
+    const refusals = packRefusals(channelRules(state), factsOf(pack), at);
+    if (!refusals.some((r) => r.code === 'RELEASE_BELOW_FLOOR')) continue;
+    throw new LockgateError(
+      'CONFLICT',
+      `Floor ${state.floor} of ${state.env}/${state.name} is above ${pack.name}@${pack.version} (sequence ${pack.sequence}), the pack of pin ${pin.cohort}, and no rollback authorization covers it: the targets the pin holds would be left without a pack the channel allows. Clear the pin or authorize a rollback to its pack first.`,
+      {
+        details: {
+          env: state.env,
+          channel: state.name,
+          floor: state.floor,
+          cohort: pin.cohort,
+          pack: pack.digest,
+          sequence: pack.sequence,
+        },
+      },
+    );
+  }
 }
 
 /**
