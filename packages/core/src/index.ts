@@ -11,3 +11,4 @@ export * from './eligibility.ts';
 export * from './compatibility.ts';
 export * from './release/index.ts';
 export * from './judgment/index.ts';
+export * from './channel/index.ts';

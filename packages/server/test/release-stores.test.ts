@@ -3,7 +3,8 @@ import type { ReleaseState } from '@lockgate/core';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { StoredChannel } from '../src/features/channels/channel-store.ts';
 import { createSqliteLease } from '../src/features/controller/controller-lease.ts';
-import { appendDecisions, verifyDecisionChain } from '../src/features/decisions/decision-log.ts';
+import { recordDecisions } from '../src/features/decisions/commit-road.ts';
+import { verifyDecisionChain } from '../src/features/decisions/decision-log.ts';
 import type { DecisionRecordDraft } from '../src/features/decisions/decision-log.ts';
 import { createServerKeyService } from '../src/features/server-keys/server-key-service.ts';
 import { createStores } from '../src/stores.ts';
@@ -363,8 +364,8 @@ for (const dialect of DIALECTS) {
     });
 
     it('appends decision records as a hash chain that verifies, and detects a changed record', async () => {
-      const first = await stores.transaction((tx) => appendDecisions(tx, [draft(1), draft(2)]));
-      const second = await stores.transaction((tx) => appendDecisions(tx, [draft(3)]));
+      const first = await stores.transaction((tx) => recordDecisions(tx, [draft(1), draft(2)]));
+      const second = await stores.transaction((tx) => recordDecisions(tx, [draft(3)]));
       expect([...first, ...second].map((r) => r.seq)).toEqual([1, 2, 3]);
       expect(first[0]?.prevDigest).toBeNull();
       expect(second[0]?.prevDigest).toBe(first[1]?.digest);
@@ -385,12 +386,12 @@ for (const dialect of DIALECTS) {
     it('rolls back decision records with the transaction that wrote them', async () => {
       await expect(
         stores.transaction(async (tx) => {
-          await appendDecisions(tx, [draft(1)]);
+          await recordDecisions(tx, [draft(1)]);
           throw new Error('abort');
         }),
       ).rejects.toThrow('abort');
       expect(await stores.decisions.list({ limit: 10 })).toEqual([]);
-      const [record] = await stores.transaction((tx) => appendDecisions(tx, [draft(2)]));
+      const [record] = await stores.transaction((tx) => recordDecisions(tx, [draft(2)]));
       expect(record).toMatchObject({ seq: 1, prevDigest: null });
     });
 

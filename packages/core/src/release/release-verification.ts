@@ -7,9 +7,8 @@
  * passing one); every failing check is reported, in a fixed order, so the same input always
  * yields the same reasons.
  */
-import semver from 'semver';
+import { packRefusals } from '../channel/pack-refusal.ts';
 import type { Instant } from './instant.ts';
-import { rollbackAuthorized } from './pin.ts';
 import type { ChannelContext, PackContext, Reason, ReleaseState } from './release-state.ts';
 
 export interface VerificationResult {
@@ -19,11 +18,10 @@ export interface VerificationResult {
 
 /**
  * Verification of a release candidate against its channel, fail closed; every failing check is
- * reported: not eligible (RELEASE_NOT_ELIGIBLE, with the eligibility reasons), revoked
- * (PACK_REVOKED), a channel constraint not met by `pack.requires` (PACK_INCOMPATIBLE: semver
- * range intersection for `runtime`, equality for other keys, a missing key fails), sequence below
- * the floor without an unexpired rollback authorization for the pack (RELEASE_BELOW_FLOOR),
- * evidence incomplete (EVIDENCE_MISSING). When `release` is given, the context's pack must be it.
+ * reported: not eligible (RELEASE_NOT_ELIGIBLE, with the eligibility reasons), then every
+ * refusal of the channel rule `packRefusals` (revoked, constraints, invalid sequence, below the
+ * floor without a rollback authorization; see channel/pack-refusal.ts), then evidence incomplete
+ * (EVIDENCE_MISSING). When `release` is given, the context's pack must be it.
  */
 export function verifyReleaseCandidate(
   input: {
@@ -48,51 +46,13 @@ export function verifyReleaseCandidate(
     reasons.push({ code: 'RELEASE_NOT_ELIGIBLE', message: `pack ${pack.digest} is not eligible` });
     for (const r of pack.eligibilityReasons) reasons.push({ code: r.code, message: r.message });
   }
-  if (channel.revoked.includes(pack.digest)) {
-    reasons.push({ code: 'PACK_REVOKED', message: `pack ${pack.digest} is revoked` });
-  }
-  for (const key of Object.keys(channel.constraints).sort()) {
-    const want = channel.constraints[key] ?? '';
-    const have = Object.hasOwn(pack.requires, key) ? pack.requires[key] : undefined;
-    if (have === undefined) {
-      reasons.push({
-        code: 'PACK_INCOMPATIBLE',
-        message: `the channel requires ${key} "${want}" but the pack does not declare ${key}`,
-      });
-    } else if (key === 'runtime') {
-      // Fail closed: every runtime the channel admits must satisfy the pack's requirement.
-      const ok =
-        semver.validRange(have) !== null &&
-        semver.validRange(want) !== null &&
-        semver.subset(want, have);
-      if (!ok) {
-        reasons.push({
-          code: 'PACK_INCOMPATIBLE',
-          message: `the pack's runtime "${have}" does not cover every runtime the channel allows ("${want}")`,
-        });
-      }
-    } else if (have !== want) {
-      reasons.push({
-        code: 'PACK_INCOMPATIBLE',
-        message: `the pack's ${key} "${have}" is not the channel's "${want}"`,
-      });
-    }
-  }
-  if (!Number.isSafeInteger(pack.sequence) || pack.sequence < 0) {
-    reasons.push({
-      code: 'RELEASE_NOT_ELIGIBLE',
-      message: `pack sequence ${pack.sequence} is invalid`,
-    });
-  } else if (
-    channel.floor !== null &&
-    pack.sequence < channel.floor &&
-    !rollbackAuthorized(channel.rollbackAuthorizations, pack.digest, now)
-  ) {
-    reasons.push({
-      code: 'RELEASE_BELOW_FLOOR',
-      message: `pack sequence ${pack.sequence} is below the channel floor ${channel.floor} and no rollback authorization covers it`,
-    });
-  }
+  reasons.push(
+    ...packRefusals(
+      channel,
+      { digest: pack.digest, sequence: pack.sequence, requires: pack.requires },
+      now,
+    ),
+  );
   if (!pack.evidenceComplete) {
     reasons.push({
       code: 'EVIDENCE_MISSING',

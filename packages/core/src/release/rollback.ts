@@ -4,8 +4,10 @@
  * the server, the agent and a replay all get the same answer; it never returns a revoked pack.
  * Floor checks (below-floor rollback needs a rollback authorization) are `planRollback`'s.
  */
+import { packRefusal } from '../channel/pack-refusal.ts';
+import type { ChannelRules } from '../channel/pack-refusal.ts';
 import type { Instant } from './instant.ts';
-import { channelPin, rollbackAuthorized } from './pin.ts';
+import { channelPin } from './pin.ts';
 import type { Pin, RollbackAuthorization } from './pin.ts';
 
 export interface RollbackInputs {
@@ -51,26 +53,24 @@ export interface RollbackPlan {
 }
 
 /**
- * Why the channel may not run `pack` now, or null when it may: revoked, unknown, or below the
- * floor without an unexpired rollback authorization. The same rule `desiredPack` applies to the
- * index, so a rollback target chosen here is one every target will accept from the index.
+ * Why the channel may not run `pack` now, or null when it may: the first refusal of the channel
+ * rule (`packRefusals`: revoked, unknown, or below the floor without an unexpired rollback
+ * authorization), which `desiredPack` applies to the index too, so a rollback target chosen here
+ * is one every target will accept from the index. Constraints are not re-checked: a rollback
+ * target met them when it was released or pinned.
  */
-export function channelRefusal(
-  channel: RollbackChannel,
-  pack: string,
-  now: Instant,
-): string | null {
-  if (channel.revoked.includes(pack)) return `${pack} is revoked`;
-  const info = channel.packs[pack];
-  if (info === undefined) return `${pack} is not a pack the server holds`;
-  if (
-    channel.floor !== null &&
-    info.sequence < channel.floor &&
-    !rollbackAuthorized(channel.rollbackAuthorizations, pack, now)
-  ) {
-    return `${pack} (sequence ${info.sequence}) is below the channel floor ${channel.floor} and no rollback authorization covers it`;
-  }
-  return null;
+function channelRefusal(channel: RollbackChannel, pack: string, now: Instant): string | null {
+  const sequence = channel.packs[pack]?.sequence ?? null;
+  return packRefusal(channelRulesOf(channel), { digest: pack, sequence }, now)?.message ?? null;
+}
+
+function channelRulesOf(channel: RollbackChannel): ChannelRules {
+  return {
+    floor: channel.floor,
+    constraints: {},
+    revoked: channel.revoked,
+    rollbackAuthorizations: channel.rollbackAuthorizations,
+  };
 }
 
 /**

@@ -148,5 +148,34 @@ for (const dialect of DIALECTS) {
       expect(refused.body).toMatchObject({ code: 'CONFLICT', details: { uses: ['pin _'] } });
       expect((await indexOf(w)).rollbackAuthorizations).toHaveLength(1);
     });
+
+    it('refuses a pin whose pack does not meet the channel constraints, like a release', async () => {
+      await w.call('PUT', CHANNEL_URL, { constraints: { schema: 'kb/4' }, reason: 'new schema' });
+      const refused = await w.call('PUT', `${CHANNEL_URL}/pins/_`, {
+        pack: w.packs.v4.digest,
+        reason: 'hold',
+        expiresIn: '1h',
+      });
+      expect(refused.body).toMatchObject({ code: 'PACK_INCOMPATIBLE' });
+      expect((await indexOf(w)).pins).toEqual([]);
+    });
+
+    it('refuses a floor above a pinned pack that no authorization covers', async () => {
+      await w.call('PUT', CHANNEL_URL, { floor: null });
+      await w.call('PUT', `${CHANNEL_URL}/pins/_`, {
+        pack: w.packs.v1.digest,
+        reason: 'hold',
+        expiresIn: '1h',
+      });
+      const [only] = (await w.call<{ items: RollbackAuthorizationView[] }>('GET', AUTH_URL)).body
+        .items;
+      expect(
+        (await w.call('DELETE', `${AUTH_URL}/${only?.id ?? 'x'}`, { reason: 'r' })).status,
+      ).toBe(200);
+      const raised = await w.call('PUT', CHANNEL_URL, { floor: 3, acceptBaseBelowFloor: true });
+      expect(raised.status).toBe(409);
+      expect(raised.body).toMatchObject({ code: 'CONFLICT', details: { cohort: '_' } });
+      expect((await indexOf(w)).floor).toBeNull();
+    });
   });
 }

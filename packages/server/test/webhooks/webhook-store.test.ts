@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { appendDecisions } from '../../src/features/decisions/decision-log.ts';
+import { recordDecisions } from '../../src/features/decisions/commit-road.ts';
 import type { DecisionRecordDraft } from '../../src/features/decisions/decision-log.ts';
 import type { StoredWebhook } from '../../src/features/webhooks/webhook-store.ts';
 import { createStores } from '../../src/stores.ts';
@@ -70,10 +70,10 @@ for (const dialect of DIALECTS) {
     it('queues a delivery in the transaction that appends the decision, and none when it rolls back', async () => {
       await stores.webhooks.insert(webhook('ops'));
       await stores.webhooks.insert(webhook('only-rollbacks', { events: ['release.rolled_back'] }));
-      await stores.transaction((tx) => appendDecisions(tx, [completion('rel_1')]));
+      await stores.transaction((tx) => recordDecisions(tx, [completion('rel_1')]));
       await expect(
         stores.transaction(async (tx) => {
-          await appendDecisions(tx, [completion('rel_2')]);
+          await recordDecisions(tx, [completion('rel_2')]);
           throw new Error('the decision is not committed');
         }),
       ).rejects.toThrow('not committed');
@@ -87,7 +87,7 @@ for (const dialect of DIALECTS) {
 
     it('queues one delivery per subscription and event even when queued twice', async () => {
       await stores.webhooks.insert(webhook('ops'));
-      const [record] = await stores.transaction((tx) => appendDecisions(tx, [completion('rel_1')]));
+      const [record] = await stores.transaction((tx) => recordDecisions(tx, [completion('rel_1')]));
       const [delivery] = await stores.webhooks.listDeliveries('whk_ops', 10);
       if (record === undefined || delivery === undefined) throw new Error('expected a delivery');
       await stores.webhooks.enqueue([{ ...delivery, id: 'whd_again' }]);
@@ -96,7 +96,7 @@ for (const dialect of DIALECTS) {
 
     it('lets one claimer hold a due delivery until its claim lapses', async () => {
       await stores.webhooks.insert(webhook('ops'));
-      await stores.transaction((tx) => appendDecisions(tx, [completion('rel_1')]));
+      await stores.transaction((tx) => recordDecisions(tx, [completion('rel_1')]));
       const later = '2026-01-01T00:00:10.000Z';
       const first = await stores.webhooks.claimDue(later, '2026-01-01T00:01:00.000Z', 10);
       expect(first.map((due) => due.webhook.name)).toEqual(['ops']);
@@ -113,14 +113,14 @@ for (const dialect of DIALECTS) {
     it('does not claim a delivery before it is due', async () => {
       await stores.webhooks.insert(webhook('ops'));
       await stores.transaction((tx) =>
-        appendDecisions(tx, [completion('rel_1', '2026-01-01T00:05:00.000Z')]),
+        recordDecisions(tx, [completion('rel_1', '2026-01-01T00:05:00.000Z')]),
       );
       expect(await stores.webhooks.claimDue(AT, '2026-01-01T00:01:00.000Z', 10)).toEqual([]);
     });
 
     it('keeps every attempt in the log and the outcome on the delivery', async () => {
       await stores.webhooks.insert(webhook('ops'));
-      await stores.transaction((tx) => appendDecisions(tx, [completion('rel_1')]));
+      await stores.transaction((tx) => recordDecisions(tx, [completion('rel_1')]));
       const [due] = await stores.webhooks.claimDue(AT, '2026-01-01T00:01:00.000Z', 10);
       if (due === undefined) throw new Error('expected a due delivery');
       const id = due.delivery.id;
@@ -168,7 +168,7 @@ for (const dialect of DIALECTS) {
 
     it('removes a subscription with its deliveries and attempts', async () => {
       await stores.webhooks.insert(webhook('ops'));
-      await stores.transaction((tx) => appendDecisions(tx, [completion('rel_1')]));
+      await stores.transaction((tx) => recordDecisions(tx, [completion('rel_1')]));
       const [due] = await stores.webhooks.claimDue(AT, '2026-01-01T00:01:00.000Z', 10);
       if (due === undefined) throw new Error('expected a due delivery');
       await stores.webhooks.recordAttempt(

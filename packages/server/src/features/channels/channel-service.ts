@@ -1,27 +1,32 @@
 import {
-  canonicalJson,
+  activeRollbackAuthorizations,
+  createChannel,
+  decideChannel,
   isUnexpired,
   LockgateError,
-  rollbackAuthorized,
+  pinSelector,
   validateCohort,
 } from '@lockgate/core';
-import type { Cohort, DsseEnvelope, LabelSelector } from '@lockgate/core';
+import type { Cohort, DsseEnvelope } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
 import type { Signals } from '../../signals.ts';
 import type { Stores } from '../../stores.ts';
 import { isoAfter, normalizeTime, positiveDuration } from '../../time.ts';
-import { appendDecisions } from '../decisions/decision-log.ts';
-import type { DecisionRecordDraft } from '../decisions/decision-log.ts';
+import {
+  channelMissing,
+  channelPackOf,
+  commitChannelChange,
+  commitLockedChannel,
+  commitNewChannel,
+  namedPackOf,
+  newRollbackAuthorizationId,
+} from '../decisions/commit-road.ts';
 import { findPackByRef } from '../packs/pack-ref.ts';
 import { planExists } from '../plans/plan-service.ts';
 import type { ServerKeyService } from '../server-keys/server-key-service.ts';
-import { resignChannelIndex } from './channel-index.ts';
-import {
-  activeRollbackAuthorizations,
-  grantRollbackAuthorization,
-} from './rollback-authorization.ts';
 import { WHOLE_CHANNEL } from './channel-store.ts';
 import type {
+  ChannelKey,
   SignedIndex,
   StoredChannel,
   StoredPin,
@@ -176,8 +181,8 @@ export function createChannelService(deps: {
     };
   };
 
-  /** Records, re-signs and tells subscribers: the common tail of a channel-level change. */
-  const published = (channel: StoredChannel, index: SignedIndex | null): void => {
+  /** Tells subscribers and the controller: the tail of a committed channel-level change. */
+  const published = (channel: ChannelKey, index: SignedIndex | null): void => {
     if (index !== null) signals.indexChanged(channel, index.version);
     signals.wakeController();
   };
@@ -186,7 +191,6 @@ export function createChannelService(deps: {
     async put(env, name, input, actor) {
       const key = await keys.indexKey();
       const now = clock();
-      const at = now.toISOString();
       const cohorts = input.cohorts === undefined ? undefined : checkCohorts(input.cohorts);
       const reason = input.reason ?? null;
       const result = await stores.transaction(async (tx) => {
@@ -198,111 +202,59 @@ export function createChannelService(deps: {
         }
         const existing = await tx.channels.lock(env, name);
         if (existing === null) {
-          const channel: StoredChannel = {
-            env,
-            name,
-            plan: input.plan ?? DEFAULT_PLAN,
-            floor: input.floor ?? null,
-            constraints: input.constraints ?? {},
-            cohorts: cohorts ?? [],
-            indexTtlSeconds: input.indexTtlSeconds ?? DEFAULT_INDEX_TTL_SECONDS,
-            base: null,
-            lkg: null,
-            rollout: null,
-            activeRelease: null,
-            indexVersion: 0,
-            indexEnvelope: { payloadType: '', payload: '', signatures: [] },
-            indexExpiresAt: at,
-            createdAt: at,
-            createdBy: actor,
-            updatedAt: at,
-            updatedBy: actor,
-          };
-          if (!(await tx.channels.insert(channel))) {
-            throw new LockgateError(
-              'CONFLICT',
-              `Channel ${env}/${name} was created by a concurrent request; retry.`,
-              { details: { env, channel: name } },
-            );
-          }
-          await appendDecisions(tx, [
-            channelRecord(channel, at, {
-              kind: 'channel',
-              rule: 'channel.created',
+          const decision = createChannel(
+            {
+              env,
+              name,
+              config: {
+                plan: input.plan ?? DEFAULT_PLAN,
+                floor: input.floor ?? null,
+                constraints: input.constraints ?? {},
+                cohorts: cohorts ?? [],
+                indexTtlSeconds: input.indexTtlSeconds ?? DEFAULT_INDEX_TTL_SECONDS,
+              },
               actor,
               reason,
-              verdict: 'created',
-              inputs: { config: configOf(channel) },
-            }),
-          ]);
-          const index = await resignChannelIndex(tx, channel, now, key);
+              revoked: await tx.revocations.digests(),
+            },
+            now,
+          );
+          const { channel, index } = await commitNewChannel(tx, decision, { now, key });
           return { channel: await view(tx, channel, now), created: true, stored: channel, index };
         }
-        const next: StoredChannel = {
-          ...existing,
-          ...(input.plan === undefined ? {} : { plan: input.plan }),
-          ...(input.floor === undefined ? {} : { floor: input.floor }),
-          ...(input.constraints === undefined ? {} : { constraints: input.constraints }),
-          ...(cohorts === undefined ? {} : { cohorts }),
-          ...(input.indexTtlSeconds === undefined
-            ? {}
-            : { indexTtlSeconds: input.indexTtlSeconds }),
-        };
-        const changes = changesOf(configOf(existing), configOf(next));
-        const stranded = 'floor' in changes ? await baseBelowFloor(tx, next, now) : null;
-        if (stranded !== null && input.acceptBaseBelowFloor !== true) {
-          throw new LockgateError(
-            'FLOOR_ABOVE_BASE',
-            `Floor ${next.floor} of ${env}/${name} is above its base ${stranded.name}@${stranded.version} (sequence ${stranded.sequence}): targets on the base would be left without a pack the channel allows. Release a pack at or above the floor first, authorize a rollback to the base, or confirm with acceptBaseBelowFloor (--accept-base-below-floor).`,
+        const releaseCohorts =
+          cohorts === undefined ? [] : await activeReleaseCohorts(tx, existing.activeRelease);
+        const committed = await commitLockedChannel(tx, existing, { now, key }, (state) => ({
+          decision: decideChannel(
+            state,
             {
-              details: {
-                env,
-                channel: name,
-                floor: next.floor,
-                base: stranded.digest,
-                sequence: stranded.sequence,
+              kind: 'config.change',
+              config: {
+                ...(input.plan === undefined ? {} : { plan: input.plan }),
+                ...(input.floor === undefined ? {} : { floor: input.floor }),
+                ...(input.constraints === undefined ? {} : { constraints: input.constraints }),
+                ...(cohorts === undefined ? {} : { cohorts }),
+                ...(input.indexTtlSeconds === undefined
+                  ? {}
+                  : { indexTtlSeconds: input.indexTtlSeconds }),
               },
+              actor,
+              reason,
+              acceptBaseBelowFloor: input.acceptBaseBelowFloor === true,
+              releaseCohorts,
             },
-          );
-        }
-        if ('cohorts' in changes) await checkCohortsInUse(tx, existing, next);
-        if (Object.keys(changes).length === 0) {
-          return {
-            channel: await view(tx, existing, now),
-            created: false,
-            stored: null,
-            index: null,
-          };
-        }
-        next.updatedAt = at;
-        next.updatedBy = actor;
-        await tx.channels.save(next);
-        await appendDecisions(tx, [
-          channelRecord(next, at, {
-            kind: 'channel',
-            rule: 'channel.updated',
-            actor,
-            reason,
-            verdict: 'updated',
-            inputs: {
-              changes,
-              ...(stranded === null
-                ? {}
-                : {
-                    baseBelowFloor: {
-                      base: stranded.digest,
-                      sequence: stranded.sequence,
-                      accepted: true,
-                    },
-                  }),
-            },
-          }),
-        ]);
-        const signed =
-          'floor' in changes || 'indexTtlSeconds' in changes
-            ? await resignChannelIndex(tx, next, now, key)
-            : null;
-        return { channel: await view(tx, next, now), created: false, stored: next, index: signed };
+            now,
+          ),
+          value: null,
+        }));
+        const stored =
+          committed !== null && committed.records.length > 0 ? committed.channel : null;
+        return {
+          channel: await view(tx, existing, now),
+          created: false,
+          stored,
+          index: committed?.index ?? null,
+        };
       });
       if (result.stored !== null) published(result.stored, result.index);
       return { channel: result.channel, created: result.created };
@@ -327,164 +279,75 @@ export function createChannelService(deps: {
     async setPin(env, name, cohort, input, actor) {
       const key = await keys.indexKey();
       const now = clock();
-      const at = now.toISOString();
       const reason = input.reason.trim();
       if (reason === '') throw pinInvalid('A pin needs a reason.', { cohort });
       const expiresAt = pinExpiry(input, now);
-      const result = await stores.transaction(async (tx) => {
-        const channel = await lockChannel(tx, env, name);
-        const selector = pinSelector(channel, cohort);
-        const pack = await findPackByRef(tx.packs, input.pack);
-        if ((await tx.revocations.find(pack.digest)) !== null) {
-          throw new LockgateError('PACK_REVOKED', `Pack ${pack.digest} is revoked.`, {
-            details: { pack: pack.digest },
-          });
-        }
-        const authorizations = await tx.channels.listRollbackAuthorizations(env, name);
-        if (
-          channel.floor !== null &&
-          pack.sequence < channel.floor &&
-          !rollbackAuthorized(authorizations, pack.digest, now)
-        ) {
-          throw new LockgateError(
-            'RELEASE_BELOW_FLOOR',
-            `Pack ${pack.name}@${pack.version} (sequence ${pack.sequence}) is below the floor ${channel.floor} of ${env}/${name}; authorize a rollback to it first (lockgate rollback-auth add ${env}/${name} ${pack.name}@${pack.version}).`,
-            { details: { pack: pack.digest, sequence: pack.sequence, floor: channel.floor } },
-          );
-        }
-        const previous = await tx.channels.findPin(env, name, cohort);
-        const pin: StoredPin = {
-          env,
-          channel: name,
-          cohort,
-          selector,
-          pack: pack.digest,
-          reason,
-          actor,
-          createdAt: at,
-          expiresAt,
-        };
-        await tx.channels.upsertPin(pin);
-        // Targets that committed a newer pack go back to the pinned one only when the signed
-        // index authorizes it: the pin authorizes its pack until it expires (reusing the
-        // channel's authorization of that pack when there is one).
-        const { authorization } = await grantRollbackAuthorization(
-          tx,
-          {
-            env,
-            channel: name,
-            pack: pack.digest,
-            reason: `pin ${cohort}: ${reason}`,
-            actor,
-            expiresAt,
-          },
-          now,
-        );
-        await appendDecisions(tx, [
-          channelRecord(channel, at, {
-            kind: 'pin',
-            rule: 'pin.set',
-            actor,
+      const committed = await stores.transaction((tx) =>
+        commitChannelChange(tx, { env, name }, { now, key }, async (state) => {
+          pinSelector(state, cohort);
+          const pack = namedPackOf(await findPackByRef(tx.packs, input.pack));
+          const event = {
+            kind: 'pin.set',
+            cohort,
+            pack,
             reason,
-            verdict: 'pinned',
-            inputs: {
-              cohort,
-              selector,
-              pack: pack.digest,
-              expiresAt,
-              previous:
-                previous === null ? null : { pack: previous.pack, expiresAt: previous.expiresAt },
-              rollbackAuthorization: authorization.id,
-            },
-          }),
-        ]);
-        const index = await resignChannelIndex(tx, channel, now, key);
-        return { pin, channel, index };
-      });
-      published(result.channel, result.index);
-      return pinView(result.pin);
+            expiresAt,
+            actor,
+            authorizationId: newRollbackAuthorizationId(),
+          } as const;
+          return { decision: decideChannel(state, event, now), value: null };
+        }),
+      );
+      const change = required(committed);
+      published(change.channel, change.index);
+      const pin = change.state.pins.find((p) => p.cohort === cohort);
+      if (pin === undefined) throw new Error(`pin ${cohort} of ${env}/${name} was not set`);
+      return pinView({ env, channel: name, ...pin });
     },
 
     async clearPin(env, name, cohort, reason, actor) {
       const key = await keys.indexKey();
       const now = clock();
-      const at = now.toISOString();
-      const result = await stores.transaction(async (tx) => {
-        const channel = await lockChannel(tx, env, name);
-        const removed = await tx.channels.deletePin(env, name, cohort);
-        if (removed === null) {
-          throw new LockgateError('PIN_NOT_FOUND', `No pin is set on ${env}/${name} ${cohort}.`, {
-            details: { env, channel: name, cohort },
-          });
-        }
-        await appendDecisions(tx, [
-          channelRecord(channel, at, {
-            kind: 'pin',
-            rule: 'pin.cleared',
-            actor,
-            reason,
-            verdict: 'unpinned',
-            inputs: { cohort, pack: removed.pack, expiresAt: removed.expiresAt },
-          }),
-        ]);
-        const index = await resignChannelIndex(tx, channel, now, key);
-        return { removed, channel, index };
-      });
-      published(result.channel, result.index);
-      return pinView(result.removed);
+      const committed = await stores.transaction((tx) =>
+        commitChannelChange(tx, { env, name }, { now, key }, (state) => ({
+          decision: decideChannel(state, { kind: 'pin.clear', cohort, reason, actor }, now),
+          value: state.pins.find((p) => p.cohort === cohort) ?? null,
+        })),
+      );
+      const change = required(committed);
+      published(change.channel, change.index);
+      if (change.value === null) throw new Error(`pin ${cohort} of ${env}/${name} was not cleared`);
+      return pinView({ env, channel: name, ...change.value });
     },
 
     async authorizeRollback(env, name, input, actor) {
       const key = await keys.indexKey();
       const now = clock();
-      const at = now.toISOString();
       const seconds = positiveDuration(input.expiresIn, 'expiresIn', 'VALIDATION_FAILED');
-      const result = await stores.transaction(async (tx) => {
-        const channel = await lockChannel(tx, env, name);
-        const pack = await findPackByRef(tx.packs, input.pack);
-        const grant = await grantRollbackAuthorization(
-          tx,
-          {
-            env,
-            channel: name,
-            pack: pack.digest,
+      const committed = await stores.transaction((tx) =>
+        commitChannelChange(tx, { env, name }, { now, key }, async (state) => {
+          const pack = channelPackOf(await findPackByRef(tx.packs, input.pack));
+          const event = {
+            kind: 'rollbackAuthorization.grant',
+            pack,
             reason: input.reason,
-            actor,
             expiresAt: isoAfter(now, seconds),
-          },
-          now,
-        );
-        const { authorization } = grant;
-        if (grant.outcome === 'unchanged') return { grant, channel: null, index: null };
-        await appendDecisions(tx, [
-          channelRecord(channel, at, {
-            kind: 'rollback_authorization',
-            rule:
-              grant.outcome === 'granted'
-                ? 'rollback_authorization.granted'
-                : 'rollback_authorization.extended',
             actor,
-            reason: input.reason,
-            verdict: 'authorized',
-            inputs: {
-              id: authorization.id,
-              pack: pack.digest,
-              sequence: pack.sequence,
-              floor: channel.floor,
-              expiresAt: authorization.expiresAt,
-              ...(grant.previousExpiresAt === null
-                ? {}
-                : { previousExpiresAt: grant.previousExpiresAt }),
-            },
-          }),
-        ]);
-        const index = await resignChannelIndex(tx, channel, now, key);
-        return { grant, channel, index };
-      });
-      if (result.channel !== null) published(result.channel, result.index);
+            authorizationId: newRollbackAuthorizationId(),
+          } as const;
+          return { decision: decideChannel(state, event, now), value: pack.digest };
+        }),
+      );
+      const change = required(committed);
+      // The channel's authorization of the pack: new, extended, or the one that already lasts.
+      const authorization = activeRollbackAuthorizations(change.state, now)
+        .filter((a) => a.pack === change.value)
+        .sort((a, b) => Date.parse(b.expiresAt) - Date.parse(a.expiresAt))[0];
+      if (authorization === undefined) throw new Error(`no authorization of ${change.value}`);
+      if (change.records.length > 0) published(change.channel, change.index);
       return {
-        rollbackAuthorization: authorizationView(result.grant.authorization),
-        created: result.grant.outcome === 'granted',
+        rollbackAuthorization: authorizationView({ env, channel: name, ...authorization }),
+        created: change.records[0]?.rule === 'rollback_authorization.granted',
       };
     },
 
@@ -492,43 +355,28 @@ export function createChannelService(deps: {
       const now = clock();
       return stores.transaction(async (tx) => {
         const channel = await findChannel(tx, env, name);
-        const active = await activeRollbackAuthorizations(tx, channel.env, channel.name, now);
-        return active.map(authorizationView);
+        const all = await tx.channels.listRollbackAuthorizations(channel.env, channel.name);
+        return all.filter((a) => isUnexpired(a.expiresAt, now)).map(authorizationView);
       });
     },
 
     async revokeRollbackAuthorization(env, name, id, reason, actor) {
       const key = await keys.indexKey();
       const now = clock();
-      const at = now.toISOString();
-      const result = await stores.transaction(async (tx) => {
-        const channel = await lockChannel(tx, env, name);
-        const active = await activeRollbackAuthorizations(tx, env, name, now);
-        const found = active.find((a) => a.id === id);
-        if (found === undefined) {
-          throw new LockgateError(
-            'ROLLBACK_AUTHORIZATION_NOT_FOUND',
-            `Channel ${env}/${name} has no unexpired rollback authorization ${id}.`,
-            { details: { env, channel: name, id } },
-          );
-        }
-        await checkNotInUse(tx, channel, found, active, now);
-        await tx.channels.deleteRollbackAuthorization(env, name, id);
-        await appendDecisions(tx, [
-          channelRecord(channel, at, {
-            kind: 'rollback_authorization',
-            rule: 'rollback_authorization.revoked',
-            actor,
-            reason,
-            verdict: 'revoked',
-            inputs: { id, pack: found.pack, floor: channel.floor, expiresAt: found.expiresAt },
-          }),
-        ]);
-        const index = await resignChannelIndex(tx, channel, now, key);
-        return { found, channel, index };
-      });
-      published(result.channel, result.index);
-      return authorizationView(result.found);
+      const committed = await stores.transaction((tx) =>
+        commitChannelChange(tx, { env, name }, { now, key }, (state) => ({
+          decision: decideChannel(
+            state,
+            { kind: 'rollbackAuthorization.revoke', id, reason, actor },
+            now,
+          ),
+          value: state.rollbackAuthorizations.find((a) => a.id === id) ?? null,
+        })),
+      );
+      const change = required(committed);
+      published(change.channel, change.index);
+      if (change.value === null) throw new Error(`authorization ${id} was not revoked`);
+      return authorizationView({ env, channel: name, ...change.value });
     },
 
     async index(env, name) {
@@ -538,30 +386,22 @@ export function createChannelService(deps: {
   };
 }
 
-/** A decision record about a channel (no release, no state change). */
-export function channelRecord(
-  channel: { env: string; name: string },
-  at: string,
-  fields: Pick<DecisionRecordDraft, 'kind' | 'rule' | 'actor' | 'reason' | 'verdict' | 'inputs'> & {
-    holder?: string | null;
-  },
-): DecisionRecordDraft {
-  return {
-    release: null,
-    env: channel.env,
-    channel: channel.name,
-    at,
-    kind: fields.kind,
-    rule: fields.rule,
-    actor: fields.actor,
-    reason: fields.reason,
-    from: null,
-    to: null,
-    stageIndex: null,
-    inputs: fields.inputs,
-    verdict: fields.verdict,
-    holder: fields.holder ?? null,
-  };
+/** A commit the road always makes for an operator command (its function never returns null). */
+function required<T>(committed: T | null): T {
+  if (committed === null) throw new Error('the channel change was not committed');
+  return committed;
+}
+
+/** The cohorts the stages of the channel's active release name (they may not change). */
+async function activeReleaseCohorts(
+  tx: Stores,
+  activeRelease: string | null,
+): Promise<{ stage: string; cohort: string }[]> {
+  if (activeRelease === null) return [];
+  const active = await tx.releases.find(activeRelease);
+  return (active?.release.plan.stages ?? []).flatMap((stage) =>
+    stage.cohort === undefined ? [] : [{ stage: stage.name, cohort: stage.cohort }],
+  );
 }
 
 /** The channel, or CHANNEL_NOT_FOUND / ENVIRONMENT_NOT_FOUND. */
@@ -576,13 +416,6 @@ export async function lockChannel(tx: Stores, env: string, name: string): Promis
   const channel = await tx.channels.lock(env, name);
   if (channel === null) throw await channelMissing(tx, env, name);
   return channel;
-}
-
-async function channelMissing(tx: Stores, env: string, name: string): Promise<LockgateError> {
-  if ((await tx.environments.find(env)) === null) return environmentNotFound(env);
-  return new LockgateError('CHANNEL_NOT_FOUND', `No channel ${name} in environment ${env}.`, {
-    details: { env, channel: name },
-  });
 }
 
 export function environmentNotFound(env: string): LockgateError {
@@ -605,123 +438,6 @@ function checkCohorts(values: unknown[]): Cohort[] {
     names.add(cohort.name);
   }
   return cohorts;
-}
-
-function configOf(channel: StoredChannel): Record<string, unknown> {
-  return {
-    plan: channel.plan,
-    floor: channel.floor,
-    constraints: channel.constraints,
-    cohorts: channel.cohorts,
-    indexTtlSeconds: channel.indexTtlSeconds,
-  };
-}
-
-function changesOf(
-  before: Record<string, unknown>,
-  after: Record<string, unknown>,
-): Record<string, { from: unknown; to: unknown }> {
-  const changes: Record<string, { from: unknown; to: unknown }> = {};
-  for (const field of Object.keys(after)) {
-    if (canonicalJson(before[field] ?? null) !== canonicalJson(after[field] ?? null)) {
-      changes[field] = { from: before[field] ?? null, to: after[field] ?? null };
-    }
-  }
-  return changes;
-}
-
-/**
- * Refuses to remove the last authorization of a pack below the floor that targets are told to
- * run (the channel's base or an unexpired pin's pack): they would be left with nothing to run.
- */
-async function checkNotInUse(
-  tx: Stores,
-  channel: StoredChannel,
-  authorization: StoredRollbackAuthorization,
-  active: readonly StoredRollbackAuthorization[],
-  now: Date,
-): Promise<void> {
-  if (channel.floor === null) return;
-  if (active.some((a) => a.id !== authorization.id && a.pack === authorization.pack)) return;
-  const pack = await tx.packs.findByDigest(authorization.pack);
-  if (pack === null || pack.sequence >= channel.floor) return;
-  const pins = (await tx.channels.listPins(channel.env, channel.name)).filter((pin) =>
-    isUnexpired(pin.expiresAt, now),
-  );
-  const uses = [
-    ...(channel.base === authorization.pack ? ['the channel base'] : []),
-    ...pins.filter((pin) => pin.pack === authorization.pack).map((pin) => `pin ${pin.cohort}`),
-  ];
-  if (uses.length === 0) return;
-  throw new LockgateError(
-    'CONFLICT',
-    `Pack ${authorization.pack} (sequence ${pack.sequence}) is below the floor ${channel.floor} of ${channel.env}/${channel.name} and is ${uses.join(' and ')}; targets would have nothing to run. Release a newer pack, clear the pin or lower the floor first.`,
-    { details: { id: authorization.id, pack: authorization.pack, uses } },
-  );
-}
-
-/**
- * The selector a pin on `cohort` holds: null for the whole channel, the cohort's selector (`{}`
- * for a percentage-only cohort). A percentage cohort's bucket goes into the index with the pin
- * (`indexPins`), with the channel's cohort salt, so a pin holds the same targets a stage on that
- * cohort reaches.
- */
-function pinSelector(channel: StoredChannel, cohort: string): LabelSelector | null {
-  if (cohort === WHOLE_CHANNEL) return null;
-  const found = channel.cohorts.find((c) => c.name === cohort);
-  if (found === undefined) {
-    throw pinInvalid(`Channel ${channel.env}/${channel.name} has no cohort ${cohort}.`, { cohort });
-  }
-  return found.selector ?? {};
-}
-
-/** The channel's base pack when its sequence is below the channel's floor, else null. */
-async function baseBelowFloor(
-  tx: Stores,
-  channel: StoredChannel,
-  now: Date,
-): Promise<{ digest: string; name: string; version: string; sequence: number } | null> {
-  if (channel.floor === null || channel.base === null) return null;
-  const base = await tx.packs.findByDigest(channel.base);
-  if (base === null || base.sequence >= channel.floor) return null;
-  const authorizations = await tx.channels.listRollbackAuthorizations(channel.env, channel.name);
-  if (rollbackAuthorized(authorizations, base.digest, now)) return null;
-  return { digest: base.digest, name: base.name, version: base.version, sequence: base.sequence };
-}
-
-/**
- * A cohort that a pin holds or that the active release's plan names cannot be removed or changed
- * (the pin or the stage would silently hold other targets): CONFLICT, clear the pin or end the
- * release first.
- */
-async function checkCohortsInUse(
-  tx: Stores,
-  before: StoredChannel,
-  after: StoredChannel,
-): Promise<void> {
-  const used = new Map<string, string>();
-  for (const pin of await tx.channels.listPins(before.env, before.name)) {
-    if (pin.cohort !== WHOLE_CHANNEL) used.set(pin.cohort, `the pin on ${pin.cohort}`);
-  }
-  if (before.activeRelease !== null) {
-    const active = await tx.releases.find(before.activeRelease);
-    for (const stage of active?.release.plan.stages ?? []) {
-      if (stage.cohort !== undefined) {
-        used.set(stage.cohort, `stage ${stage.name} of release ${before.activeRelease}`);
-      }
-    }
-  }
-  for (const [name, user] of used) {
-    const was = before.cohorts.find((c) => c.name === name);
-    const now = after.cohorts.find((c) => c.name === name);
-    if (canonicalJson(was ?? null) !== canonicalJson(now ?? null)) {
-      throw new LockgateError(
-        'CONFLICT',
-        `Cohort ${name} of ${before.env}/${before.name} is used by ${user}; it cannot be changed or removed until that ends.`,
-        { details: { env: before.env, channel: before.name, cohort: name } },
-      );
-    }
-  }
 }
 
 function pinExpiry(input: PinInput, now: Date): string {

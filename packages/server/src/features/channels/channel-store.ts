@@ -29,8 +29,8 @@ export interface StoredChannel {
   updatedBy: string;
 }
 
-/** '_' stands for the whole channel. */
-export const WHOLE_CHANNEL = '_';
+/** '_' stands for the whole channel (core's constant). */
+export { WHOLE_CHANNEL } from '@lockgate/core';
 
 export interface StoredPin {
   env: string;

@@ -1,15 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { decide, isTerminal } from '@lockgate/core';
-import type { PrometheusAnswer } from '@lockgate/core';
+import { decide, decideChannel, isTerminal } from '@lockgate/core';
+import type { ChannelDecision, ChannelState, PrometheusAnswer } from '@lockgate/core';
 import type { BlobStore } from '../../blob-store.ts';
 import type { Clock } from '../../clock.ts';
 import type { Stores } from '../../stores.ts';
-import { resignChannelIndex } from '../channels/channel-index.ts';
-import { channelRecord } from '../channels/channel-service.ts';
-import type { ChannelKey, SignedIndex } from '../channels/channel-store.ts';
-import { appendDecisions } from '../decisions/decision-log.ts';
+import type { ChannelKey, SignedIndex, StoredChannel } from '../channels/channel-store.ts';
+import { commitLockedChannel } from '../decisions/commit-road.ts';
 import { IDEMPOTENCY_RETENTION_SECONDS } from '../idempotency/idempotency.ts';
 import { commitReleaseChange } from '../releases/release-commit.ts';
 import { loadReleaseContext } from '../releases/release-context.ts';
@@ -122,8 +120,7 @@ export function createController(deps: ControllerDeps): Controller {
     now: Date,
     key: IndexSigningKey,
   ): Promise<{ decisions: number; indexes: number }> => {
-    const at = now.toISOString();
-    const expired = await stores.channels.listExpiredPins(at);
+    const expired = await stores.channels.listExpiredPins(now.toISOString());
     const channels = new Map<string, ChannelKey>();
     for (const pin of expired) {
       channels.set(`${pin.env}/${pin.channel}`, { env: pin.env, name: pin.channel });
@@ -131,39 +128,14 @@ export function createController(deps: ControllerDeps): Controller {
     let decisions = 0;
     let indexes = 0;
     for (const where of channels.values()) {
-      const result = await stores.transaction(async (tx) => {
-        if (!(await lease.stillHeld(tx, now))) return null;
-        const channel = await tx.channels.lock(where.env, where.name);
-        if (channel === null) return null;
-        const lapsed = [];
-        for (const pin of await tx.channels.listPins(where.env, where.name)) {
-          if (pin.expiresAt > at) continue;
-          await tx.channels.deletePin(pin.env, pin.channel, pin.cohort);
-          lapsed.push(
-            channelRecord(channel, at, {
-              kind: 'pin',
-              rule: 'pin.expired',
-              actor: 'controller',
-              reason: null,
-              verdict: 'unpinned',
-              inputs: {
-                cohort: pin.cohort,
-                pack: pin.pack,
-                expiresAt: pin.expiresAt,
-                pinnedBy: pin.actor,
-                pinReason: pin.reason,
-              },
-              holder,
-            }),
-          );
-        }
-        if (lapsed.length === 0) return null;
-        const records = await appendDecisions(tx, lapsed);
-        return { records, channel, index: await resignChannelIndex(tx, channel, now, key) };
-      });
-      if (result === null) continue;
-      decisions += result.records.length;
-      indexes += publish([{ key: result.channel, index: result.index }]);
+      const committed = await onChannel(where, now, key, (state) =>
+        decideChannel(state, { kind: 'pins.lapse' }, now),
+      );
+      if (committed === null) continue;
+      decisions += committed.records.length;
+      if (committed.index !== null) {
+        indexes += publish([{ key: committed.channel, index: committed.index }]);
+      }
     }
     return { decisions, indexes };
   };
@@ -174,16 +146,37 @@ export function createController(deps: ControllerDeps): Controller {
     let indexes = 0;
     for (const listed of await stores.channels.list()) {
       if (!due(listed.indexExpiresAt, listed.indexTtlSeconds)) continue;
-      const result = await stores.transaction(async (tx) => {
-        if (!(await lease.stillHeld(tx, now))) return null;
-        const channel = await tx.channels.lock(listed.env, listed.name);
-        if (channel === null || !due(channel.indexExpiresAt, channel.indexTtlSeconds)) return null;
-        return { channel, index: await resignChannelIndex(tx, channel, now, key) };
-      });
-      if (result !== null) indexes += publish([{ key: result.channel, index: result.index }]);
+      const committed = await onChannel(listed, now, key, (state, channel) =>
+        due(channel.indexExpiresAt, channel.indexTtlSeconds)
+          ? decideChannel(state, { kind: 'index.refresh' }, now)
+          : null,
+      );
+      if (committed?.index != null) {
+        indexes += publish([{ key: committed.channel, index: committed.index }]);
+      }
     }
     return indexes;
   };
+
+  /**
+   * One controller decision on a channel, on the commit road: in one transaction, while the
+   * lease is held, with the channel locked (nothing when it is gone or `decideFn` returns null).
+   */
+  const onChannel = (
+    where: ChannelKey,
+    now: Date,
+    key: IndexSigningKey,
+    decideFn: (state: ChannelState, channel: StoredChannel) => ChannelDecision | null,
+  ) =>
+    stores.transaction(async (tx) => {
+      if (!(await lease.stillHeld(tx, now))) return null;
+      const channel = await tx.channels.lock(where.env, where.name);
+      if (channel === null) return null;
+      return commitLockedChannel(tx, channel, { now, key, holder }, (state, locked) => {
+        const decision = decideFn(state, locked);
+        return decision === null ? null : { decision, value: null };
+      });
+    });
 
   const prune = async (now: Date): Promise<void> => {
     const before = (seconds: number): string =>

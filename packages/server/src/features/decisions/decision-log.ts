@@ -1,8 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { canonicalBytes, digestOf } from '@lockgate/core';
 import type { DecisionDraft } from '@lockgate/core';
-import type { Stores } from '../../stores.ts';
-import { enqueueWebhookEvents } from '../webhooks/webhook-outbox.ts';
 import type { DecisionRecord } from './decision-store.ts';
 
 /** A decision record before the log gives it an id, a place in the chain and its digests. */
@@ -33,64 +30,6 @@ export function decisionRecordDigest(record: Omit<DecisionRecord, 'seq' | 'diges
     prevDigest: record.prevDigest,
   };
   return digestOf(canonicalBytes(body));
-}
-
-/**
- * Appends records to the log inside the caller's transaction: locks the chain head, links each
- * record to the previous one and moves the head. Inputs are normalized to plain JSON first, so
- * the stored record hashes to the same digest when read back.
- */
-export async function appendDecisions(
-  tx: Stores,
-  drafts: readonly DecisionRecordDraft[],
-): Promise<DecisionRecord[]> {
-  if (drafts.length === 0) return [];
-  const head = await tx.decisions.lockHead();
-  let { lastSeq, lastDigest } = head;
-  const records: DecisionRecord[] = [];
-  for (const draft of drafts) {
-    const unsealed: Omit<DecisionRecord, 'seq' | 'digest'> = {
-      ...draft,
-      id: `dec_${randomUUID()}`,
-      inputs: JSON.parse(JSON.stringify(draft.inputs)) as Record<string, unknown>,
-      prevDigest: lastDigest,
-    };
-    const record: DecisionRecord = {
-      ...unsealed,
-      seq: lastSeq + 1,
-      digest: decisionRecordDigest(unsealed),
-    };
-    await tx.decisions.insert(record);
-    records.push(record);
-    lastSeq = record.seq;
-    lastDigest = record.digest;
-  }
-  await tx.decisions.setHead({ lastSeq, lastDigest });
-  await enqueueWebhookEvents(tx, records);
-  return records;
-}
-
-/** A core decision draft of a release as a record draft of its channel. */
-export function releaseDecision(
-  draft: DecisionDraft,
-  where: { env: string; channel: string; holder: string | null },
-): DecisionRecordDraft {
-  return {
-    release: draft.release,
-    env: where.env,
-    channel: where.channel,
-    at: draft.at,
-    kind: draft.kind,
-    rule: draft.rule,
-    actor: draft.actor,
-    reason: draft.reason,
-    from: draft.from,
-    to: draft.to,
-    stageIndex: draft.stageIndex,
-    inputs: draft.inputs,
-    verdict: draft.verdict,
-    holder: where.holder,
-  };
 }
 
 /** The core decision draft a release record was made from (for replay with decisionDigest). */

@@ -7,7 +7,7 @@ import type { Stores } from '../../stores.ts';
 import { normalizeTime } from '../../time.ts';
 import { environmentNotFound } from '../channels/channel-service.ts';
 import type { ChannelService, ChannelView } from '../channels/channel-service.ts';
-import { appendDecisions } from '../decisions/decision-log.ts';
+import { recordDecisions } from '../decisions/commit-road.ts';
 import type { DecisionRecordDraft } from '../decisions/decision-log.ts';
 import type { StoredEnvironment, StoredFreezeWindow } from './environment-store.ts';
 
@@ -117,7 +117,7 @@ export function createEnvironmentService(deps: {
       await stores.transaction(async (tx) => {
         await findOrThrow(tx, env);
         await tx.environments.insertFreezeWindow(stored);
-        await appendDecisions(tx, [
+        await recordDecisions(tx, [
           freezeRecord(env, at, actor, window.reason, 'freeze.created', 'created', window),
         ]);
       });
@@ -135,7 +135,7 @@ export function createEnvironmentService(deps: {
             details: { env, id },
           });
         }
-        await appendDecisions(tx, [
+        await recordDecisions(tx, [
           freezeRecord(env, at, actor, reason, 'freeze.removed', 'removed', existing.window),
         ]);
         return existing;

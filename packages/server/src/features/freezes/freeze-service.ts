@@ -17,7 +17,7 @@ import type { Signals } from '../../signals.ts';
 import type { Stores } from '../../stores.ts';
 import { normalizeTime } from '../../time.ts';
 import { environmentNotFound } from '../channels/channel-service.ts';
-import { appendDecisions } from '../decisions/decision-log.ts';
+import { recordDecisions } from '../decisions/commit-road.ts';
 import type { DecisionRecordDraft } from '../decisions/decision-log.ts';
 import type { StoredFreezeWindow } from '../environments/environment-store.ts';
 
@@ -133,7 +133,7 @@ export function createFreezeService(deps: {
           );
           made.push(viewOf(stored, at, end));
         }
-        await appendDecisions(tx, records);
+        await recordDecisions(tx, records);
         return made;
       });
       signals.wakeController();
@@ -158,7 +158,7 @@ export function createFreezeService(deps: {
             removed.push(freeze);
           }
         }
-        await appendDecisions(tx, records);
+        await recordDecisions(tx, records);
         return removed;
       });
       signals.wakeController();
@@ -190,7 +190,7 @@ export function createFreezeService(deps: {
           createdBy: actor,
         };
         await tx.environments.insertFreezeWindow(stored);
-        await appendDecisions(tx, [
+        await recordDecisions(tx, [
           freezeRecord(report.env, at, actor, reason, ERROR_BUDGET_ACTOR_RULE, 'frozen', {
             freezeWindow: window,
             slo: report.slo,

@@ -7,7 +7,7 @@ import type { Signals } from '../../signals.ts';
 import type { Stores } from '../../stores.ts';
 import { lockChannel } from '../channels/channel-service.ts';
 import type { SignedIndex, StoredChannel } from '../channels/channel-store.ts';
-import { appendDecisions } from '../decisions/decision-log.ts';
+import { recordDecisions } from '../decisions/commit-road.ts';
 import type { DecisionRecord } from '../decisions/decision-store.ts';
 import { runIdempotent } from '../idempotency/idempotency.ts';
 import { findPackByRef } from '../packs/pack-ref.ts';
@@ -149,7 +149,7 @@ export function createReleaseService(deps: {
         if (!(await tx.channels.claimActiveRelease(channel, release.id))) throw conflict(channel);
         channel.activeRelease = release.id;
         await tx.releases.insert({ release, createdAt: at, updatedAt: at });
-        await appendDecisions(tx, [
+        await recordDecisions(tx, [
           {
             release: release.id,
             env: channel.env,

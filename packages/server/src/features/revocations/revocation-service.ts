@@ -2,11 +2,8 @@ import { LockgateError, parseDigest } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
 import type { Signals } from '../../signals.ts';
 import type { Stores } from '../../stores.ts';
-import { resignChannelIndex } from '../channels/channel-index.ts';
-import type { SignedIndex, StoredChannel } from '../channels/channel-store.ts';
-import { appendDecisions } from '../decisions/decision-log.ts';
+import { commitPackRevocation } from '../decisions/commit-road.ts';
 import type { ServerKeyService } from '../server-keys/server-key-service.ts';
-import type { StoredRevocation } from './revocation-store.ts';
 
 export interface RevocationView {
   pack: string;
@@ -41,7 +38,6 @@ export function createRevocationService(deps: {
       const pack = parseDigest(digest);
       const key = await keys.indexKey();
       const now = clock();
-      const at = now.toISOString();
       const result = await stores.transaction(async (tx) => {
         const stored = await tx.packs.findByDigest(pack);
         if (stored === null) {
@@ -51,43 +47,12 @@ export function createRevocationService(deps: {
         }
         const existing = await tx.revocations.find(pack);
         if (existing !== null) return { revocation: existing, created: false, resigned: [] };
-        // Lock every channel (in a fixed order) before changing what their indexes hold.
-        const channels: StoredChannel[] = [];
-        for (const channel of await tx.channels.list()) {
-          const locked = await tx.channels.lock(channel.env, channel.name);
-          if (locked !== null) channels.push(locked);
-        }
-        const revocation: StoredRevocation = { pack, reason, actor, revokedAt: at };
-        await tx.revocations.insert(revocation);
-        await appendDecisions(tx, [
-          {
-            release: null,
-            env: null,
-            channel: null,
-            at,
-            kind: 'revocation',
-            rule: 'pack.revoked',
-            actor,
-            reason,
-            from: null,
-            to: null,
-            stageIndex: null,
-            inputs: {
-              pack,
-              name: stored.name,
-              version: stored.version,
-              sequence: stored.sequence,
-              channels: channels.map((c) => `${c.env}/${c.name}`),
-            },
-            verdict: 'revoked',
-            holder: null,
-          },
-        ]);
-        const resigned: { channel: StoredChannel; index: SignedIndex }[] = [];
-        for (const channel of channels) {
-          resigned.push({ channel, index: await resignChannelIndex(tx, channel, now, key) });
-        }
-        return { revocation, created: true, resigned };
+        const committed = await commitPackRevocation(
+          tx,
+          { pack: stored, reason, actor },
+          { now, key },
+        );
+        return { revocation: committed.revocation, created: true, resigned: committed.changed };
       });
       for (const { channel, index } of result.resigned) {
         signals.indexChanged(channel, index.version);

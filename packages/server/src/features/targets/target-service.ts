@@ -11,7 +11,7 @@ import type { Signals } from '../../signals.ts';
 import type { Stores } from '../../stores.ts';
 import { indexPayloadOf } from '../channels/channel-index.ts';
 import { findChannel } from '../channels/channel-service.ts';
-import { appendDecisions } from '../decisions/decision-log.ts';
+import { recordDecisions } from '../decisions/commit-road.ts';
 import { assertChannelInScope, assertTargetInScope } from '../tokens/token-scope.ts';
 import type { Principal } from '../tokens/token-scope.ts';
 import type { StoredTarget } from './target-store.ts';
@@ -119,7 +119,7 @@ export function createTargetService(deps: {
           existing !== null &&
           (existing.env !== target.env || existing.channel !== target.channel)
         ) {
-          await appendDecisions(tx, [
+          await recordDecisions(tx, [
             {
               release: null,
               env: target.env,

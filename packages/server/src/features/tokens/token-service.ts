@@ -7,7 +7,7 @@ import { LockgateError } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
 import type { ServerConfig } from '../../config.ts';
 import type { Stores } from '../../stores.ts';
-import { appendDecisions } from '../decisions/decision-log.ts';
+import { recordDecisions } from '../decisions/commit-road.ts';
 import type { DecisionRecordDraft } from '../decisions/decision-log.ts';
 import { checkTokenScope, NO_SCOPE } from './token-scope.ts';
 import type { TokenScope } from './token-scope.ts';
@@ -145,7 +145,7 @@ export function createTokenService(deps: {
       };
       const created = await stores.transaction(async (tx) => {
         if (!(await tx.tokens.insert(record))) return false;
-        await appendDecisions(tx, [
+        await recordDecisions(tx, [
           tokenDecision(record, 'token.created', actor, record.createdAt),
         ]);
         return true;
@@ -184,7 +184,7 @@ export function createTokenService(deps: {
           // Throwing rolls the revocation back.
           throw new LockgateError('CONFLICT', message, { details: { name } });
         }
-        await appendDecisions(tx, [tokenDecision(last, 'token.revoked', actor, at)]);
+        await recordDecisions(tx, [tokenDecision(last, 'token.revoked', actor, at)]);
         return { view: toView(last), revokedIds: revoked.map((token) => token.id) };
       });
       if (revokedIds.length > 0) deps.onRevoked?.(revokedIds);

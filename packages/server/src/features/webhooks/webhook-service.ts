@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { LockgateError } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
 import type { Stores } from '../../stores.ts';
-import { appendDecisions } from '../decisions/decision-log.ts';
+import { recordDecisions } from '../decisions/commit-road.ts';
 import type { DecisionRecordDraft } from '../decisions/decision-log.ts';
 import { WEBHOOK_SCHEMA } from './webhook-body.ts';
 import type { WebhookFormat } from '@lockgate/api';
@@ -124,7 +124,7 @@ export function createWebhookService(deps: {
       };
       const added = await stores.transaction(async (tx) => {
         if (!(await tx.webhooks.insert(webhook))) return false;
-        await appendDecisions(tx, [
+        await recordDecisions(tx, [
           webhookDecision(webhook, 'webhook.added', actor, null, webhook.createdAt),
         ]);
         return true;
@@ -145,7 +145,7 @@ export function createWebhookService(deps: {
       const removed = await stores.transaction(async (tx) => {
         const webhook = await tx.webhooks.find(name);
         if (webhook === null || !(await tx.webhooks.delete(name))) return null;
-        await appendDecisions(tx, [
+        await recordDecisions(tx, [
           webhookDecision(webhook, 'webhook.removed', actor, reason, clock().toISOString()),
         ]);
         return webhook;

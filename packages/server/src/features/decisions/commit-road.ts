@@ -1,0 +1,440 @@
+/**
+ * The one road every decision takes:
+ *
+ *   event ──▶ core ──▶ commit ──▶ record ──▶ index ──▶ agents
+ *
+ * - event: an operator command (channel-service, release-service, revocation-service) or the
+ *   controller (release reconcile, pin lapsing, index refresh) — features/controller/controller.ts;
+ * - core: a pure function decides (`decideChannel`, `createChannel`, `applyReleaseResult`,
+ *   `decide` / `applyCommand` for the release itself) on the channel state this module loads
+ *   with the channel row locked (`loadChannelState`);
+ * - commit: the changes core returned are stored in the same transaction
+ *   (`commitLockedChannel`; the release row is saved with its version check by the caller's
+ *   function before it returns the channel decision);
+ * - record: `recordDecisions` appends one hash-chained decision record per draft — the single
+ *   record step, also for decisions about no channel (tokens, environments, freezes, targets);
+ * - index: when the decision changed what the index carries, the channel index is built from the
+ *   store, signed and stored under a version check (`resignChannelIndex`);
+ * - agents: the caller publishes what this returns after the transaction commits (SSE
+ *   `indexChanged`, controller wake-up); agents fetch the new index.
+ *
+ * Invariants: nothing here decides — a refused event throws from core before anything is
+ * written; records and the index are written in the transaction of the state change (record,
+ * then act); `appendDecisions` and `resignChannelIndex` are called from this module only.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  buildChannelIndex,
+  decideChannel,
+  LockgateError,
+  revocationDraft,
+  signChannelIndex,
+} from '@lockgate/core';
+import type {
+  ChannelDecision,
+  ChannelPack,
+  ChannelState,
+  IndexPackInfo,
+  NamedPack,
+  PackManifest,
+} from '@lockgate/core';
+import type { Stores } from '../../stores.ts';
+import { indexPins } from '../channels/channel-index.ts';
+import { enqueueWebhookEvents } from '../webhooks/webhook-outbox.ts';
+import type { ChannelKey, SignedIndex, StoredChannel } from '../channels/channel-store.ts';
+import type { StoredPack } from '../packs/pack-store.ts';
+import type { StoredRevocation } from '../revocations/revocation-store.ts';
+import type { IndexSigningKey } from '../server-keys/server-key-service.ts';
+import { decisionRecordDigest } from './decision-log.ts';
+import type { DecisionRecordDraft } from './decision-log.ts';
+import type { DecisionRecord } from './decision-store.ts';
+
+export interface RoadOptions {
+  now: Date;
+  key: IndexSigningKey;
+  /** the controller that decided (recorded as `holder`); null or absent for operator commands */
+  holder?: string | null;
+}
+
+/** What a channel function decided: the core decision and a value for the caller. */
+export type ChannelDecided<T> = { decision: ChannelDecision; value: T } | null;
+
+export interface CommittedChannelChange<T> {
+  value: T;
+  /** the channel row as stored now (its index fields are the new index's) */
+  channel: StoredChannel;
+  state: ChannelState;
+  records: DecisionRecord[];
+  /** the channel's new index when the decision changed what it carries, else null */
+  index: SignedIndex | null;
+}
+
+/**
+ * Records decisions: appends one hash-chained record per draft in the caller's transaction. The
+ * road's single record step (every decision of the server is recorded here).
+ */
+export async function recordDecisions(
+  tx: Stores,
+  drafts: readonly DecisionRecordDraft[],
+): Promise<DecisionRecord[]> {
+  return appendDecisions(tx, drafts);
+}
+
+/** A known pack's facts for the channel rule (and its name and version for messages). */
+export function channelPackOf(pack: StoredPack): ChannelPack {
+  return { digest: pack.digest, name: pack.name, version: pack.version, sequence: pack.sequence };
+}
+
+/** A pack an operator named, with its manifest's `requires` (the channel constraints apply). */
+export function namedPackOf(pack: StoredPack): NamedPack {
+  const { requires } = JSON.parse(pack.manifestJson) as PackManifest;
+  return { ...channelPackOf(pack), requires };
+}
+
+/**
+ * The channel as core decides on it, read in the caller's transaction (the channel row locked):
+ * its row, every pin and rollback authorization, every revoked digest and the facts of every pack
+ * it names.
+ */
+export async function loadChannelState(tx: Stores, channel: StoredChannel): Promise<ChannelState> {
+  const pins = await tx.channels.listPins(channel.env, channel.name);
+  const authorizations = await tx.channels.listRollbackAuthorizations(channel.env, channel.name);
+  const named = [
+    channel.base,
+    channel.lkg,
+    channel.rollout?.pack ?? null,
+    ...pins.map((pin) => pin.pack),
+    ...authorizations.map((a) => a.pack),
+  ];
+  const packs: ChannelState['packs'] = {};
+  for (const digest of named) {
+    if (digest === null || Object.hasOwn(packs, digest)) continue;
+    const stored = await tx.packs.findByDigest(digest);
+    if (stored !== null) packs[digest] = channelPackOf(stored);
+  }
+  return {
+    env: channel.env,
+    name: channel.name,
+    plan: channel.plan,
+    floor: channel.floor,
+    constraints: channel.constraints,
+    cohorts: channel.cohorts,
+    indexTtlSeconds: channel.indexTtlSeconds,
+    base: channel.base,
+    lkg: channel.lkg,
+    rollout: channel.rollout,
+    activeRelease: channel.activeRelease,
+    createdAt: channel.createdAt,
+    createdBy: channel.createdBy,
+    updatedAt: channel.updatedAt,
+    updatedBy: channel.updatedBy,
+    pins: pins.map(({ env: _env, channel: _channel, ...pin }) => pin),
+    rollbackAuthorizations: authorizations.map(({ env: _env, channel: _channel, ...a }) => a),
+    revoked: await tx.revocations.digests(),
+    packs,
+  };
+}
+
+/**
+ * Locks the channel (CHANNEL_NOT_FOUND / ENVIRONMENT_NOT_FOUND when it is missing), then runs
+ * `commitLockedChannel`.
+ */
+export async function commitChannelChange<T>(
+  tx: Stores,
+  where: ChannelKey,
+  options: RoadOptions,
+  decideFn: (
+    state: ChannelState,
+    channel: StoredChannel,
+  ) => ChannelDecided<T> | Promise<ChannelDecided<T>>,
+): Promise<CommittedChannelChange<T> | null> {
+  const channel = await tx.channels.lock(where.env, where.name);
+  if (channel === null) throw await channelMissing(tx, where.env, where.name);
+  return commitLockedChannel(tx, channel, options, decideFn);
+}
+
+/**
+ * The road for a channel the caller has locked in this transaction: loads its state, runs the
+ * decide function (core; it may save a release with a version check first, and returns null when
+ * there is nothing to commit), stores the changes, records the drafts and re-signs the index when
+ * the decision asks for it. `channel` is updated in place to what is stored.
+ */
+export async function commitLockedChannel<T>(
+  tx: Stores,
+  channel: StoredChannel,
+  options: RoadOptions,
+  decideFn: (
+    state: ChannelState,
+    channel: StoredChannel,
+  ) => ChannelDecided<T> | Promise<ChannelDecided<T>>,
+): Promise<CommittedChannelChange<T> | null> {
+  const decided = await decideFn(await loadChannelState(tx, channel), channel);
+  if (decided === null) return null;
+  return commitDecision(tx, channel, decided, options);
+}
+
+/** Stores a new channel decided by core `createChannel`, records it and signs its first index. */
+export async function commitNewChannel(
+  tx: Stores,
+  decision: ChannelDecision,
+  options: RoadOptions,
+): Promise<CommittedChannelChange<null>> {
+  const { state } = decision;
+  const channel: StoredChannel = {
+    ...rowOf(state),
+    indexVersion: 0,
+    indexEnvelope: { payloadType: '', payload: '', signatures: [] },
+    indexExpiresAt: state.createdAt,
+  };
+  return commitDecision(tx, channel, { decision, value: null }, options);
+}
+
+/**
+ * Revokes a pack everywhere: locks every channel (in a fixed order), stores the revocation,
+ * records it once and re-signs every channel's index (core `pack.revoked`). The caller has
+ * checked that the pack is not revoked yet.
+ */
+export async function commitPackRevocation(
+  tx: Stores,
+  input: { pack: StoredPack; reason: string; actor: string },
+  options: RoadOptions,
+): Promise<{
+  revocation: StoredRevocation;
+  changed: { channel: StoredChannel; index: SignedIndex }[];
+}> {
+  const { pack, reason, actor } = input;
+  const channels: { channel: StoredChannel; state: ChannelState }[] = [];
+  for (const listed of await tx.channels.list()) {
+    const locked = await tx.channels.lock(listed.env, listed.name);
+    if (locked !== null)
+      channels.push({ channel: locked, state: await loadChannelState(tx, locked) });
+  }
+  const revocation: StoredRevocation = {
+    pack: pack.digest,
+    reason,
+    actor,
+    revokedAt: options.now.toISOString(),
+  };
+  await tx.revocations.insert(revocation);
+  const draft = revocationDraft({
+    pack: channelPackOf(pack),
+    reason,
+    actor,
+    channels: channels.map(({ channel }) => channel),
+    now: options.now,
+  });
+  await recordDecisions(tx, [withHolder(draft, options)]);
+  const changed: { channel: StoredChannel; index: SignedIndex }[] = [];
+  for (const { channel, state } of channels) {
+    const decision = decideChannel(state, { kind: 'pack.revoked', pack: pack.digest }, options.now);
+    const committed = await commitDecision(tx, channel, { decision, value: null }, options);
+    if (committed.index !== null) changed.push({ channel, index: committed.index });
+  }
+  return { revocation, changed };
+}
+
+/** A new id for a rollback authorization core may store. */
+export function newRollbackAuthorizationId(): string {
+  return `rba_${randomUUID()}`;
+}
+
+/** The channel, or CHANNEL_NOT_FOUND / ENVIRONMENT_NOT_FOUND. */
+export async function channelMissing(
+  tx: Stores,
+  env: string,
+  name: string,
+): Promise<LockgateError> {
+  if ((await tx.environments.find(env)) === null) {
+    return new LockgateError('ENVIRONMENT_NOT_FOUND', `No environment is named ${env}.`, {
+      details: { env },
+    });
+  }
+  return new LockgateError('CHANNEL_NOT_FOUND', `No channel ${name} in environment ${env}.`, {
+    details: { env, channel: name },
+  });
+}
+
+async function commitDecision<T>(
+  tx: Stores,
+  channel: StoredChannel,
+  decided: { decision: ChannelDecision; value: T },
+  options: RoadOptions,
+): Promise<CommittedChannelChange<T>> {
+  const { decision, value } = decided;
+  const { state } = decision;
+  Object.assign(channel, rowOf(state));
+  const { env, name } = channel;
+  for (const change of decision.changes) {
+    switch (change.kind) {
+      case 'insertChannel':
+        if (!(await tx.channels.insert(channel))) {
+          throw new LockgateError(
+            'CONFLICT',
+            `Channel ${env}/${name} was created by a concurrent request; retry.`,
+            { details: { env, channel: name } },
+          );
+        }
+        break;
+      case 'saveChannel':
+        await tx.channels.save(channel);
+        break;
+      case 'upsertPin':
+        await tx.channels.upsertPin({ env, channel: name, ...change.pin });
+        break;
+      case 'deletePin':
+        await tx.channels.deletePin(env, name, change.cohort);
+        break;
+      case 'insertRollbackAuthorization':
+        await tx.channels.insertRollbackAuthorization({
+          env,
+          channel: name,
+          ...change.authorization,
+        });
+        break;
+      case 'updateRollbackAuthorization':
+        await tx.channels.updateRollbackAuthorization({
+          env,
+          channel: name,
+          ...change.authorization,
+        });
+        break;
+      case 'deleteRollbackAuthorization':
+        await tx.channels.deleteRollbackAuthorization(env, name, change.id);
+        break;
+    }
+  }
+  const records = await recordDecisions(
+    tx,
+    decision.drafts.map((draft) => withHolder(draft, options)),
+  );
+  const index = decision.resign ? await resignChannelIndex(tx, channel, options) : null;
+  return { value, channel, state, records, index };
+}
+
+function withHolder(
+  draft: ChannelDecision['drafts'][number],
+  options: RoadOptions,
+): DecisionRecordDraft {
+  return { ...draft, holder: options.holder ?? null };
+}
+
+/** The channel row of a state (without the index columns). */
+function rowOf(
+  state: ChannelState,
+): Omit<StoredChannel, 'indexVersion' | 'indexEnvelope' | 'indexExpiresAt'> {
+  return {
+    env: state.env,
+    name: state.name,
+    plan: state.plan,
+    floor: state.floor,
+    constraints: state.constraints,
+    cohorts: state.cohorts,
+    indexTtlSeconds: state.indexTtlSeconds,
+    base: state.base,
+    lkg: state.lkg,
+    rollout: state.rollout,
+    activeRelease: state.activeRelease,
+    createdAt: state.createdAt,
+    createdBy: state.createdBy,
+    updatedAt: state.updatedAt,
+    updatedBy: state.updatedBy,
+  };
+}
+
+/**
+ * Appends records to the log inside the caller's transaction: locks the chain head, links each
+ * record to the previous one and moves the head. Inputs are normalized to plain JSON first, so
+ * the stored record hashes to the same digest when read back.
+ */
+export async function appendDecisions(
+  tx: Stores,
+  drafts: readonly DecisionRecordDraft[],
+): Promise<DecisionRecord[]> {
+  if (drafts.length === 0) return [];
+  const head = await tx.decisions.lockHead();
+  let { lastSeq, lastDigest } = head;
+  const records: DecisionRecord[] = [];
+  for (const draft of drafts) {
+    const unsealed: Omit<DecisionRecord, 'seq' | 'digest'> = {
+      ...draft,
+      id: `dec_${randomUUID()}`,
+      inputs: JSON.parse(JSON.stringify(draft.inputs)) as Record<string, unknown>,
+      prevDigest: lastDigest,
+    };
+    const record: DecisionRecord = {
+      ...unsealed,
+      seq: lastSeq + 1,
+      digest: decisionRecordDigest(unsealed),
+    };
+    await tx.decisions.insert(record);
+    records.push(record);
+    lastSeq = record.seq;
+    lastDigest = record.digest;
+  }
+  await tx.decisions.setHead({ lastSeq, lastDigest });
+  // Notifications leave through an outbox written in the same transaction (webhooks feature).
+  await enqueueWebhookEvents(tx, records);
+  return records;
+}
+
+/**
+ * Builds, signs and stores the next version of a channel's index from what the database holds
+ * now (inside the caller's transaction, with the channel row locked). Updates `channel` in
+ * place and returns the new index.
+ */
+async function resignChannelIndex(
+  tx: Stores,
+  channel: StoredChannel,
+  options: RoadOptions,
+): Promise<SignedIndex> {
+  const { now, key } = options;
+  const pins = await tx.channels.listPins(channel.env, channel.name);
+  const authorizations = await tx.channels.listRollbackAuthorizations(channel.env, channel.name);
+  const revoked = await tx.revocations.digests();
+  const referenced = new Set<string>();
+  if (channel.base !== null) referenced.add(channel.base);
+  if (channel.rollout !== null) referenced.add(channel.rollout.pack);
+  for (const pin of pins) referenced.add(pin.pack);
+  for (const authorization of authorizations) referenced.add(authorization.pack);
+  const packs: Record<string, IndexPackInfo> = {};
+  for (const digest of [...referenced].sort()) {
+    const pack = await tx.packs.findByDigest(digest);
+    if (pack !== null) {
+      packs[digest] = { name: pack.name, version: pack.version, sequence: pack.sequence };
+    }
+  }
+  const payload = buildChannelIndex({
+    env: channel.env,
+    channel: channel.name,
+    version: channel.indexVersion + 1,
+    issuedAt: now,
+    ttlSeconds: channel.indexTtlSeconds,
+    packs,
+    base: channel.base,
+    rollout: channel.rollout,
+    pins: indexPins(pins, channel),
+    floor: channel.floor,
+    revoked,
+    rollbackAuthorizations: authorizations.map((a) => ({
+      pack: a.pack,
+      reason: a.reason,
+      expiresAt: a.expiresAt,
+    })),
+  });
+  const index: SignedIndex = {
+    version: payload.version,
+    envelope: signChannelIndex(payload, key.privateKey, key.keyId),
+    expiresAt: payload.expiresAt,
+  };
+  if (!(await tx.channels.setIndex(channel, index, channel.indexVersion))) {
+    throw new LockgateError(
+      'VERSION_CONFLICT',
+      `The index of channel ${channel.env}/${channel.name} changed while it was being signed.`,
+      { details: { env: channel.env, channel: channel.name } },
+    );
+  }
+  channel.indexVersion = index.version;
+  channel.indexEnvelope = index.envelope;
+  channel.indexExpiresAt = index.expiresAt;
+  return index;
+}
