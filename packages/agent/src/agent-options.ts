@@ -70,8 +70,19 @@ export interface AgentOptions {
   /** first and largest pause before reconnecting the event stream (default 1 s and 30 s) */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
+  /**
+   * `HOST:PORT` (`127.0.0.1:9464`, `[::1]:9464`; port 0 picks a free one) where the agent serves
+   * its own Prometheus metrics at `/metrics` while it runs (agent-metrics.ts); off when absent.
+   */
+  metricsListen?: string;
   clock?: Clock;
   fetch?: typeof fetch;
+}
+
+/** Where the agent's metrics are served. */
+export interface ListenAddress {
+  host: string;
+  port: number;
 }
 
 export interface ResolvedAgentOptions {
@@ -103,6 +114,7 @@ export interface ResolvedAgentOptions {
   maxEventBytes: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
+  metricsListen: ListenAddress | null;
   clock: Clock;
   fetch: typeof fetch;
 }
@@ -143,6 +155,13 @@ export function resolveAgentOptions(options: AgentOptions): Readonly<ResolvedAge
   if (runtimeVersion !== null && !isSemverVersion(runtimeVersion)) {
     problems.push('runtimeVersion must be a semantic version such as 2.3.0');
   }
+  let metricsListen: ListenAddress | null = null;
+  if (options.metricsListen !== undefined) {
+    metricsListen = parseListenAddress(options.metricsListen);
+    if (metricsListen === null) {
+      problems.push('metricsListen must be HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464');
+    }
+  }
   if (options.trustedServerKeys.length === 0) problems.push('at least one server key is needed');
   if (options.trustedBuildKeys.length === 0) problems.push('at least one build key is needed');
   const resolved: ResolvedAgentOptions = {
@@ -182,6 +201,7 @@ export function resolveAgentOptions(options: AgentOptions): Readonly<ResolvedAge
     maxEventBytes: positive('maxEventBytes', options.maxEventBytes, DEFAULT_MAX_EVENT_BYTES),
     reconnectMinMs: positive('reconnectMinMs', options.reconnectMinMs, 1_000),
     reconnectMaxMs: positive('reconnectMaxMs', options.reconnectMaxMs, 30_000),
+    metricsListen,
     clock: options.clock ?? systemClock,
     fetch: options.fetch ?? globalThis.fetch,
   };
@@ -194,6 +214,15 @@ export function resolveAgentOptions(options: AgentOptions): Readonly<ResolvedAge
   resolved.serverKeys = options.trustedServerKeys.map((pem) => parsePublicKey(pem));
   resolved.buildKeys = options.trustedBuildKeys.map((pem) => parsePublicKey(pem));
   return Object.freeze(resolved);
+}
+
+/** `HOST:PORT` or `[IPv6]:PORT` with a port from 0 to 65535; null when it is not one. */
+export function parseListenAddress(text: string): ListenAddress | null {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]+)):(\d{1,5})$/.exec(text.trim());
+  if (match === null) return null;
+  const port = Number(match[3]);
+  if (port > 65535) return null;
+  return { host: match[1] ?? match[2] ?? '', port };
 }
 
 function isHttpUrl(text: string): boolean {

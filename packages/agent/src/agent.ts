@@ -19,9 +19,11 @@ import { followIndexEvents, sleep, Wakeup } from './agent-loops.ts';
 import { abandon, initialMachineState, step } from './agent-machine.ts';
 import type { Effect, MachineConfig, MachineState, Observation } from './agent-machine.ts';
 import { openAgentDirectory } from './agent-directory.ts';
+import { AgentMetrics, listenForMetrics } from './agent-metrics.ts';
+import type { AgentSnapshot, MetricsListener } from './agent-metrics.ts';
 import { resolveAgentOptions } from './agent-options.ts';
 import { buildReport } from './agent-report.ts';
-import type { AgentOptions, ResolvedAgentOptions } from './agent-options.ts';
+import type { AgentOptions, ListenAddress, ResolvedAgentOptions } from './agent-options.ts';
 import {
   AgentPaths,
   clearTrial,
@@ -65,13 +67,25 @@ export class Agent extends EventEmitter<AgentEventMap> {
   #reporting: Promise<unknown> = Promise.resolve();
   #reportedSample: RuntimeSample | null = null;
   #run: { controller: AbortController; loops: Promise<void>[] } | null = null;
+  readonly #metrics: AgentMetrics;
+  #listener: MetricsListener | null = null;
+  /** name and sequence of the packs the agent has seen (indexes, verifications), by digest */
+  readonly #packInfo = new Map<string, { name: string; sequence: number }>();
 
   constructor(options: Readonly<ResolvedAgentOptions>) {
     super();
     this.options = options;
     this.#paths = new AgentPaths(options.dir);
     this.#client = ServerClient.forAgent(options);
-    const cache = new PackCache(this.#paths.cache, options.cacheMaxBytes);
+    this.#metrics = new AgentMetrics({
+      env: options.env,
+      channel: options.channel,
+      read: () => this.#snapshot(),
+      processMetrics: options.metricsListen !== null,
+    });
+    const cache = new PackCache(this.#paths.cache, options.cacheMaxBytes, (bytes) =>
+      this.#metrics.fetched(bytes),
+    );
     this.#packs = new PackEffects(this.#paths, cache, this.#client, options.buildKeys);
     this.#config = { ...options, runtime: options, healthCheck: options.healthCheck !== null };
   }
@@ -79,6 +93,16 @@ export class Agent extends EventEmitter<AgentEventMap> {
   /** The agent directory's layout. */
   get paths(): AgentPaths {
     return this.#paths;
+  }
+
+  /** The agent's own Prometheus metrics (served on `metricsListen` while it runs, when set). */
+  get metrics(): AgentMetrics {
+    return this.#metrics;
+  }
+
+  /** Where the metrics are served while the agent runs (the bound port for port 0), else null. */
+  get metricsAddress(): ListenAddress | null {
+    return this.#listener?.address ?? null;
   }
 
   status(): AgentStatus {
@@ -96,9 +120,12 @@ export class Agent extends EventEmitter<AgentEventMap> {
     const controller = new AbortController();
     this.#run = { controller, loops: [] };
     try {
+      const listen = this.options.metricsListen;
+      if (listen !== null) this.#listener = await listenForMetrics(this.#metrics, listen);
       await this.recover();
     } catch (error) {
       this.#run = null;
+      await this.#closeListener();
       throw error;
     }
     const { signal } = controller;
@@ -115,7 +142,14 @@ export class Agent extends EventEmitter<AgentEventMap> {
     await Promise.allSettled(run.loops);
     await this.#tail.catch(() => undefined);
     await this.#reporting.catch(() => undefined);
+    await this.#closeListener();
     this.#run = null;
+  }
+
+  async #closeListener(): Promise<void> {
+    const listener = this.#listener;
+    this.#listener = null;
+    await listener?.close();
   }
 
   /**
@@ -151,6 +185,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
       serverKeyIds,
     });
     this.#stored = stored;
+    if (stored !== null) this.#learnPacks(stored.envelope);
     this.#machine = initialMachineState(agent);
     const done = await this.#drive({ type: 'recover', agent, trial }, undefined);
     if (done.type !== 'recovery-done') throw new Error('The recovery ended as a sync.');
@@ -184,6 +219,13 @@ export class Agent extends EventEmitter<AgentEventMap> {
 
   #feed(observation: Observation): Effect[] {
     const now = this.options.clock.now();
+    if (observation.type === 'index-accepted') {
+      for (const [digest, info] of Object.entries(observation.index.packs)) {
+        this.#packInfo.set(digest, { name: info.name, sequence: info.sequence });
+      }
+    } else if (observation.type === 'download-failed') {
+      this.#metrics.fetchFailed(observation.code);
+    }
     const next = step(this.#config, this.#requireMachine(), observation, now);
     this.#machine = next.state;
     return next.effects;
@@ -237,8 +279,39 @@ export class Agent extends EventEmitter<AgentEventMap> {
     return { spec, fetch, packDir: this.#paths.current, pack, targetId };
   }
 
-  #emit({ name, event }: AgentEvent): void {
+  #emit(agentEvent: AgentEvent): void {
+    const { name, event } = agentEvent;
+    if (agentEvent.name === 'verified') {
+      const { pack, name: packName, sequence } = agentEvent.event;
+      this.#packInfo.set(pack, { name: packName, sequence });
+    }
+    this.#metrics.observe(agentEvent, this.options.clock.now());
     (this.emit as (name: string, event: unknown) => boolean)(name, event);
+  }
+
+  /** What the metrics read at scrape time. */
+  #snapshot(): AgentSnapshot {
+    const machine = this.#machine;
+    if (machine === null) return { phase: 'starting', state: null, activePack: null };
+    const { active } = machine.agent;
+    const activePack = active === null ? null : (this.#packInfo.get(active) ?? null);
+    return { phase: machine.phase.kind, state: machine.agent, activePack };
+  }
+
+  /** Learns pack names and sequences from the stored index (it was verified when accepted). */
+  #learnPacks(envelope: StoredIndex['envelope']): void {
+    try {
+      const payload = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as {
+        packs?: Record<string, { name?: unknown; sequence?: unknown }>;
+      };
+      for (const [digest, info] of Object.entries(payload.packs ?? {})) {
+        if (typeof info.name === 'string' && typeof info.sequence === 'number') {
+          this.#packInfo.set(digest, { name: info.name, sequence: info.sequence });
+        }
+      }
+    } catch {
+      // Only names for metrics: an unreadable stored index is refused by the next sync anyway.
+    }
   }
 
   async #register(signal: AbortSignal | undefined): Promise<void> {

@@ -12,13 +12,16 @@ export type {
   VerifiedEvent,
   WarningEvent,
 } from './agent-events.ts';
-export { resolveAgentOptions, systemClock } from './agent-options.ts';
+export { parseListenAddress, resolveAgentOptions, systemClock } from './agent-options.ts';
 export type {
   AgentOptions,
   Clock,
+  ListenAddress,
   ResolvedAgentOptions,
   RuntimeMetricsSpec,
 } from './agent-options.ts';
+export { AGENT_PHASES, AgentMetrics, listenForMetrics } from './agent-metrics.ts';
+export type { AgentPhase, AgentSnapshot, MetricsListener } from './agent-metrics.ts';
 export { AGENT_CODES, AgentError } from './agent-codes.ts';
 export type { AgentCode, AttemptCode } from './agent-codes.ts';
 export { AGENT_STATE_SCHEMA, AgentPaths, TRIAL_SCHEMA } from './agent-state.ts';

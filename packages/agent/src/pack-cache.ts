@@ -19,10 +19,13 @@ const PARTIAL_SUFFIX = '.pack.partial';
 export class PackCache {
   readonly dir: string;
   readonly maxBytes: number;
+  readonly #onReceived: (bytes: number) => void;
 
-  constructor(dir: string, maxBytes: number) {
+  /** `onReceived` hears of every chunk of pack bytes written from a download (for metrics). */
+  constructor(dir: string, maxBytes: number, onReceived: (bytes: number) => void = () => {}) {
     this.dir = dir;
     this.maxBytes = maxBytes;
+    this.#onReceived = onReceived;
   }
 
   pathOf(digest: Digest): string {
@@ -153,6 +156,7 @@ export class PackCache {
             );
           }
           await handle.write(chunk);
+          this.#onReceived(chunk.byteLength);
         }
       }
     } catch (error) {

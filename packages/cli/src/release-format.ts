@@ -209,6 +209,32 @@ export function releaseProgress(release: ReleaseView, now: Date): ReleaseProgres
 }
 
 /**
+ * Under a prometheus gate: its query, the answer judged (status, values, time) and the reasons,
+ * which say where a recorded answer comes from. Nothing for other gates.
+ */
+export function formatPrometheusAnswer(gate: ReleaseWhyView['gates'][number]): string[] {
+  if (gate.provider !== 'prometheus' || gate.query === undefined) return [];
+  const lines = [`      query  ${gate.query}`];
+  const { answer } = gate;
+  if (answer !== undefined) {
+    const values =
+      answer.series.length === 0
+        ? 'no series'
+        : answer.series
+            .map((s) => {
+              const labels = Object.entries(s.labels)
+                .map(([k, v]) => `${k}="${v}"`)
+                .join(',');
+              return labels === '' ? s.value : `{${labels}} ${s.value}`;
+            })
+            .join(', ');
+    lines.push(`      answer ${answer.status} at ${answer.at}: ${values}`);
+  }
+  for (const reason of gate.reasons) lines.push(`      ${reason}`);
+  return lines;
+}
+
+/**
  * The `why` section of a release status: what holds it, the stage's reach, each gate against
  * its threshold, agent refusals and the freeze in effect. Empty for a release that ended.
  */
@@ -222,8 +248,10 @@ export function formatReleaseWhy(why: ReleaseWhyView | null | undefined): string
   }
   if (why.gates.length > 0) {
     lines.push('gates:');
-    for (const gate of why.gates)
+    for (const gate of why.gates) {
       lines.push(`  ${gate.verdict.padEnd(12)} ${formatGateResult(gate)}`);
+      lines.push(...formatPrometheusAnswer(gate));
+    }
   }
   if (why.refusals.targets > 0) {
     lines.push(`refused   by ${why.refusals.targets} target(s):`);

@@ -22,6 +22,11 @@ export interface RunOptions {
   env?: Record<string, string>;
   now?: Date;
   fetch?: typeof fetch;
+  /**
+   * Resolves with the stop signal of a long-running command (`server`, `agent`); it is given
+   * what the command printed on stdout so far. Default: the signal arrives at once.
+   */
+  untilShutdown?: (stdout: () => string) => Promise<string>;
 }
 
 /** Runs one `lockgate` command line in-process with captured output. */
@@ -38,7 +43,10 @@ export async function runCli(args: string[], options: RunOptions): Promise<CliRe
     cwd: options.cwd,
     now: () => options.now ?? new Date('2026-11-23T10:00:00.000Z'),
     fetch: options.fetch ?? globalThis.fetch,
-    untilShutdown: () => Promise.resolve('SIGTERM'),
+    untilShutdown: () =>
+      options.untilShutdown === undefined
+        ? Promise.resolve('SIGTERM')
+        : options.untilShutdown(() => stdout),
   };
   const code = await run(args, io, loadCliConfig(options.env ?? {}));
   return { code, stdout, stderr };

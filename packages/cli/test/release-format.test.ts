@@ -5,6 +5,7 @@ import type { DecisionRecordView, ReleaseView } from '@lockgate/api';
 import {
   formatDecisionRecord,
   formatGateResult,
+  formatPrometheusAnswer,
   formatReleaseStatus,
   releaseProgress,
 } from '../src/release-format.ts';
@@ -109,6 +110,48 @@ describe('gate results', () => {
         reasons: ['no data'],
       }),
     ).toBe('activation_success_rate n/a inconclusive, needs >= 0.950 (targets 0, samples 0)');
+  });
+});
+
+describe('prometheus gate answers', () => {
+  const gate = {
+    metric: 'prometheus' as const,
+    verdict: 'fail' as const,
+    measured: 0.3,
+    threshold: 0.05,
+    op: '<=' as const,
+    targets: 2,
+    samples: 2,
+    provider: 'prometheus' as const,
+    query: 'max by (region) (err{target=~"t-1|t-2"})',
+    answer: {
+      at: '2026-11-23T10:00:00.000Z',
+      status: 'success' as const,
+      series: [
+        { labels: { region: 'eu' }, value: '0.3' },
+        { labels: { region: 'us' }, value: '0.01' },
+      ],
+    },
+    reasons: [
+      'answer of 2026-11-23T10:00:00.000Z, recorded in decision 7 at 2026-11-23T10:00:01.000Z',
+    ],
+  };
+
+  it('prints the query, the recorded answer with its series and time, and where it was recorded', () => {
+    expect(formatPrometheusAnswer(gate)).toEqual([
+      '      query  max by (region) (err{target=~"t-1|t-2"})',
+      '      answer success at 2026-11-23T10:00:00.000Z: {region="eu"} 0.3, {region="us"} 0.01',
+      '      answer of 2026-11-23T10:00:00.000Z, recorded in decision 7 at 2026-11-23T10:00:01.000Z',
+    ]);
+  });
+
+  it('says when the answer had no series, and prints nothing under other gates', () => {
+    const empty = { ...gate, answer: { ...gate.answer, series: [] }, reasons: [] };
+    expect(formatPrometheusAnswer(empty)[1]).toBe(
+      '      answer success at 2026-11-23T10:00:00.000Z: no series',
+    );
+    const { provider: _provider, query: _query, answer: _answer, ...builtin } = gate;
+    expect(formatPrometheusAnswer({ ...builtin, metric: 'error_rate' })).toEqual([]);
   });
 });
 

@@ -41,6 +41,88 @@ describe('lockgate server', () => {
     expect(result.stderr).not.toMatch(/admin token/i);
   });
 
+  it('takes the metrics access and the Prometheus URL from flags, over the environment', async () => {
+    let scraped: number | null = null;
+    const result = await runCli(
+      [
+        'server',
+        '--data',
+        'data',
+        '--port',
+        '0',
+        '--log-level',
+        'silent',
+        '--metrics-access',
+        'token',
+        '--prometheus-url',
+        'http://127.0.0.1:9090/',
+        '--json',
+      ],
+      {
+        cwd: temp.dir,
+        env: { LOCKGATE_METRICS_ACCESS: 'open', LOCKGATE_PROMETHEUS_URL: 'http://elsewhere:9090' },
+        untilShutdown: async (stdout) => {
+          const { url } = JSON.parse(stdout()) as { url: string };
+          scraped = (await fetch(`${url}/metrics`)).status;
+          return 'SIGTERM';
+        },
+      },
+    );
+    expect(result.code).toBe(0);
+    expect(jsonOf(result)).toMatchObject({
+      metricsAccess: 'token',
+      prometheusUrl: 'http://127.0.0.1:9090',
+    });
+    // `token`: even a loopback scrape needs a bearer token.
+    expect(scraped).toBe(401);
+  });
+
+  it('serves /metrics to anyone with --metrics-access open', async () => {
+    let body = '';
+    const result = await runCli(
+      [
+        'server',
+        '--data',
+        'data',
+        '--port',
+        '0',
+        '--log-level',
+        'silent',
+        '--metrics-access',
+        'OPEN',
+        '--json',
+      ],
+      {
+        cwd: temp.dir,
+        env: { LOCKGATE_METRICS_ACCESS: 'token' },
+        untilShutdown: async (stdout) => {
+          const { url } = JSON.parse(stdout()) as { url: string };
+          const response = await fetch(`${url}/metrics`);
+          body = response.ok ? await response.text() : `HTTP ${response.status}`;
+          return 'SIGTERM';
+        },
+      },
+    );
+    expect(result.code).toBe(0);
+    expect(jsonOf(result)).toMatchObject({ metricsAccess: 'open', prometheusUrl: null });
+    expect(body).toContain('# TYPE lockgate_releases gauge');
+  });
+
+  it('refuses a metrics access or a Prometheus URL it does not know, with the code', async () => {
+    const access = await runCli(['server', '--data', 'data', '--metrics-access', 'wide'], {
+      cwd: temp.dir,
+    });
+    expect(access.code).toBe(1);
+    expect(access.stderr).toMatch(
+      /^VALIDATION_FAILED: .*metrics access "wide" is not one of loopback, open, token/,
+    );
+    const url = await runCli(['server', '--data', 'data', '--prometheus-url', 'ftp://prom'], {
+      cwd: temp.dir,
+    });
+    expect(url.code).toBe(1);
+    expect(url.stderr).toMatch(/^VALIDATION_FAILED: .*Prometheus URL must be an http/);
+  });
+
   it('exits 1 with the code when the server configuration is refused', async () => {
     const result = await runCli(['server', '--data', 'data', '--log-level', 'chatty'], {
       cwd: temp.dir,

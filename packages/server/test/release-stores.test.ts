@@ -327,6 +327,77 @@ for (const dialect of DIALECTS) {
       ).toHaveLength(2);
     });
 
+    it('counts targets by channel and active pack in one grouped query, with the silent ones', async () => {
+      const target = (id: string, env: string, channelName: string) => ({
+        id,
+        env,
+        channel: channelName,
+        labels: {},
+        capabilities: {},
+        activePack: null,
+        lastAttempt: null,
+        lastReportAt: null,
+        registeredAt: AT,
+        updatedAt: AT,
+      });
+      const report = async (id: string, at: string, pack: string | null) =>
+        stores.targets.recordReport({
+          id: `r-${id}-${at}`,
+          targetId: id,
+          env: 'prod',
+          channel: 'stable',
+          at,
+          activePack: pack,
+        });
+      await stores.channels.insert(channel());
+      await stores.channels.insert(channel({ name: 'canary' }));
+      for (const id of ['a', 'b', 'c', 'd'])
+        await stores.targets.upsert(target(id, 'prod', 'stable'));
+      await stores.targets.upsert(target('e', 'prod', 'canary'));
+      await report('a', '2026-01-01T00:10:00.000Z', digest(2));
+      await report('b', '2026-01-01T00:20:00.000Z', digest(2));
+      await report('c', '2026-01-01T00:01:00.000Z', digest(3));
+      // d and e never reported: silent since they registered at AT
+      const counts = await stores.targets.activePackCounts('2026-01-01T00:15:00.000Z');
+      const byKey = (c: { env: string; channel: string; activePack: string | null }) =>
+        `${c.env}/${c.channel}/${c.activePack}`;
+      expect([...counts].sort((x, y) => byKey(x).localeCompare(byKey(y)))).toEqual([
+        {
+          env: 'prod',
+          channel: 'canary',
+          activePack: null,
+          targets: 1,
+          silent: 1,
+          lastReportAt: null,
+        },
+        {
+          env: 'prod',
+          channel: 'stable',
+          activePack: null,
+          targets: 1,
+          silent: 1,
+          lastReportAt: null,
+        },
+        {
+          env: 'prod',
+          channel: 'stable',
+          activePack: digest(2),
+          targets: 2,
+          silent: 1,
+          lastReportAt: '2026-01-01T00:20:00.000Z',
+        },
+        {
+          env: 'prod',
+          channel: 'stable',
+          activePack: digest(3),
+          targets: 1,
+          silent: 1,
+          lastReportAt: '2026-01-01T00:01:00.000Z',
+        },
+      ]);
+      expect((await stores.targets.activePackCounts(AT)).every((c) => c.silent === 0)).toBe(true);
+    });
+
     it('saves a release only over the version it read, and lists the ones still active', async () => {
       await stores.channels.insert(channel());
       const first = release('rel_a');

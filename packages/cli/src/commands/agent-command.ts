@@ -22,6 +22,7 @@ interface AgentCommandOptions extends JsonOption {
   runtimeMetrics?: string;
   runtimeVersion?: string;
   capability?: Record<string, string>;
+  metricsListen?: string;
 }
 
 const EVENTS: (keyof AgentEventMap)[] = [
@@ -95,6 +96,7 @@ export async function runAgent(
     agentOptions.runtimeMetrics = { url: options.runtimeMetrics };
   }
   if (options.runtimeVersion !== undefined) agentOptions.runtimeVersion = options.runtimeVersion;
+  if (options.metricsListen !== undefined) agentOptions.metricsListen = options.metricsListen;
   // Loaded here, not at the top: the other commands do not need the agent.
   const { createAgent } = await import('@lockgate/agent');
   const agent = createAgent(agentOptions);
@@ -108,11 +110,18 @@ export async function runAgent(
   }
   await agent.start();
   try {
+    const listen = agent.metricsAddress;
+    const metrics =
+      listen === null
+        ? null
+        : `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}/metrics`;
     printResult(
       context.io,
       json,
-      `lockgate agent ${options.id} running in ${agent.options.dir} against ${server} (stop with Ctrl-C)`,
-      { event: 'started', id: options.id, dir: agent.options.dir, server },
+      `lockgate agent ${options.id} running in ${agent.options.dir} against ${server}${
+        metrics === null ? '' : `, metrics on ${metrics}`
+      } (stop with Ctrl-C)`,
+      { event: 'started', id: options.id, dir: agent.options.dir, server, metrics },
     );
     const signal = await context.io.untilShutdown();
     context.io.stderr(`${signal}: stopping the agent\n`);
@@ -159,6 +168,10 @@ export function registerAgentCommand(program: Command, context: CommandContext):
         '--capability <KEY=VALUE>',
         "a capability value for packs' requires (repeatable)",
         collectPair,
+      )
+      .option(
+        '--metrics-listen <HOST:PORT>',
+        "serve the agent's own Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9464 (default: off)",
       ),
   ).action((options: AgentCommandOptions) => runAgent(context, options));
 }

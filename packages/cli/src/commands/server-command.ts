@@ -13,6 +13,8 @@ interface ServerCommandOptions extends JsonOption {
   logLevel?: string;
   bodyLimit?: string;
   controllerInterval?: string;
+  metricsAccess?: string;
+  prometheusUrl?: string;
 }
 
 /** Runs the Lockgate server until SIGINT or SIGTERM, then closes it cleanly. */
@@ -31,6 +33,8 @@ export async function runServer(
       logLevel: options.logLevel,
       bodyLimit: options.bodyLimit,
       controllerInterval: options.controllerInterval,
+      metricsAccess: options.metricsAccess,
+      prometheusUrl: options.prometheusUrl,
     },
     context.config.env,
   );
@@ -50,7 +54,11 @@ export async function runServer(
       context.io,
       options.json === true,
       `lockgate server listening on ${server.url} (stop with Ctrl-C)`,
-      { url: server.url },
+      {
+        url: server.url,
+        metricsAccess: config.metricsAccess,
+        prometheusUrl: config.prometheusUrl,
+      },
     );
     const signal = await context.io.untilShutdown();
     context.io.stderr(`${signal}: stopping the server\n`);
@@ -76,6 +84,14 @@ export function registerServerCommand(program: Command, context: CommandContext)
       .option(
         '--controller-interval <MS>',
         'how often the release controller ticks: milliseconds or 500ms, 2s (default: 2000)',
+      )
+      .option(
+        '--metrics-access <ACCESS>',
+        'who may read /metrics: loopback (anyone on loopback, others with a token), open or token (default: LOCKGATE_METRICS_ACCESS or loopback)',
+      )
+      .option(
+        '--prometheus-url <URL>',
+        'base URL of the Prometheus that prometheus gates query (default: LOCKGATE_PROMETHEUS_URL; none)',
       ),
   ).action((options: ServerCommandOptions) => runServer(context, options));
 }

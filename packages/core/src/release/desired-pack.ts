@@ -13,7 +13,7 @@
  * an unexpired rollback authorization is never returned; the target falls back to `base`, and
  * when `base` is not allowed either, to nothing ('none').
  */
-import { inBucket, inPercent } from './bucket.ts';
+import { BUCKET_COUNT, bucketsOf, inBucket, inPercent } from './bucket.ts';
 import type { ChannelIndexPayload } from './channel-index.ts';
 import type { Instant } from './instant.ts';
 import { isUnexpired, rollbackAuthorized } from './pin.ts';
@@ -67,6 +67,33 @@ export function desiredPack(
   }
   if (choice !== null && choice.pack !== null && packAllowed(index, choice.pack, now))
     return choice;
+  if (index.base !== null && packAllowed(index, index.base, now))
+    return { pack: index.base, reason: 'base' };
+  return { pack: null, reason: 'none' };
+}
+
+/**
+ * The pack `desiredPack` gives every target of the channel at `now`, when the index makes it the
+ * same for all of them; null when it may depend on the target (a pin or rollout limited to a
+ * cohort, a bucket or a percentage strictly between 0 and 100). Lets a caller count a fleet's
+ * drift by active pack instead of asking for each target.
+ */
+export function uniformDesiredPack(index: ChannelIndexPayload, now: Instant): DesiredPack | null {
+  let choice: { pack: string; reason: DesiredReason } | null = null;
+  const pin = index.pins.find((p) => isUnexpired(p.expiresAt, now));
+  if (pin !== undefined) {
+    if (pin.cohort !== null || pin.bucket !== undefined) return null;
+    choice = { pack: pin.pack, reason: 'pin' };
+  } else if (index.rollout !== null) {
+    const { rollout } = index;
+    const buckets = bucketsOf(rollout.percent);
+    if (buckets > 0) {
+      if (rollout.cohorts.length > 0 || rollout.bucket !== undefined) return null;
+      if (buckets < BUCKET_COUNT) return null;
+      choice = { pack: rollout.pack, reason: 'rollout' };
+    }
+  }
+  if (choice !== null && packAllowed(index, choice.pack, now)) return choice;
   if (index.base !== null && packAllowed(index, index.base, now))
     return { pack: index.base, reason: 'base' };
   return { pack: null, reason: 'none' };

@@ -8,6 +8,7 @@ import {
   preAuthEncoding,
   rolloutOf,
   signChannelIndex,
+  uniformDesiredPack,
   verifyChannelIndex,
 } from '../../src/release/index.ts';
 import type {
@@ -251,6 +252,130 @@ describe('desiredPack', () => {
           return at1.pack !== NEW || at2.pack === NEW;
         },
       ),
+    );
+  });
+});
+
+describe('uniformDesiredPack', () => {
+  const rollout = (percent: number) => ({
+    release: 'r',
+    pack: NEW,
+    salt: 's',
+    percent,
+    cohorts: [],
+  });
+
+  it('gives the base without a rollout, the rollout pack at 100% and the base at 0%', () => {
+    const none = buildChannelIndex(input({ rollout: null }));
+    expect(uniformDesiredPack(none, at(1))).toEqual({ pack: OLD, reason: 'base' });
+    const all = buildChannelIndex(input({ rollout: rollout(100) }));
+    expect(uniformDesiredPack(all, at(1))).toEqual({ pack: NEW, reason: 'rollout' });
+    const zero = buildChannelIndex(input({ rollout: rollout(0) }));
+    expect(uniformDesiredPack(zero, at(1))).toEqual({ pack: OLD, reason: 'base' });
+  });
+
+  it('answers null when the pack depends on the target: a part of the channel, a cohort pin', () => {
+    expect(uniformDesiredPack(buildChannelIndex(input()), at(1))).toBeNull();
+    const cohortPin = buildChannelIndex(
+      input({
+        rollout: null,
+        pins: [
+          {
+            cohort: { matchLabels: { region: 'eu' } },
+            pack: PINNED,
+            expiresAt: at(600),
+            reason: 'hold',
+          },
+        ],
+        floor: null,
+      }),
+    );
+    expect(uniformDesiredPack(cohortPin, at(1))).toBeNull();
+    // once that pin expired, every target is back on the base
+    expect(uniformDesiredPack(cohortPin, at(600))).toEqual({ pack: OLD, reason: 'base' });
+  });
+
+  it('gives a channel pin, and falls back like desiredPack when the chosen pack is revoked', () => {
+    const pin = { cohort: null, pack: PINNED, expiresAt: at(600), reason: 'hold' };
+    const pinned = buildChannelIndex(input({ pins: [pin], floor: null }));
+    expect(uniformDesiredPack(pinned, at(1))).toEqual({ pack: PINNED, reason: 'pin' });
+    const revoked = buildChannelIndex(input({ rollout: rollout(100), revoked: [NEW, OLD] }));
+    expect(uniformDesiredPack(revoked, at(1))).toEqual({ pack: null, reason: 'none' });
+  });
+
+  it('when it answers, agrees with desiredPack for every target', () => {
+    const digests = [NEW, OLD, OLDER, PINNED];
+    const digest = fc.constantFrom(...digests);
+    const selector = fc.option(fc.constantFrom({ matchLabels: { region: 'eu' } }, {}), {
+      nil: null,
+    });
+    const bucket = fc.option(
+      fc.record({
+        salt: fc.string({ minLength: 1 }),
+        percent: fc.double({ min: 0, max: 100, noNaN: true }),
+      }),
+      { nil: undefined },
+    );
+    const pin = fc.record({
+      cohort: selector,
+      bucket,
+      pack: digest,
+      expiresAt: fc.constantFrom(at(5), at(600)),
+      reason: fc.constant('hold'),
+    });
+    const rolloutArb = fc.option(
+      fc.record({
+        release: fc.constant('r'),
+        pack: digest,
+        salt: fc.string({ minLength: 1 }),
+        percent: fc.oneof(
+          fc.constantFrom(0, 0.004, 99.995, 100),
+          fc.double({ min: 0, max: 100, noNaN: true }),
+        ),
+        cohorts: fc.array(fc.constantFrom({ matchLabels: { region: 'eu' } }, {}), {
+          maxLength: 2,
+        }),
+        bucket,
+      }),
+      { nil: null },
+    );
+    const target = fc.record({
+      id: fc.string(),
+      labels: fc.constantFrom<Record<string, string>>({ region: 'eu' }, { region: 'us' }, {}),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(pin, { maxLength: 3 }),
+        rolloutArb,
+        fc.option(digest, { nil: null }),
+        fc.subarray(digests),
+        fc.constantFrom(null, 13, 15),
+        fc.array(target, { minLength: 1, maxLength: 20 }),
+        fc.constantFrom(1, 10, 700),
+        (pins, rolloutValue, base, revoked, floor, targets, seconds) => {
+          const index = buildChannelIndex(
+            input({
+              pins: pins.map(({ bucket: b, ...p }) => (b === undefined ? p : { ...p, bucket: b })),
+              rollout:
+                rolloutValue === null
+                  ? null
+                  : (({ bucket: b, ...r }) => (b === undefined ? r : { ...r, bucket: b }))(
+                      rolloutValue,
+                    ),
+              base,
+              revoked,
+              floor,
+            }),
+          );
+          const uniform = uniformDesiredPack(index, at(seconds));
+          if (uniform === null) return true;
+          return targets.every((t) => {
+            const each = desiredPack(index, t, at(seconds));
+            return each.pack === uniform.pack && each.reason === uniform.reason;
+          });
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadServerConfig } from '../../src/config.ts';
-import { codeLabel } from '../../src/features/metrics/metrics-service.ts';
+import { codeLabel, SILENT_AFTER_SECONDS } from '../../src/features/metrics/metrics-service.ts';
 import { DIALECTS, describeDialect } from '../helpers/test-database.ts';
 import {
   baseline,
@@ -104,6 +104,32 @@ for (const dialect of DIALECTS) {
       expect(sample(after, 'lockgate_rollback_time_to_restore_seconds_count')).toBe(1);
       // the log is followed, not re-counted
       expect(sample(after, 'lockgate_rollbacks_total{trigger="gate.failed"}')).toBe(1);
+    });
+
+    it('counts drift target by target while a partial stage runs, and the silent targets', async () => {
+      await putPlan(w, 'quarter', [
+        { name: 'canary', percent: 25, soakSeconds: 600, gates: [] },
+        { name: 'all', percent: 100, soakSeconds: 600, gates: [] },
+      ]);
+      await createRelease(w, { pack: w.packs.v3.digest, plan: 'quarter' });
+      await w.t.services.controller.tick();
+      await fleet.poll();
+      const canary = [...fleet.desired.values()].filter((d) => d.pack === w.packs.v3.digest);
+      expect(canary.length).toBeGreaterThan(0);
+      expect(canary.length).toBeLessThan(20);
+      const series = '{env="prod-eu",channel="stable"}';
+      const started = (await scrape(w)).body;
+      expect(sample(started, `lockgate_channel_drift_targets${series}`)).toBe(canary.length);
+      expect(sample(started, `lockgate_channel_silent_targets${series}`)).toBe(0);
+
+      await fleet.step();
+      const moved = (await scrape(w)).body;
+      expect(sample(moved, `lockgate_channel_drift_targets${series}`)).toBe(0);
+
+      w.clock.advance(SILENT_AFTER_SECONDS + 1);
+      const quiet = (await scrape(w)).body;
+      expect(sample(quiet, `lockgate_channel_silent_targets${series}`)).toBe(20);
+      expect(sample(quiet, `lockgate_channel_targets${series}`)).toBe(20);
     });
 
     it('counts a verification failure by code once however often the target repeats it', async () => {

@@ -141,6 +141,14 @@ describe.runIf(RUN_PROMETHEUS_TESTS && sqlite !== undefined)(
           const gate = await gateResult(w, id);
           expect(gate?.verdict).toBe('inconclusive');
           expect(gate?.answer?.status).toBe(query.endsWith('"}') ? 'error' : 'success');
+          // the status shows what Prometheus answered, as the controller recorded it
+          const status = await w.call<{ why: { gates: HealthGateResult[] } }>(
+            'GET',
+            `/releases/${id}`,
+          );
+          expect(status.body.why.gates).toEqual([
+            { ...gate, reasons: [...(gate?.reasons ?? []), expect.stringMatching(/^answer of /)] },
+          ]);
         } finally {
           await w.close();
         }

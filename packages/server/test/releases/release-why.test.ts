@@ -11,6 +11,7 @@ import {
   Fleet,
   putPlan,
   simulatedTargets,
+  timelineOf,
 } from '../helpers/release-world.ts';
 import type { World } from '../helpers/release-world.ts';
 
@@ -151,6 +152,55 @@ for (const dialect of DIALECTS) {
       expect(why.blockers).toEqual([
         { kind: 'approval', message: 'stage 1 all waits for approvals: 1/2 (bob)' },
       ]);
+    });
+
+    it("shows a prometheus gate's answer recorded by the controller, not a question never asked", async () => {
+      const query = 'max(example_error_ratio{target=~"{{targets}}"})';
+      await putPlan(w, 'watched', [
+        {
+          name: 'all',
+          percent: 100,
+          soakSeconds: 0,
+          progressDeadlineSeconds: 1,
+          gates: [{ provider: 'prometheus', query, op: '<=', threshold: 0.05, windowSeconds: 60 }],
+        },
+      ]);
+      const fleet = new Fleet(w, simulatedTargets(3));
+      await fleet.register();
+      const release = await createRelease(w, { pack: w.packs.v2.digest, plan: 'watched' });
+      await w.t.services.controller.tick();
+      await fleet.step();
+      const rendered = 'max(example_error_ratio{target=~"t-000|t-001|t-002"})';
+
+      // Nothing recorded for the stage yet: the status asks nobody.
+      const before = await statusOf(w, release.id);
+      expect(before.why.gates).toMatchObject([
+        {
+          provider: 'prometheus',
+          query: rendered,
+          reasons: ['Prometheus was not asked this query'],
+        },
+      ]);
+
+      // No Prometheus is configured: the answer is an error, the stage pauses past its deadline.
+      w.clock.advance(2);
+      await w.t.services.controller.tick();
+      const { release: paused, why } = await statusOf(w, release.id);
+      expect(paused.state).toBe('paused');
+      const record = (await timelineOf(w, release.id)).at(-1);
+      expect(record?.rule).toBe('gate.inconclusive_past_deadline');
+      const [gate] = why.gates;
+      expect(gate).toMatchObject({
+        provider: 'prometheus',
+        verdict: 'inconclusive',
+        query: rendered,
+        answer: { status: 'error', series: [] },
+      });
+      expect(gate?.reasons).toEqual([
+        'the query failed: no Prometheus URL is configured (LOCKGATE_PROMETHEUS_URL)',
+        `answer of ${gate?.answer?.at ?? '?'}, recorded in decision ${record?.seq ?? '?'} at ${record?.at ?? '?'}`,
+      ]);
+      expect(JSON.stringify(why)).not.toContain('was not asked');
     });
 
     it('has no why once the release ended', async () => {

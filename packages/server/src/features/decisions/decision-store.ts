@@ -37,6 +37,8 @@ export interface DecisionListQuery {
   afterSeq?: number;
   release?: string;
   limit: number;
+  /** newest (highest seq) first instead of chain order */
+  newestFirst?: boolean;
 }
 
 export interface DecisionStore {
@@ -47,7 +49,7 @@ export interface DecisionStore {
   lockHead(): Promise<ChainHead>;
   setHead(head: ChainHead): Promise<void>;
   insert(record: DecisionRecord): Promise<void>;
-  /** In chain order. */
+  /** In chain order, or newest first. */
   list(query: DecisionListQuery): Promise<DecisionRecord[]>;
 }
 
@@ -97,11 +99,14 @@ export function createDecisionStore(db: Kysely<Database>): DecisionStore {
         .execute();
     },
 
-    async list({ afterSeq, release, limit }) {
+    async list({ afterSeq, release, limit, newestFirst }) {
       let query = db.selectFrom('decision_records').selectAll();
       if (afterSeq !== undefined) query = query.where('seq', '>', afterSeq);
       if (release !== undefined) query = query.where('release_id', '=', release);
-      const rows = await query.orderBy('seq').limit(limit).execute();
+      const rows = await query
+        .orderBy('seq', newestFirst === true ? 'desc' : 'asc')
+        .limit(limit)
+        .execute();
       return rows.map(fromRow);
     },
   };

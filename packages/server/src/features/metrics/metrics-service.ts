@@ -7,10 +7,12 @@
  *   target reported before): verifications, activations, reverts, fetch failures, cache
  *   corruption, time to activate;
  * - the database at scrape time for gauges: releases by state, channel index versions and
- *   expiry, drift and silent targets per channel, the decision log size.
+ *   expiry, drift and silent targets per channel, the decision log size. The fleet is read as
+ *   counts by channel and active pack (one GROUP BY); a channel's targets are read one by one
+ *   only when its index gives them different packs (core uniformDesiredPack is null).
  * Multi-replica servers each count what they received; sum them in PromQL.
  */
-import { desiredPack, ERROR_CODES, RELEASE_STATES } from '@lockgate/core';
+import { desiredPack, ERROR_CODES, RELEASE_STATES, uniformDesiredPack } from '@lockgate/core';
 import type { TargetAttempt } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
 import type { Stores } from '../../stores.ts';
@@ -19,7 +21,7 @@ import type { TickResult } from '../controller/controller.ts';
 import type { DecisionRecord } from '../decisions/decision-store.ts';
 import { createLockgateMetrics } from './lockgate-metrics.ts';
 import type { LockgateMetrics } from './lockgate-metrics.ts';
-import type { TargetFleetRow } from './metrics-store.ts';
+import type { ActivePackCount } from '../targets/target-store.ts';
 
 /** A second rollback of a channel within this many seconds of the first is a flap. */
 export const FLAP_WINDOW_SECONDS = 3600;
@@ -79,6 +81,10 @@ export function codeLabel(code: string | undefined): string {
   return Object.hasOwn(ERROR_CODES, code) || AGENT_CODES.has(code) ? code : 'OTHER';
 }
 
+function sum<T>(items: readonly T[], of: (item: T) => number): number {
+  return items.reduce((total, item) => total + of(item), 0);
+}
+
 function sameAttempt(a: TargetAttempt | null, b: TargetAttempt): boolean {
   return (
     a !== null &&
@@ -91,7 +97,7 @@ function sameAttempt(a: TargetAttempt | null, b: TargetAttempt): boolean {
 }
 
 export function createMetricsService(deps: {
-  stores: Pick<Stores, 'metrics' | 'decisions' | 'channels' | 'releases'>;
+  stores: Pick<Stores, 'metrics' | 'decisions' | 'channels' | 'releases' | 'targets'>;
   clock: Clock;
   /** errors of background work (a lookup for time to activate); logged by the server */
   onError?: (error: unknown) => void;
@@ -131,17 +137,17 @@ export function createMetricsService(deps: {
 
   const checkRestores = (
     bases: Map<string, string | null>,
-    fleet: Map<string, TargetFleetRow[]>,
+    fleet: Map<string, ActivePackCount[]>,
   ): void => {
     for (const [key, at] of restoring) {
       const base = bases.get(key);
-      const targets = fleet.get(key) ?? [];
-      if (base === undefined || base === null || targets.length === 0) {
+      const groups = fleet.get(key) ?? [];
+      if (base === undefined || base === null || groups.length === 0) {
         restoring.delete(key);
         continue;
       }
-      if (!targets.every((t) => t.activePack === base)) continue;
-      const last = Math.max(...targets.map((t) => Date.parse(t.lastReportAt ?? '') || at));
+      if (!groups.every((g) => g.activePack === base)) continue;
+      const last = Math.max(...groups.map((g) => Date.parse(g.lastReportAt ?? '') || at));
       m.timeToRestore.observe(Math.max(0, (last - at) / 1000));
       restoring.delete(key);
     }
@@ -173,11 +179,12 @@ export function createMetricsService(deps: {
         m.releaseSinceChange.set(labels, seconds);
     }
 
-    const fleet = new Map<string, TargetFleetRow[]>();
-    for (const target of await stores.metrics.fleet()) {
-      const key = keyOf(target.env, target.channel);
+    const silentBefore = new Date(nowMs - SILENT_AFTER_SECONDS * 1000).toISOString();
+    const fleet = new Map<string, ActivePackCount[]>();
+    for (const group of await stores.targets.activePackCounts(silentBefore)) {
+      const key = keyOf(group.env, group.channel);
       const list = fleet.get(key) ?? [];
-      list.push(target);
+      list.push(group);
       fleet.set(key, list);
     }
     const bases = new Map<string, string | null>();
@@ -196,19 +203,31 @@ export function createMetricsService(deps: {
       bases.set(key, channel.base);
       m.indexVersion.set(labels, channel.indexVersion);
       m.indexExpiry.set(labels, (Date.parse(channel.indexExpiresAt) - nowMs) / 1000);
-      const targets = fleet.get(key) ?? [];
-      const payload = indexPayloadOf(channel.indexEnvelope);
+      const groups = fleet.get(key) ?? [];
       let drift = 0;
-      let silent = 0;
-      for (const target of targets) {
-        const want = desiredPack(payload, { id: target.id, labels: target.labels }, now).pack;
-        if (want !== null && want !== target.activePack) drift += 1;
-        const spoke = Date.parse(target.lastReportAt ?? target.registeredAt);
-        if (nowMs - spoke > SILENT_AFTER_SECONDS * 1000) silent += 1;
+      if (groups.length > 0) {
+        const payload = indexPayloadOf(channel.indexEnvelope);
+        const uniform = uniformDesiredPack(payload, now);
+        if (uniform !== null) {
+          for (const group of groups) {
+            if (uniform.pack !== null && uniform.pack !== group.activePack) drift += group.targets;
+          }
+        } else {
+          for (const target of await stores.metrics.channelFleet(channel.env, channel.name)) {
+            const want = desiredPack(payload, target, now).pack;
+            if (want !== null && want !== target.activePack) drift += 1;
+          }
+        }
       }
-      m.channelTargets.set(labels, targets.length);
+      m.channelTargets.set(
+        labels,
+        sum(groups, (g) => g.targets),
+      );
       m.channelDrift.set(labels, drift);
-      m.channelSilent.set(labels, silent);
+      m.channelSilent.set(
+        labels,
+        sum(groups, (g) => g.silent),
+      );
     }
     checkRestores(bases, fleet);
     if (lastTickEnd !== null) m.controllerLag.set(Math.max(0, (nowMs - lastTickEnd) / 1000));

@@ -1,15 +1,11 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 
-/** What a target contributes to the fleet gauges: where it is, what it runs, when it spoke. */
+/** A target of a channel whose desired pack depends on the target: who it is and what it runs. */
 export interface TargetFleetRow {
   id: string;
-  env: string;
-  channel: string;
   labels: Record<string, string>;
   activePack: string | null;
-  lastReportAt: string | null;
-  registeredAt: string;
 }
 
 /** Aggregate reads for `/metrics`; nothing here writes. */
@@ -20,8 +16,11 @@ export interface MetricsStore {
   liveReleaseChanges(): Promise<{ state: string; updatedAt: string }[]>;
   /** records in the decision log (the chain head's seq) */
   decisionLogSize(): Promise<number>;
-  /** every target with what the fleet gauges need (one pass over the targets table) */
-  fleet(): Promise<TargetFleetRow[]>;
+  /**
+   * The targets of one channel with what drift needs, read only for a channel whose index gives
+   * targets different packs (a partial rollout, a cohort pin); counts come from the target store.
+   */
+  channelFleet(env: string, channel: string): Promise<TargetFleetRow[]>;
 }
 
 const LIVE = ['requested', 'verifying', 'rolling', 'paused'];
@@ -52,27 +51,17 @@ export function createMetricsStore(db: Kysely<Database>): MetricsStore {
         .executeTakeFirst();
       return row === undefined ? 0 : Number(row.last_seq);
     },
-    async fleet() {
+    async channelFleet(env, channel) {
       const rows = await db
         .selectFrom('targets')
-        .select([
-          'id',
-          'env',
-          'channel',
-          'labels_json',
-          'active_pack',
-          'last_report_at',
-          'registered_at',
-        ])
+        .select(['id', 'labels_json', 'active_pack'])
+        .where('env', '=', env)
+        .where('channel', '=', channel)
         .execute();
       return rows.map((row) => ({
         id: row.id,
-        env: row.env,
-        channel: row.channel,
         labels: JSON.parse(row.labels_json) as Record<string, string>,
         activePack: row.active_pack,
-        lastReportAt: row.last_report_at,
-        registeredAt: row.registered_at,
       }));
     },
   };

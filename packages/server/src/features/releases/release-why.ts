@@ -8,12 +8,19 @@
  * holds the release now; empty when the controller moves it on its next tick. Agent refusals are
  * the channel's targets whose last attempt for the release's pack (since the release was created)
  * failed, grouped by attempt kind and code.
+ *
+ * A prometheus gate is not asked here (a status makes no network call): it shows the answer the
+ * controller last recorded for the same rendered query in the current stage — the gate results
+ * in the inputs of the release's latest decision record that has them (a stage paused because its
+ * gates stayed inconclusive records them) — with where it was recorded. Without such a record it
+ * says Prometheus was not asked yet.
  */
 import {
   activeFreeze,
   approvalStageOf,
   evaluateStageGates,
   formatDuration,
+  isPrometheusGate,
   isTerminal,
   progressDeadlineOf,
   scheduleAllows,
@@ -86,6 +93,15 @@ export interface ReleaseWhy {
   verification: { ok: boolean; reasons: Reason[] } | null;
 }
 
+/** The gate results one decision record holds in its inputs (`inputs.gates`). */
+export interface RecordedGates {
+  seq: number;
+  at: string;
+  /** the stage they were judged in (`inputs.stage.index`) */
+  stageIndex: number;
+  gates: HealthGateResult[];
+}
+
 export interface TargetSnapshot {
   id: string;
   activePack: string | null;
@@ -93,12 +109,20 @@ export interface TargetSnapshot {
 }
 
 const MAX_SAMPLE_TARGETS = 5;
+/** How many of a release's newest decision records are searched for recorded gate results. */
+export const MAX_RECORDS_FOR_GATES = 20;
 /** Most targets one status reads; a larger channel is summarised on its first ones (by id). */
 export const MAX_STATUS_TARGETS = 100_000;
 
 /** The pure part: what holds the release at `now`, from the controller's context. */
 export function explainRelease(
-  input: { context: ReleaseContext; targets: readonly TargetSnapshot[]; createdAt: string },
+  input: {
+    context: ReleaseContext;
+    targets: readonly TargetSnapshot[];
+    createdAt: string;
+    /** the latest recorded gate results of the release, newest first (see the file header) */
+    recorded?: readonly RecordedGates[];
+  },
   now: Date,
 ): ReleaseWhy {
   const { context, targets, createdAt } = input;
@@ -187,7 +211,12 @@ export function explainRelease(
       }
     }
     if (spec !== undefined && release.stageStartedAt !== null) {
-      gates = evaluateStageGates(context, now);
+      gates = withRecordedAnswers(
+        evaluateStageGates(context, now),
+        input.recorded ?? [],
+        release.stageIndex,
+        release.stageStartedAt,
+      );
       if (inStage.size === 0) {
         blockers.push({
           kind: 'no_targets',
@@ -226,6 +255,56 @@ export function explainRelease(
     approvals,
     verification,
   };
+}
+
+/**
+ * Prometheus gates that were not asked now take the result recorded for the same rendered query
+ * in the same stage (since it started), newest record first; the rest stay as evaluated.
+ */
+export function withRecordedAnswers(
+  gates: readonly HealthGateResult[],
+  recorded: readonly RecordedGates[],
+  stageIndex: number,
+  stageStartedAt: string,
+): HealthGateResult[] {
+  const started = Date.parse(stageStartedAt);
+  const inStage = recorded.filter(
+    (r) => r.stageIndex === stageIndex && Date.parse(r.at) >= started,
+  );
+  return gates.map((gate) => {
+    if (gate.provider !== 'prometheus' || gate.answer !== undefined || gate.query === undefined) {
+      return gate;
+    }
+    for (const record of inStage) {
+      const found = record.gates.find(
+        (g) => g.provider === 'prometheus' && g.query === gate.query && g.answer !== undefined,
+      );
+      if (found?.answer !== undefined) {
+        return {
+          ...found,
+          reasons: [
+            ...found.reasons,
+            `answer of ${found.answer.at}, recorded in decision ${record.seq} at ${record.at}`,
+          ],
+        };
+      }
+    }
+    return gate;
+  });
+}
+
+/** The gate results a decision record's inputs hold, or null when it holds none. */
+export function recordedGatesOf(record: {
+  seq: number;
+  at: string;
+  inputs: Record<string, unknown>;
+}): RecordedGates | null {
+  const { gates, stage } = record.inputs;
+  if (!Array.isArray(gates) || gates.length === 0) return null;
+  const index =
+    typeof stage === 'object' && stage !== null ? (stage as { index?: unknown }).index : null;
+  if (typeof index !== 'number') return null;
+  return { seq: record.seq, at: record.at, stageIndex: index, gates: gates as HealthGateResult[] };
 }
 
 function approvalsOf(context: ReleaseContext): ReleaseWhy['approvals'] {
@@ -298,6 +377,19 @@ export async function loadReleaseWhy(
       channel: release.channel,
       limit: MAX_STATUS_TARGETS,
     });
+    const hasPrometheusGate =
+      release.plan.stages[release.stageIndex]?.gates.some(isPrometheusGate) ?? false;
+    const recorded = hasPrometheusGate
+      ? (
+          await tx.decisions.list({
+            release: release.id,
+            limit: MAX_RECORDS_FOR_GATES,
+            newestFirst: true,
+          })
+        )
+          .map(recordedGatesOf)
+          .filter((r) => r !== null)
+      : [];
     return explainRelease(
       {
         context,
@@ -307,6 +399,7 @@ export async function loadReleaseWhy(
           lastAttempt: t.lastAttempt,
         })),
         createdAt: stored.createdAt,
+        recorded,
       },
       now,
     );

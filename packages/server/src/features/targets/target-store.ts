@@ -30,6 +30,18 @@ export interface TargetListQuery {
   limit: number;
 }
 
+/** The targets of one channel that run one pack (null: none), counted in one GROUP BY. */
+export interface ActivePackCount {
+  env: string;
+  channel: string;
+  activePack: string | null;
+  targets: number;
+  /** of them, the ones whose last report (or registration, before any) is before the cutoff */
+  silent: number;
+  /** the latest report among them; null when none reported */
+  lastReportAt: string | null;
+}
+
 export interface TargetStore {
   find(id: string): Promise<StoredTarget | null>;
   /** By id. */
@@ -44,6 +56,12 @@ export interface TargetStore {
   listReports(env: string, channel: string, from: string, to: string): Promise<TargetReport[]>;
   /** Deletes reports older than `before`; returns how many. */
   pruneReports(before: string): Promise<number>;
+  /**
+   * Every target counted by channel and active pack, in one grouped query: what the fleet
+   * gauges need without reading each target. `silentBefore` is an ISO 8601 time (times are
+   * stored in the same UTC ISO form, so they compare as text).
+   */
+  activePackCounts(silentBefore: string): Promise<ActivePackCount[]>;
 }
 
 export function createTargetStore(db: Kysely<Database>): TargetStore {
@@ -157,6 +175,38 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
         .where('at', '<', before)
         .executeTakeFirst();
       return Number(result.numDeletedRows);
+    },
+
+    async activePackCounts(silentBefore) {
+      const rows = await db
+        .selectFrom('targets')
+        .select((eb) => [
+          'env',
+          'channel',
+          'active_pack',
+          eb.fn.countAll<number | string>().as('targets'),
+          eb.fn
+            .sum<number | string | null>(
+              eb
+                .case()
+                .when(eb.fn.coalesce('last_report_at', 'registered_at'), '<', silentBefore)
+                .then(1)
+                .else(0)
+                .end(),
+            )
+            .as('silent'),
+          eb.fn.max('last_report_at').as('last_report_at'),
+        ])
+        .groupBy(['env', 'channel', 'active_pack'])
+        .execute();
+      return rows.map((row) => ({
+        env: row.env,
+        channel: row.channel,
+        activePack: row.active_pack,
+        targets: Number(row.targets),
+        silent: Number(row.silent ?? 0),
+        lastReportAt: row.last_report_at,
+      }));
     },
   };
 }
