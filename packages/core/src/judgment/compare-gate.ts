@@ -1,6 +1,6 @@
 /**
  * `compare` gates: the canary measured against a baseline of the same stage, one look at a time,
- * with a test that stays valid however often it is looked at (docs/adr/0007).
+ * with a test that stays valid however often it is looked at (docs/adr/0008-sequential-canary-judgment.md).
  *
  * One look = `compareGate(spec, canary, baseline, prior)`:
  * - `canary` / `baseline` are this look's counts per target, as deltas since the previous look
