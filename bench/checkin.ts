@@ -30,8 +30,11 @@ export async function checkinBench(flags: Map<string, string>): Promise<void> {
 
   const bare = await startBare();
   let bareResult: LoadResult;
+  let bareCpuPerRequest: number;
   try {
+    const cpu = bare.cpuSeconds();
     bareResult = await runLoad({ url: `${bare.url}/desired`, seconds, connections });
+    bareCpuPerRequest = (bare.cpuSeconds() - cpu) / bareResult.requests;
   } finally {
     await bare.stop();
   }
@@ -39,6 +42,9 @@ export async function checkinBench(flags: Map<string, string>): Promise<void> {
   const server = await startLockgate({
     ...(postgresUrl === undefined ? {} : { postgresUrl }),
     logLevel: flags.get('log-level') ?? 'info',
+    ...(flags.has('profile')
+      ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${flags.get('profile')}` } }
+      : {}),
     controllerIntervalMs: 500,
   });
   try {
@@ -57,7 +63,9 @@ export async function checkinBench(flags: Map<string, string>): Promise<void> {
         result.p99Ms,
         bareResult.perSecond,
         result.perSecond / bareResult.perSecond,
-        used / result.seconds,
+        (used / result.requests) * 1e6,
+        bareCpuPerRequest * 1e6,
+        bareCpuPerRequest / (used / result.requests),
         Object.entries(result.statuses)
           .map(([status, count]) => `${status}×${count}`)
           .join(' '),
@@ -87,7 +95,18 @@ export async function checkinBench(flags: Map<string, string>): Promise<void> {
     );
     printTable(
       `check-in: ${targets.toLocaleString('en-US')} targets, ${connections} connections, ${seconds}s each, ${postgresUrl === undefined ? 'SQLite' : 'PostgreSQL'}; server RSS ${server.rssMiB().toFixed(0)} MiB`,
-      ['route', 'req/s', 'p50 ms', 'p99 ms', 'bare req/s', 'ratio', 'server CPU', 'answers'],
+      [
+        'route',
+        'req/s',
+        'p50 ms',
+        'p99 ms',
+        'bare req/s',
+        'ratio',
+        'CPU µs/req',
+        'bare CPU µs/req',
+        'CPU ratio',
+        'answers',
+      ],
       rows,
     );
   } finally {

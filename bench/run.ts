@@ -1,4 +1,5 @@
 import { checkinBench } from './checkin.ts';
+import { fleetBench } from './fleet/fleet-bench.ts';
 import { flagsOf } from './lib/table.ts';
 
 /**
@@ -13,6 +14,11 @@ const BENCHES: Record<
     about:
       'GET desired / index 304 / index 200 vs bare node:http (--targets, --seconds, --postgres URL)',
     run: checkinBench,
+  },
+  fleet: {
+    about:
+      'simulated agents through a scenario: release and convergence time, propagation, server CPU/RSS (--agents, --scenario FILE, --mode stream|poll, --streams N, --postgres URL)',
+    run: fleetBench,
   },
 };
 

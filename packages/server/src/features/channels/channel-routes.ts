@@ -4,6 +4,7 @@ import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../../http/auth.ts';
 import { matchesEtag } from '../../http/etag.ts';
+import { HOT_ROUTE_LOG_LEVEL } from '../../http/hot-routes.ts';
 import {
   BoundedNumber,
   errorResponses,
@@ -368,6 +369,7 @@ export function channelRoutes(app: FastifyInstance, options: ChannelRoutesOption
   app.get<{ Params: Static<typeof ChannelParams> }>(
     '/channels/:env/:channel/index',
     {
+      logLevel: HOT_ROUTE_LOG_LEVEL,
       schema: {
         summary: 'The signed channel index (DSSE envelope)',
         description:
@@ -393,6 +395,7 @@ export function channelRoutes(app: FastifyInstance, options: ChannelRoutesOption
   app.get<{ Params: Static<typeof ChannelParams> }>(
     '/channels/:env/:channel/events',
     {
+      logLevel: HOT_ROUTE_LOG_LEVEL,
       schema: {
         summary: 'Server-Sent Events: `event: index` with `{"version": n}` on every change',
         description:

@@ -4,6 +4,7 @@ import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../../http/auth.ts';
 import { matchesEtag } from '../../http/etag.ts';
+import { HOT_ROUTE_LOG_LEVEL } from '../../http/hot-routes.ts';
 import {
   BoundedNumber,
   DigestString,
@@ -161,6 +162,7 @@ export function targetRoutes(app: FastifyInstance, options: { targets: TargetSer
   app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof ReportBody> }>(
     '/targets/:id/reports',
     {
+      logLevel: HOT_ROUTE_LOG_LEVEL,
       schema: {
         summary: 'Report what a target runs and its health',
         description:
@@ -183,6 +185,7 @@ export function targetRoutes(app: FastifyInstance, options: { targets: TargetSer
   app.get<{ Params: Static<typeof IdParams> }>(
     '/targets/:id/desired',
     {
+      logLevel: HOT_ROUTE_LOG_LEVEL,
       schema: {
         summary: 'What the target should run, from the current channel index',
         description:

@@ -42,6 +42,8 @@ export interface TargetStore {
   listReports(env: string, channel: string, from: string, to: string): Promise<TargetReport[]>;
   /** Deletes reports older than `before`; returns how many. */
   pruneReports(before: string): Promise<number>;
+  /** The targets registered or updated at or after `since` (reports do not count). */
+  updatedSince(since: string): Promise<{ id: string; updatedAt: string }[]>;
 }
 
 export function createTargetStore(db: Kysely<Database>): TargetStore {
@@ -105,6 +107,15 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
         .where('id', '=', target.id)
         .execute();
       return false;
+    },
+
+    async updatedSince(since) {
+      const rows = await db
+        .selectFrom('targets')
+        .select(['id', 'updated_at'])
+        .where('updated_at', '>=', since)
+        .execute();
+      return rows.map((row) => ({ id: row.id, updatedAt: row.updated_at }));
     },
 
     async recordReport(report) {
