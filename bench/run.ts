@@ -1,5 +1,10 @@
 import { checkinBench } from './checkin.ts';
+import { flipBench } from './flip.ts';
 import { fleetBench } from './fleet/fleet-bench.ts';
+import { ingestBench } from './ingest.ts';
+import { propagationBench } from './propagation.ts';
+import { tickBench } from './tick.ts';
+import { verifyBench } from './verify.ts';
 import { flagsOf } from './lib/table.ts';
 
 /**
@@ -14,6 +19,29 @@ const BENCHES: Record<
     about:
       'GET desired / index 304 / index 200 vs bare node:http (--targets, --seconds, --postgres URL)',
     run: checkinBench,
+  },
+  ingest: {
+    about: 'POST reports vs a bare node:http POST (--targets, --seconds, --postgres URL)',
+    run: ingestBench,
+  },
+  verify: {
+    about:
+      'pack verify (and extract) vs sha256sum + tar x; file hashing vs sha256sum (--mib, --files, --repeat)',
+    run: verifyBench,
+  },
+  propagation: {
+    about:
+      'an index change to N SSE streams, p50/p99, vs a bare node:http fan-out (--streams 1000,10000 --changes)',
+    run: propagationBench,
+  },
+  tick: {
+    about:
+      'controller tick vs fleet size and reports per target (--targets 1000,10000,100000 --reports 0,1,10)',
+    run: tickBench,
+  },
+  flip: {
+    about: 'the agent activation flip vs a bare symlink + rename (--flips)',
+    run: flipBench,
   },
   fleet: {
     about:

@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import type { ServerResponse } from 'node:http';
 
 /**
  * The baseline: a bare node:http server on loopback answering what Lockgate's hot routes answer,
@@ -12,7 +13,24 @@ const desired = JSON.stringify({
 });
 const accepted = JSON.stringify({ accepted: true });
 
+const streams = new Set<ServerResponse>();
+let version = 0;
+
 createServer((request, response) => {
+  if (request.method === 'GET' && request.url === '/events') {
+    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    response.write(`event: index\ndata: {"version":${version}}\n\n`);
+    streams.add(response);
+    request.on('close', () => streams.delete(response));
+    return;
+  }
+  if (request.method === 'POST' && request.url === '/publish') {
+    version += 1;
+    for (const stream of streams) stream.write(`event: index\ndata: {"version":${version}}\n\n`);
+    response.writeHead(204);
+    response.end();
+    return;
+  }
   if (request.method === 'GET') {
     response.writeHead(200, {
       'content-type': 'application/json; charset=utf-8',

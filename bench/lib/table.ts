@@ -18,6 +18,7 @@ export function printTable(title: string, header: string[], rows: (string | numb
 function formatCell(cell: string | number): string {
   if (typeof cell === 'string') return cell;
   if (!Number.isFinite(cell)) return '-';
+  if (Number.isInteger(cell)) return cell.toLocaleString('en-US');
   if (Math.abs(cell) >= 100) return Math.round(cell).toLocaleString('en-US');
   if (Math.abs(cell) >= 10) return cell.toFixed(1);
   return cell.toFixed(2);
