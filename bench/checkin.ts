@@ -45,7 +45,7 @@ export async function checkinBench(flags: Map<string, string>): Promise<void> {
     ...(flags.has('profile')
       ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${flags.get('profile')}` } }
       : {}),
-    controllerIntervalMs: 500,
+    controllerIntervalMs: 2000,
   });
   try {
     const api = adminApi(server.url, server.adminToken);
@@ -71,6 +71,16 @@ export async function checkinBench(flags: Map<string, string>): Promise<void> {
           .join(' '),
       ]);
     };
+    // Every target checks in once first, as a running fleet has: the steady state is measured.
+    await runLoad({
+      url: server.url,
+      seconds: 120,
+      maxRequests: targets,
+      connections,
+      warmup: 0,
+      headers: agent,
+      next: (n) => ({ path: `/api/v1/targets/fleet-${n % targets}/desired` }),
+    });
     await measure('desired', () =>
       runLoad({
         url: server.url,
