@@ -7,6 +7,7 @@ import {
   parseManifestJson,
   rollbackAuthorized,
   verifyPack,
+  PACK_READ_BYTES,
   verifyPackArchive,
 } from '@lockgate/core';
 import type {
@@ -67,7 +68,7 @@ export async function verifyPackFile(
   options: IntegrityOptions,
 ): Promise<VerifiedPackContents> {
   const verify = (onFile?: Parameters<PackPayload['forEachFile']>[0]): Promise<VerifiedPack> =>
-    verifyPackArchive(createReadStream(path), {
+    verifyPackArchive(createReadStream(path, { highWaterMark: PACK_READ_BYTES }), {
       trustedKeys: [...options.trustedKeys],
       expectedDigest: options.expectedDigest,
       ...(options.limits === undefined ? {} : { limits: options.limits }),

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PACK_READ_BYTES } from '@lockgate/core';
 import type { PackInputFile } from '@lockgate/core';
 import { CliError } from './cli-error.ts';
 
@@ -64,7 +65,9 @@ export async function readPackSource(dir: string): Promise<PackInputFile[]> {
  */
 export async function* packFileChunks(path: string, shown: string): AsyncGenerator<Uint8Array> {
   try {
-    for await (const chunk of createReadStream(path)) yield chunk as Uint8Array;
+    for await (const chunk of createReadStream(path, { highWaterMark: PACK_READ_BYTES })) {
+      yield chunk as Uint8Array;
+    }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
     throw new CliError('FILE_UNREADABLE', `Cannot read pack file ${shown} (${code})`, {

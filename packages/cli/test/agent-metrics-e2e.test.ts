@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TargetView } from '../src/api-types.ts';
+import type { TargetView } from '@lockgate/api';
 import { createCliWorld, exitOf, freePort } from './cli-harness.ts';
 import type { CliWorld } from './cli-harness.ts';
 

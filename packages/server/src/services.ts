@@ -31,6 +31,8 @@ import { createRevocationService } from './features/revocations/revocation-servi
 import type { RevocationService } from './features/revocations/revocation-service.ts';
 import { createServerKeyService } from './features/server-keys/server-key-service.ts';
 import type { ServerKeyService } from './features/server-keys/server-key-service.ts';
+import { createCheckinCache } from './features/targets/checkin-cache.ts';
+import type { CheckinCache } from './features/targets/checkin-cache.ts';
 import { createTargetService } from './features/targets/target-service.ts';
 import type { TargetService } from './features/targets/target-service.ts';
 import { createTokenService } from './features/tokens/token-service.ts';
@@ -76,6 +78,11 @@ export interface ServiceOptions {
   holder?: string;
   /** How often the event hub polls stored index versions (default 1000 ms). */
   eventsPollMs?: number;
+  /**
+   * How long check-in reads (channel index, target, token) are served from memory without a
+   * change being told (default 1000 ms): the bound on seeing another replica's change.
+   */
+  cacheMaxAgeMs?: number;
   /** Errors of controller ticks; the server logs them. */
   onControllerError?: (error: unknown, context: Record<string, unknown>) => void;
   /** Webhook delivery settings (poll interval, retry backoff, timeout). */
@@ -89,8 +96,11 @@ export function createServices(
   clock: Clock,
   options: ServiceOptions = {},
 ): Services {
+  // Check-ins read the index and the target from memory; every published version reaches it.
+  let checkin: CheckinCache | null = null;
   const events = createChannelEvents({
     stores,
+    onPublish: (key, version) => checkin?.indexChanged(key, version),
     ...(options.eventsPollMs === undefined ? {} : { pollIntervalMs: options.eventsPollMs }),
   });
   const serverKeys = createServerKeyService({ config, stores, clock });
@@ -139,25 +149,35 @@ export function createServices(
       ...options.webhooks,
     },
   });
+  checkin = createCheckinCache({
+    loadIndex: (env, name) => channels.index(env, name),
+    loadTarget: (id) => stores.targets.find(id),
+    targetsUpdatedSince: (since) => stores.targets.updatedSince(since),
+    ...(options.cacheMaxAgeMs === undefined ? {} : { maxAgeMs: options.cacheMaxAgeMs }),
+  });
+  const checkinCache = checkin;
+  const tokens = createTokenService({
+    config,
+    stores,
+    clock,
+    onRevoked: (tokenIds) => events.endStreamsOf(tokenIds),
+    ...(options.cacheMaxAgeMs === undefined ? {} : { cacheMaxAgeMs: options.cacheMaxAgeMs }),
+  });
   let closing: Promise<void> | null = null;
   return Object.freeze({
     packs: createPackService({ stores, blobs, clock }),
     builds: createBuildService({ stores, clock }),
     trust: createTrustService({ stores, clock }),
-    tokens: createTokenService({
-      config,
-      stores,
-      clock,
-      onRevoked: (tokenIds) => events.endStreamsOf(tokenIds),
-    }),
+    tokens,
     health: createHealthService({ stores }),
     environments: createEnvironmentService({ stores, clock, channels, signals }),
-    channels,
+    channels: { ...channels, index: (env: string, name: string) => checkinCache.index(env, name) },
     plans: createPlanService({ stores, clock }),
     targets: createTargetService({
       stores,
       clock,
       signals,
+      checkin: checkinCache,
       onReport: (report) => metrics.observeReport(report),
     }),
     releases: createReleaseService({ stores, blobs, clock, keys: serverKeys, signals }),
@@ -176,6 +196,8 @@ export function createServices(
           await webhooks.worker.stop();
         } finally {
           events.close();
+          checkinCache.close();
+          tokens.close();
         }
       })()),
   });

@@ -51,6 +51,11 @@ export const DEFAULT_EVENTS_POLL_MS = 1000;
 export function createChannelEvents(deps: {
   stores: Stores;
   pollIntervalMs?: number;
+  /**
+   * Told every version published, those of this process and those the poll finds, whether or
+   * not a stream listens (the check-in cache drops what is older).
+   */
+  onPublish?: (key: ChannelKey, version: number) => void;
 }): ChannelEvents {
   const { stores } = deps;
   const pollIntervalMs = deps.pollIntervalMs ?? DEFAULT_EVENTS_POLL_MS;
@@ -59,6 +64,7 @@ export function createChannelEvents(deps: {
   let polling = false;
 
   const publish = (key: ChannelKey, version: number): void => {
+    deps.onPublish?.(key, version);
     const entry = channels.get(channelKeyOf(key.env, key.name));
     if (entry === undefined) return;
     for (const subscriber of [...entry.subscribers]) {

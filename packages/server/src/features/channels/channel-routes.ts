@@ -16,6 +16,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../../http/auth.ts';
 import { matchesEtag } from '../../http/etag.ts';
+import { HOT_ROUTE_LOG_LEVEL } from '../../http/hot-routes.ts';
 import type { ChannelEvents } from './channel-events.ts';
 import type { ChannelService } from './channel-service.ts';
 
@@ -214,6 +215,7 @@ export function channelRoutes(app: FastifyInstance, options: ChannelRoutesOption
     '/channels/:env/:channel/index',
     {
       config: { roles: ['admin', 'operator', 'viewer', 'agent'], agentScope: 'channel' },
+      logLevel: HOT_ROUTE_LOG_LEVEL,
       schema: {
         summary: 'The signed channel index (DSSE envelope)',
         description:
@@ -240,6 +242,7 @@ export function channelRoutes(app: FastifyInstance, options: ChannelRoutesOption
     '/channels/:env/:channel/events',
     {
       config: { roles: ['admin', 'operator', 'viewer', 'agent'], agentScope: 'channel' },
+      logLevel: HOT_ROUTE_LOG_LEVEL,
       schema: {
         summary: 'Server-Sent Events: `event: index` with `{"version": n}` on every change',
         description:

@@ -14,6 +14,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../../http/auth.ts';
 import { matchesEtag } from '../../http/etag.ts';
+import { HOT_ROUTE_LOG_LEVEL } from '../../http/hot-routes.ts';
 import type { TargetService } from './target-service.ts';
 
 export function targetRoutes(app: FastifyInstance, options: { targets: TargetService }): void {
@@ -90,6 +91,7 @@ export function targetRoutes(app: FastifyInstance, options: { targets: TargetSer
     '/targets/:id/reports',
     {
       config: { roles: ['admin', 'operator', 'agent'], agentScope: 'target' },
+      logLevel: HOT_ROUTE_LOG_LEVEL,
       schema: {
         summary: 'Report what a target runs and its health',
         description:
@@ -113,6 +115,7 @@ export function targetRoutes(app: FastifyInstance, options: { targets: TargetSer
     '/targets/:id/desired',
     {
       config: { roles: ['admin', 'operator', 'viewer', 'agent'], agentScope: 'target' },
+      logLevel: HOT_ROUTE_LOG_LEVEL,
       schema: {
         summary: 'What the target should run, from the current channel index',
         description:

@@ -1,19 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { desiredPack, isLabelKey, isLabelValue, LockgateError } from '@lockgate/core';
-import type {
-  ChannelIndexPayload,
-  DesiredReason,
-  TargetAttempt,
-  TargetHealth,
-} from '@lockgate/core';
+import type { DesiredReason, TargetAttempt, TargetHealth } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
 import type { Signals } from '../../signals.ts';
 import type { Stores } from '../../stores.ts';
-import { indexPayloadOf } from '../channels/channel-index.ts';
 import { findChannel } from '../channels/channel-service.ts';
 import { recordDecisions } from '../decisions/commit-road.ts';
 import { assertChannelInScope, assertTargetInScope } from '../tokens/token-scope.ts';
 import type { Principal } from '../tokens/token-scope.ts';
+import type { CheckinCache } from './checkin-cache.ts';
 import type { StoredTarget } from './target-store.ts';
 
 /** A target as the API shows it: the stored row without its bookkeeping time. */
@@ -77,18 +72,14 @@ export function createTargetService(deps: {
     activePack: string | null;
     attempt?: TargetAttempt;
   }) => void;
+  /** Where reports and check-ins read the target and the channel index (`checkin-cache.ts`). */
+  checkin: CheckinCache;
 }): TargetService {
-  const { stores, clock, signals } = deps;
-  // Parsed index payloads by channel, so check-ins do not decode the envelope each time.
-  const payloads = new Map<string, { version: number; payload: ChannelIndexPayload }>();
+  const { stores, clock, signals, checkin } = deps;
 
-  const findOrThrow = async (id: string): Promise<StoredTarget> => {
-    const target = await stores.targets.find(id);
-    if (target === null) {
-      throw new LockgateError('TARGET_NOT_FOUND', `No target has id ${id}.`, { details: { id } });
-    }
-    return target;
-  };
+  /** The target as check-ins read it: where it is and its labels, from the check-in cache. */
+  const placementOf = async (id: string): Promise<StoredTarget> =>
+    orNotFound(id, await checkin.target(id));
 
   return {
     async register(id, input, actor) {
@@ -96,7 +87,7 @@ export function createTargetService(deps: {
       assertChannelInScope(actor, input.env, input.channel, `register ${id} in`);
       checkLabels(input.labels, 'labels');
       const at = clock().toISOString();
-      return stores.transaction(async (tx) => {
+      const result = await stores.transaction(async (tx) => {
         await findChannel(tx, input.env, input.channel);
         const existing = await tx.targets.find(id);
         if (existing !== null) {
@@ -144,11 +135,13 @@ export function createTargetService(deps: {
         }
         return { target: targetView(target), created };
       });
+      checkin.targetChanged(id);
+      return result;
     },
 
     async report(id, input, actor) {
       assertTargetInScope(actor, id);
-      const target = await findOrThrow(id);
+      const target = await placementOf(id);
       assertChannelInScope(actor, target.env, target.channel, `report for ${id} in`);
       const at = clock().toISOString();
       await stores.transaction(async (tx) => {
@@ -178,24 +171,25 @@ export function createTargetService(deps: {
     },
 
     async get(id) {
-      return targetView(await findOrThrow(id));
+      return targetView(orNotFound(id, await stores.targets.find(id)));
     },
 
     async desired(id, actor) {
       assertTargetInScope(actor, id);
-      const target = await findOrThrow(id);
+      const target = await placementOf(id);
       assertChannelInScope(actor, target.env, target.channel, `read what ${id} runs in`);
-      const channel = await findChannel(stores, target.env, target.channel);
-      const cacheKey = `${channel.env}/${channel.name}`;
-      let cached = payloads.get(cacheKey);
-      if (cached?.version !== channel.indexVersion) {
-        cached = { version: channel.indexVersion, payload: indexPayloadOf(channel.indexEnvelope) };
-        payloads.set(cacheKey, cached);
-      }
-      const desired = desiredPack(cached.payload, { id, labels: target.labels }, clock());
-      return { pack: desired.pack, reason: desired.reason, indexVersion: channel.indexVersion };
+      const index = await checkin.index(target.env, target.channel);
+      const desired = desiredPack(index.payload, { id, labels: target.labels }, clock());
+      return { pack: desired.pack, reason: desired.reason, indexVersion: index.version };
     },
   };
+}
+
+function orNotFound(id: string, target: StoredTarget | null): StoredTarget {
+  if (target === null) {
+    throw new LockgateError('TARGET_NOT_FOUND', `No target has id ${id}.`, { details: { id } });
+  }
+  return target;
 }
 
 function checkLabels(labels: Record<string, string>, field: string): void {

@@ -62,6 +62,8 @@ export interface TargetStore {
    * stored in the same UTC ISO form, so they compare as text).
    */
   activePackCounts(silentBefore: string): Promise<ActivePackCount[]>;
+  /** The targets registered or updated at or after `since` (reports do not count). */
+  updatedSince(since: string): Promise<{ id: string; updatedAt: string }[]>;
 }
 
 export function createTargetStore(db: Kysely<Database>): TargetStore {
@@ -126,6 +128,15 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
         .where('id', '=', target.id)
         .execute();
       return false;
+    },
+
+    async updatedSince(since) {
+      const rows = await db
+        .selectFrom('targets')
+        .select(['id', 'updated_at'])
+        .where('updated_at', '>=', since)
+        .execute();
+      return rows.map((row) => ({ id: row.id, updatedAt: row.updated_at }));
     },
 
     async recordReport(report) {

@@ -7,6 +7,7 @@ import { LockgateError } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
 import type { ServerConfig } from '../../config.ts';
 import type { Stores } from '../../stores.ts';
+import { CHANGE_POLL_SKEW_MS, createChangePoll } from '../../change-poll.ts';
 import { recordDecisions } from '../decisions/commit-road.ts';
 import type { DecisionRecordDraft } from '../decisions/decision-log.ts';
 import { checkTokenScope, NO_SCOPE } from './token-scope.ts';
@@ -15,6 +16,8 @@ import type { ApiToken } from './token-store.ts';
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
 export const ADMIN_TOKEN_NAME = 'admin';
+export const DEFAULT_TOKEN_CACHE_MAX_AGE_MS = 1000;
+const MAX_CACHED_TOKENS = 200_000;
 
 /**
  * What a token may do: `admin` everything; `operator` everything but managing tokens; `viewer`
@@ -79,6 +82,8 @@ export interface TokenService {
    * TOKEN_NOT_FOUND for an unknown name; CONFLICT when no active admin token would be left.
    */
   revoke(name: string, actor: string): Promise<TokenView>;
+  /** Stops watching other replicas' revocations and forgets the tokens held in memory. */
+  close(): void;
 }
 
 export function createTokenService(deps: {
@@ -87,8 +92,40 @@ export function createTokenService(deps: {
   clock: Clock;
   /** Told the ids of tokens just revoked, after the commit. */
   onRevoked?: (tokenIds: readonly string[]) => void;
+  /**
+   * How long before a revocation by another replica takes effect here (default 1000 ms; 0: no
+   * cache). A revocation in this process takes effect at once.
+   */
+  cacheMaxAgeMs?: number;
 }): TokenService {
   const { config, stores, clock } = deps;
+  const cacheMaxAgeMs = deps.cacheMaxAgeMs ?? DEFAULT_TOKEN_CACHE_MAX_AGE_MS;
+  // Actors of authenticated tokens by token hash, kept until revoked: a token's role and scope
+  // never change. A lookup that overlapped a revocation is not kept; while the poll of other
+  // replicas' revocations fails, nothing is served from memory.
+  const cache = new Map<string, Actor>();
+  let revocations = 0;
+  const forget = (tokenIds: readonly string[]): void => {
+    revocations += 1;
+    const ids = new Set(tokenIds);
+    for (const [hash, actor] of cache) if (ids.has(actor.tokenId)) cache.delete(hash);
+  };
+  const poll = createChangePoll({
+    intervalMs: Math.max(1, cacheMaxAgeMs),
+    skewMs: CHANGE_POLL_SKEW_MS,
+    changedSince: (since) => stores.tokens.revokedSince(since),
+    onChanged: forget,
+  });
+
+  const lookup = async (hash: string): Promise<Actor | null> => {
+    const stored = await stores.tokens.findActiveByHash(hash);
+    if (stored === null) return null;
+    // Fail closed on roles this version does not know.
+    const role = TOKEN_ROLES.find((known) => known === stored.role);
+    if (role === undefined) return null;
+    const scope = role === 'agent' ? (stored.scope ?? NO_SCOPE) : null;
+    return { name: stored.name, tokenId: stored.id, role, scope };
+  };
 
   const storeAdminToken = async (token: string): Promise<boolean> => {
     const record: ApiToken = {
@@ -117,13 +154,22 @@ export function createTokenService(deps: {
 
     async authenticate(token) {
       if (token === '') return null;
-      const stored = await stores.tokens.findActiveByHash(hashToken(token));
-      if (stored === null) return null;
-      // Fail closed on roles this version does not know.
-      const role = TOKEN_ROLES.find((known) => known === stored.role);
-      if (role === undefined) return null;
-      const scope = role === 'agent' ? (stored.scope ?? NO_SCOPE) : null;
-      return { name: stored.name, tokenId: stored.id, role, scope };
+      const hash = hashToken(token);
+      if (cacheMaxAgeMs > 0) poll.start();
+      const fresh = poll.fresh();
+      const cached = cache.get(hash);
+      if (cached !== undefined && fresh) return cached;
+      const seen = revocations;
+      const actor = await lookup(hash);
+      cache.delete(hash);
+      if (actor !== null && fresh && seen === revocations) {
+        cache.set(hash, actor);
+        if (cache.size > MAX_CACHED_TOKENS) {
+          const oldest = cache.keys().next();
+          if (oldest.done !== true) cache.delete(oldest.value);
+        }
+      }
+      return actor;
     },
 
     async create(input, actor) {
@@ -187,8 +233,16 @@ export function createTokenService(deps: {
         await recordDecisions(tx, [tokenDecision(last, 'token.revoked', actor, at)]);
         return { view: toView(last), revokedIds: revoked.map((token) => token.id) };
       });
-      if (revokedIds.length > 0) deps.onRevoked?.(revokedIds);
+      if (revokedIds.length > 0) {
+        forget(revokedIds);
+        deps.onRevoked?.(revokedIds);
+      }
       return view;
+    },
+
+    close() {
+      poll.stop();
+      cache.clear();
     },
   };
 }

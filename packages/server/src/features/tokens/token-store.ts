@@ -34,6 +34,8 @@ export interface TokenStore {
   revokeByName(name: string, revokedAt: string): Promise<ApiToken[]>;
   /** The ids among these that are of unrevoked tokens. */
   activeIds(ids: readonly string[]): Promise<Set<string>>;
+  /** Ids of the tokens revoked at or after `since`. */
+  revokedSince(since: string): Promise<string[]>;
 }
 
 const ID_BATCH = 500;
@@ -112,6 +114,15 @@ export function createTokenStore(db: Kysely<Database>): TokenStore {
       return rows
         .map(fromRow)
         .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+    },
+
+    async revokedSince(since) {
+      const rows = await db
+        .selectFrom('api_tokens')
+        .select('id')
+        .where('revoked_at', '>=', since)
+        .execute();
+      return rows.map((row) => row.id);
     },
 
     async activeIds(ids) {

@@ -1,0 +1,56 @@
+import { join } from 'node:path';
+import { ROOT, startLockgate } from '../lib/processes.ts';
+import { numberFlag, printTable } from '../lib/table.ts';
+import { loadScenario, runScenario } from './scenario.ts';
+
+export const DEFAULT_SCENARIO = join(
+  ROOT,
+  'bench',
+  'fleet',
+  'scenarios',
+  'canary-then-rollback.json',
+);
+
+/** `npm run bench -- fleet`: a simulated fleet through a scenario against a server process. */
+export async function fleetBench(flags: Map<string, string>): Promise<void> {
+  const agents = numberFlag(flags, 'agents', 1000);
+  const scenario = await loadScenario(flags.get('scenario') ?? DEFAULT_SCENARIO);
+  if (flags.has('mode')) scenario.mode = flags.get('mode') === 'poll' ? 'poll' : 'stream';
+  if (flags.has('streams')) scenario.streams = numberFlag(flags, 'streams', agents);
+  const postgresUrl = flags.get('postgres');
+  const server = await startLockgate({
+    ...(postgresUrl === undefined ? {} : { postgresUrl }),
+    logLevel: flags.get('log-level') ?? 'info',
+    controllerIntervalMs: numberFlag(flags, 'controller-interval', 200),
+  });
+  try {
+    const result = await runScenario({ server, adminToken: server.adminToken, agents, scenario });
+    printTable(
+      `fleet: ${agents.toLocaleString('en-US')} agents (${scenario.mode}${scenario.streams === undefined ? '' : `, ${scenario.streams} streams`}), report every ${scenario.reportIntervalMs} ms, ${postgresUrl === undefined ? 'SQLite' : 'PostgreSQL'}; registered in ${result.registerSeconds.toFixed(1)} s; ${result.requests.toLocaleString('en-US')} requests, ${result.failures} failed`,
+      [
+        'release',
+        'state',
+        'release s',
+        'fleet converged s',
+        'propagation p50 ms',
+        'p99 ms',
+        'samples',
+        'server CPU',
+        'server RSS MiB',
+      ],
+      result.steps.map((step) => [
+        step.release,
+        step.state,
+        step.releaseSeconds,
+        step.convergedSeconds,
+        step.propagationP50Ms,
+        step.propagationP99Ms,
+        step.propagationSamples,
+        step.serverCpu,
+        step.serverRssMiB,
+      ]),
+    );
+  } finally {
+    await server.stop();
+  }
+}

@@ -1,0 +1,143 @@
+import type { ChannelIndexPayload, DsseEnvelope } from '@lockgate/core';
+import { CHANGE_POLL_SKEW_MS, createChangePoll } from '../../change-poll.ts';
+import { indexPayloadOf } from '../channels/channel-index.ts';
+import { channelKeyOf } from '../channels/channel-store.ts';
+import type { ChannelKey } from '../channels/channel-store.ts';
+import type { StoredTarget } from './target-store.ts';
+
+/**
+ * What a check-in or a report reads, held in memory so that when nothing changed they read no
+ * database: each channel's signed index (envelope and decoded payload) and each target's row.
+ *
+ * Invariants:
+ * - A change committed in this process is seen by the next read: `indexChanged` (told for every
+ *   published index version, also those the SSE hub's poll finds) and `targetChanged` (told by
+ *   register) drop the entry, and a load that was in flight when the change came is not kept.
+ * - A change committed by another process (a replica on the same database) is seen within about
+ *   `maxAgeMs`: an index is not served older than that; target rows are kept until a change poll
+ *   (`change-poll.ts`, every `maxAgeMs`) names them, and are not served from memory while that
+ *   poll is failing.
+ * - Memory is bounded: at most `maxTargets` target rows (oldest dropped first); channels are few.
+ * - Only found rows are kept: an unknown id or channel is looked up each time.
+ * - A cached row is what register last stored: its where and labels; what reports change
+ *   (active pack, last report) is not for readers of this cache.
+ */
+export interface CheckinCache {
+  /** The channel's index, from memory when fresh, else from `loadIndex`. */
+  index(env: string, name: string): Promise<CachedIndex>;
+  /** The target row, from memory when known and unchanged, else from `loadTarget`. */
+  target(id: string): Promise<StoredTarget | null>;
+  /** A channel's index has a new version (committed). */
+  indexChanged(key: ChannelKey, version: number): void;
+  /** A target's row changed (committed). */
+  targetChanged(id: string): void;
+  /** Stops the change poll. */
+  close(): void;
+}
+
+export interface CachedIndex {
+  version: number;
+  envelope: DsseEnvelope;
+  payload: ChannelIndexPayload;
+}
+
+export interface CheckinCacheOptions {
+  loadIndex(env: string, name: string): Promise<{ version: number; envelope: DsseEnvelope }>;
+  loadTarget(id: string): Promise<StoredTarget | null>;
+  /** Targets registered or updated since a time (also by another replica). */
+  targetsUpdatedSince(since: string): Promise<readonly { id: string; updatedAt: string }[]>;
+  /** How long before another replica's change is seen (default 1000 ms). */
+  maxAgeMs?: number;
+  maxTargets?: number;
+  /** Monotonic milliseconds (default performance.now). */
+  now?: () => number;
+}
+
+export const DEFAULT_CHECKIN_CACHE_MAX_AGE_MS = 1000;
+export const DEFAULT_CHECKIN_CACHE_MAX_TARGETS = 200_000;
+
+export function createCheckinCache(options: CheckinCacheOptions): CheckinCache {
+  const maxAgeMs = options.maxAgeMs ?? DEFAULT_CHECKIN_CACHE_MAX_AGE_MS;
+  const maxTargets = options.maxTargets ?? DEFAULT_CHECKIN_CACHE_MAX_TARGETS;
+  const now = options.now ?? (() => performance.now());
+  const indexes = new Map<string, { value: CachedIndex; at: number }>();
+  const targets = new Map<string, StoredTarget>();
+  // Bumped on every change told; a load that saw another generation is served, not kept.
+  let indexGeneration = 0;
+  let targetGeneration = 0;
+  // The newest version told per channel: an older one loaded late is never kept.
+  const toldVersions = new Map<string, number>();
+
+  const dropTarget = (id: string): void => {
+    targetGeneration += 1;
+    targets.delete(id);
+  };
+  // Drops what changed after it was loaded; a row loaded since the change is kept.
+  const poll = createChangePoll({
+    intervalMs: maxAgeMs,
+    skewMs: CHANGE_POLL_SKEW_MS,
+    changedSince: (since) => options.targetsUpdatedSince(since),
+    onChanged: (changes) => {
+      for (const { id, updatedAt } of changes) {
+        const cached = targets.get(id);
+        if (cached !== undefined && cached.updatedAt !== updatedAt) dropTarget(id);
+      }
+    },
+    now,
+  });
+
+  return {
+    async index(env, name) {
+      const key = channelKeyOf(env, name);
+      const cached = indexes.get(key);
+      if (cached !== undefined && now() - cached.at <= maxAgeMs) return cached.value;
+      const generation = indexGeneration;
+      const at = now();
+      const loaded = await options.loadIndex(env, name);
+      const value: CachedIndex =
+        cached !== undefined && cached.value.version === loaded.version
+          ? cached.value
+          : { ...loaded, payload: indexPayloadOf(loaded.envelope) };
+      if (generation === indexGeneration && value.version >= (toldVersions.get(key) ?? 0)) {
+        indexes.set(key, { value, at });
+      }
+      return value;
+    },
+
+    async target(id) {
+      poll.start();
+      const fresh = poll.fresh();
+      const cached = targets.get(id);
+      if (cached !== undefined && fresh) return cached;
+      const generation = targetGeneration;
+      const loaded = await options.loadTarget(id);
+      targets.delete(id);
+      if (loaded !== null && fresh && generation === targetGeneration) {
+        targets.set(id, loaded);
+        if (targets.size > maxTargets) {
+          const oldest = targets.keys().next();
+          if (oldest.done !== true) targets.delete(oldest.value);
+        }
+      }
+      return loaded;
+    },
+
+    indexChanged(key, version) {
+      const id = channelKeyOf(key.env, key.name);
+      indexGeneration += 1;
+      toldVersions.set(id, Math.max(version, toldVersions.get(id) ?? 0));
+      const cached = indexes.get(id);
+      if (cached !== undefined && cached.value.version < version) indexes.delete(id);
+    },
+
+    targetChanged(id) {
+      dropTarget(id);
+    },
+
+    close() {
+      poll.stop();
+      targets.clear();
+      indexes.clear();
+    },
+  };
+}
