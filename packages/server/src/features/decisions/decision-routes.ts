@@ -1,7 +1,14 @@
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { errorResponses, JsonObject, LimitQuery, limitOf } from '../../http/schemas.ts';
+import {
+  errorResponses,
+  JsonObject,
+  LimitQuery,
+  limitOf,
+  Name,
+  StringEnum,
+} from '../../http/schemas.ts';
 import type { DecisionService } from './decision-service.ts';
 
 const NullableString = Type.Union([Type.String(), Type.Null()]);
@@ -40,6 +47,35 @@ const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 
+const ChannelParams = Type.Object({ env: Name, channel: Name }, { additionalProperties: false });
+
+const GateReportSchema = Type.Object(
+  {
+    env: Type.String(),
+    channel: Type.String(),
+    releases: Type.Object(
+      { completed: Type.Integer(), rolledBack: Type.Integer() },
+      { additionalProperties: false },
+    ),
+    gates: Type.Array(
+      Type.Object(
+        {
+          stage: Type.String(),
+          gate: Type.String(),
+          onFail: StringEnum(['rollback', 'pause'] as const),
+          releases: Type.Integer(),
+          agreed: Type.Integer(),
+          falseAlarms: Type.Integer(),
+          missed: Type.Integer(),
+          agreement: Type.Union([Type.Number(), Type.Null()]),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export function decisionRoutes(
   app: FastifyInstance,
   options: { decisions: DecisionService },
@@ -68,5 +104,22 @@ export function decisionRoutes(
         }),
       };
     },
+  );
+
+  app.get<{ Params: Static<typeof ChannelParams> }>(
+    '/channels/:env/:channel/gate-report',
+    {
+      schema: {
+        summary: 'How often each shadow gate agreed with how the releases ended',
+        description:
+          "Read from the decision records of the channel's completed and rolled-back releases: " +
+          'a shadow gate agreed when it failed and the release was rolled back, or never failed ' +
+          'and it completed. CHANNEL_NOT_FOUND.',
+        tags: ['decisions'],
+        params: ChannelParams,
+        response: { 200: GateReportSchema, ...errorResponses },
+      },
+    },
+    async (request) => decisions.gateReport(request.params.env, request.params.channel),
   );
 }

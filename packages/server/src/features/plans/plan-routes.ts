@@ -1,4 +1,10 @@
-import { GATE_OPERATORS, MAX_PROMETHEUS_QUERY_LENGTH } from '@lockgate/core';
+import {
+  COMPARE_METRICS,
+  GATE_MODES,
+  GATE_ON_FAIL,
+  GATE_OPERATORS,
+  MAX_PROMETHEUS_QUERY_LENGTH,
+} from '@lockgate/core';
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
@@ -28,8 +34,15 @@ export const PlanSchema = Type.Object(
 /** Signed: core validatePlan judges the ranges and names each problem (PLAN_INVALID). */
 const PlanInteger = Integer({ minimum: INT32_MIN });
 
+/** Every gate kind: enforce or only record (shadow), and roll back or pause on fail. */
+const GatePolicyFields = {
+  mode: Type.Optional(StringEnum(GATE_MODES)),
+  onFail: Type.Optional(StringEnum(GATE_ON_FAIL)),
+};
+
 const GateBody = Type.Object(
   {
+    ...GatePolicyFields,
     metric: Type.String({
       minLength: 1,
       maxLength: 160,
@@ -47,6 +60,7 @@ const GateBody = Type.Object(
 
 const PrometheusGateBody = Type.Object(
   {
+    ...GatePolicyFields,
     provider: Type.Literal('prometheus'),
     query: Type.String({
       minLength: 1,
@@ -62,15 +76,45 @@ const PrometheusGateBody = Type.Object(
   { additionalProperties: false },
 );
 
+const CompareGateBody = Type.Object(
+  {
+    ...GatePolicyFields,
+    kind: Type.Literal('compare'),
+    metric: StringEnum(COMPARE_METRICS),
+    alpha: BoundedNumber(),
+    margin: Type.Union([
+      Type.Object({ relative: BoundedNumber() }, { additionalProperties: false }),
+      Type.Object({ absolute: BoundedNumber() }, { additionalProperties: false }),
+    ]),
+    minSamples: PlanInteger,
+    windowSeconds: PlanInteger,
+    latencyBoundsMs: Type.Optional(Type.Array(BoundedNumber(), { maxItems: 8 })),
+    mixtureScale: Type.Optional(BoundedNumber()),
+  },
+  {
+    additionalProperties: false,
+    description: 'canary against the stage baseline (docs/judgment.md)',
+  },
+);
+
 const StageBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 63 }),
     percent: BoundedNumber(),
     cohort: Type.Optional(Name),
     soakSeconds: PlanInteger,
-    gates: Type.Array(Type.Union([GateBody, PrometheusGateBody]), { maxItems: 32 }),
+    gates: Type.Array(Type.Union([GateBody, PrometheusGateBody, CompareGateBody]), {
+      maxItems: 32,
+    }),
     approvals: Type.Optional(PlanInteger),
     progressDeadlineSeconds: Type.Optional(PlanInteger),
+    baseline: Type.Optional(
+      Type.Object(
+        { count: Type.Optional(PlanInteger), percent: Type.Optional(BoundedNumber()) },
+        { additionalProperties: false },
+      ),
+    ),
+    endSoakOnPass: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

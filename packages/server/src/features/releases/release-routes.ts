@@ -122,6 +122,20 @@ const ReleaseResponse = Type.Object({ release: Type.Ref(ReleaseSchema) });
 const GateResultSchema = Type.Object(
   {
     metric: Type.String(),
+    kind: Type.Optional(Type.Literal('compare')),
+    gate: Type.Optional(Type.String({ description: 'which gate of the plan: stage#index' })),
+    mode: Type.Optional(StringEnum(['enforce', 'shadow'] as const)),
+    onFail: Type.Optional(StringEnum(['rollback', 'pause'] as const)),
+    words: Type.Optional(Type.String({ description: 'the verdict in one sentence' })),
+    compare: Type.Optional(
+      Type.Object(
+        {},
+        {
+          additionalProperties: true,
+          description: 'compare gates: evidence (effect, interval, p-value), baseline, looks',
+        },
+      ),
+    ),
     verdict: StringEnum(['pass', 'fail', 'inconclusive'] as const),
     measured: Type.Union([Type.Number(), Type.Null()]),
     threshold: Type.Number(),

@@ -12,6 +12,7 @@
 import {
   activeFreeze,
   approvalStageOf,
+  compareInWords,
   evaluateStageGates,
   formatDuration,
   isTerminal,
@@ -71,8 +72,12 @@ export interface ReleaseWhy {
     soakSeconds: number;
     progressDeadlineSeconds: number;
   } | null;
-  /** the current stage's gates, evaluated now; empty before the stage starts */
-  gates: HealthGateResult[];
+  /**
+   * the current stage's gates, evaluated now, enforcing and shadow ones side by side (`mode`),
+   * each with its verdict in words; compare gates without their replay look (it lives in the
+   * decision records); empty before the stage starts
+   */
+  gates: (HealthGateResult & { words: string })[];
   refusals: { targets: number; groups: RefusalGroup[] };
   /** the stage that takes approvals now, when it needs any */
   approvals: {
@@ -147,7 +152,7 @@ export function explainRelease(
   const approvals = approvalsOf(context);
   const refusals = refusalsOf(targets, release.pack, createdAt);
   let stage: ReleaseWhy['stage'] = null;
-  let gates: HealthGateResult[] = [];
+  let gates: ReleaseWhy['gates'] = [];
 
   if (rolling) {
     const spec = release.plan.stages[release.stageIndex];
@@ -187,18 +192,25 @@ export function explainRelease(
       }
     }
     if (spec !== undefined && release.stageStartedAt !== null) {
-      gates = evaluateStageGates(context, now);
+      gates = evaluateStageGates(context, now).map(gateView);
       if (inStage.size === 0) {
         blockers.push({
           kind: 'no_targets',
           message: `no target is in stage ${release.stageIndex + 1} ${spec.name} (${targets.length} target(s) in the channel)`,
         });
       }
-      const open = gates.filter((g) => g.verdict !== 'pass');
+      // shadow gates never hold a release: they are shown in `gates`, not as blockers
+      const open = gates.filter((g) => g.verdict !== 'pass' && g.mode !== 'shadow');
       if (open.length > 0) {
         blockers.push({
           kind: 'gates',
-          message: open.map((g) => `${g.metric} ${g.verdict}: ${g.reasons.join('; ')}`).join(' | '),
+          message: open
+            .map((g) =>
+              g.compare === undefined
+                ? `${g.metric} ${g.verdict}: ${g.reasons.join('; ')}`
+                : `compare ${g.verdict}: ${g.words}`,
+            )
+            .join(' | '),
         });
       }
       const elapsed = Math.floor((now.getTime() - Date.parse(release.stageStartedAt)) / 1000);
@@ -226,6 +238,19 @@ export function explainRelease(
     approvals,
     verification,
   };
+}
+
+/** A gate result for the view: its verdict in words, a compare gate without its replay look. */
+function gateView(gate: HealthGateResult): ReleaseWhy['gates'][number] {
+  if (gate.compare === undefined) {
+    const words =
+      gate.verdict === 'inconclusive'
+        ? `${gate.metric}: ${gate.reasons.join('; ')}`
+        : `${gate.metric} ${gate.measured} ${gate.verdict === 'pass' ? 'satisfies' : 'violates'} ${gate.op} ${gate.threshold}`;
+    return { ...gate, words };
+  }
+  const { look: _look, ...compare } = gate.compare;
+  return { ...gate, compare, words: compareInWords(gate.compare.evidence) };
 }
 
 function approvalsOf(context: ReleaseContext): ReleaseWhy['approvals'] {
