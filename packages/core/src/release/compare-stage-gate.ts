@@ -9,7 +9,8 @@
  * - Looks: the time since the stage started is cut into consecutive looks of `windowSeconds`
  *   (longer when the stage has run more than MAX_LOOKS windows, so a look is at least
  *   elapsed / MAX_LOOKS), each look holds the reports whose `at` falls in it, the last look
- *   ends at `now`. Looks without reports on either side are skipped.
+ *   ends at `now`. A report made at the stage's start is left out (its deltas cover the time
+ *   before it). Looks without reports on either side are skipped.
  * - Counts per target and look are the sums of the reports' deltas: `error_rate` reads
  *   `health.requests` / `health.errors`; `activation_failure_rate` reads activation attempts of
  *   the side's pack (each (target, attempt time) once, in the look of the first report carrying
@@ -161,7 +162,8 @@ export function evaluateCompareStageGate(
   );
   for (const report of sorted) {
     const at = parseTime(report.at);
-    if (at === null || at < start || at > end) continue;
+    // a report's deltas cover the time before its `at`: one made when the stage started is older
+    if (at === null || at <= start || at > end) continue;
     const side = canaryIds.has(report.targetId)
       ? 'canary'
       : baselineIds.has(report.targetId)
