@@ -7,6 +7,7 @@ import { registerBuildCommands } from './commands/build-command.ts';
 import { registerChannelCommands } from './commands/channel-command.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
 import { registerEnvCommands } from './commands/env-command.ts';
+import { registerGateCommands } from './commands/gate-command.ts';
 import { registerKeysCommands } from './commands/keys-command.ts';
 import { registerPackCommands } from './commands/pack-command.ts';
 import { registerPinCommands } from './commands/pin-command.ts';
@@ -71,6 +72,7 @@ export function buildProgram(context: CommandContext): Command {
   registerPlanCommands(program, context);
   registerTargetCommands(program, context);
   registerReleaseCommands(program, context);
+  registerGateCommands(program, context);
   registerPinCommands(program, context);
   registerRollbackAuthCommands(program, context);
   registerAgentCommand(program, context);

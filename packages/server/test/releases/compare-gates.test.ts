@@ -58,11 +58,11 @@ for (const dialect of DIALECTS) {
     let w: World;
     let fleet: Fleet;
 
-    /** Ticks, lets every target act and report 1000 requests at the pack's error rate. */
+    /** Ticks, lets every target act and report 2000 requests at the pack's error rate. */
     async function run(n: number, rates: Map<string | null, number>): Promise<void> {
       for (let i = 0; i < n; i += 1) {
         await w.t.services.controller.tick();
-        await fleet.step((_id, pack) => rates.get(pack) ?? 0, 1000);
+        await fleet.step((_id, pack) => rates.get(pack) ?? 0, 2000);
         w.clock.advance(60);
       }
     }
@@ -82,7 +82,7 @@ for (const dialect of DIALECTS) {
       await baseline(w, w.packs.v1);
       await putPlan(w, 'judged', judgedPlan(false));
       await putPlan(w, 'judged-early', judgedPlan(true));
-      fleet = new Fleet(w, simulatedTargets(40));
+      fleet = new Fleet(w, simulatedTargets(20));
       await fleet.register();
       await fleet.step();
     });
@@ -105,7 +105,7 @@ for (const dialect of DIALECTS) {
           problems: ['plan.stages[0] has a compare gate and no baseline to compare with'],
         },
       });
-    });
+    }, 120_000);
 
     it('rolls back a canary whose error rate doubles the baseline, and says so in words', async () => {
       const created = await createRelease(w, { pack: w.packs.v2.digest, plan: 'judged' });
@@ -122,7 +122,7 @@ for (const dialect of DIALECTS) {
       ]);
       expect(shown[1]?.verdict).toBe('fail');
       expect(during.why?.blockers.some((b) => b.message.includes('error_rate fail'))).toBe(false);
-      await run(20, rates);
+      await run(6, rates);
       const release = await getRelease(w, created.id);
       expect(release.state).toBe('rolled_back');
       const timeline = await timelineOf(w, created.id);
@@ -136,7 +136,7 @@ for (const dialect of DIALECTS) {
       );
       await fleet.poll();
       expect([...fleet.desired.values()].every((d) => d.pack === w.packs.v1.digest)).toBe(true);
-    });
+    }, 120_000);
 
     it('passes an A/A stage, ends its soak early when the plan allows, and completes', async () => {
       const created = await createRelease(w, { pack: w.packs.v2.digest, plan: 'judged-early' });
@@ -144,7 +144,7 @@ for (const dialect of DIALECTS) {
         [w.packs.v1.digest, 0.05],
         [w.packs.v2.digest, 0.05],
       ]);
-      await run(25, rates);
+      await run(12, rates);
       const release = await getRelease(w, created.id);
       expect(release.state).toBe('completed');
       const timeline = await timelineOf(w, created.id);
@@ -154,12 +154,12 @@ for (const dialect of DIALECTS) {
       expect(Date.parse(advanced?.at ?? '') - Date.parse(started?.at ?? '')).toBeLessThan(
         1800 * 1000,
       );
-    });
+    }, 120_000);
 
     it('reports how often each shadow gate agreed with how the releases ended', async () => {
       const bad = await createRelease(w, { pack: w.packs.v2.digest, plan: 'judged' });
       await run(
-        20,
+        6,
         new Map([
           [w.packs.v1.digest, 0.05],
           [w.packs.v2.digest, 0.1],
@@ -168,7 +168,7 @@ for (const dialect of DIALECTS) {
       expect((await getRelease(w, bad.id)).state).toBe('rolled_back');
       const good = await createRelease(w, { pack: w.packs.v3.digest, plan: 'judged-early' });
       await run(
-        25,
+        12,
         new Map([
           [w.packs.v1.digest, 0.05],
           [w.packs.v3.digest, 0.05],
@@ -197,6 +197,6 @@ for (const dialect of DIALECTS) {
       });
       const missing = await w.call('GET', `/channels/${ENV}/nowhere/gate-report`);
       expect(missing.status).toBe(404);
-    });
+    }, 120_000);
   });
 }
