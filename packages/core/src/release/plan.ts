@@ -210,7 +210,9 @@ export function planProblems(
       }
     }
     if (stage.baseline !== undefined) {
-      const valid = typeof percent === 'number' && percent > 0 && percent <= 100;
+      // a stage of a cohort leaves the rest of the channel for its baseline
+      const valid =
+        stage.cohort === undefined && typeof percent === 'number' && percent > 0 && percent <= 100;
       problems.push(
         ...baselineProblems(stage.baseline, `${path}.baseline`, valid ? percent : null),
       );

@@ -18,7 +18,7 @@ import { evaluateCompareStageGate, isCompareGate } from './compare-stage-gate.ts
 import { modeOf, onFailOf } from './gate-policy.ts';
 import { evaluatePrometheusGate, isPrometheusGate } from './prometheus-gate.ts';
 import { baselineMembers } from './stage-baseline.ts';
-import { cohortSaltOf, inBucket, reachPercent } from './bucket.ts';
+import { cohortSaltOf, inBucket, inPercent, reachPercent } from './bucket.ts';
 import type { Stage } from './plan.ts';
 import type {
   DecideResult,
@@ -29,6 +29,7 @@ import type {
   ReleaseStatus,
 } from './release-state.ts';
 import { inCohort, matchesSelector } from './selector.ts';
+import type { TargetRef } from './selector.ts';
 
 /** One state change: the next release, its actions and its decision draft without the envelope. */
 export interface Step {
@@ -101,15 +102,17 @@ export function stageCandidates(
   const salt = cohortSaltOf(release.env, release.channel);
   return context.targets
     .filter((target) => cohort === null || inCohort(cohort, salt, target))
-    .filter(
-      (target) =>
-        !channel.pins.some(
-          (pin) =>
-            (pin.cohort === null || matchesSelector(pin.cohort, target.labels)) &&
-            inBucket(pin.bucket, target.id),
-        ),
-    )
+    .filter((target) => !pinned(context, target))
     .map((target) => target.id);
+}
+
+/** A pin of the channel holds the target (a pin wins over the rollout). */
+function pinned(context: ReleaseContext, target: TargetRef): boolean {
+  return context.channel.pins.some(
+    (pin) =>
+      (pin.cohort === null || matchesSelector(pin.cohort, target.labels)) &&
+      inBucket(pin.bucket, target.id),
+  );
 }
 
 function setRollout(context: ReleaseContext, release: ReleaseState, index: number): ReleaseAction {
@@ -166,8 +169,9 @@ export function completionActions(release: ReleaseState): ReleaseAction[] {
 }
 
 /**
- * The members of stage `index`'s baseline now (stage-baseline.ts): candidates of the stage
- * outside its canary, from the other end of the release's bucket range; empty without one.
+ * The members of stage `index`'s baseline now (stage-baseline.ts): the channel's targets no pin
+ * holds outside the stage's canary, from the other end of the release's bucket range; empty
+ * without one.
  */
 export function stageBaseline(
   context: ReleaseContext,
@@ -176,14 +180,14 @@ export function stageBaseline(
 ): string[] {
   const stage = stageOf(release, index);
   if (stage.baseline === undefined) return [];
-  const reached = new Set(index === release.stageIndex ? context.stageTargets : []);
-  return baselineMembers(
-    stage.baseline,
-    release.id,
-    stage.percent,
-    stageCandidates(context, release, index),
-    reached,
-  );
+  const candidates = stageCandidates(context, release, index);
+  const percent = reachPercent(release.id, stage.percent, candidates);
+  const canary = new Set(candidates.filter((id) => inPercent(release.id, id, percent)));
+  if (index === release.stageIndex) for (const id of context.stageTargets) canary.add(id);
+  const pool = context.targets
+    .filter((target) => !pinned(context, target))
+    .map((target) => target.id);
+  return baselineMembers(stage.baseline, release.id, canary, pool);
 }
 
 /**

@@ -3,11 +3,12 @@
  * canary against (docs/adr/0009).
  *
  * A stage declares `baseline: {}` (as many targets as the canary holds), `{count: n}` or
- * `{percent: p}`. The members are chosen from the stage's candidates (the channel's targets in
- * the stage's cohort that no pin holds) outside its canary, by the release's own bucketing, from
- * the other end of the bucket range: the canary is the candidates with the smallest buckets
- * (`bucket(release, id) < percent`), the baseline those with the largest (`{percent: p}`: bucket
- * ≥ 10000 − round(p × 100); a count: the `n` largest buckets, ties by id). So:
+ * `{percent: p}`. The members are chosen from the channel's targets that no pin holds and the
+ * stage does not reach (its canary: for a stage with a cohort, the rest of the channel too), by
+ * the release's own bucketing, from the other end of the bucket range: the canary is the
+ * candidates with the smallest buckets (`bucket(release, id) < percent`), the baseline the
+ * targets with the largest (`{percent: p}`: bucket ≥ 10000 − round(p × 100); a count: the `n`
+ * largest buckets, ties by id). So:
  * - it never overlaps the canary: a target the rollout reaches (by its bucket, or named in the
  *   context's `stageTargets`) is never a member;
  * - it is sticky: the same targets, release after release of the same salt, and a later stage
@@ -15,7 +16,7 @@
  * - it needs no change to the channel index: a member is outside the rollout, so it runs base.
  * Pure; compare gates count only the reports of members that run the channel's base pack.
  */
-import { BUCKET_COUNT, bucket, bucketsOf, inPercent, reachPercent } from './bucket.ts';
+import { BUCKET_COUNT, bucket, bucketsOf } from './bucket.ts';
 
 /** `{}`: as many targets as the canary; `{count}` or `{percent}` to declare the size. */
 export interface StageBaselineSpec {
@@ -58,38 +59,36 @@ export function baselineProblems(
     }
   }
   if (stagePercent !== null && stagePercent >= 100) {
-    problems.push(`${path} needs a stage below 100%: a baseline is kept outside the canary`);
+    problems.push(
+      `${path} needs a stage below 100% or with a cohort: a baseline is kept outside the canary`,
+    );
   }
   return problems;
 }
 
 /**
- * The members of a baseline (sorted ids): `candidates` are the stage's candidates, `reached` the
- * targets the rollout reaches now besides those the bucket threshold gives (they are never
- * members). release-step `stageBaseline` calls it with the stage's context.
+ * The members of a baseline (sorted ids): from `pool` (the channel's targets no pin holds), those
+ * outside `canary` (every target the stage reaches), by the release's bucketing from the top of
+ * the range. release-step `stageBaseline` calls it with the stage's context.
  */
 export function baselineMembers(
   spec: StageBaselineSpec,
   salt: string,
-  stagePercent: number,
-  candidates: readonly string[],
-  reached: ReadonlySet<string>,
+  canary: ReadonlySet<string>,
+  pool: readonly string[],
 ): string[] {
-  const percent = reachPercent(salt, stagePercent, candidates);
-  const canary = candidates.filter((id) => reached.has(id) || inPercent(salt, id, percent));
-  const inCanary = new Set(canary);
-  const outside = candidates
-    .filter((id) => !inCanary.has(id))
+  const outside = pool
+    .filter((id) => !canary.has(id))
     .map((id) => ({ id, bucket: bucket(salt, id) }));
   let members: typeof outside;
   if (spec.percent !== undefined) {
     const from = BUCKET_COUNT - bucketsOf(spec.percent);
     members = outside.filter((m) => m.bucket >= from);
   } else {
-    const count = spec.count ?? Math.max(1, canary.length);
+    const count = spec.count ?? Math.max(1, canary.size);
     members = outside
       .sort((a, b) => b.bucket - a.bucket || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
       .slice(0, count);
   }
-  return members.map((m) => m.id).sort();
+  return [...new Set(members.map((m) => m.id))].sort();
 }

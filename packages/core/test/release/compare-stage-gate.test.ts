@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compareGate, compareLookDigest } from '../../src/judgment/index.ts';
 import {
-  baselineMembers,
   decide,
   evaluateStageBaseline,
   evaluateStageGates,
@@ -20,7 +19,7 @@ import type {
   StageGate,
   TargetReport,
 } from '../../src/release/index.ts';
-import { NEW, OLD, at, context, ids, release } from './fixtures.ts';
+import { NEW, OLD, at, channel, context, ids, release } from './fixtures.ts';
 
 const compare: StageGate = {
   kind: 'compare',
@@ -132,43 +131,100 @@ describe('plans with baselines and gate policies', () => {
       'plan.stages[1].baseline declares either count or percent, not both',
       "plan.stages[1].baseline.percent 50 and the stage's 60 exceed 100",
       'plan.stages[1].endSoakOnPass must be true or false',
-      'plan.stages[2].baseline needs a stage below 100%: a baseline is kept outside the canary',
+      'plan.stages[2].baseline needs a stage below 100% or with a cohort: a baseline is kept outside the canary',
     ]);
   });
 });
 
 describe('stage baselines', () => {
-  it('never holds a target of the canary, and is as large as the canary unless declared', () => {
+  it('never holds a target of the canary or a pinned one, and is as large as the canary unless declared', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 120 }),
-        fc.double({ min: 0.5, max: 99, noNaN: true }),
+        fc.double({ min: 0.5, max: 100, noNaN: true }),
+        fc.boolean(),
         fc.oneof(
           fc.constant({}),
           fc.record({ count: fc.integer({ min: 1, max: 50 }) }),
           fc.record({ percent: fc.double({ min: 0.5, max: 99, noNaN: true }) }),
         ),
-        fc.array(fc.nat(), { maxLength: 5 }),
-        fc.string({ minLength: 1, maxLength: 8 }),
-        (size, percent, spec, extra, salt) => {
-          const candidates = ids(size);
-          const reached = new Set(extra.map((i) => candidates[i % size] as string));
-          const members = baselineMembers(spec, salt, percent, candidates, reached);
-          const reach = reachPercent(salt, percent, candidates);
+        fc.boolean(),
+        (size, drawn, withCohort, drawnSpec, withPin) => {
+          const percent = withCohort ? drawn : Math.min(drawn, 99);
+          // without a cohort the stage and its baseline share the channel's 100%
+          const spec =
+            'percent' in drawnSpec && !withCohort
+              ? { percent: Math.min(drawnSpec.percent, 99.99 - percent) }
+              : drawnSpec;
+          const targets = ids(size).map((id, i) => ({
+            id,
+            labels: { ring: i % 3 === 0 ? 'a' : 'b' },
+          }));
+          const plan: Plan = {
+            name: 'p',
+            stages: [
+              {
+                name: 's',
+                percent,
+                ...(withCohort ? { cohort: 'a' } : {}),
+                soakSeconds: 60,
+                baseline: spec,
+                gates: [],
+              },
+              { name: 'all', percent: 100, soakSeconds: 0, gates: [] },
+            ],
+          };
+          const pins = withPin
+            ? [
+                {
+                  cohort: { matchLabels: { ring: 'b' } },
+                  pack: OLD,
+                  bucket: { salt: 'pin', percent: 30 },
+                },
+              ]
+            : [];
+          const ch = channel({
+            cohorts: [{ name: 'a', selector: { matchLabels: { ring: 'a' } } }],
+            pins,
+          } as never);
+          const waiting = release(plan, { state: 'rolling', stageStartedAt: null });
+          const started = decide(context(waiting, { channel: ch, targets }), at(0));
+          const action = started.actions.find((a) => a.kind === 'setRollout');
+          if (action?.kind !== 'setRollout') throw new Error('the stage did not start');
+          const reached = targets.filter(
+            (t) =>
+              (!withCohort || t.labels.ring === 'a') && inPercent(waiting.id, t.id, action.percent),
+          );
+          const canary = new Set(reached.map((t) => t.id));
+          const isPinned = (t: { id: string; labels: Record<string, string> }): boolean =>
+            withPin && t.labels.ring === 'b' && inPercent('pin', t.id, 30);
+          const stageTargets = reached.filter((t) => !isPinned(t)).map((t) => t.id);
+          const ctx = context(started.release, { channel: ch, targets, stageTargets });
+          const members = evaluateStageBaseline(ctx);
           for (const id of members) {
-            expect(reached.has(id)).toBe(false);
-            expect(inPercent(salt, id, reach)).toBe(false);
+            expect(canary.has(id)).toBe(false);
+            expect(isPinned(targets.find((t) => t.id === id) as (typeof targets)[number])).toBe(
+              false,
+            );
           }
-          const canary = candidates.filter((id) => reached.has(id) || inPercent(salt, id, reach));
           if (!('count' in spec) && !('percent' in spec)) {
-            expect(members.length).toBe(Math.min(Math.max(1, canary.length), size - canary.length));
+            const free = targets.filter((t) => !canary.has(t.id) && !isPinned(t)).length;
+            const canarySize = new Set([
+              ...stageTargets,
+              ...reached.filter((t) => !isPinned(t)).map((t) => t.id),
+            ]).size;
+            expect(members.length).toBe(Math.min(Math.max(1, canarySize), free));
           }
           // sticky: the order the targets come in does not matter
-          const again = baselineMembers(spec, salt, percent, [...candidates].reverse(), reached);
-          expect(again).toEqual(members);
+          const shuffled = context(started.release, {
+            channel: ch,
+            targets: [...targets].reverse(),
+            stageTargets: [...stageTargets].reverse(),
+          });
+          expect(evaluateStageBaseline(shuffled)).toEqual(members);
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 200 },
     );
   });
 
