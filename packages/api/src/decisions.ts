@@ -1,7 +1,7 @@
 /** The decision log. */
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
-import { JsonObject, LimitQuery } from './vocabulary.ts';
+import { JsonObject, LimitQuery, StringEnum } from './vocabulary.ts';
 
 const NullableString = Type.Union([Type.String(), Type.Null()]);
 
@@ -45,3 +45,32 @@ export const DecisionListResponse = Type.Object({
   items: Type.Array(Type.Ref(DecisionRecordSchema)),
 });
 export type DecisionListResponse = Static<typeof DecisionListResponse>;
+
+/** How often each shadow gate of a channel agreed with how its releases ended. */
+export const GateReportSchema = Type.Object(
+  {
+    env: Type.String(),
+    channel: Type.String(),
+    releases: Type.Object(
+      { completed: Type.Integer(), rolledBack: Type.Integer() },
+      { additionalProperties: false },
+    ),
+    gates: Type.Array(
+      Type.Object(
+        {
+          stage: Type.String(),
+          gate: Type.String(),
+          onFail: StringEnum(['rollback', 'pause'] as const),
+          releases: Type.Integer(),
+          agreed: Type.Integer(),
+          falseAlarms: Type.Integer(),
+          missed: Type.Integer(),
+          agreement: Type.Union([Type.Number(), Type.Null()]),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type GateReportView = Static<typeof GateReportSchema>;

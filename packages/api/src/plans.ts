@@ -23,8 +23,22 @@ export type HealthMetric = (typeof BUILTIN_METRICS)[number] | `signal:${string}`
 /** Signed: core validatePlan judges the ranges and names each problem (PLAN_INVALID). */
 const PlanInteger = Integer({ minimum: INT32_MIN });
 
+/** Whether a gate acts (enforce) or is only recorded (shadow); core `GATE_MODES`. */
+export const GATE_MODES = ['enforce', 'shadow'] as const;
+/** What a failed enforcing gate does; core `GATE_ON_FAIL`. */
+export const GATE_ON_FAIL = ['rollback', 'pause'] as const;
+/** The metrics a compare gate judges canary against baseline on; core `COMPARE_METRICS`. */
+export const COMPARE_METRICS = ['error_rate', 'activation_failure_rate', 'latency'] as const;
+
+/** Every gate kind: enforce or only record (shadow), and roll back or pause on fail. */
+const GatePolicyFields = {
+  mode: Type.Optional(StringEnum(GATE_MODES)),
+  onFail: Type.Optional(StringEnum(GATE_ON_FAIL)),
+};
+
 export const HealthGateBody = Type.Object(
   {
+    ...GatePolicyFields,
     // Any text on the wire (core validatePlan names an unknown metric); typed as HealthMetric.
     metric: Type.Unsafe<HealthMetric>(
       Type.String({
@@ -50,6 +64,7 @@ export const MAX_PROMETHEUS_QUERY_LENGTH = 4096;
 /** A gate judged on a Prometheus query's answer, asked by the controller (core prometheus-gate). */
 export const PrometheusGateBody = Type.Object(
   {
+    ...GatePolicyFields,
     provider: Type.Literal('prometheus'),
     query: Type.String({
       minLength: 1,
@@ -66,15 +81,47 @@ export const PrometheusGateBody = Type.Object(
 );
 export type PrometheusGateView = Static<typeof PrometheusGateBody>;
 
+/** Canary against the stage's baseline with a sequential test (docs/judgment.md). */
+export const CompareGateBody = Type.Object(
+  {
+    ...GatePolicyFields,
+    kind: Type.Literal('compare'),
+    metric: StringEnum(COMPARE_METRICS),
+    alpha: BoundedNumber(),
+    margin: Type.Union([
+      Type.Object({ relative: BoundedNumber() }, { additionalProperties: false }),
+      Type.Object({ absolute: BoundedNumber() }, { additionalProperties: false }),
+    ]),
+    minSamples: PlanInteger,
+    windowSeconds: PlanInteger,
+    latencyBoundsMs: Type.Optional(Type.Array(BoundedNumber(), { maxItems: 8 })),
+    mixtureScale: Type.Optional(BoundedNumber()),
+  },
+  {
+    additionalProperties: false,
+    description: 'canary against the stage baseline (docs/judgment.md)',
+  },
+);
+export type CompareGateView = Static<typeof CompareGateBody>;
+
 export const StageBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 63 }),
     percent: BoundedNumber(),
     cohort: Type.Optional(Name),
     soakSeconds: PlanInteger,
-    gates: Type.Array(Type.Union([HealthGateBody, PrometheusGateBody]), { maxItems: 32 }),
+    gates: Type.Array(Type.Union([HealthGateBody, PrometheusGateBody, CompareGateBody]), {
+      maxItems: 32,
+    }),
     approvals: Type.Optional(PlanInteger),
     progressDeadlineSeconds: Type.Optional(PlanInteger),
+    baseline: Type.Optional(
+      Type.Object(
+        { count: Type.Optional(PlanInteger), percent: Type.Optional(BoundedNumber()) },
+        { additionalProperties: false },
+      ),
+    ),
+    endSoakOnPass: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

@@ -159,6 +159,20 @@ export const HealthGateResultSchema = Type.Object(
     targets: Type.Integer(),
     samples: Type.Number(),
     reasons: Type.Array(Type.String()),
+    kind: Type.Optional(Type.Literal('compare')),
+    gate: Type.Optional(Type.String({ description: 'which gate of the plan: stage#index' })),
+    mode: Type.Optional(StringEnum(['enforce', 'shadow'] as const)),
+    onFail: Type.Optional(StringEnum(['rollback', 'pause'] as const)),
+    words: Type.Optional(Type.String({ description: 'the verdict in one sentence' })),
+    compare: Type.Optional(
+      Type.Object(
+        {},
+        {
+          additionalProperties: true,
+          description: 'compare gates: evidence (effect, interval, p-value), baseline, looks',
+        },
+      ),
+    ),
     provider: Type.Optional(Type.Literal('prometheus')),
     query: Type.Optional(Type.String()),
     answer: Type.Optional(

@@ -9,6 +9,7 @@ import { registerChannelCommands } from './commands/channel-command.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
 import { registerEnvCommands } from './commands/env-command.ts';
 import { registerFreezeCommands } from './commands/freeze-command.ts';
+import { registerGateCommands } from './commands/gate-command.ts';
 import { registerKeysCommands } from './commands/keys-command.ts';
 import { registerPackCommands } from './commands/pack-command.ts';
 import { registerPinCommands } from './commands/pin-command.ts';
@@ -74,6 +75,7 @@ export function buildProgram(context: CommandContext): Command {
   registerPlanCommands(program, context);
   registerTargetCommands(program, context);
   registerReleaseCommands(program, context);
+  registerGateCommands(program, context);
   registerPinCommands(program, context);
   registerRollbackAuthCommands(program, context);
   registerFreezeCommands(program, context);

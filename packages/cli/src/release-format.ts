@@ -1,5 +1,5 @@
-import { approvalStageOf, formatDuration, formatSelector } from '@lockgate/core';
-import type { LabelSelector, StageGate } from '@lockgate/core';
+import { approvalStageOf, compareInWords, formatDuration, formatSelector } from '@lockgate/core';
+import type { CompareEvidence, LabelSelector, StageGate } from '@lockgate/core';
 import type { DecisionRecordView, PinView, ReleaseView, ReleaseWhyView } from '@lockgate/api';
 import { packLabel } from './pack-names.ts';
 import type { PackNames } from './pack-names.ts';
@@ -39,6 +39,20 @@ export function formatGateResult(gate: unknown): string {
   if (!isRecord(gate)) {
     return 'gate ?';
   }
+  const policy =
+    (gate['mode'] === 'shadow' ? 'shadow ' : '') + (gate['onFail'] === 'pause' ? '(pauses) ' : '');
+  return policy + gateResultText(gate);
+}
+
+function gateResultText(gate: Record<string, unknown>): string {
+  const compare = gate['compare'];
+  if (isRecord(compare) && isRecord(compare['evidence'])) {
+    const evidence = compare['evidence'] as unknown as CompareEvidence;
+    const baseline = isRecord(compare['baseline']) ? compare['baseline'] : {};
+    const members = numberOr(baseline['members'], 0);
+    const reporting = numberOr(baseline['reporting'], 0);
+    return `compare ${compareInWords(evidence)} (canary ${evidence.samples.canary.targets} target(s), baseline ${reporting}/${members} reporting)`;
+  }
   const metric = typeof gate['metric'] === 'string' ? gate['metric'] : 'gate';
   const op = typeof gate['op'] === 'string' ? gate['op'] : '?';
   const threshold = numberOr(gate['threshold'], Number.NaN);
@@ -71,10 +85,19 @@ function stageText(stage: unknown): string | null {
 
 /** A plan's gate, e.g. `error_rate <= 0.05 over 5m (targets ≥ 1, samples ≥ 100)`. */
 export function formatGateSpec(gate: StageGate): string {
+  const policy =
+    (gate.mode === 'shadow' ? ' [shadow]' : '') + (gate.onFail === 'pause' ? ' [pauses]' : '');
   if ('provider' in gate) {
-    return `prometheus ${gate.query} ${gate.op} ${gate.threshold} over ${formatDuration(gate.windowSeconds)}`;
+    return `prometheus ${gate.query} ${gate.op} ${gate.threshold} over ${formatDuration(gate.windowSeconds)}${policy}`;
   }
-  return `${gate.metric} ${gate.op} ${gate.threshold} over ${formatDuration(gate.windowSeconds)} (targets ≥ ${gate.minTargets}, samples ≥ ${gate.minSamples})`;
+  if ('kind' in gate) {
+    const margin =
+      'relative' in gate.margin
+        ? `${Number((100 * gate.margin.relative).toPrecision(3))}% worse`
+        : `${gate.margin.absolute} worse`;
+    return `compare ${gate.metric} against the baseline over ${formatDuration(gate.windowSeconds)} looks (α ${gate.alpha}, margin ${margin}, samples ≥ ${gate.minSamples} each side)${policy}`;
+  }
+  return `${gate.metric} ${gate.op} ${gate.threshold} over ${formatDuration(gate.windowSeconds)} (targets ≥ ${gate.minTargets}, samples ≥ ${gate.minSamples})${policy}`;
 }
 
 /** What a decision record's inputs say, in a few words (gates, reasons, stages, freezes). */

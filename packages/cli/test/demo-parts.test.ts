@@ -73,6 +73,15 @@ describe('the demo fleet and plan', () => {
     expect(
       plan.stages.every((s) => (s.gates[0] as HealthGateSpec | undefined)?.metric === 'error_rate'),
     ).toBe(true);
+    // the first two stages judge the canary against a baseline, the threshold only watches there
+    expect(
+      plan.stages.map((s) => [s.baseline ?? null, s.gates.map((g) => g.mode ?? 'enforce')]),
+    ).toEqual([
+      [{}, ['shadow', 'enforce', 'enforce']],
+      [{}, ['shadow', 'enforce', 'enforce']],
+      [null, ['enforce', 'enforce']],
+    ]);
+    expect(plan.stages[0]?.gates[2]).toMatchObject({ kind: 'compare', metric: 'error_rate' });
     expect(validatePlan(bootstrapPlan()).stages).toHaveLength(1);
   });
 });

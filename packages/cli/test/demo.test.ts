@@ -31,7 +31,14 @@ interface Summary {
     endedBy: string | null;
     endedByRule: string | null;
     outcome: string | null;
-    timeline: { kind: string; rule: string; actor: string; to: string }[];
+    judgment: string | null;
+    timeline: {
+      kind: string;
+      rule: string;
+      actor: string;
+      to: string;
+      inputs: { gates?: { kind?: string; mode?: string; verdict: string }[] };
+    }[];
   }[];
   fleet: {
     total: number;
@@ -126,6 +133,14 @@ describe('lockgate demo', () => {
         expect(v3?.endedBy).toBe('controller');
         expect(v3?.endedByRule).toBe('gate.failed');
         expect(v3?.outcome).toMatch(/error_rate/);
+        // caught by the compare gate against the baseline, said in words
+        expect(v3?.judgment).toMatch(
+          /^error rate \+[\d.]+ vs baseline \(95% CI [-+]?[\d.]+ to \+[\d.]+\), p (=|<) [\d.]+: regression$/,
+        );
+        const failed = v3?.timeline.find((r) => r.rule === 'gate.failed');
+        expect(
+          failed?.inputs.gates?.filter((g) => g.verdict === 'fail' && g.mode === 'enforce'),
+        ).toEqual([expect.objectContaining({ kind: 'compare' })]);
         // No operator command besides the request itself: the controller did the rest.
         expect(
           v3?.timeline.filter((r) => r.kind === 'command' && r.rule !== 'release.create'),

@@ -183,22 +183,31 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         app.swagger(),
       );
 
-      void api.register((secured: FastifyInstance, _scopeOpts: object, scopeDone: () => void) => {
-        // Under this scope every route names the roles that may call it; the hook enforces them.
-        secured.addHook('onRoute', (route) => {
-          checkRouteAccess(route.method, route.url, route.config, true);
-        });
-        secured.addHook('onRequest', createAuthHook(services.tokens));
-        // JSON only: a text/plain body is refused with 415 rather than failing the schema.
-        secured.removeContentTypeParser('text/plain');
-        const routeDeps: RouteDeps = {
-          ...services,
-          bodyLimit: config.bodyLimit,
-          ...(deps.sseHeartbeatMs === undefined ? {} : { sseHeartbeatMs: deps.sseHeartbeatMs }),
-        };
-        for (const register of FEATURE_ROUTES) register(secured, routeDeps);
-        scopeDone();
-      });
+      void api.register(
+        (secured: FastifyInstance, _scopeOpts: object, scopeDone: (error?: Error) => void) => {
+          // Under this scope every route names the roles that may call it; the hook enforces them.
+          secured.addHook('onRoute', (route) => {
+            checkRouteAccess(route.method, route.url, route.config, true);
+          });
+          secured.addHook('onRequest', createAuthHook(services.tokens));
+          // JSON only: a text/plain body is refused with 415 rather than failing the schema.
+          secured.removeContentTypeParser('text/plain');
+          const routeDeps: RouteDeps = {
+            ...services,
+            bodyLimit: config.bodyLimit,
+            ...(deps.sseHeartbeatMs === undefined ? {} : { sseHeartbeatMs: deps.sseHeartbeatMs }),
+          };
+          // A route refused as it is added (undeclared roles, unbounded numbers) fails the start
+          // with its own message rather than a plugin time-out.
+          try {
+            for (const register of FEATURE_ROUTES) register(secured, routeDeps);
+          } catch (error) {
+            scopeDone(error as Error);
+            return;
+          }
+          scopeDone();
+        },
+      );
       done();
     },
     { prefix: API_PREFIX },

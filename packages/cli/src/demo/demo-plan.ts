@@ -1,4 +1,4 @@
-import type { Cohort, HealthGateSpec, Plan } from '@lockgate/core';
+import type { CompareStageGate, Cohort, Plan, StageGate } from '@lockgate/core';
 
 /**
  * The demo's environment, channel, cohorts and plans, sized for a small fleet.
@@ -67,22 +67,24 @@ export const DEFAULT_TIMING: DemoTiming = {
   requestsPerSecond: 8,
 };
 
-function gates(targets: number, timing: DemoTiming): HealthGateSpec[] {
+function gates(targets: number, timing: DemoTiming, judged: boolean): StageGate[] {
   // Require a quarter of the traffic the stage's targets can serve in one window, so a gate
   // decides on real samples but does not wait for a full window.
   const minSamples = Math.max(
     20,
     Math.floor((targets * timing.requestsPerSecond * timing.windowSeconds) / 4),
   );
+  const threshold: StageGate = {
+    metric: 'error_rate',
+    op: '<=',
+    threshold: 0.05,
+    windowSeconds: timing.windowSeconds,
+    minTargets: targets,
+    minSamples,
+  };
   return [
-    {
-      metric: 'error_rate',
-      op: '<=',
-      threshold: 0.05,
-      windowSeconds: timing.windowSeconds,
-      minTargets: targets,
-      minSamples,
-    },
+    // where a baseline judges the canary, the fixed threshold only watches (shadow)
+    judged ? { ...threshold, mode: 'shadow' } : threshold,
     {
       metric: 'activation_success_rate',
       op: '>=',
@@ -92,10 +94,32 @@ function gates(targets: number, timing: DemoTiming): HealthGateSpec[] {
       minTargets: targets,
       minSamples: targets,
     },
+    ...(judged ? [compareGate(minSamples, timing)] : []),
   ];
 }
 
-/** 10% (ring canary) → 50% (rings canary + early) → 100%, each gated and soaked. */
+/**
+ * The canary against its baseline: a regression of the error rate shown at α = 0.05, harm
+ * beyond 2 points ruled out to pass. The margin is absolute because the good packs serve no
+ * errors at all, and a ratio to a zero rate says little.
+ */
+function compareGate(minSamples: number, timing: DemoTiming): CompareStageGate {
+  return {
+    kind: 'compare',
+    metric: 'error_rate',
+    alpha: 0.05,
+    margin: { absolute: 0.02 },
+    minSamples,
+    windowSeconds: Math.max(1, Math.round(timing.windowSeconds / 5)),
+  };
+}
+
+/**
+ * 10% (ring canary) → 50% (rings canary + early) → 100%, each gated and soaked. The first two
+ * stages keep as many targets outside the stage on the base as a baseline, and a `compare` gate
+ * judges the canary against it; the last stage (the whole channel) has no one left to compare
+ * with and keeps the fixed threshold.
+ */
 export function releasePlan(count: number, timing: DemoTiming = DEFAULT_TIMING): Plan {
   const sizes = ringSizes(count);
   const deadline = 90;
@@ -107,7 +131,8 @@ export function releasePlan(count: number, timing: DemoTiming = DEFAULT_TIMING):
         cohort: 'canary',
         percent: 100,
         soakSeconds: timing.soakSeconds,
-        gates: gates(sizes.canary, timing),
+        baseline: {},
+        gates: gates(sizes.canary, timing, true),
         progressDeadlineSeconds: deadline,
       },
       {
@@ -115,14 +140,15 @@ export function releasePlan(count: number, timing: DemoTiming = DEFAULT_TIMING):
         cohort: 'early',
         percent: 100,
         soakSeconds: timing.soakSeconds,
-        gates: gates(sizes.early, timing),
+        baseline: {},
+        gates: gates(sizes.early, timing, true),
         progressDeadlineSeconds: deadline,
       },
       {
         name: 'all',
         percent: 100,
         soakSeconds: timing.soakSeconds,
-        gates: gates(sizes.all, timing),
+        gates: gates(sizes.all, timing, false),
         progressDeadlineSeconds: deadline,
       },
     ],

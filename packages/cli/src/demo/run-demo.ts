@@ -55,6 +55,11 @@ export interface DemoReleaseSummary {
   state: string;
   /** the outcome's summary, e.g. 'health gate failed: error_rate' */
   outcome: string | null;
+  /**
+   * why, in words: the outcome's first reason, for a compare gate the effect, its interval and
+   * the p-value ('error rate +0.2 vs baseline (95% CI +0.14 to +0.26), p < 0.0001: regression')
+   */
+  judgment: string | null;
   /** who ended the release (the actor of the decision that made it terminal) and by which rule */
   endedBy: string | null;
   endedByRule: string | null;
@@ -89,7 +94,7 @@ interface ReleaseView {
   state: string;
   stageIndex: number;
   plan: { name: string; stages: { name: string }[] };
-  outcome?: { summary: string };
+  outcome?: { summary: string; reasons?: { message: string }[] };
   currentStage?: { name: string; percent: number; cohort: string | null } | null;
   createdAt?: string;
   updatedAt?: string;
@@ -221,7 +226,7 @@ export async function runDemo(io: CliIo, options: DemoOptions): Promise<DemoSumm
       json: { plan: RELEASE_PLAN, cohorts: DEMO_COHORTS },
     });
     progress(
-      `env ${DEMO_ENV}, channel ${DEMO_CHANNEL}: plan ${RELEASE_PLAN} = canary ${sizes.canary} targets → half ${sizes.early} → all ${sizes.all}, soak ${timing.soakSeconds}s each, error_rate ≤ 0.05 over ${timing.windowSeconds}s`,
+      `env ${DEMO_ENV}, channel ${DEMO_CHANNEL}: plan ${RELEASE_PLAN} = canary ${sizes.canary} targets → half ${sizes.early} → all ${sizes.all}, soak ${timing.soakSeconds}s each; canary and half compare their error rate with a baseline of as many targets left on the base (α 0.05), error_rate ≤ 0.05 over ${timing.windowSeconds}s watched in shadow there and enforced at all`,
     );
     await abortActiveRelease(client, progress);
 
@@ -306,6 +311,7 @@ export async function runDemo(io: CliIo, options: DemoOptions): Promise<DemoSumm
         plan: view.plan.name,
         state: view.state,
         outcome: view.outcome?.summary ?? null,
+        judgment: view.outcome?.reasons?.[0]?.message ?? null,
         endedBy: ending?.actor ?? null,
         endedByRule: ending?.rule ?? null,
         durationSeconds:
@@ -487,6 +493,7 @@ export function humanReport(summary: DemoSummary): string {
     lines.push(
       '',
       `${release.label} ${DEMO_PACK_NAME}@${release.version}  release ${release.release}  plan ${release.plan}  → ${release.state}${release.outcome === null ? '' : ` (${release.outcome})`}`,
+      ...(release.judgment === null ? [] : [`  why: ${release.judgment}`]),
       ...formatTimeline(release.timeline, labelOf),
     );
   }

@@ -1,2 +1,3 @@
 export * from './confidence-sequence.ts';
 export * from './compare-gate.ts';
+export * from './compare-words.ts';

@@ -22,9 +22,16 @@
  *   rolling, all gates pass and the soak has elapsed → next stage, or after the last stage →
  *   completed with setBase, setLkg and clearRollout (a freeze holds this, recorded once). Gates
  *   still inconclusive past the stage's progress deadline → paused.
+ * - gate policy (gate-policy.ts): only `enforce` gates act; `shadow` gates are evaluated and
+ *   recorded in every decision's inputs beside them and change nothing. A failing gate with
+ *   `onFail: 'pause'` pauses the release (rule gate.failed_pause, recorded once) instead of
+ *   rolling it back; a failing rollback gate outranks it. With the stage's `endSoakOnPass`, all
+ *   enforcing gates passing with at least one `compare` gate among them advances before the soak
+ *   has elapsed (rule stage.compare_passed).
  * The release's `version` goes up by one for each call that changed it.
  */
 import type { ErrorCode } from '../errors.ts';
+import { compareInWords } from '../judgment/compare-words.ts';
 import { activeFreeze, scheduleAllows } from './freeze.ts';
 import type { ActiveFreeze } from './freeze.ts';
 import { isoOf, toMillis } from './instant.ts';
@@ -52,6 +59,7 @@ import {
   finish,
   moved,
   rolledOut,
+  stageBaseline,
   stageGates,
   stageOf,
   stageSummary,
@@ -298,31 +306,59 @@ function rollingStep(context: ReleaseContext, release: ReleaseState, tick: Tick)
         .join(', ')}`,
     });
   }
-  const failed = gates.filter((g) => g.verdict === 'fail');
-  if (failed.length > 0) {
+  // shadow gates are in gateInputs (recorded with every decision) and nowhere else
+  const enforced = gates.filter((g) => g.mode !== 'shadow');
+  const failed = enforced.filter((g) => g.verdict === 'fail');
+  const rollbackFailed = failed.filter((g) => g.onFail !== 'pause');
+  if (rollbackFailed.length > 0) {
     return rollbackStep(context, release, tick, {
       kind: 'health',
       rule: 'gate.failed',
       inputs: gateInputs,
-      reasons: failed.map((g) => ({
-        message: `${g.metric} measured ${g.measured} against ${g.op} ${g.threshold}`,
-      })),
-      summary: `health gate failed: ${failed.map((g) => g.metric).join(', ')}`,
+      reasons: rollbackFailed.map((g) => ({ message: gateFailureWords(g) })),
+      summary: `health gate failed: ${rollbackFailed.map((g) => g.metric).join(', ')}`,
     });
   }
-  if (release.state === 'paused') return null;
+  if (failed.length > 0 && release.state !== 'paused') {
+    return {
+      release: moved(release, {
+        state: 'paused',
+        pausedReason: `gate failed: ${failed.map(gateFailureWords).join(' | ')}`,
+      }),
+      actions: [],
+      decision: {
+        kind: 'health',
+        rule: 'gate.failed_pause',
+        actor: CONTROLLER,
+        reason: null,
+        inputs: gateInputs,
+        verdict: 'paused',
+      },
+    };
+  }
+  if (release.state === 'paused' || failed.length > 0) return null;
 
-  const allPass = gates.every((g) => g.verdict === 'pass');
-  if (allPass && elapsed >= stage.soakSeconds) {
+  const allPass = enforced.every((g) => g.verdict === 'pass');
+  const soaked = elapsed >= stage.soakSeconds;
+  const endEarly =
+    stage.endSoakOnPass === true && allPass && enforced.some((g) => g.kind === 'compare');
+  if (allPass && (soaked || endEarly)) {
+    const rule = soaked ? 'stage.soak_complete' : 'stage.compare_passed';
     if (freeze !== null) return freezeStep(release, freeze, 'advance');
     const last = release.stageIndex === release.plan.stages.length - 1;
     if (last) {
       return {
-        release: completion(release, at, 'every stage passed its gates and soak'),
+        release: completion(
+          release,
+          at,
+          soaked
+            ? 'every stage passed its gates and soak'
+            : 'every stage passed; the last one ended early on its compare gates',
+        ),
         actions: completionActions(release),
         decision: {
           kind: 'completion',
-          rule: 'stage.soak_complete',
+          rule,
           actor: CONTROLLER,
           reason: null,
           inputs: gateInputs,
@@ -335,7 +371,7 @@ function rollingStep(context: ReleaseContext, release: ReleaseState, tick: Tick)
       ...entered,
       decision: {
         kind: 'stage',
-        rule: 'stage.soak_complete',
+        rule,
         actor: CONTROLLER,
         reason: null,
         inputs: { ...gateInputs, next: stageSummary(entered.release) },
@@ -346,7 +382,7 @@ function rollingStep(context: ReleaseContext, release: ReleaseState, tick: Tick)
 
   const deadline = progressDeadlineOf(stage);
   if (!allPass && elapsed >= deadline) {
-    const inconclusive = gates.filter((g) => g.verdict === 'inconclusive');
+    const inconclusive = enforced.filter((g) => g.verdict === 'inconclusive');
     const why = inconclusive.map((g) => `${g.metric}: ${g.reasons.join('; ')}`).join(' | ');
     return {
       release: moved(release, {
@@ -365,6 +401,12 @@ function rollingStep(context: ReleaseContext, release: ReleaseState, tick: Tick)
     };
   }
   return null;
+}
+
+/** A failing gate in words: a compare gate's effect, interval and p-value, else the threshold. */
+export function gateFailureWords(gate: HealthGateResult): string {
+  if (gate.compare !== undefined) return compareInWords(gate.compare.evidence);
+  return `${gate.metric} measured ${gate.measured} against ${gate.op} ${gate.threshold}`;
 }
 
 /** One reconciliation of a release at `now`; pure and idempotent (see the file header). */
@@ -392,4 +434,10 @@ export function evaluateStageGates(context: ReleaseContext, now: Instant): Healt
   const nowMs = toMillis(now);
   checkRelease(context.release);
   return stageGates(context, context.release, { nowMs, at: isoOf(nowMs) });
+}
+
+/** The current stage's baseline members (sorted ids), as compare gates read them. */
+export function evaluateStageBaseline(context: ReleaseContext): string[] {
+  checkRelease(context.release);
+  return stageBaseline(context, context.release);
 }

@@ -22,6 +22,9 @@
  * Verdict: fewer than `minTargets` targets or `minSamples` samples, or nothing to measure →
  * `inconclusive` (never `pass`); otherwise `pass` when `measured op threshold` holds, else `fail`.
  */
+import type { CompareMetric } from '../judgment/compare-gate.ts';
+import type { CompareGateRecord } from './compare-stage-gate.ts';
+import type { GateMode, GateOnFail } from './gate-policy.ts';
 import { parseTime } from './instant.ts';
 import type { Instant } from './instant.ts';
 import { toMillis } from './instant.ts';
@@ -83,8 +86,15 @@ export interface TargetReport {
 export type GateVerdict = 'pass' | 'fail' | 'inconclusive';
 
 export interface HealthGateResult {
-  /** `prometheus` for a prometheus gate (prometheus-gate.ts) */
-  metric: HealthMetric | 'prometheus';
+  /** `prometheus` for a prometheus gate (prometheus-gate.ts); a compare gate's metric */
+  metric: HealthMetric | 'prometheus' | CompareMetric;
+  /** set for a compare gate (compare-stage-gate.ts) */
+  kind?: 'compare';
+  /** set by the stage: which gate of the plan this is (`stage-name#index`) */
+  gate?: string;
+  /** the gate's policy (gate-policy.ts), set by the stage: shadow verdicts never act */
+  mode?: GateMode;
+  onFail?: GateOnFail;
   verdict: GateVerdict;
   measured: number | null;
   threshold: number;
@@ -100,6 +110,8 @@ export interface HealthGateResult {
     status: 'success' | 'error';
     series: { labels: Record<string, string>; value: string }[];
   };
+  /** compare gates only: the evidence, baseline and the last look (compare-stage-gate.ts) */
+  compare?: CompareGateRecord;
 }
 
 const SIGNAL_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/;

@@ -10,16 +10,33 @@
  * - `approvals` ≥ 0: distinct approvers (not the requester) needed before the stage starts.
  * - `progressDeadlineSeconds` (default 2 × soak + 600, at least the soak): when gates are still
  *   inconclusive this long after the stage started, the release pauses.
+ * - `baseline` (optional): `{}`, `{count: n}` or `{percent: p}`, targets kept on the channel's
+ *   base outside the canary (stage-baseline.ts); required by `compare` gates, and only below 100%.
+ * - `endSoakOnPass` (optional, default false): when every enforcing gate passes and at least one
+ *   of them is a `compare` gate, the stage advances without waiting out its soak.
+ * - every gate may carry `mode` ('enforce' | 'shadow') and `onFail` ('rollback' | 'pause'),
+ *   gate-policy.ts.
  * Durations are integer seconds; `parseDuration('10m')` reads the human form.
  */
 import { LockgateError } from '../errors.ts';
+import { compareGateProblems } from '../judgment/compare-gate.ts';
+import { isCompareGate } from './compare-stage-gate.ts';
+import type { CompareStageGate } from './compare-stage-gate.ts';
+import { GATE_POLICY_FIELDS, gatePolicyProblems, withoutPolicy } from './gate-policy.ts';
+import type { GatePolicy } from './gate-policy.ts';
 import { healthGateProblems } from './health-gate.ts';
 import type { HealthGateSpec } from './health-gate.ts';
 import { isPrometheusGate, prometheusGateProblems } from './prometheus-gate.ts';
 import type { PrometheusGateSpec } from './prometheus-gate.ts';
+import { baselineProblems } from './stage-baseline.ts';
+import type { StageBaselineSpec } from './stage-baseline.ts';
 
-/** A stage gate: a health gate on agent reports, or a prometheus query (prometheus-gate.ts). */
-export type StageGate = HealthGateSpec | PrometheusGateSpec;
+/**
+ * A stage gate: a health gate on agent reports, a prometheus query (prometheus-gate.ts), or a
+ * compare of canary and baseline (compare-stage-gate.ts); each with its policy (gate-policy.ts).
+ */
+export type StageGate =
+  (HealthGateSpec & GatePolicy) | (PrometheusGateSpec & GatePolicy) | CompareStageGate;
 
 export interface Stage {
   name: string;
@@ -29,6 +46,26 @@ export interface Stage {
   gates: StageGate[];
   approvals?: number;
   progressDeadlineSeconds?: number;
+  /** targets kept on the base pack that compare gates measure the canary against */
+  baseline?: StageBaselineSpec;
+  /** a passing compare gate (with every other enforcing gate passing) ends the soak early */
+  endSoakOnPass?: boolean;
+}
+
+/** Problems of one stage gate of any kind, its policy included. */
+export function stageGateProblems(gate: unknown, path: string): string[] {
+  if (typeof gate !== 'object' || gate === null || Array.isArray(gate)) {
+    return [`${path} must be an object`];
+  }
+  const record = gate as Record<string, unknown>;
+  const policy = gatePolicyProblems(record, path);
+  if (isCompareGate(gate))
+    return [...compareGateProblems(gate, path, GATE_POLICY_FIELDS), ...policy];
+  const rest = withoutPolicy(record);
+  return [
+    ...(isPrometheusGate(gate) ? prometheusGateProblems : healthGateProblems)(rest, path),
+    ...policy,
+  ];
 }
 
 export interface Plan {
@@ -97,6 +134,8 @@ const STAGE_FIELDS = [
   'gates',
   'approvals',
   'progressDeadlineSeconds',
+  'baseline',
+  'endSoakOnPass',
 ];
 const PLAN_NAME = /^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/;
 
@@ -165,14 +204,21 @@ export function planProblems(
       problems.push(`${path}.gates must be an array`);
     } else {
       const gates: unknown[] = stage.gates;
-      gates.forEach((gate, g) =>
-        problems.push(
-          ...(isPrometheusGate(gate) ? prometheusGateProblems : healthGateProblems)(
-            gate,
-            `${path}.gates[${g}]`,
-          ),
-        ),
+      gates.forEach((gate, g) => problems.push(...stageGateProblems(gate, `${path}.gates[${g}]`)));
+      if (stage.baseline === undefined && gates.some(isCompareGate)) {
+        problems.push(`${path} has a compare gate and no baseline to compare with`);
+      }
+    }
+    if (stage.baseline !== undefined) {
+      // a stage of a cohort leaves the rest of the channel for its baseline
+      const valid =
+        stage.cohort === undefined && typeof percent === 'number' && percent > 0 && percent <= 100;
+      problems.push(
+        ...baselineProblems(stage.baseline, `${path}.baseline`, valid ? percent : null),
       );
+    }
+    if (stage.endSoakOnPass !== undefined && typeof stage.endSoakOnPass !== 'boolean') {
+      problems.push(`${path}.endSoakOnPass must be true or false`);
     }
     if (stage.approvals !== undefined && !nonNegativeInteger(stage.approvals)) {
       problems.push(`${path}.approvals must be an integer ≥ 0`);

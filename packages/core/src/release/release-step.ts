@@ -14,8 +14,11 @@ import { digestOf } from '../digest.ts';
 import { LockgateError } from '../errors.ts';
 import { evaluateHealthGate } from './health-gate.ts';
 import type { HealthGateResult } from './health-gate.ts';
+import { evaluateCompareStageGate, isCompareGate } from './compare-stage-gate.ts';
+import { modeOf, onFailOf } from './gate-policy.ts';
 import { evaluatePrometheusGate, isPrometheusGate } from './prometheus-gate.ts';
-import { cohortSaltOf, inBucket, reachPercent } from './bucket.ts';
+import { baselineMembers } from './stage-baseline.ts';
+import { cohortSaltOf, inBucket, inPercent, reachPercent } from './bucket.ts';
 import type { Stage } from './plan.ts';
 import type {
   DecideResult,
@@ -26,6 +29,7 @@ import type {
   ReleaseStatus,
 } from './release-state.ts';
 import { inCohort, matchesSelector } from './selector.ts';
+import type { TargetRef } from './selector.ts';
 
 /** One state change: the next release, its actions and its decision draft without the envelope. */
 export interface Step {
@@ -85,7 +89,11 @@ export function approversOf(release: ReleaseState, stage: number): string[] {
  * The targets stage `index` can reach: the channel's targets in the stage's cohort (every target
  * when it names none) that no pin holds (a pin wins over the rollout).
  */
-function stageCandidates(context: ReleaseContext, release: ReleaseState, index: number): string[] {
+export function stageCandidates(
+  context: ReleaseContext,
+  release: ReleaseState,
+  index: number,
+): string[] {
   const stage = stageOf(release, index);
   const { channel } = context;
   const cohort =
@@ -94,15 +102,17 @@ function stageCandidates(context: ReleaseContext, release: ReleaseState, index: 
   const salt = cohortSaltOf(release.env, release.channel);
   return context.targets
     .filter((target) => cohort === null || inCohort(cohort, salt, target))
-    .filter(
-      (target) =>
-        !channel.pins.some(
-          (pin) =>
-            (pin.cohort === null || matchesSelector(pin.cohort, target.labels)) &&
-            inBucket(pin.bucket, target.id),
-        ),
-    )
+    .filter((target) => !pinned(context, target))
     .map((target) => target.id);
+}
+
+/** A pin of the channel holds the target (a pin wins over the rollout). */
+function pinned(context: ReleaseContext, target: TargetRef): boolean {
+  return context.channel.pins.some(
+    (pin) =>
+      (pin.cohort === null || matchesSelector(pin.cohort, target.labels)) &&
+      inBucket(pin.bucket, target.id),
+  );
 }
 
 function setRollout(context: ReleaseContext, release: ReleaseState, index: number): ReleaseAction {
@@ -158,7 +168,33 @@ export function completionActions(release: ReleaseState): ReleaseAction[] {
   ];
 }
 
-/** The current stage's gates evaluated on the reports of the stage's targets. */
+/**
+ * The members of stage `index`'s baseline now (stage-baseline.ts): the channel's targets no pin
+ * holds outside the stage's canary, from the other end of the release's bucket range; empty
+ * without one.
+ */
+export function stageBaseline(
+  context: ReleaseContext,
+  release: ReleaseState,
+  index = release.stageIndex,
+): string[] {
+  const stage = stageOf(release, index);
+  if (stage.baseline === undefined) return [];
+  const candidates = stageCandidates(context, release, index);
+  const percent = reachPercent(release.id, stage.percent, candidates);
+  const canary = new Set(candidates.filter((id) => inPercent(release.id, id, percent)));
+  if (index === release.stageIndex) for (const id of context.stageTargets) canary.add(id);
+  const pool = context.targets
+    .filter((target) => !pinned(context, target))
+    .map((target) => target.id);
+  return baselineMembers(stage.baseline, release.id, canary, pool);
+}
+
+/**
+ * The current stage's gates evaluated on the reports of the stage's targets (compare gates: the
+ * canary against the stage's baseline), each named (`stage#index`) and with its policy. Shadow
+ * gates are evaluated exactly like enforcing ones; only decide tells them apart.
+ */
 export function stageGates(
   context: ReleaseContext,
   release: ReleaseState,
@@ -173,11 +209,29 @@ export function stageGates(
     channel: release.channel,
     targets: context.stageTargets,
   };
-  return stageOf(release).gates.map((gate) =>
-    isPrometheusGate(gate)
+  const stage = stageOf(release);
+  const baseline = stage.gates.some(isCompareGate) ? stageBaseline(context, release) : [];
+  return stage.gates.map((gate, index) => {
+    const result = isPrometheusGate(gate)
       ? evaluatePrometheusGate(gate, scope, context.prometheus ?? [])
-      : evaluateHealthGate(gate, reports, tick.at, { pack: release.pack }),
-  );
+      : isCompareGate(gate)
+        ? evaluateCompareStageGate(gate, {
+            reports: context.reports,
+            canaryTargets: context.stageTargets,
+            canaryPack: release.pack,
+            baselineTargets: baseline,
+            basePack: context.channel.base,
+            stageStartedAt: release.stageStartedAt ?? tick.at,
+            now: tick.at,
+          })
+        : evaluateHealthGate(gate, reports, tick.at, { pack: release.pack });
+    return {
+      ...result,
+      gate: `${stage.name}#${index}`,
+      mode: modeOf(gate),
+      onFail: onFailOf(gate),
+    };
+  });
 }
 
 /** Refuses (RELEASE_STATE_INVALID) a release whose stage index is not a stage of its plan. */

@@ -8,6 +8,7 @@
  * fails it unless an `activation_success_rate` gate judges activations; the summary is sorted by
  * kind and code, so the same reports always yield the same summary.
  */
+import { modeOf } from './gate-policy.ts';
 import type { TargetReport } from './health-gate.ts';
 import { parseTime } from './instant.ts';
 import { stageOf } from './release-step.ts';
@@ -65,8 +66,12 @@ export function stageRefusals(
   const summary = [...counts.values()].sort((a, b) =>
     a.kind === b.kind ? (a.code < b.code ? -1 : a.code > b.code ? 1 : 0) : a.kind < b.kind ? -1 : 1,
   );
+  // only an enforcing gate takes over: a shadow gate never changes what happens
   const judgedByGate = stageOf(release).gates.some(
-    (g) => 'metric' in g && g.metric === 'activation_success_rate',
+    (g) =>
+      modeOf(g) === 'enforce' &&
+      'metric' in g &&
+      (g.metric === 'activation_success_rate' || g.metric === 'activation_failure_rate'),
   );
   const failing = summary.some((r) => r.kind === 'verify' || !judgedByGate);
   return { failing, summary };

@@ -1,6 +1,7 @@
 import {
   desiredPack,
   evaluateEligibility,
+  isCompareGate,
   isLockgateError,
   isTerminal,
   parsePublicKey,
@@ -26,7 +27,7 @@ const DEFAULT_REPORT_WINDOW_SECONDS = 300;
  * transaction (with the channel row locked): the channel context (pins, LKG, floor, revoked,
  * constraints, rollback authorizations), the pack context (eligibility by core
  * evaluateEligibility against the build record and signatures against the keys trusted now,
- * evidence = the pack row and its file are stored), the channel's targets, the channel's reports within the plan's largest gate window, the stage targets (the
+ * evidence = the pack row and its file are stored), the channel's targets, the channel's reports within the plan's largest gate window (and since the stage started when it has a compare gate), the stage targets (the
  * channel's targets whose desiredPack on the current index is the release pack) and the
  * environment's freeze windows.
  */
@@ -64,9 +65,14 @@ export async function loadReleaseContext(
     0,
     ...release.plan.stages.flatMap((stage) => stage.gates.map((gate) => gate.windowSeconds)),
   );
-  const from = new Date(
-    now.getTime() - (windowSeconds || DEFAULT_REPORT_WINDOW_SECONDS) * 1000,
-  ).toISOString();
+  let fromMs = now.getTime() - (windowSeconds || DEFAULT_REPORT_WINDOW_SECONDS) * 1000;
+  // a compare gate recomputes its sequential test from every report since the stage started
+  const stage = release.plan.stages[release.stageIndex];
+  const startedMs = release.stageStartedAt === null ? NaN : Date.parse(release.stageStartedAt);
+  if (stage?.gates.some(isCompareGate) === true && Number.isFinite(startedMs)) {
+    fromMs = Math.min(fromMs, startedMs);
+  }
+  const from = new Date(fromMs).toISOString();
   const rolling = release.state === 'rolling' || release.state === 'paused';
   const reports = rolling
     ? await tx.targets.listReports(channel.env, channel.name, from, now.toISOString())

@@ -18,6 +18,7 @@
 import {
   activeFreeze,
   approvalStageOf,
+  compareInWords,
   evaluateStageGates,
   formatDuration,
   isPrometheusGate,
@@ -78,8 +79,12 @@ export interface ReleaseWhy {
     soakSeconds: number;
     progressDeadlineSeconds: number;
   } | null;
-  /** the current stage's gates, evaluated now; empty before the stage starts */
-  gates: HealthGateResult[];
+  /**
+   * the current stage's gates, evaluated now, enforcing and shadow ones side by side (`mode`),
+   * each with its verdict in words; compare gates without their replay look (it lives in the
+   * decision records); empty before the stage starts
+   */
+  gates: (HealthGateResult & { words: string })[];
   refusals: { targets: number; groups: RefusalGroup[] };
   /** the stage that takes approvals now, when it needs any */
   approvals: {
@@ -171,7 +176,7 @@ export function explainRelease(
   const approvals = approvalsOf(context);
   const refusals = refusalsOf(targets, release.pack, createdAt);
   let stage: ReleaseWhy['stage'] = null;
-  let gates: HealthGateResult[] = [];
+  let gates: ReleaseWhy['gates'] = [];
 
   if (rolling) {
     const spec = release.plan.stages[release.stageIndex];
@@ -216,18 +221,25 @@ export function explainRelease(
         input.recorded ?? [],
         release.stageIndex,
         release.stageStartedAt,
-      );
+      ).map(gateView);
       if (inStage.size === 0) {
         blockers.push({
           kind: 'no_targets',
           message: `no target is in stage ${release.stageIndex + 1} ${spec.name} (${targets.length} target(s) in the channel)`,
         });
       }
-      const open = gates.filter((g) => g.verdict !== 'pass');
+      // shadow gates never hold a release: they are shown in `gates`, not as blockers
+      const open = gates.filter((g) => g.verdict !== 'pass' && g.mode !== 'shadow');
       if (open.length > 0) {
         blockers.push({
           kind: 'gates',
-          message: open.map((g) => `${g.metric} ${g.verdict}: ${g.reasons.join('; ')}`).join(' | '),
+          message: open
+            .map((g) =>
+              g.compare === undefined
+                ? `${g.metric} ${g.verdict}: ${g.reasons.join('; ')}`
+                : `compare ${g.verdict}: ${g.words}`,
+            )
+            .join(' | '),
         });
       }
       const elapsed = Math.floor((now.getTime() - Date.parse(release.stageStartedAt)) / 1000);
@@ -305,6 +317,19 @@ export function recordedGatesOf(record: {
     typeof stage === 'object' && stage !== null ? (stage as { index?: unknown }).index : null;
   if (typeof index !== 'number') return null;
   return { seq: record.seq, at: record.at, stageIndex: index, gates: gates as HealthGateResult[] };
+}
+
+/** A gate result for the view: its verdict in words, a compare gate without its replay look. */
+function gateView(gate: HealthGateResult): ReleaseWhy['gates'][number] {
+  if (gate.compare === undefined) {
+    const words =
+      gate.verdict === 'inconclusive'
+        ? `${gate.metric}: ${gate.reasons.join('; ')}`
+        : `${gate.metric} ${gate.measured} ${gate.verdict === 'pass' ? 'satisfies' : 'violates'} ${gate.op} ${gate.threshold}`;
+    return { ...gate, words };
+  }
+  const { look: _look, ...compare } = gate.compare;
+  return { ...gate, compare, words: compareInWords(gate.compare.evidence) };
 }
 
 function approvalsOf(context: ReleaseContext): ReleaseWhy['approvals'] {
