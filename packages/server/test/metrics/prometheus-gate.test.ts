@@ -147,7 +147,12 @@ describe.runIf(RUN_PROMETHEUS_TESTS && sqlite !== undefined)(
             `/releases/${id}`,
           );
           expect(status.body.why.gates).toEqual([
-            { ...gate, reasons: [...(gate?.reasons ?? []), expect.stringMatching(/^answer of /)] },
+            {
+              ...gate,
+              reasons: [...(gate?.reasons ?? []), expect.stringMatching(/^answer of /)],
+              // the status also says the verdict in one sentence
+              words: expect.stringMatching(/^prometheus: .*answer of /),
+            },
           ]);
         } finally {
           await w.close();
