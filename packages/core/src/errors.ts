@@ -144,6 +144,49 @@ export const ERROR_CODES = {
     status: 422,
     summary: 'The channel index version is lower than one already seen.',
   },
+  // transparency log and evidence
+  LOG_ENTRY_NOT_FOUND: { status: 404, summary: 'The log has no entry with this seq.' },
+  LOG_SIZE_INVALID: {
+    status: 400,
+    summary: 'A tree size or leaf index is out of range for the log as it stands.',
+  },
+  LOG_SPLIT_VIEW: {
+    status: 409,
+    summary:
+      'A checkpoint is not consistent with one seen before: the log forked or was rewritten.',
+  },
+  PROOF_INVALID: { status: 422, summary: 'A Merkle proof is malformed or does not verify.' },
+  CHECKPOINT_INVALID: {
+    status: 422,
+    summary: 'A checkpoint or signed note does not parse as its C2SP format.',
+  },
+  CHECKPOINT_SIGNATURE_INVALID: {
+    status: 422,
+    summary: 'A signature on the checkpoint by a known key does not verify.',
+  },
+  CHECKPOINT_SIGNER_UNTRUSTED: {
+    status: 422,
+    summary: 'The checkpoint carries no signature by the trusted log key.',
+  },
+  COSIGNATURE_INVALID: {
+    status: 422,
+    summary: 'A witness cosignature is malformed, by an unknown witness, or does not verify.',
+  },
+  WITNESS_QUORUM_NOT_MET: {
+    status: 422,
+    summary: 'Fewer trusted witnesses cosigned the checkpoint than required.',
+  },
+  ENVELOPE_INVALID: { status: 422, summary: 'A DSSE envelope or in-toto statement is malformed.' },
+  RECORD_SIGNATURE_INVALID: {
+    status: 422,
+    summary: "A decision record's envelope signature does not verify with the log key.",
+  },
+  RECORD_NOT_INCLUDED: {
+    status: 422,
+    summary: 'A decision record is not included in the tree the checkpoint commits to.',
+  },
+  RECORD_MISSING: { status: 422, summary: 'A record is missing, duplicated or out of order.' },
+  BUNDLE_INVALID: { status: 422, summary: 'The evidence bundle is malformed.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

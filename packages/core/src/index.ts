@@ -9,3 +9,4 @@ export * from './verify-pack-archive.ts';
 export * from './eligibility.ts';
 export * from './compatibility.ts';
 export * from './release/index.ts';
+export * from './evidence/index.ts';
