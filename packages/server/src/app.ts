@@ -16,6 +16,7 @@ import {
   FreezeWindowSchema,
 } from './features/environments/environment-routes.ts';
 import { healthRoutes } from './features/health/health-routes.ts';
+import { logRoutes } from './features/log/log-routes.ts';
 import { packRoutes, PackSummarySchema } from './features/packs/pack-routes.ts';
 import { PlanSchema, planRoutes } from './features/plans/plan-routes.ts';
 import { ReleaseSchema, releaseRoutes } from './features/releases/release-routes.ts';
@@ -166,6 +167,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         revocationRoutes(secured, { revocations: services.revocations });
         decisionRoutes(secured, { decisions: services.decisions });
         serverKeyRoutes(secured, { serverKeys: services.serverKeys });
+        logRoutes(secured, { log: services.log });
         scopeDone();
       });
       done();

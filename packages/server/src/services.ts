@@ -16,6 +16,8 @@ import { createEnvironmentService } from './features/environments/environment-se
 import type { EnvironmentService } from './features/environments/environment-service.ts';
 import { createHealthService } from './features/health/health-service.ts';
 import type { HealthService } from './features/health/health-service.ts';
+import { createLogService } from './features/log/log-service.ts';
+import type { LogService } from './features/log/log-service.ts';
 import { createPackService } from './features/packs/pack-service.ts';
 import type { PackService } from './features/packs/pack-service.ts';
 import { createPlanService } from './features/plans/plan-service.ts';
@@ -49,6 +51,7 @@ export interface Services {
   readonly revocations: RevocationService;
   readonly decisions: DecisionService;
   readonly serverKeys: ServerKeyService;
+  readonly log: LogService;
   /** Index-version events for SSE streams. */
   readonly events: ChannelEvents;
   /** The release controller; not running until started (tests call tick()). */
@@ -128,6 +131,7 @@ export function createServices(
     revocations: createRevocationService({ stores, clock, keys: serverKeys, signals }),
     decisions: createDecisionService({ stores }),
     serverKeys,
+    log: createLogService({ config, stores, clock }),
     events,
     controller,
     close: () =>

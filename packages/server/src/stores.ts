@@ -13,6 +13,8 @@ import { createEnvironmentStore } from './features/environments/environment-stor
 import type { EnvironmentStore } from './features/environments/environment-store.ts';
 import { createIdempotencyStore } from './features/idempotency/idempotency-store.ts';
 import type { IdempotencyStore } from './features/idempotency/idempotency-store.ts';
+import { createLogStore } from './features/log/log-store.ts';
+import type { LogStore } from './features/log/log-store.ts';
 import { createPackStore } from './features/packs/pack-store.ts';
 import type { PackStore } from './features/packs/pack-store.ts';
 import { createPlanStore } from './features/plans/plan-store.ts';
@@ -45,6 +47,7 @@ export interface Stores {
   readonly serverKeys: ServerKeyStore;
   readonly lease: LeaseStore;
   readonly idempotency: IdempotencyStore;
+  readonly log: LogStore;
   /**
    * Runs fn with stores bound to one transaction: committed when fn resolves, rolled back
    * when it throws. Called inside a transaction, it joins that transaction.
@@ -70,6 +73,7 @@ export function createStores(db: Kysely<Database>): Stores {
     serverKeys: createServerKeyStore(db),
     lease: createLeaseStore(db),
     idempotency: createIdempotencyStore(db),
+    log: createLogStore(db),
     transaction: (fn) =>
       db.isTransaction ? fn(stores) : db.transaction().execute((trx) => fn(createStores(trx))),
     ping: () => pingDatabase(db),

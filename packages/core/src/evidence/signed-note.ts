@@ -106,9 +106,14 @@ export function parseVerifierKey(text: string): NoteVerifier {
     throw new LockgateError('KEY_INVALID', `The verifier key is malformed: ${why}.`);
   };
   if (typeof text !== 'string') return fail('not a string');
-  const parts = text.trim().split('+');
-  if (parts.length !== 3) return fail('expected name+keyid+key');
-  const [name, idHex, keyB64] = parts as [string, string, string];
+  // name and key id hold no +; the base64 key may
+  const trimmed = text.trim();
+  const first = trimmed.indexOf('+');
+  const second = trimmed.indexOf('+', first + 1);
+  if (first < 0 || second < 0) return fail('expected name+keyid+key');
+  const name = trimmed.slice(0, first);
+  const idHex = trimmed.slice(first + 1, second);
+  const keyB64 = trimmed.slice(second + 1);
   if (!isKeyName(name)) return fail('the name is empty or holds spaces or +');
   if (!/^[0-9a-f]{8}$/.test(idHex)) return fail('the key id is not 8 hex digits');
   const material = strictBase64(keyB64);

@@ -6,6 +6,11 @@ import type { TokenRole } from '../features/tokens/token-service.ts';
  * prefix: `METHOD /path/:param`; HEAD counts as GET.
  */
 
+/*
+ * The transparency log routes (features/log/log-routes.ts, LOG_ROLES) are for admin and
+ * operator tokens: the operator rule below admits them; they are not agent routes.
+ */
+
 /** Token management: admin tokens only. */
 export const ADMIN_ONLY_PATH = '/tokens';
 

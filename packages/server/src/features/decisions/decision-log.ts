@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { canonicalBytes, digestOf } from '@lockgate/core';
 import type { DecisionDraft } from '@lockgate/core';
 import type { Stores } from '../../stores.ts';
+import { logDecisionRecords } from '../log/log-decision-records.ts';
 import type { DecisionRecord } from './decision-store.ts';
 
 /** A decision record before the log gives it an id, a place in the chain and its digests. */
@@ -65,6 +66,7 @@ export async function appendDecisions(
     lastDigest = record.digest;
   }
   await tx.decisions.setHead({ lastSeq, lastDigest });
+  await logDecisionRecords(tx, records);
   return records;
 }
 
