@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { errorResponses } from '../../http/schemas.ts';
+import { errorResponses, LimitQuery, limitOf } from '../../http/schemas.ts';
 import type { TokenRole } from '../tokens/token-service.ts';
 import type { LogService } from './log-service.ts';
 
@@ -157,6 +157,39 @@ export function logRoutes(app: FastifyInstance, options: { log: LogService }): v
       },
     },
     async (request) => log.consistency(Number(request.query.from), Number(request.query.to)),
+  );
+
+  const CheckpointsQuery = Type.Object(
+    {
+      after: Type.Optional(Type.String({ pattern: '^(0|[1-9][0-9]{0,15})$' })),
+      limit: Type.Optional(LimitQuery),
+    },
+    { additionalProperties: false },
+  );
+  app.get<{ Querystring: Static<typeof CheckpointsQuery> }>(
+    '/log/checkpoints',
+    {
+      config,
+      schema: {
+        summary: 'Every stored checkpoint (signed by the log key), oldest first, for auditors',
+        tags: ['log'],
+        querystring: CheckpointsQuery,
+        response: {
+          200: Type.Object({
+            items: Type.Array(
+              Type.Object(
+                { size: Type.Integer(), note: Type.String(), createdAt: Type.String() },
+                { additionalProperties: false },
+              ),
+            ),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => ({
+      items: await log.checkpoints(Number(request.query.after ?? 0), limitOf(request.query.limit)),
+    }),
   );
 
   const CosignatureBody = Type.Object(

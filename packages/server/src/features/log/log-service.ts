@@ -73,6 +73,11 @@ export interface LogService {
   /** Audit path of record `seq` in the tree of `size` leaves (default: the latest checkpoint). */
   inclusion(seq: number, size?: number): Promise<InclusionProofView>;
   consistency(from: number, to: number): Promise<ConsistencyProofView>;
+  /** Stored checkpoints (log-signed notes, without cosignatures) with size > after, oldest first. */
+  checkpoints(
+    after: number,
+    limit: number,
+  ): Promise<{ size: number; note: string; createdAt: string }[]>;
   /** Verifies a witness cosignature of a stored checkpoint and keeps it. */
   addCosignature(input: { checkpoint: string; cosignature: string }): Promise<{
     size: number;
@@ -264,6 +269,14 @@ export function createLogService(deps: {
       }
       const proof = await resolve(consistencyPlan(from, to));
       return { from, to, proof: proof.map((h) => Buffer.from(h).toString('base64')) };
+    },
+
+    async checkpoints(after, limit) {
+      const all = await stores.log.checkpoints();
+      return all
+        .filter((c) => c.size > after)
+        .slice(0, limit)
+        .map((c) => ({ size: c.size, note: c.note, createdAt: c.createdAt }));
     },
 
     async addCosignature(input) {
