@@ -38,7 +38,7 @@ export interface ServerKeyService {
    * the transparency log DATA/log-signing.pub and DATA/log-verifier-key.
    */
   bootstrap(): Promise<ServerKeyView>;
-  /** The public keys, for agents and operators. */
+  /** The channel-index public keys, for agents and operators. */
   list(): Promise<ServerKeyView[]>;
 }
 
@@ -94,11 +94,16 @@ export function createServerKeyService(deps: {
     },
 
     async list() {
-      return (await stores.serverKeys.list()).map((key) => ({
-        keyId: key.keyId,
-        publicKeyPem: key.publicKeyPem,
-        use: key.use,
-      }));
+      // Only channel-index keys: agents pin this list (`lockgate server keys --out`), and the
+      // log key must never become a trusted index signer. The log key is at GET /log/key.
+      const keys = await stores.serverKeys.list();
+      return keys
+        .filter((key) => key.use === CHANNEL_INDEX_KEY_USE)
+        .map((key) => ({
+          keyId: key.keyId,
+          publicKeyPem: key.publicKeyPem,
+          use: key.use,
+        }));
     },
   };
 }
