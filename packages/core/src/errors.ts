@@ -187,6 +187,14 @@ export const ERROR_CODES = {
   },
   RECORD_MISSING: { status: 422, summary: 'A record is missing, duplicated or out of order.' },
   BUNDLE_INVALID: { status: 422, summary: 'The evidence bundle is malformed.' },
+  REPLAY_MISMATCH: {
+    status: 422,
+    summary: 'A decision replayed on its recorded context gives another verdict than recorded.',
+  },
+  RELEASE_NOT_SEALED: {
+    status: 409,
+    summary: 'The release has not ended, so no seal closes its evidence yet.',
+  },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

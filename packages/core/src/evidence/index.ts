@@ -4,3 +4,7 @@ export * from './checkpoint.ts';
 export * from './dsse.ts';
 export * from './statement.ts';
 export * from './log-entry.ts';
+export * from './release-seal.ts';
+export * from './bundle-layout.ts';
+export * from './bundle-archive.ts';
+export * from './verify-bundle.ts';
