@@ -15,6 +15,7 @@ import {
   environmentRoutes,
   FreezeWindowSchema,
 } from './features/environments/environment-routes.ts';
+import { evidenceRoutes } from './features/evidence/evidence-routes.ts';
 import { healthRoutes } from './features/health/health-routes.ts';
 import { logRoutes } from './features/log/log-routes.ts';
 import { packRoutes, PackSummarySchema } from './features/packs/pack-routes.ts';
@@ -168,6 +169,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         decisionRoutes(secured, { decisions: services.decisions });
         serverKeyRoutes(secured, { serverKeys: services.serverKeys });
         logRoutes(secured, { log: services.log });
+        evidenceRoutes(secured, { evidence: services.evidence });
         scopeDone();
       });
       done();

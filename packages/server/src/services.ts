@@ -16,6 +16,8 @@ import { createEnvironmentService } from './features/environments/environment-se
 import type { EnvironmentService } from './features/environments/environment-service.ts';
 import { createHealthService } from './features/health/health-service.ts';
 import type { HealthService } from './features/health/health-service.ts';
+import { createEvidenceService } from './features/evidence/evidence-service.ts';
+import type { EvidenceService } from './features/evidence/evidence-service.ts';
 import { createLogService } from './features/log/log-service.ts';
 import type { LogService } from './features/log/log-service.ts';
 import { createPackService } from './features/packs/pack-service.ts';
@@ -52,6 +54,7 @@ export interface Services {
   readonly decisions: DecisionService;
   readonly serverKeys: ServerKeyService;
   readonly log: LogService;
+  readonly evidence: EvidenceService;
   /** Index-version events for SSE streams. */
   readonly events: ChannelEvents;
   /** The release controller; not running until started (tests call tick()). */
@@ -111,6 +114,7 @@ export function createServices(
     wakeController: () => controller.wake(),
   };
   const channels = createChannelService({ stores, clock, keys: serverKeys, signals });
+  const log = createLogService({ config, stores, clock });
   let closing: Promise<void> | null = null;
   return Object.freeze({
     packs: createPackService({ stores, blobs, clock }),
@@ -131,7 +135,8 @@ export function createServices(
     revocations: createRevocationService({ stores, clock, keys: serverKeys, signals }),
     decisions: createDecisionService({ stores }),
     serverKeys,
-    log: createLogService({ config, stores, clock }),
+    log,
+    evidence: createEvidenceService({ stores, log }),
     events,
     controller,
     close: () =>

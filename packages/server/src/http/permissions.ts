@@ -8,7 +8,8 @@ import type { TokenRole } from '../features/tokens/token-service.ts';
 
 /*
  * The transparency log routes (features/log/log-routes.ts, LOG_ROLES) are for admin and
- * operator tokens: the operator rule below admits them; they are not agent routes.
+ * operator tokens: the operator rule below admits them; they are not agent routes. So are a
+ * release's evidence routes (features/evidence/evidence-routes.ts, EVIDENCE_ROLES).
  */
 
 /** Token management: admin tokens only. */

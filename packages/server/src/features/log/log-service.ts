@@ -83,6 +83,14 @@ export interface LogService {
     size: number;
     witness: string;
   }>;
+  /**
+   * A checkpoint (with its cosignatures) of at least `size` leaves, for an evidence bundle: of
+   * the stored ones that cover it, the most cosigned, then the largest; a new one is signed when
+   * none covers it yet (the rate bound does not hold back an export).
+   */
+  checkpointCovering(size: number): Promise<{ size: number; note: string }>;
+  /** The witness verifier keys the server trusts (DATA/log-witnesses). */
+  witnessKeys(): Promise<string[]>;
   /** How many rows the last proof read (for the benchmark's read count). */
   readonly lastNodeReads: number;
 }
@@ -269,6 +277,33 @@ export function createLogService(deps: {
       }
       const proof = await resolve(consistencyPlan(from, to));
       return { from, to, proof: proof.map((h) => Buffer.from(h).toString('base64')) };
+    },
+
+    async checkpointCovering(size) {
+      let best: { checkpoint: StoredCheckpoint; cosigned: number } | null = null;
+      for (const checkpoint of await stores.log.checkpoints()) {
+        if (checkpoint.size < size) continue;
+        const cosigned = (await stores.log.cosignatures(checkpoint.size)).length;
+        if (best === null || cosigned >= best.cosigned) best = { checkpoint, cosigned };
+      }
+      const chosen =
+        best?.checkpoint ?? (await makeCheckpoint(await stores.log.latestCheckpoint()));
+      if (chosen.size < size) {
+        throw new LockgateError('LOG_SIZE_INVALID', `The log has fewer than ${size} leaves.`, {
+          details: { size, treeSize: chosen.size },
+        });
+      }
+      return { size: chosen.size, note: await withCosignatures(chosen) };
+    },
+
+    async witnessKeys() {
+      return (await witnesses()).map((w) =>
+        [
+          w.name,
+          Buffer.from(w.keyId).toString('hex'),
+          Buffer.concat([Uint8Array.of(w.type), w.publicKey]).toString('base64'),
+        ].join('+'),
+      );
     },
 
     async checkpoints(after, limit) {

@@ -5,6 +5,7 @@ import { resignChannelIndex } from '../channels/channel-index.ts';
 import type { SignedIndex, StoredChannel } from '../channels/channel-store.ts';
 import { grantRollbackAuthorization } from '../channels/rollback-authorization.ts';
 import { appendDecisions, releaseDecision } from '../decisions/decision-log.ts';
+import { recordReleaseEvidence } from '../evidence/release-evidence.ts';
 import type { DecisionRecord } from '../decisions/decision-store.ts';
 import type { IndexSigningKey } from '../server-keys/server-key-service.ts';
 
@@ -48,6 +49,7 @@ export async function commitReleaseChange(
       releaseDecision(draft, { env: channel.env, channel: channel.name, holder }),
     ),
   );
+  await recordReleaseEvidence(tx, before, result.release, now);
   const actor = result.decisions.at(-1)?.actor ?? channel.updatedBy;
   for (const action of result.actions) {
     applyAction(channel, action);
