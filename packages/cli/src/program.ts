@@ -7,6 +7,7 @@ import { registerBuildCommands } from './commands/build-command.ts';
 import { registerChannelCommands } from './commands/channel-command.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
 import { registerEnvCommands } from './commands/env-command.ts';
+import { registerEvidenceCommands } from './commands/evidence-command.ts';
 import { registerKeysCommands } from './commands/keys-command.ts';
 import { registerLogCommands } from './commands/log-command.ts';
 import { registerPackCommands } from './commands/pack-command.ts';
@@ -76,6 +77,7 @@ export function buildProgram(context: CommandContext): Command {
   registerPinCommands(program, context);
   registerRollbackAuthCommands(program, context);
   registerLogCommands(program, context);
+  registerEvidenceCommands(program, context);
   registerWitnessCommand(program, context);
   registerAgentCommand(program, context);
   registerDemoCommand(program, context);
