@@ -202,7 +202,8 @@ export function recordVerifier(
     } catch (error) {
       throw rethrow(error, envelopePath, { ENVELOPE_INVALID: 'RECORD_SIGNATURE_INVALID' });
     }
-    const statement = canonicalObject(payload);
+    // signed bytes: parsed, not re-canonicalized (the signature already binds every byte)
+    const statement = jsonObject(payload);
     const predicate = (statement?.['predicate'] ?? null) as Record<string, unknown> | null;
     if (
       statement === null ||
@@ -213,7 +214,7 @@ export function recordVerifier(
       throw fail(
         'RECORD_SIGNATURE_INVALID',
         envelopePath,
-        `Record ${seq} is not a JCS in-toto statement.`,
+        `Record ${seq} is not an in-toto statement.`,
       );
     }
     const { seq: recordSeq, digest, ...unsealed } = predicate;
@@ -452,6 +453,20 @@ const DECODER = new TextDecoder('utf-8', { fatal: true });
 function utf8(bytes: Uint8Array): string | null {
   try {
     return DECODER.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/** The JSON object the bytes hold; null when they hold none. */
+function jsonObject(bytes: Uint8Array): Record<string, unknown> | null {
+  const text = utf8(bytes);
+  if (text === null) return null;
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
   } catch {
     return null;
   }
