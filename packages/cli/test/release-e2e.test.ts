@@ -447,7 +447,22 @@ describe('release commands end to end against an in-process server', () => {
         'command.promote',
       ]),
     );
-    items.slice(1).forEach((record, i) => expect(record.prevDigest).toBe(items[i]?.digest));
+    // Each record links to the one before it in the log: the timeline's previous record, or a
+    // record of the release's evidence between them (a stage attestation).
+    const evidence = await ok<{ checkpoints: { records: { seq: number; digest: string }[] }[] }>(
+      'evidence',
+      'show',
+      first,
+    );
+    const digests = new Map(items.map((record) => [record.seq, record.digest]));
+    for (const checkpoint of evidence.checkpoints) {
+      for (const record of checkpoint.records) digests.set(record.seq, record.digest);
+    }
+    const seqs = [...digests.keys()].sort((a, b) => a - b);
+    items.slice(1).forEach((record) => {
+      const before = seqs[seqs.indexOf(record.seq) - 1] ?? -1;
+      expect(record.prevDigest).toBe(digests.get(before));
+    });
 
     const text = await lockgate('release', 'timeline', first);
     expect(text.code).toBe(0);

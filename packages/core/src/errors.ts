@@ -112,6 +112,46 @@ export const ERROR_CODES = {
   RESTORE_TARGET_NOT_EMPTY: {
     summary: 'The data directory or database to restore into already holds data.',
   },
+  // transparency log and evidence
+  LOG_ENTRY_NOT_FOUND: { summary: 'The log has no entry with this seq.' },
+  LOG_SIZE_INVALID: {
+    summary: 'A tree size or leaf index is out of range for the log as it stands.',
+  },
+  LOG_SPLIT_VIEW: {
+    summary:
+      'A checkpoint is not consistent with one seen before: the log forked or was rewritten.',
+  },
+  PROOF_INVALID: { summary: 'A Merkle proof is malformed or does not verify.' },
+  CHECKPOINT_INVALID: {
+    summary: 'A checkpoint or signed note does not parse as its C2SP format.',
+  },
+  CHECKPOINT_SIGNATURE_INVALID: {
+    summary: 'A signature on the checkpoint by a known key does not verify.',
+  },
+  CHECKPOINT_SIGNER_UNTRUSTED: {
+    summary: 'The checkpoint carries no signature by the trusted log key.',
+  },
+  COSIGNATURE_INVALID: {
+    summary: 'A witness cosignature is malformed, by an unknown witness, or does not verify.',
+  },
+  WITNESS_QUORUM_NOT_MET: {
+    summary: 'Fewer trusted witnesses cosigned the checkpoint than required.',
+  },
+  ENVELOPE_INVALID: { summary: 'A DSSE envelope or in-toto statement is malformed.' },
+  RECORD_SIGNATURE_INVALID: {
+    summary: "A decision record's envelope signature does not verify with the log key.",
+  },
+  RECORD_NOT_INCLUDED: {
+    summary: 'A decision record is not included in the tree the checkpoint commits to.',
+  },
+  RECORD_MISSING: { summary: 'A record is missing, duplicated or out of order.' },
+  BUNDLE_INVALID: { summary: 'The evidence bundle is malformed.' },
+  REPLAY_MISMATCH: {
+    summary: 'A decision replayed on its recorded context gives another verdict than recorded.',
+  },
+  RELEASE_NOT_SEALED: {
+    summary: 'The release has not ended, so no seal closes its evidence yet.',
+  },
 } as const satisfies Record<string, { summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -12,3 +12,4 @@ export * from './compatibility.ts';
 export * from './release/index.ts';
 export * from './judgment/index.ts';
 export * from './channel/index.ts';
+export * from './evidence/index.ts';

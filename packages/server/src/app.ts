@@ -12,6 +12,8 @@ import { healthRoutes } from './features/health/health-routes.ts';
 import { packRoutes } from './features/packs/pack-routes.ts';
 import { planRoutes } from './features/plans/plan-routes.ts';
 import { releaseRoutes } from './features/releases/release-routes.ts';
+import { evidenceRoutes } from './features/evidence/evidence-routes.ts';
+import { logRoutes } from './features/log/log-routes.ts';
 import { revocationRoutes } from './features/revocations/revocation-routes.ts';
 import { serverKeyRoutes } from './features/server-keys/server-key-routes.ts';
 import { targetRoutes } from './features/targets/target-routes.ts';
@@ -82,6 +84,8 @@ const FEATURE_ROUTES: readonly ((app: FastifyInstance, deps: RouteDeps) => void)
   serverKeyRoutes,
   webhookRoutes,
   freezeRoutes,
+  logRoutes,
+  evidenceRoutes,
 ];
 
 const routeTables = new WeakMap<FastifyInstance, RouteTable>();

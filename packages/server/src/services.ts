@@ -21,6 +21,10 @@ import type { HealthService } from './features/health/health-service.ts';
 import { createMetricsService } from './features/metrics/metrics-service.ts';
 import type { MetricsService } from './features/metrics/metrics-service.ts';
 import { createPrometheusAnswers } from './features/metrics/prometheus-answers.ts';
+import { createEvidenceService } from './features/evidence/evidence-service.ts';
+import type { EvidenceService } from './features/evidence/evidence-service.ts';
+import { createLogService } from './features/log/log-service.ts';
+import type { LogService } from './features/log/log-service.ts';
 import { createPackService } from './features/packs/pack-service.ts';
 import type { PackService } from './features/packs/pack-service.ts';
 import { createPlanService } from './features/plans/plan-service.ts';
@@ -65,6 +69,8 @@ export interface Services {
   readonly webhooks: WebhookService;
   /** Stop the line (freeze every environment now), lift, and the error budget policy. */
   readonly freezes: FreezeService;
+  readonly log: LogService;
+  readonly evidence: EvidenceService;
   /** Index-version events for SSE streams. */
   readonly events: ChannelEvents;
   /** The release controller; not running until started (tests call tick()). */
@@ -163,6 +169,7 @@ export function createServices(
     onRevoked: (tokenIds) => events.endStreamsOf(tokenIds),
     ...(options.cacheMaxAgeMs === undefined ? {} : { cacheMaxAgeMs: options.cacheMaxAgeMs }),
   });
+  const log = createLogService({ config, stores, clock });
   let closing: Promise<void> | null = null;
   return Object.freeze({
     packs: createPackService({ stores, blobs, clock }),
@@ -187,6 +194,8 @@ export function createServices(
     metrics,
     webhooks,
     freezes: createFreezeService({ stores, clock, signals }),
+    log,
+    evidence: createEvidenceService({ stores, log }),
     events,
     controller,
     close: () =>

@@ -15,6 +15,8 @@ import { createIdempotencyStore } from './features/idempotency/idempotency-store
 import type { IdempotencyStore } from './features/idempotency/idempotency-store.ts';
 import { createMetricsStore } from './features/metrics/metrics-store.ts';
 import type { MetricsStore } from './features/metrics/metrics-store.ts';
+import { createLogStore } from './features/log/log-store.ts';
+import type { LogStore } from './features/log/log-store.ts';
 import { createPackStore } from './features/packs/pack-store.ts';
 import type { PackStore } from './features/packs/pack-store.ts';
 import { createPlanStore } from './features/plans/plan-store.ts';
@@ -52,6 +54,7 @@ export interface Stores {
   /** aggregate reads for /metrics */
   readonly metrics: MetricsStore;
   readonly webhooks: WebhookStore;
+  readonly log: LogStore;
   /**
    * Runs fn with stores bound to one transaction: committed when fn resolves, rolled back
    * when it throws. Called inside a transaction, it joins that transaction.
@@ -79,6 +82,7 @@ export function createStores(db: Kysely<Database>): Stores {
     idempotency: createIdempotencyStore(db),
     metrics: createMetricsStore(db),
     webhooks: createWebhookStore(db),
+    log: createLogStore(db),
     transaction: (fn) =>
       db.isTransaction ? fn(stores) : db.transaction().execute((trx) => fn(createStores(trx))),
     ping: () => pingDatabase(db),

@@ -67,6 +67,7 @@ for (const dialect of DIALECTS) {
         '0002-releases',
         '0003-token-names',
         '0004-token-scopes',
+        '0005-transparency-log',
         '0006-webhooks',
       ]);
     });

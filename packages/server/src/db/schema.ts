@@ -271,6 +271,47 @@ export interface WebhookAttemptsTable {
   duration_ms: number;
 }
 
+/** Transparency log (migration 0005): leaf seq - 1 of the Merkle tree. */
+export interface LogEntriesTable {
+  seq: BigIntColumn;
+  /** base64 SHA-256(0x00 || statement bytes) */
+  leaf_hash: string;
+  envelope_json: string;
+}
+
+/** The hash (base64) of the complete subtree of 2^level leaves from idx * 2^level. */
+export interface LogNodesTable {
+  level: number;
+  idx: BigIntColumn;
+  hash: string;
+}
+
+export interface LogHeadTable {
+  id: number;
+  size: BigIntColumn;
+  /** base64 hashes of the compact range of [0, size), largest subtree first */
+  range_json: string;
+}
+
+export interface LogCheckpointsTable {
+  size: BigIntColumn;
+  root_hash: string;
+  /** the checkpoint body signed by the log key (a C2SP signed note) */
+  note: string;
+  created_at: string;
+}
+
+export interface LogCosignaturesTable {
+  size: BigIntColumn;
+  witness: string;
+  /** hex note key id */
+  key_id: string;
+  /** the signature line, newline included */
+  line: string;
+  timestamp: BigIntColumn;
+  created_at: string;
+}
+
 /** The Kysely database type. Times are ISO 8601 UTC strings on both dialects. */
 export interface Database {
   packs: PacksTable;
@@ -295,4 +336,9 @@ export interface Database {
   webhook_subscriptions: WebhookSubscriptionsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
+  log_entries: LogEntriesTable;
+  log_nodes: LogNodesTable;
+  log_head: LogHeadTable;
+  log_checkpoints: LogCheckpointsTable;
+  log_cosignatures: LogCosignaturesTable;
 }

@@ -151,7 +151,7 @@ describe.runIf(RUN_PROMETHEUS_TESTS && sqlite !== undefined)(
               ...gate,
               reasons: [...(gate?.reasons ?? []), expect.stringMatching(/^answer of /)],
               // the status also says the verdict in one sentence
-              words: expect.stringMatching(/^prometheus: .*answer of /),
+              words: expect.stringMatching(/^prometheus: .*answer of /) as unknown,
             },
           ]);
         } finally {

@@ -603,6 +603,7 @@ for (const dialect of DIALECTS) {
           'pin',
           'revocation',
           'freeze',
+          'release.sealed',
         ]),
       );
       expect(verifyDecisionChain(log)).toMatchObject({ ok: true, checked: log.length });

@@ -3,6 +3,7 @@ import { foundation } from './0001-foundation.ts';
 import { releases } from './0002-releases.ts';
 import { tokenNames } from './0003-token-names.ts';
 import { tokenScopes } from './0004-token-scopes.ts';
+import { transparencyLog } from './0005-transparency-log.ts';
 import { webhooks } from './0006-webhooks.ts';
 
 /** Every migration, keyed by a name that sorts in the order they must run. Append only. */
@@ -11,7 +12,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0002-releases': releases,
   '0003-token-names': tokenNames,
   '0004-token-scopes': tokenScopes,
-  // 0005 is the transparency log's, added in parallel.
+  '0005-transparency-log': transparencyLog,
   '0006-webhooks': webhooks,
 });
 

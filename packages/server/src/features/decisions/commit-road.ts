@@ -40,6 +40,7 @@ import type {
 } from '@lockgate/core';
 import type { Stores } from '../../stores.ts';
 import { indexPins } from '../channels/channel-index.ts';
+import { logDecisionRecords } from '../log/log-decision-records.ts';
 import { enqueueWebhookEvents } from '../webhooks/webhook-outbox.ts';
 import type { ChannelKey, SignedIndex, StoredChannel } from '../channels/channel-store.ts';
 import type { StoredPack } from '../packs/pack-store.ts';
@@ -372,6 +373,8 @@ export async function appendDecisions(
     lastDigest = record.digest;
   }
   await tx.decisions.setHead({ lastSeq, lastDigest });
+  // Every record is signed as an in-toto statement and appended to the transparency log.
+  await logDecisionRecords(tx, records);
   // Notifications leave through an outbox written in the same transaction (webhooks feature).
   await enqueueWebhookEvents(tx, records);
   return records;

@@ -3,6 +3,7 @@ import type { DecideResult, ReleaseState } from '@lockgate/core';
 import type { Stores } from '../../stores.ts';
 import type { SignedIndex, StoredChannel } from '../channels/channel-store.ts';
 import { commitLockedChannel, newRollbackAuthorizationId } from '../decisions/commit-road.ts';
+import { recordReleaseEvidence } from '../evidence/release-evidence.ts';
 import type { DecisionRecord } from '../decisions/decision-store.ts';
 import type { IndexSigningKey } from '../server-keys/server-key-service.ts';
 
@@ -50,5 +51,11 @@ export async function commitReleaseChange(
     };
   });
   if (committed === null) return null;
-  return { release: committed.value, records: committed.records, index: committed.index };
+  // The stage attestation and the seal follow the release's own records (features/evidence).
+  const evidence = await recordReleaseEvidence(tx, before, committed.value, now);
+  return {
+    release: committed.value,
+    records: [...committed.records, ...evidence],
+    index: committed.index,
+  };
 }

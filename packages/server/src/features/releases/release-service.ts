@@ -9,6 +9,7 @@ import { lockChannel } from '../channels/channel-service.ts';
 import type { SignedIndex, StoredChannel } from '../channels/channel-store.ts';
 import { recordDecisions } from '../decisions/commit-road.ts';
 import type { DecisionRecord } from '../decisions/decision-store.ts';
+import { isEvidenceRecordKind } from '../evidence/release-evidence.ts';
 import { runIdempotent } from '../idempotency/idempotency.ts';
 import { findPackByRef } from '../packs/pack-ref.ts';
 import { resolvePlan } from '../plans/plan-service.ts';
@@ -247,7 +248,10 @@ export function createReleaseService(deps: {
 
     async timeline(id) {
       await findOrThrow(stores, id);
-      return stores.decisions.list({ release: id, limit: 100_000 });
+      // state changes only: the stage attestations and the seal are in the release's evidence
+      return (await stores.decisions.list({ release: id, limit: 100_000 })).filter(
+        (r) => !isEvidenceRecordKind(r.kind),
+      );
     },
   };
 }

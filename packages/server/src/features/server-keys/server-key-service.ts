@@ -7,6 +7,7 @@ import { parsePrivateKey } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
 import type { ServerConfig } from '../../config.ts';
 import type { Stores } from '../../stores.ts';
+import { LOG_PUBLIC_KEY_FILE, LOG_VERIFIER_KEY_FILE, loadLogKey } from './log-key.ts';
 
 /** The use of the key that signs channel indexes. */
 export const CHANNEL_INDEX_KEY_USE = 'channel-index';
@@ -32,9 +33,12 @@ export interface ServerKeyService {
    * reads the winner's key. Call it outside a transaction (it is cached after the first call).
    */
   indexKey(): Promise<IndexSigningKey>;
-  /** Makes sure the key exists and writes its public half to DATA/index-signing.pub. */
+  /**
+   * Makes sure the keys exist and writes their public halves: DATA/index-signing.pub, and for
+   * the transparency log DATA/log-signing.pub and DATA/log-verifier-key.
+   */
   bootstrap(): Promise<ServerKeyView>;
-  /** The public keys, for agents and operators. */
+  /** The channel-index public keys, for agents and operators. */
   list(): Promise<ServerKeyView[]>;
 }
 
@@ -80,15 +84,26 @@ export function createServerKeyService(deps: {
     async bootstrap() {
       const key = await indexKey();
       await writeFileAtomically(join(config.dataDir, INDEX_PUBLIC_KEY_FILE), key.publicKeyPem);
+      const logKey = await loadLogKey(stores, clock().toISOString());
+      await writeFileAtomically(join(config.dataDir, LOG_PUBLIC_KEY_FILE), logKey.publicKeyPem);
+      await writeFileAtomically(
+        join(config.dataDir, LOG_VERIFIER_KEY_FILE),
+        `${logKey.verifierKey}\n`,
+      );
       return { keyId: key.keyId, publicKeyPem: key.publicKeyPem, use: CHANNEL_INDEX_KEY_USE };
     },
 
     async list() {
-      return (await stores.serverKeys.list()).map((key) => ({
-        keyId: key.keyId,
-        publicKeyPem: key.publicKeyPem,
-        use: key.use,
-      }));
+      // Only channel-index keys: agents pin this list (`lockgate server keys --out`), and the
+      // log key must never become a trusted index signer. The log key is at GET /log/key.
+      const keys = await stores.serverKeys.list();
+      return keys
+        .filter((key) => key.use === CHANNEL_INDEX_KEY_USE)
+        .map((key) => ({
+          keyId: key.keyId,
+          publicKeyPem: key.publicKeyPem,
+          use: key.use,
+        }));
     },
   };
 }

@@ -1,0 +1,167 @@
+/**
+ * A release's evidence bundle made from scratch: a log whose records belong to several releases,
+ * a release that ends with its seal, a checkpoint signed by a log key and cosigned by two
+ * witnesses, inclusion proofs, and the released pack's manifest signed by a build key.
+ */
+import {
+  canonicalBytes,
+  cosignatureLine,
+  createSignedManifest,
+  decisionStatement,
+  digestOf,
+  evidenceBundleFiles,
+  formatCheckpoint,
+  inclusionProof,
+  keyIdOf,
+  logEntryOf,
+  noteVerifierOf,
+  NOTE_COSIGNATURE_V1,
+  RELEASE_SEALED_KIND,
+  rootOfLeafHashes,
+  sealInputs,
+  signNote,
+  verifierKeyString,
+} from '../../src/index.ts';
+import type { BundleTrust, LogEntry, NoteVerifier } from '../../src/index.ts';
+import { publicPem, sampleInput, seededKey, trustOf } from '../fixtures.ts';
+
+export interface BundleFixture {
+  files: Map<string, Uint8Array>;
+  trust: BundleTrust;
+  release: string;
+  /** seqs of the release's records, the seal last */
+  seqs: number[];
+  witnesses: NoteVerifier[];
+}
+
+const ORIGIN = 'lockgate/log/test';
+
+/**
+ * `releaseRecords` records of release rel_1 (then its seal) among `otherRecords` records of
+ * other releases, interleaved.
+ */
+export function makeBundle(
+  options: { releaseRecords?: number; otherRecords?: number } = {},
+): BundleFixture {
+  const release = 'rel_1';
+  const logKey = seededKey(101);
+  const buildKey = seededKey(102);
+  const witnessKeys = [seededKey(103), seededKey(104)];
+  const ours = options.releaseRecords ?? 4;
+  const others = options.otherRecords ?? 3;
+  const { manifest, digest: pack } = createSignedManifest(sampleInput(), [buildKey]);
+
+  const signer = { keyId: keyIdOf(logKey), privateKey: logKey };
+  const records: Record<string, unknown>[] = [];
+  let prevDigest: string | null = null;
+  const add = (fields: Record<string, unknown>): Record<string, unknown> => {
+    const seq = records.length + 1;
+    const unsealed = {
+      id: `dec_${seq}`,
+      env: 'prod',
+      channel: 'stable',
+      at: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString(),
+      rule: 'test.rule',
+      actor: 'controller',
+      reason: null,
+      from: 'rolling',
+      to: 'rolling',
+      stageIndex: 0,
+      verdict: 'ok',
+      holder: null,
+      prevDigest,
+      ...fields,
+    };
+    const record = { ...unsealed, seq, digest: digestOf(canonicalBytes(unsealed)) };
+    prevDigest = record.digest;
+    records.push(record);
+    return record;
+  };
+  const mine: Record<string, unknown>[] = [];
+  let otherCount = 0;
+  for (let i = 0; i < ours + others; i++) {
+    if ((i % 2 === 0 && mine.length < ours) || otherCount === others) {
+      mine.push(add({ release, kind: 'stage', inputs: { pack, step: i } }));
+    } else {
+      otherCount += 1;
+      add({ release: 'rel_other', kind: 'stage', inputs: { step: i } });
+    }
+  }
+  const seal = add({
+    release,
+    kind: RELEASE_SEALED_KIND,
+    from: null,
+    to: null,
+    verdict: 'sealed',
+    inputs: sealInputs({
+      release,
+      pack,
+      outcome: 'completed',
+      records: mine.map((r) => ({ seq: r['seq'] as number, digest: r['digest'] as string })),
+    }),
+  });
+  mine.push(seal);
+  add({ release: 'rel_other', kind: 'stage', inputs: { after: true } });
+
+  const entries = records.map((record) =>
+    logEntryOf(
+      decisionStatement(record as { seq: number; digest: string } & Record<string, unknown>),
+      signer,
+    ),
+  );
+  const leaves = entries.map((e) => e.leafHash);
+  const size = leaves.length;
+  const body = formatCheckpoint({
+    origin: ORIGIN,
+    size,
+    rootHash: rootOfLeafHashes(leaves),
+    extensions: [],
+  });
+  const witnessNames = ['w.test/a', 'w.test/b'];
+  const note =
+    signNote(body, ORIGIN, logKey) +
+    witnessKeys
+      .map((k, i) => cosignatureLine(body, witnessNames[i] as string, k, 1_700_000_000 + i))
+      .join('');
+  const witnesses = witnessKeys.map((k, i) =>
+    noteVerifierOf(witnessNames[i] as string, k, NOTE_COSIGNATURE_V1),
+  );
+  const files = evidenceBundleFiles({
+    release,
+    checkpoint: note,
+    records: mine.map((record) => {
+      const seq = record['seq'] as number;
+      return {
+        seq,
+        envelope: (entries[seq - 1] as LogEntry).envelope,
+        proof: {
+          seq,
+          leafIndex: seq - 1,
+          treeSize: size,
+          proof: inclusionProof(leaves, seq - 1).map((h) => Buffer.from(h).toString('base64')),
+        },
+      };
+    }),
+    packs: [{ digest: pack, manifest }],
+    buildKeys: [{ keyId: keyIdOf(buildKey), publicKeyPem: publicPem(buildKey) }],
+    logKey: {
+      verifierKey: verifierKeyString(ORIGIN, logKey),
+      publicKeyPem: publicPem(logKey),
+    },
+    witnesses: witnessKeys.map((k, i) =>
+      verifierKeyString(witnessNames[i] as string, k, NOTE_COSIGNATURE_V1),
+    ),
+  });
+  return {
+    files,
+    release,
+    seqs: mine.map((r) => r['seq'] as number),
+    witnesses,
+    trust: {
+      logKey: noteVerifierOf(ORIGIN, logKey),
+      buildKeys: [trustOf(buildKey)],
+      witnesses,
+      minWitnesses: 2,
+    },
+  };
+}

@@ -1,0 +1,204 @@
+import { Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import {
+  Base64List,
+  errorResponses,
+  LimitQuery,
+  limitOf,
+  LogCount,
+  LogEnvelopeSchema,
+} from '@lockgate/api';
+import { OPERATORS, READERS } from '../../http/route-roles.ts';
+import type { LogService } from './log-service.ts';
+
+export function logRoutes(app: FastifyInstance, options: { log: LogService }): void {
+  const { log } = options;
+  // Reads are open to every reader of the fleet's state; a cosignature is an operator's act,
+  // authorized on top of the token by the witness key the server trusts.
+  const config = { roles: READERS };
+
+  app.get(
+    '/log/key',
+    {
+      config,
+      schema: {
+        summary: "The log's public key: note verifier key, origin, DSSE key id and PEM",
+        tags: ['log'],
+        response: {
+          200: Type.Object(
+            {
+              origin: Type.String(),
+              verifierKey: Type.String(),
+              keyId: Type.String(),
+              publicKeyPem: Type.String(),
+            },
+            { additionalProperties: false },
+          ),
+          ...errorResponses,
+        },
+      },
+    },
+    async () => log.key(),
+  );
+
+  app.get(
+    '/log/checkpoint',
+    {
+      config,
+      schema: {
+        summary: 'The latest checkpoint: a C2SP signed note with its witness cosignatures',
+        tags: ['log'],
+        produces: ['text/plain'],
+        response: { 200: Type.String(), ...errorResponses },
+      },
+    },
+    async (_request, reply) => {
+      const { note } = await log.checkpoint();
+      return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache').send(note);
+    },
+  );
+
+  app.get<{ Params: { seq: string } }>(
+    '/log/entries/:seq',
+    {
+      config,
+      schema: {
+        summary: 'One log entry: the DSSE envelope of a decision record and its leaf index',
+        tags: ['log'],
+        params: Type.Object({ seq: LogCount }, { additionalProperties: false }),
+        response: {
+          200: Type.Object(
+            {
+              seq: Type.Integer(),
+              leafIndex: Type.Integer(),
+              leafHash: Type.String(),
+              envelope: LogEnvelopeSchema,
+            },
+            { additionalProperties: false },
+          ),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => log.entry(Number(request.params.seq)),
+  );
+
+  const InclusionQuery = Type.Object(
+    { seq: LogCount, size: Type.Optional(LogCount) },
+    { additionalProperties: false },
+  );
+  app.get<{ Querystring: Static<typeof InclusionQuery> }>(
+    '/log/proofs/inclusion',
+    {
+      config,
+      schema: {
+        summary: 'RFC 9162 inclusion proof of record seq (leaf seq - 1) in the tree of size leaves',
+        tags: ['log'],
+        querystring: InclusionQuery,
+        response: {
+          200: Type.Object(
+            {
+              seq: Type.Integer(),
+              leafIndex: Type.Integer(),
+              treeSize: Type.Integer(),
+              leafHash: Type.String(),
+              rootHash: Type.String(),
+              proof: Base64List,
+            },
+            { additionalProperties: false },
+          ),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const { seq, size } = request.query;
+      return log.inclusion(Number(seq), size === undefined ? undefined : Number(size));
+    },
+  );
+
+  const ConsistencyQuery = Type.Object(
+    { from: LogCount, to: LogCount },
+    { additionalProperties: false },
+  );
+  app.get<{ Querystring: Static<typeof ConsistencyQuery> }>(
+    '/log/proofs/consistency',
+    {
+      config,
+      schema: {
+        summary: 'RFC 9162 consistency proof between tree sizes from and to',
+        tags: ['log'],
+        querystring: ConsistencyQuery,
+        response: {
+          200: Type.Object(
+            { from: Type.Integer(), to: Type.Integer(), proof: Base64List },
+            { additionalProperties: false },
+          ),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => log.consistency(Number(request.query.from), Number(request.query.to)),
+  );
+
+  const CheckpointsQuery = Type.Object(
+    {
+      after: Type.Optional(Type.String({ pattern: '^(0|[1-9][0-9]{0,15})$' })),
+      limit: Type.Optional(LimitQuery),
+    },
+    { additionalProperties: false },
+  );
+  app.get<{ Querystring: Static<typeof CheckpointsQuery> }>(
+    '/log/checkpoints',
+    {
+      config,
+      schema: {
+        summary: 'Every stored checkpoint (signed by the log key), oldest first, for auditors',
+        tags: ['log'],
+        querystring: CheckpointsQuery,
+        response: {
+          200: Type.Object({
+            items: Type.Array(
+              Type.Object(
+                { size: Type.Integer(), note: Type.String(), createdAt: Type.String() },
+                { additionalProperties: false },
+              ),
+            ),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => ({
+      items: await log.checkpoints(Number(request.query.after ?? 0), limitOf(request.query.limit)),
+    }),
+  );
+
+  const CosignatureBody = Type.Object(
+    {
+      checkpoint: Type.String({ minLength: 1, maxLength: 4096, description: 'the cosigned body' }),
+      cosignature: Type.String({ minLength: 1, maxLength: 1024, description: 'one note line' }),
+    },
+    { additionalProperties: false },
+  );
+  app.post<{ Body: Static<typeof CosignatureBody> }>(
+    '/log/cosignatures',
+    {
+      config: { roles: OPERATORS },
+      schema: {
+        summary: 'A witness posts its C2SP cosignature/v1 of a checkpoint',
+        tags: ['log'],
+        body: CosignatureBody,
+        response: {
+          201: Type.Object(
+            { size: Type.Integer(), witness: Type.String() },
+            { additionalProperties: false },
+          ),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await log.addCosignature(request.body)),
+  );
+}
