@@ -32,6 +32,7 @@ function record(patch: Partial<DecisionRecordView>): DecisionRecordView {
     holder: null,
     digest: `sha256:${'e'.repeat(64)}`,
     prevDigest: null,
+    coreVersion: null,
     ...patch,
   };
 }

@@ -12,6 +12,7 @@ import { healthRoutes } from './features/health/health-routes.ts';
 import { packRoutes } from './features/packs/pack-routes.ts';
 import { planRoutes } from './features/plans/plan-routes.ts';
 import { releaseRoutes } from './features/releases/release-routes.ts';
+import { replayRoutes } from './features/replays/replay-routes.ts';
 import { revocationRoutes } from './features/revocations/revocation-routes.ts';
 import { serverKeyRoutes } from './features/server-keys/server-key-routes.ts';
 import { targetRoutes } from './features/targets/target-routes.ts';
@@ -77,6 +78,7 @@ const FEATURE_ROUTES: readonly ((app: FastifyInstance, deps: RouteDeps) => void)
   planRoutes,
   targetRoutes,
   releaseRoutes,
+  replayRoutes,
   revocationRoutes,
   decisionRoutes,
   serverKeyRoutes,

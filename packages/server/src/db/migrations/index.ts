@@ -4,6 +4,7 @@ import { releases } from './0002-releases.ts';
 import { tokenNames } from './0003-token-names.ts';
 import { tokenScopes } from './0004-token-scopes.ts';
 import { webhooks } from './0006-webhooks.ts';
+import { replays } from './0008-replays.ts';
 
 /** Every migration, keyed by a name that sorts in the order they must run. Append only. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -13,6 +14,8 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0004-token-scopes': tokenScopes,
   // 0005 is the transparency log's, added in parallel.
   '0006-webhooks': webhooks,
+  // 0007 is left to work landing in parallel.
+  '0008-replays': replays,
 });
 
 export const migrationProvider: MigrationProvider = {
