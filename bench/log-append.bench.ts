@@ -92,6 +92,7 @@ async function main(): Promise<void> {
       id: `dec_${i}`,
       digest: `sha256:${i.toString(16).padStart(64, '0')}`,
       prevDigest: i === 0 ? null : `sha256:${(i - 1).toString(16).padStart(64, '0')}`,
+      coreVersion: null,
     }));
     await logOnlyStores.transaction((tx) => logDecisionRecords(tx, records.slice(0, 1)));
     const logStart = performance.now();

@@ -25,6 +25,10 @@ export const DecisionRecordSchema = Type.Object(
     holder: NullableString,
     digest: Type.String(),
     prevDigest: NullableString,
+    coreVersion: Type.Union([Type.String(), Type.Null()], {
+      description:
+        'The core that decided (`0.1.0+decide.1`); null on records written before it was kept.',
+    }),
   },
   { $id: 'DecisionRecord', additionalProperties: false },
 );

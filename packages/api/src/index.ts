@@ -14,6 +14,7 @@ import { WebhookDeliverySchema, WebhookSchema } from './webhooks.ts';
 import { PackSummarySchema } from './packs.ts';
 import { PlanSchema } from './plans.ts';
 import { ReleaseSchema } from './releases.ts';
+import { ReplaySchema } from './replays.ts';
 import { TargetSchema } from './targets.ts';
 import { TokenSchema } from './tokens.ts';
 import { TrustedKeySchema } from './trust.ts';
@@ -31,6 +32,7 @@ export * from './plans.ts';
 export * from './targets.ts';
 export * from './releases.ts';
 export * from './decisions.ts';
+export * from './replays.ts';
 export * from './server-keys.ts';
 export * from './health.ts';
 export * from './webhooks.ts';
@@ -58,6 +60,7 @@ export const SHARED_SCHEMAS = [
   TargetSchema,
   ReleaseSchema,
   DecisionRecordSchema,
+  ReplaySchema,
   WebhookSchema,
   WebhookDeliverySchema,
 ] as const;

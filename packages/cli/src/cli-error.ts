@@ -12,6 +12,8 @@ export const CLI_ERROR_CODES = {
   PACK_SOURCE_UNSUPPORTED: 'The pack source directory holds something other than regular files.',
   RELEASE_NOT_COMPLETED:
     'A release followed with --wait ended, paused or waits for approvals instead of completing.',
+  REPLAY_MISMATCH:
+    'A replay of a release found decisions the current core does not decide the same way.',
 } as const;
 
 export type CliErrorCode = keyof typeof CLI_ERROR_CODES;

@@ -39,6 +39,7 @@ interface Summary {
       to: string;
       inputs: { gates?: { kind?: string; mode?: string; verdict: string }[] };
     }[];
+    replay: { total: number; matching: number; mismatches: number; matchRate: number } | null;
   }[];
   fleet: {
     total: number;
@@ -145,6 +146,13 @@ describe('lockgate demo', () => {
         expect(
           v3?.timeline.filter((r) => r.kind === 'command' && r.rule !== 'release.create'),
         ).toEqual([]);
+
+        // Every decision of the demo's releases replays on the current core.
+        for (const release of summary.releases) {
+          expect(release.replay, release.label).toMatchObject({ mismatches: 0, matchRate: 1 });
+          expect(release.replay?.matching).toBe(release.replay?.total);
+          expect(release.replay?.total).toBeGreaterThan(0);
+        }
 
         expect(summary.fleet).toEqual({
           total: 20,

@@ -33,6 +33,7 @@ function record(patch: Partial<DecisionRecordView>): DecisionRecordView {
     holder: null,
     digest: `sha256:${'e'.repeat(64)}`,
     prevDigest: null,
+    coreVersion: null,
     ...patch,
   };
 }

@@ -14,6 +14,7 @@ import { planRoutes } from './features/plans/plan-routes.ts';
 import { releaseRoutes } from './features/releases/release-routes.ts';
 import { evidenceRoutes } from './features/evidence/evidence-routes.ts';
 import { logRoutes } from './features/log/log-routes.ts';
+import { replayRoutes } from './features/replays/replay-routes.ts';
 import { revocationRoutes } from './features/revocations/revocation-routes.ts';
 import { serverKeyRoutes } from './features/server-keys/server-key-routes.ts';
 import { targetRoutes } from './features/targets/target-routes.ts';
@@ -79,6 +80,7 @@ const FEATURE_ROUTES: readonly ((app: FastifyInstance, deps: RouteDeps) => void)
   planRoutes,
   targetRoutes,
   releaseRoutes,
+  replayRoutes,
   revocationRoutes,
   decisionRoutes,
   serverKeyRoutes,

@@ -30,6 +30,8 @@ import type { PackService } from './features/packs/pack-service.ts';
 import { createPlanService } from './features/plans/plan-service.ts';
 import type { PlanService } from './features/plans/plan-service.ts';
 import { createReleaseService } from './features/releases/release-service.ts';
+import { createReplayService } from './features/replays/replay-service.ts';
+import type { ReplayService } from './features/replays/replay-service.ts';
 import type { ReleaseService } from './features/releases/release-service.ts';
 import { createRevocationService } from './features/revocations/revocation-service.ts';
 import type { RevocationService } from './features/revocations/revocation-service.ts';
@@ -60,6 +62,8 @@ export interface Services {
   readonly plans: PlanService;
   readonly targets: TargetService;
   readonly releases: ReleaseService;
+  /** replays of a release's decisions on the current core */
+  readonly replays: ReplayService;
   readonly revocations: RevocationService;
   readonly decisions: DecisionService;
   readonly serverKeys: ServerKeyService;
@@ -188,6 +192,7 @@ export function createServices(
       onReport: (report) => metrics.observeReport(report),
     }),
     releases: createReleaseService({ stores, blobs, clock, keys: serverKeys, signals }),
+    replays: createReplayService({ stores, clock, onError }),
     revocations: createRevocationService({ stores, clock, keys: serverKeys, signals }),
     decisions: createDecisionService({ stores }),
     serverKeys,

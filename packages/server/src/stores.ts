@@ -35,6 +35,10 @@ import { createTrustStore } from './features/trust/trust-store.ts';
 import { createWebhookStore } from './features/webhooks/webhook-store.ts';
 import type { WebhookStore } from './features/webhooks/webhook-store.ts';
 import type { TrustStore } from './features/trust/trust-store.ts';
+import { createDecisionContextStore } from './features/replays/decision-context-store.ts';
+import type { DecisionContextStore } from './features/replays/decision-context-store.ts';
+import { createReplayStore } from './features/replays/replay-store.ts';
+import type { ReplayStore } from './features/replays/replay-store.ts';
 
 export interface Stores {
   readonly packs: PackStore;
@@ -55,6 +59,9 @@ export interface Stores {
   readonly metrics: MetricsStore;
   readonly webhooks: WebhookStore;
   readonly log: LogStore;
+  /** the decision contexts core decided on, content-addressed (kept as long as the records) */
+  readonly contexts: DecisionContextStore;
+  readonly replays: ReplayStore;
   /**
    * Runs fn with stores bound to one transaction: committed when fn resolves, rolled back
    * when it throws. Called inside a transaction, it joins that transaction.
@@ -83,6 +90,8 @@ export function createStores(db: Kysely<Database>): Stores {
     metrics: createMetricsStore(db),
     webhooks: createWebhookStore(db),
     log: createLogStore(db),
+    contexts: createDecisionContextStore(db),
+    replays: createReplayStore(db),
     transaction: (fn) =>
       db.isTransaction ? fn(stores) : db.transaction().execute((trx) => fn(createStores(trx))),
     ping: () => pingDatabase(db),

@@ -69,6 +69,7 @@ for (const dialect of DIALECTS) {
         '0004-token-scopes',
         '0005-transparency-log',
         '0006-webhooks',
+        '0008-replays',
       ]);
     });
 

@@ -116,6 +116,7 @@ export function record(seq: number, overrides: Partial<DecisionRecord> = {}): De
         : `sha256:${String(seq - 1)
             .repeat(64)
             .slice(0, 64)}`,
+    coreVersion: null,
     ...overrides,
   };
 }

@@ -3,7 +3,7 @@ import { RELEASE_STATES } from '@lockgate/core';
 import type { CommandKind, ReleaseStatus } from '@lockgate/core';
 import { itemsOf, objectField } from '../api-client.ts';
 import type { ApiClient } from '../api-client.ts';
-import type { DecisionRecordView, ReleaseView, ReleaseWhyView } from '@lockgate/api';
+import type { DecisionRecordView, ReleaseView, ReleaseWhyView, ReplayView } from '@lockgate/api';
 import { CliError } from '../cli-error.ts';
 import { addServerOptions, clientFor } from '../command-context.ts';
 import type { CommandContext, ServerOptions } from '../command-context.ts';
@@ -30,6 +30,7 @@ import {
   releaseProgress,
   stageSummary,
 } from '../release-format.ts';
+import { formatReplay, replayFigures } from '../replay-format.ts';
 
 interface CreateOptions extends ServerOptions {
   to: ChannelRef;
@@ -45,6 +46,10 @@ interface ListOptions extends ServerOptions {
   channel?: string;
   state?: ReleaseStatus;
   limit?: number;
+}
+
+interface ReplayOptions extends ServerOptions {
+  reason: string;
 }
 
 interface CommandOptions extends ServerOptions {
@@ -232,6 +237,39 @@ export async function releaseTimeline(
   );
 }
 
+/**
+ * Replays every decision of a release on the server's current core and prints the figures and
+ * each mismatch; REPLAY_MISMATCH (exit 1) when any decision does not replay to its digest or the
+ * replay could not run.
+ */
+export async function replayReleaseDecisions(
+  context: CommandContext,
+  id: string,
+  options: ReplayOptions,
+): Promise<void> {
+  const client = clientFor(context, options);
+  const response = await client.request('POST', `${releasePath(id)}/replays`, {
+    json: { reason: options.reason },
+  });
+  const replay = objectField<ReplayView>(response.body, 'replay');
+  printResult(context.io, options.json === true, formatReplay(replay), { replay });
+  if (replay.status !== 'completed' || replay.mismatches > 0) {
+    throw new CliError(
+      'REPLAY_MISMATCH',
+      `Release ${replay.release} does not replay on core ${replay.coreVersion}: ${replayFigures(replay)}${
+        replay.error === null ? '' : ` (${replay.error})`
+      }.`,
+      {
+        details: {
+          release: replay.release,
+          replay: replay.id,
+          mismatches: replay.mismatched.map((m) => ({ seq: m.seq, field: m.field })),
+        },
+      },
+    );
+  }
+}
+
 export async function commandRelease(
   context: CommandContext,
   kind: CommandKind,
@@ -312,6 +350,16 @@ export function registerReleaseCommands(program: Command, context: CommandContex
       .description('show the decision records of a release, one line each (--json: the records)')
       .argument('<ID>', 'release id', parseReleaseId),
   ).action((id: string, options: ServerOptions) => releaseTimeline(context, id, options));
+
+  addServerOptions(
+    release
+      .command('replay')
+      .description(
+        'replay every decision of a release on the current core and compare digests; exit 1 on any mismatch',
+      )
+      .argument('<ID>', 'release id', parseReleaseId)
+      .requiredOption('--reason <TEXT>', 'why replay (kept with the replay request)', parseReason),
+  ).action((id: string, options: ReplayOptions) => replayReleaseDecisions(context, id, options));
 
   for (const [kind, help] of Object.entries(COMMAND_HELP) as [CommandKind, string][]) {
     addServerOptions(

@@ -2,7 +2,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient, itemsOf, objectField } from '../api-client.ts';
+import type { ReplayView } from '@lockgate/api';
 import type { CliIo } from '../io.ts';
+import { formatMismatch, replayFigures } from '../replay-format.ts';
 import { DemoFailedError, DemoInterruptedError } from './demo-errors.ts';
 import { createAgentTokens, revokeAgentTokens, startFleet } from './demo-fleet.ts';
 import type { Fleet } from './demo-fleet.ts';
@@ -65,6 +67,19 @@ export interface DemoReleaseSummary {
   endedByRule: string | null;
   durationSeconds: number | null;
   timeline: DemoDecisionRecord[];
+  /** the replay of every decision of the release on the server's core, at the end */
+  replay: DemoReplayFigures | null;
+}
+
+/** What replaying a release's decisions found (`POST /releases/{id}/replays`). */
+export interface DemoReplayFigures {
+  total: number;
+  matching: number;
+  mismatches: number;
+  matchRate: number;
+  coreVersion: string;
+  /** one sentence per mismatch */
+  mismatched: string[];
 }
 
 export interface DemoSummary {
@@ -319,6 +334,7 @@ export async function runDemo(io: CliIo, options: DemoOptions): Promise<DemoSumm
             ? null
             : (Date.parse(ending.at) - Date.parse(first.at)) / 1000,
         timeline,
+        replay: null,
       };
       releases.push(summary);
       progress(
@@ -400,7 +416,31 @@ export async function runDemo(io: CliIo, options: DemoOptions): Promise<DemoSumm
       .filter((t) => packLabel(t) !== 'v2')
       .map((t) => ({ id: t.id, pack: packLabel(t), lastAttempt: t.lastAttempt ?? null }));
 
+    // Every decision of every release, replayed on the server's core: all must match.
+    for (const summary of releases) {
+      const response = await client.request('POST', `/api/v1/releases/${summary.release}/replays`, {
+        json: { reason: 'demo: replay every decision at the end' },
+      });
+      const replay = objectField<ReplayView>(response.body, 'replay');
+      summary.replay = {
+        total: replay.total,
+        matching: replay.matching,
+        mismatches: replay.mismatches,
+        matchRate: replay.matchRate,
+        coreVersion: replay.coreVersion,
+        mismatched: replay.mismatched.map(formatMismatch),
+      };
+      progress(`${summary.label}: replay ${replayFigures(replay)}`);
+    }
+
     const failures: string[] = [];
+    for (const summary of releases) {
+      if (summary.replay !== null && summary.replay.mismatches > 0) {
+        failures.push(
+          `${summary.label} does not replay: ${replayFigures(summary.replay)} (${summary.replay.mismatched.join('; ')})`,
+        );
+      }
+    }
     if (s2.state !== 'completed') failures.push(`v2 ended ${s2.state}, not completed`);
     if (s3.state !== 'rolled_back') failures.push(`v3 ended ${s3.state}, not rolled_back`);
     else if (s3.endedBy !== 'controller') {
@@ -495,6 +535,14 @@ export function humanReport(summary: DemoSummary): string {
       `${release.label} ${DEMO_PACK_NAME}@${release.version}  release ${release.release}  plan ${release.plan}  → ${release.state}${release.outcome === null ? '' : ` (${release.outcome})`}`,
       ...(release.judgment === null ? [] : [`  why: ${release.judgment}`]),
       ...formatTimeline(release.timeline, labelOf),
+    );
+  }
+  lines.push('', 'Replay (every decision re-run on the current core, digests compared)');
+  for (const release of summary.releases) {
+    if (release.replay === null) continue;
+    lines.push(
+      `  ${release.label} release ${release.release}: ${replayFigures(release.replay)}`,
+      ...release.replay.mismatched.map((m) => `    mismatch at ${m}`),
     );
   }
   const t = summary.traffic;

@@ -18,4 +18,6 @@ export * from './release-commands.ts';
 export * from './channel-index.ts';
 export * from './desired-pack.ts';
 export * from './decision-record.ts';
+export * from './decision-replay.ts';
+export * from './core-version.ts';
 export type { Instant } from './instant.ts';

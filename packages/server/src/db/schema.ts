@@ -191,6 +191,8 @@ export interface DecisionRecordsTable {
   holder: string | null;
   digest: string;
   prev_digest: string | null;
+  /** the core that decided (`0.1.0+decide.1`); null on records older than migration 0008 */
+  core_version: string | null;
 }
 
 /** One row (id 1): the head of the decision hash chain, locked by every append. */
@@ -312,6 +314,34 @@ export interface LogCosignaturesTable {
   created_at: string;
 }
 
+/** One decision context, content-addressed: brotli-compressed JCS bytes as base64 text. */
+export interface DecisionContextsTable {
+  /** `sha256:` + hex of the uncompressed JCS bytes */
+  digest: string;
+  /** 'br+base64' */
+  encoding: string;
+  body: string;
+  /** bytes of the uncompressed JCS text */
+  size: number;
+  stored_at: string;
+}
+
+/** One replay request of a release and what it found. */
+export interface ReleaseReplaysTable {
+  id: string;
+  release_id: string;
+  requester: string;
+  reason: string;
+  /** 'completed' | 'failed' */
+  status: string;
+  /** the core that replayed */
+  core_version: string;
+  created_at: string;
+  finished_at: string | null;
+  /** figures, mismatches and records not replayed (JSON) */
+  result_json: string;
+}
+
 /** The Kysely database type. Times are ISO 8601 UTC strings on both dialects. */
 export interface Database {
   packs: PacksTable;
@@ -341,4 +371,6 @@ export interface Database {
   log_head: LogHeadTable;
   log_checkpoints: LogCheckpointsTable;
   log_cosignatures: LogCosignaturesTable;
+  decision_contexts: DecisionContextsTable;
+  release_replays: ReleaseReplaysTable;
 }

@@ -320,7 +320,7 @@ for (const dialect of DIALECTS) {
             const stored = await tx.releases.find(created.id);
             if (channel === null || stored === null) throw new Error('missing');
             const context = await loadReleaseContext(tx, w.t.blobs, stored.release, channel, now);
-            return { before: stored.release, result: decide(context, now) };
+            return { before: stored.release, context, result: decide(context, now) };
           });
         const [a, b] = [await decideOnce(), await decideOnce()];
         expect(b.before.version).toBe(a.before.version);
@@ -328,7 +328,13 @@ for (const dialect of DIALECTS) {
           w.t.stores.transaction(async (tx) => {
             const channel = await tx.channels.lock(ENV, CHANNEL);
             if (channel === null) throw new Error('missing');
-            return commitReleaseChange(tx, d.before, d.result, { channel, now, holder: 'h', key });
+            return commitReleaseChange(tx, d.before, d.result, {
+              channel,
+              now,
+              holder: 'h',
+              key,
+              context: d.context,
+            });
           });
         const records = (await commit(a))?.records ?? [];
         expect(records).toHaveLength(3);

@@ -31,6 +31,7 @@ function record(overrides: Partial<DecisionRecord>): DecisionRecord {
     holder: 'h1',
     digest: `sha256:${'a'.repeat(64)}`,
     prevDigest: null,
+    coreVersion: null,
     ...overrides,
   };
 }

@@ -203,6 +203,8 @@ export interface DecisionRecord {
   holder: string | null;
   digest: string;
   prevDigest: string | null;
+  /** the core that decided; null on records written before it was kept */
+  coreVersion: string | null;
 }
 
 export interface Pin {

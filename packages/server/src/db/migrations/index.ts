@@ -5,6 +5,7 @@ import { tokenNames } from './0003-token-names.ts';
 import { tokenScopes } from './0004-token-scopes.ts';
 import { transparencyLog } from './0005-transparency-log.ts';
 import { webhooks } from './0006-webhooks.ts';
+import { replays } from './0008-replays.ts';
 
 /** Every migration, keyed by a name that sorts in the order they must run. Append only. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -14,6 +15,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0004-token-scopes': tokenScopes,
   '0005-transparency-log': transparencyLog,
   '0006-webhooks': webhooks,
+  '0008-replays': replays,
 });
 
 export const migrationProvider: MigrationProvider = {

@@ -107,6 +107,7 @@ export function createController(deps: ControllerDeps): Controller {
         now,
         holder,
         key,
+        context,
       });
       return change === null ? null : { change, channel };
     });

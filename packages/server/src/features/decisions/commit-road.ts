@@ -13,6 +13,8 @@
  *   function before it returns the channel decision);
  * - record: `recordDecisions` appends one hash-chained decision record per draft — the single
  *   record step, also for decisions about no channel (tokens, environments, freezes, targets);
+ *   each record carries the core version that decided, and a release decision's context (given
+ *   by the caller that decided) is stored content-addressed in the same step, for replay;
  * - index: when the decision changed what the index carries, the channel index is built from the
  *   store, signed and stored under a version check (`resignChannelIndex`);
  * - agents: the caller publishes what this returns after the transaction commits (SSE
@@ -25,6 +27,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   buildChannelIndex,
+  CORE_VERSION,
   decideChannel,
   LockgateError,
   revocationDraft,
@@ -37,6 +40,7 @@ import type {
   IndexPackInfo,
   NamedPack,
   PackManifest,
+  ReleaseContext,
 } from '@lockgate/core';
 import type { Stores } from '../../stores.ts';
 import { indexPins } from '../channels/channel-index.ts';
@@ -55,6 +59,8 @@ export interface RoadOptions {
   key: IndexSigningKey;
   /** the controller that decided (recorded as `holder`); null or absent for operator commands */
   holder?: string | null;
+  /** the context core decide / applyCommand decided the release on; stored with the records */
+  context?: ReleaseContext;
 }
 
 /** What a channel function decided: the core decision and a value for the caller. */
@@ -72,12 +78,20 @@ export interface CommittedChannelChange<T> {
 
 /**
  * Records decisions: appends one hash-chained record per draft in the caller's transaction. The
- * road's single record step (every decision of the server is recorded here).
+ * road's single record step (every decision of the server is recorded here). `context`, when
+ * given, is what core decided the drafts on (their `inputs.context` names its digest): it is
+ * stored content-addressed in the same transaction, so a committed record never names a context
+ * that was not kept.
  */
 export async function recordDecisions(
   tx: Stores,
   drafts: readonly DecisionRecordDraft[],
+  decided: { context?: ReleaseContext | undefined } = {},
 ): Promise<DecisionRecord[]> {
+  const first = drafts[0];
+  if (decided.context !== undefined && first !== undefined) {
+    await tx.contexts.put(decided.context, first.at);
+  }
   return appendDecisions(tx, drafts);
 }
 
@@ -307,6 +321,7 @@ async function commitDecision<T>(
   const records = await recordDecisions(
     tx,
     decision.drafts.map((draft) => withHolder(draft, options)),
+    { context: options.context },
   );
   const index = decision.resign ? await resignChannelIndex(tx, channel, options) : null;
   return { value, channel, state, records, index };
@@ -361,6 +376,7 @@ export async function appendDecisions(
       id: `dec_${randomUUID()}`,
       inputs: JSON.parse(JSON.stringify(draft.inputs)) as Record<string, unknown>,
       prevDigest: lastDigest,
+      coreVersion: CORE_VERSION,
     };
     const record: DecisionRecord = {
       ...unsealed,

@@ -2,16 +2,25 @@ import { canonicalBytes, digestOf } from '@lockgate/core';
 import type { DecisionDraft } from '@lockgate/core';
 import type { DecisionRecord } from './decision-store.ts';
 
-/** A decision record before the log gives it an id, a place in the chain and its digests. */
-export type DecisionRecordDraft = Omit<DecisionRecord, 'seq' | 'id' | 'digest' | 'prevDigest'>;
+/**
+ * A decision record before the log gives it an id, a place in the chain, its digests and the
+ * version of the core that decided.
+ */
+export type DecisionRecordDraft = Omit<
+  DecisionRecord,
+  'seq' | 'id' | 'digest' | 'prevDigest' | 'coreVersion'
+>;
 
 /**
  * The digest of a record: sha256 of the JCS of the record without `seq` and `digest` but with
  * `prevDigest` (the rule of core `decisionDigest`, applied to the whole record), so the log is a
- * hash chain: changing, removing or reordering any record breaks every later link.
+ * hash chain: changing, removing or reordering any record breaks every later link. `coreVersion`
+ * enters the body only when it is set: records written before it was kept (null) hash exactly as
+ * they did when they were written, and a newer record's core version cannot be changed or
+ * removed without breaking its digest (removing it changes the body too).
  */
 export function decisionRecordDigest(record: Omit<DecisionRecord, 'seq' | 'digest'>): string {
-  const body: Omit<DecisionRecord, 'seq' | 'digest'> = {
+  const body: Omit<DecisionRecord, 'seq' | 'digest' | 'coreVersion'> & { coreVersion?: string } = {
     id: record.id,
     release: record.release,
     env: record.env,
@@ -28,6 +37,7 @@ export function decisionRecordDigest(record: Omit<DecisionRecord, 'seq' | 'diges
     verdict: record.verdict,
     holder: record.holder,
     prevDigest: record.prevDigest,
+    ...(record.coreVersion === null ? {} : { coreVersion: record.coreVersion }),
   };
   return digestOf(canonicalBytes(body));
 }

@@ -25,6 +25,12 @@ export interface DecisionRecord {
   holder: string | null;
   digest: string;
   prevDigest: string | null;
+  /**
+   * The core that decided (`CORE_VERSION`, e.g. `0.1.0+decide.1`), stamped on every record the
+   * log appends; null on records written before it was kept. Part of the record digest only when
+   * set, so the digests of older records still verify (decision-log.ts).
+   */
+  coreVersion: string | null;
 }
 
 export interface ChainHead {
@@ -95,6 +101,7 @@ export function createDecisionStore(db: Kysely<Database>): DecisionStore {
           holder: record.holder,
           digest: record.digest,
           prev_digest: record.prevDigest,
+          core_version: record.coreVersion,
         })
         .execute();
     },
@@ -132,5 +139,6 @@ function fromRow(row: Selectable<DecisionRecordsTable>): DecisionRecord {
     holder: row.holder,
     digest: row.digest,
     prevDigest: row.prev_digest,
+    coreVersion: row.core_version,
   };
 }

@@ -1,5 +1,5 @@
 import { applyReleaseResult } from '@lockgate/core';
-import type { DecideResult, ReleaseState } from '@lockgate/core';
+import type { DecideResult, ReleaseContext, ReleaseState } from '@lockgate/core';
 import type { Stores } from '../../stores.ts';
 import type { SignedIndex, StoredChannel } from '../channels/channel-store.ts';
 import { commitLockedChannel, newRollbackAuthorizationId } from '../decisions/commit-road.ts';
@@ -14,6 +14,8 @@ export interface ReleaseChangeOptions {
   /** the controller that decided; null for operator commands */
   holder: string | null;
   key: IndexSigningKey;
+  /** the context core decided `result` on; stored with its records (replay) */
+  context: ReleaseContext;
 }
 
 export interface CommittedReleaseChange {
@@ -29,7 +31,7 @@ export interface CommittedReleaseChange {
  * `before.version`, then core `applyReleaseResult` applies the actions to the channel
  * (setRollout, clearRollout, rollback, setBase, setLkg; an ended release frees the channel) and
  * grants the rollback authorizations a rollback needs; the road stores that, records the release's
- * drafts and the grants (hash-chained) and re-signs the channel index when the actions changed it.
+ * drafts and the grants (hash-chained) with the context they were decided on, and re-signs the channel index when the actions changed it.
  * Returns null when there was nothing to commit or another writer saved the release first (then
  * nothing is written).
  */
@@ -40,8 +42,9 @@ export async function commitReleaseChange(
   options: ReleaseChangeOptions,
 ): Promise<CommittedReleaseChange | null> {
   if (result.decisions.length === 0) return null;
-  const { channel, now, holder, key } = options;
-  const committed = await commitLockedChannel(tx, channel, { now, key, holder }, async (state) => {
+  const { channel, now, holder, key, context } = options;
+  const road = { now, key, holder, context };
+  const committed = await commitLockedChannel(tx, channel, road, async (state) => {
     if (!(await tx.releases.saveIfVersion(result.release, before.version, now.toISOString()))) {
       return null;
     }

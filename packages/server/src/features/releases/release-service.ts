@@ -226,6 +226,7 @@ export function createReleaseService(deps: {
           now,
           holder: null,
           key,
+          context,
         });
         if (committed === null) {
           throw new LockgateError(

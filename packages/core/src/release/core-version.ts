@@ -1,0 +1,17 @@
+/**
+ * Which core decided. Every decision record the server writes carries `CORE_VERSION`, so a
+ * replay that no longer matches after an upgrade says which core decided then and which one
+ * replays now, instead of leaving a bare digest mismatch.
+ *
+ * `CORE_PACKAGE_VERSION` is the version of this package (`package.json`; a test holds them
+ * equal). `DECIDE_REVISION` counts changes to the decision rules themselves (`decide`,
+ * `applyCommand` and everything they call): raise it with any change that can make a recorded
+ * decision replay to a different draft, even when the package version stays.
+ */
+export const CORE_PACKAGE_VERSION = '0.1.0';
+
+/** The revision of the decision rules; raise it when a recorded decision may replay differently. */
+export const DECIDE_REVISION = 1;
+
+/** `<package version>+decide.<revision>`, e.g. `0.1.0+decide.1` (semver build metadata). */
+export const CORE_VERSION = `${CORE_PACKAGE_VERSION}+decide.${DECIDE_REVISION}`;

@@ -1,0 +1,166 @@
+import { canonicalBytes, CORE_VERSION, digestOf } from '@lockgate/core';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { recordDecisions } from '../../src/features/decisions/commit-road.ts';
+import {
+  decisionRecordDigest,
+  verifyDecisionChain,
+} from '../../src/features/decisions/decision-log.ts';
+import type { DecisionRecord } from '../../src/features/decisions/decision-store.ts';
+import type { StoredReplay } from '../../src/features/replays/replay-store.ts';
+import { createStores } from '../../src/stores.ts';
+import type { Stores } from '../../src/stores.ts';
+import { DIALECTS, describeDialect } from '../helpers/test-database.ts';
+import type { TestDatabase } from '../helpers/test-database.ts';
+
+const AT = '2026-01-01T00:00:00.000Z';
+
+/** A context-like value with reports, big enough for compression to matter. */
+function contextOf(n: number): Record<string, unknown> {
+  return {
+    release: { id: `rel_${n}`, version: n },
+    reports: Array.from({ length: 200 }, (_, i) => ({
+      targetId: `t-${String(i).padStart(4, '0')}`,
+      at: AT,
+      health: { requests: 100, errors: i % 3 },
+    })),
+    note: 'ünïcødé ✓',
+  };
+}
+
+function replay(id: string, createdAt: string, matching: number): StoredReplay {
+  return {
+    id,
+    release: 'rel_1',
+    requester: 'admin',
+    reason: 'audit',
+    status: 'completed',
+    coreVersion: CORE_VERSION,
+    createdAt,
+    finishedAt: createdAt,
+    result: {
+      total: 3,
+      matching,
+      mismatches: 3 - matching,
+      matchRate: matching / 3,
+      mismatched: [],
+      skipped: [{ seq: 1, rule: 'release.create', why: 'not a core release decision' }],
+      error: null,
+    },
+  };
+}
+
+for (const dialect of DIALECTS) {
+  describeDialect(dialect, 'replay stores', () => {
+    let database: TestDatabase;
+    let stores: Stores;
+
+    beforeEach(async () => {
+      database = await dialect.create();
+      stores = createStores(database.database.db);
+    });
+
+    afterEach(async () => {
+      await database.dispose();
+    });
+
+    it('stores a context under the digest of its canonical bytes and gives it back whole', async () => {
+      const context = contextOf(1);
+      const digest = await stores.contexts.put(context, AT);
+      expect(digest).toBe(digestOf(canonicalBytes(context)));
+      const got = await stores.contexts.get(digest);
+      expect(got).toMatchObject({ digest, context, intact: true, storedAt: AT });
+      expect(got?.size).toBe(canonicalBytes(context).length);
+      expect(got?.storedSize).toBeLessThan(got?.size ?? 0);
+      expect(await stores.contexts.get(digestOf('nothing'))).toBeNull();
+    });
+
+    it('keeps one row per context, the first, however often it is stored', async () => {
+      const digest = await stores.contexts.put(contextOf(2), AT);
+      expect(await stores.contexts.put(contextOf(2), '2027-01-01T00:00:00.000Z')).toBe(digest);
+      const rows = await database.database.db
+        .selectFrom('decision_contexts')
+        .select(['digest', 'stored_at'])
+        .execute();
+      expect(rows).toEqual([{ digest, stored_at: AT }]);
+    });
+
+    it('says a context edited in the database is no longer intact', async () => {
+      const digest = await stores.contexts.put(contextOf(3), AT);
+      const other = await stores.contexts.put(contextOf(4), AT);
+      const { db } = database.database;
+      const row = await db
+        .selectFrom('decision_contexts')
+        .select('body')
+        .where('digest', '=', other)
+        .executeTakeFirstOrThrow();
+      await db
+        .updateTable('decision_contexts')
+        .set({ body: row.body })
+        .where('digest', '=', digest)
+        .execute();
+      expect(await stores.contexts.get(digest)).toMatchObject({
+        intact: false,
+        context: contextOf(4),
+      });
+    });
+
+    it('lists the replays of a release newest first with their figures', async () => {
+      await stores.replays.insert(replay('rpl_a', AT, 3));
+      await stores.replays.insert(replay('rpl_b', '2026-01-02T00:00:00.000Z', 2));
+      await stores.replays.insert({ ...replay('rpl_c', AT, 3), release: 'rel_2' });
+      const listed = await stores.replays.listByRelease('rel_1', 10);
+      expect(listed.map((r) => r.id)).toEqual(['rpl_b', 'rpl_a']);
+      expect(listed[0]).toEqual(replay('rpl_b', '2026-01-02T00:00:00.000Z', 2));
+      expect(await stores.replays.listByRelease('rel_1', 1)).toHaveLength(1);
+    });
+
+    it('stamps the core version on new records and still verifies records written without one', async () => {
+      // A record as written before core versions were kept: its digest has no coreVersion.
+      const old: Omit<DecisionRecord, 'seq' | 'digest'> = {
+        id: 'dec_old',
+        release: null,
+        env: null,
+        channel: null,
+        at: AT,
+        kind: 'token',
+        rule: 'token.create',
+        actor: 'admin',
+        reason: null,
+        from: null,
+        to: null,
+        stageIndex: null,
+        inputs: { name: 'ci' },
+        verdict: 'created',
+        holder: null,
+        prevDigest: null,
+        coreVersion: null,
+      };
+      const { coreVersion: _none, ...withoutVersion } = old;
+      const oldDigest = digestOf(canonicalBytes(withoutVersion));
+      expect(decisionRecordDigest(old)).toBe(oldDigest);
+      await stores.transaction(async (tx) => {
+        await tx.decisions.lockHead();
+        await tx.decisions.insert({ ...old, seq: 1, digest: oldDigest });
+        await tx.decisions.setHead({ lastSeq: 1, lastDigest: oldDigest });
+        const { id: _id, prevDigest: _prev, ...draft } = withoutVersion;
+        const [next] = await recordDecisions(tx, [draft]);
+        expect(next?.coreVersion).toBe(CORE_VERSION);
+      });
+      const log = await stores.decisions.list({ limit: 10 });
+      expect(log.map((r) => r.coreVersion)).toEqual([null, CORE_VERSION]);
+      expect(verifyDecisionChain(log)).toMatchObject({ ok: true, checked: 2 });
+      const [, stamped] = log;
+      if (stamped === undefined) throw new Error('no second record');
+      // The core version is covered by the digest: changing or dropping it breaks the record.
+      expect(
+        verifyDecisionChain([
+          log[0] as DecisionRecord,
+          { ...stamped, coreVersion: '9.9.9+decide.9' },
+        ]).ok,
+      ).toBe(false);
+      expect(
+        verifyDecisionChain([log[0] as DecisionRecord, { ...stamped, coreVersion: null }]).ok,
+      ).toBe(false);
+    });
+  });
+}
