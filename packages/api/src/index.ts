@@ -36,6 +36,7 @@ export * from './health.ts';
 export * from './webhooks.ts';
 export * from './freezes.ts';
 export * from './console.ts';
+export * from './rollback-preview.ts';
 
 /**
  * The schemas other schemas refer to by `$id` (`Type.Ref`): a server registers each once

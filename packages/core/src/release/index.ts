@@ -14,5 +14,6 @@ export * from './decide.ts';
 export * from './release-commands.ts';
 export * from './channel-index.ts';
 export * from './desired-pack.ts';
+export * from './index-impact.ts';
 export * from './decision-record.ts';
 export type { Instant } from './instant.ts';
