@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiClient } from '../api/client.ts';
-import type { PackSummary, Session } from '../api/wire-types.ts';
+import type { ConsoleSessionView, PackSummary } from '@lockgate/api';
 import { AuditScreen } from '../screens/audit-screen.tsx';
 import { ChannelScreen, ChannelsScreen } from '../screens/channels-screen.tsx';
 import { PacksScreen } from '../screens/packs-screen.tsx';
@@ -44,7 +44,7 @@ function Screen({ path }: { path: string }) {
   return <ReleasesScreen />;
 }
 
-function SignedIn(props: { token: string; session: Session; signOut: () => void }) {
+function SignedIn(props: { token: string; session: ConsoleSessionView; signOut: () => void }) {
   const { token, session, signOut } = props;
   const client = useMemo(() => new ApiClient(token), [token]);
   const live = useEventStream(token);
@@ -96,7 +96,7 @@ function SignedIn(props: { token: string; session: Session; signOut: () => void 
 
 /** Signs in (token in session storage), then shows the screen of the URL. */
 export function ConsoleApp() {
-  const [auth, setAuth] = useState<{ token: string; session: Session } | null>(null);
+  const [auth, setAuth] = useState<{ token: string; session: ConsoleSessionView } | null>(null);
   const [checking, setChecking] = useState(true);
   useEffect(() => {
     const token = window.sessionStorage.getItem(TOKEN_KEY);
@@ -110,7 +110,7 @@ export function ConsoleApp() {
       .catch(() => window.sessionStorage.removeItem(TOKEN_KEY))
       .finally(() => setChecking(false));
   }, []);
-  const onSignedIn = useCallback((token: string, session: Session) => {
+  const onSignedIn = useCallback((token: string, session: ConsoleSessionView) => {
     window.sessionStorage.setItem(TOKEN_KEY, token);
     setAuth({ token, session });
     if (window.location.pathname === '/sign-in' || window.location.pathname === '/') {

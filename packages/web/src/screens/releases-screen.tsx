@@ -1,5 +1,5 @@
-import { RELEASE_STATES } from '../api/wire-types.ts';
-import type { ReleaseStatus } from '../api/wire-types.ts';
+import { RELEASE_STATES } from '../api/vocabulary.ts';
+import type { ReleaseStatus } from '@lockgate/api';
 import { hrefOf, Link, navigate, useLocation } from '../app/router.tsx';
 import { useLive } from '../app/live.tsx';
 import { useConsole } from '../app/session.tsx';

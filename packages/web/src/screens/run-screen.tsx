@@ -1,4 +1,4 @@
-import type { CommandKind, ConsoleEvent } from '../api/wire-types.ts';
+import type { CommandKind, ConsoleEventView } from '@lockgate/api';
 import { useLive } from '../app/live.tsx';
 import { Link } from '../app/router.tsx';
 import { canAct, useConsole } from '../app/session.tsx';
@@ -21,7 +21,7 @@ const COMMAND_LABEL: Record<CommandKind, string> = {
 /** Run / Timeline: one release as an auditable story, live. */
 export function RunScreen({ id }: { id: string }) {
   const { client, session, packs } = useConsole();
-  const relevant = (event: ConsoleEvent): boolean => event.release === id;
+  const relevant = (event: ConsoleEventView): boolean => event.release === id;
   const run = useLive(
     async () => {
       const [status, timeline] = await Promise.all([client.release(id), client.timeline(id)]);

@@ -1,7 +1,7 @@
 import { useEffect, useId, useState } from 'react';
 import type { FormEvent } from 'react';
 import { ApiClient } from '../api/client.ts';
-import type { Session } from '../api/wire-types.ts';
+import type { ConsoleSessionView } from '@lockgate/api';
 import { Refusal } from '../ui/refusal.tsx';
 
 /**
@@ -10,7 +10,7 @@ import { Refusal } from '../ui/refusal.tsx';
  * from the fragment, removed from the address bar at once, and exchanged for the token.
  */
 export function SignInScreen(props: {
-  onSignedIn: (token: string, session: Session) => void;
+  onSignedIn: (token: string, session: ConsoleSessionView) => void;
   fetcher?: typeof fetch;
 }) {
   const { onSignedIn, fetcher } = props;

@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'react';
-import type { HealthGateSpec, Stage, Target } from '../api/wire-types.ts';
+import type { HealthGateResultView, StageView, TargetView } from '@lockgate/api';
 import type { ApiClient } from '../api/client.ts';
 import { useLive } from '../app/live.tsx';
 import { Link } from '../app/router.tsx';
@@ -15,20 +15,40 @@ const METRIC_WORDS: Record<string, string> = {
   latency_p99_ms: 'latency p99 (ms)',
 };
 
-function gateWords(gate: HealthGateSpec): string {
+type StageGate = StageView['gates'][number];
+
+const opWords = (op: string): string => op.replace('<=', '≤').replace('>=', '≥');
+
+function gateWords(gate: StageGate): string {
+  if ('provider' in gate) {
+    return `Prometheus ${gate.query} ${opWords(gate.op)} ${gate.threshold} over ${duration(gate.windowSeconds)}`;
+  }
   const metric = METRIC_WORDS[gate.metric] ?? gate.metric;
   const window = gate.windowSeconds === undefined ? '' : ` over ${duration(gate.windowSeconds)}`;
   const targets = gate.minTargets === undefined ? '' : ` with ≥ ${gate.minTargets} targets`;
   const samples = gate.minSamples === undefined ? '' : ` and ≥ ${gate.minSamples} samples`;
-  return `${metric} ${gate.op.replace('<=', '≤').replace('>=', '≥')} ${gate.threshold}${window}${targets}${samples}`;
+  return `${metric} ${opWords(gate.op)} ${gate.threshold}${window}${targets}${samples}`;
 }
 
 /** The stage's policy in words. */
-export function policyWords(stage: Stage): string {
+export function policyWords(stage: StageView): string {
   const gates =
     stage.gates.length === 0 ? 'no health gates' : stage.gates.map(gateWords).join(' and ');
   const approvals = (stage.approvals ?? 0) > 0 ? `; ${stage.approvals} approvals first` : '';
   return `proceed when ${gates}; soak ${duration(stage.soakSeconds)}${approvals}`;
+}
+
+/** The controller's result of the stage's gate `i` (results come in the plan's gate order). */
+function resultOf(
+  results: readonly HealthGateResultView[],
+  gate: StageGate,
+  i: number,
+): HealthGateResultView | undefined {
+  const result = results[i];
+  if (result === undefined) return undefined;
+  const same =
+    'provider' in gate ? result.provider === 'prometheus' : result.metric === gate.metric;
+  return same ? result : undefined;
 }
 
 const PAGE = 1000;
@@ -38,8 +58,8 @@ export async function allTargets(
   client: ApiClient,
   env: string,
   channel: string,
-): Promise<Target[]> {
-  const all: Target[] = [];
+): Promise<TargetView[]> {
+  const all: TargetView[] = [];
   for (let page = 0; page < 100; page += 1) {
     const after = all.at(-1)?.id;
     const { items } = await client.targets({
@@ -86,7 +106,7 @@ export function StageScreen({ id, index }: { id: string; index: number }) {
               Object.entries(t.labels).some(([k, v]) => `${k}=${v}`.includes(needle)) ||
               packName(packs, t.activePack).includes(needle),
           );
-    const key = (t: Target): string =>
+    const key = (t: TargetView): string =>
       sort === 'id'
         ? t.id
         : sort === 'active'
@@ -159,10 +179,10 @@ export function StageScreen({ id, index }: { id: string; index: number }) {
           </tr>
         </thead>
         <tbody>
-          {stage.gates.map((gate) => {
-            const result = current ? why.gates.find((g) => g.metric === gate.metric) : undefined;
+          {stage.gates.map((gate, i) => {
+            const result = current ? resultOf(why.gates, gate, i) : undefined;
             return (
-              <tr key={gate.metric}>
+              <tr key={i}>
                 <td>{gateWords(gate)}</td>
                 <td>{result?.measured ?? '—'}</td>
                 <td>
