@@ -1,13 +1,17 @@
 import type {
+  ActiveFreezeListResponse,
+  AddFreezeWindowBody,
   BuildResponse,
   ChannelResponse,
   CommandKind,
   ConsoleSessionView,
   ConsoleSignInResponse,
   DecisionListResponse,
+  DsseEnvelopeView,
   EnvironmentDetailResponse,
   EnvironmentListResponse,
   ErrorBody,
+  FreezeWindowResponse,
   PackListResponse,
   PackManifestResponse,
   PinResponse,
@@ -22,6 +26,7 @@ import type {
   RollbackPreviewQuery,
   RollbackPreviewResponse,
   SetPinBody,
+  StopTheLineBody,
   TargetListQuery,
   TargetListResponse,
 } from '@lockgate/api';
@@ -182,5 +187,33 @@ export class ApiClient {
 
   rollbackPreview(id: string, q: RollbackPreviewQuery = {}): Promise<RollbackPreviewResponse> {
     return this.request('GET', `/releases/${seg(id)}/rollback-preview${query(q)}`);
+  }
+
+  /** The channel's signed index (a DSSE envelope; its payload is base64 JSON). */
+  channelIndex(env: string, channel: string): Promise<DsseEnvelopeView> {
+    return this.request('GET', `/channels/${seg(env)}/${seg(channel)}/index`);
+  }
+
+  addFreezeWindow(env: string, body: AddFreezeWindowBody): Promise<FreezeWindowResponse> {
+    return this.request('POST', `/environments/${seg(env)}/freeze-windows`, body);
+  }
+
+  removeFreezeWindow(env: string, id: string, reason: string): Promise<FreezeWindowResponse> {
+    return this.request('DELETE', `/environments/${seg(env)}/freeze-windows/${seg(id)}`, {
+      reason,
+    });
+  }
+
+  /** Every freeze in effect now (windows, stop the line, error budget). */
+  freezes(): Promise<ActiveFreezeListResponse> {
+    return this.request('GET', '/freezes');
+  }
+
+  stopTheLine(body: StopTheLineBody): Promise<ActiveFreezeListResponse> {
+    return this.request('POST', '/freezes', body);
+  }
+
+  liftFreezes(reason: string): Promise<ActiveFreezeListResponse> {
+    return this.request('POST', '/freezes/lift', { reason });
   }
 }

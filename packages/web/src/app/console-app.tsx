@@ -5,7 +5,9 @@ import { AuditScreen } from '../screens/audit-screen.tsx';
 import { ChannelScreen, ChannelsScreen } from '../screens/channels-screen.tsx';
 import { PacksScreen } from '../screens/packs-screen.tsx';
 import { ReleasesScreen } from '../screens/releases-screen.tsx';
+import { RollbackScreen } from '../screens/rollback-screen.tsx';
 import { RunScreen } from '../screens/run-screen.tsx';
+import { ScheduleScreen } from '../screens/schedule-screen.tsx';
 import { SignInScreen } from '../screens/sign-in-screen.tsx';
 import { StageScreen } from '../screens/stage-screen.tsx';
 import { StepScreen } from '../screens/step-screen.tsx';
@@ -19,6 +21,7 @@ const NAV = [
   ['/channels', 'Channels'],
   ['/targets', 'Targets'],
   ['/packs', 'Packs'],
+  ['/schedule', 'Schedule'],
   ['/audit', 'Audit log'],
 ] as const;
 
@@ -31,8 +34,10 @@ function Screen({ path }: { path: string }) {
   if ((p = matchPath('/releases/:id/steps/:seq', path)) !== null) {
     return <StepScreen id={p['id'] ?? ''} seq={Number(p['seq'])} />;
   }
-  // Phase 2 places: /releases/:id/rollback, /releases/:id/evidence, /releases/:id/replay,
-  // /releases/:id/schedule (they need the evidence, replay and schedule APIs).
+  if ((p = matchPath('/releases/:id/rollback', path)) !== null) {
+    return <RollbackScreen id={p['id'] ?? ''} />;
+  }
+  // Places still to come: /releases/:id/evidence and /releases/:id/replay (evidence API).
   if ((p = matchPath('/releases/:id', path)) !== null) return <RunScreen id={p['id'] ?? ''} />;
   if ((p = matchPath('/channels/:env/:channel', path)) !== null) {
     return <ChannelScreen env={p['env'] ?? ''} name={p['channel'] ?? ''} />;
@@ -41,6 +46,7 @@ function Screen({ path }: { path: string }) {
   if (path === '/targets') return <TargetsScreen />;
   if (path === '/packs') return <PacksScreen />;
   if (path === '/audit') return <AuditScreen />;
+  if (path === '/schedule') return <ScheduleScreen />;
   return <ReleasesScreen />;
 }
 

@@ -156,10 +156,10 @@ export function RunScreen({ id }: { id: string }) {
             }}
           />
         ))}
-        {/* Phase 2: rollback preview, evidence export, replay and schedule screens. */}
-        <span className="later">
-          Export evidence, Replay and Schedule arrive with the evidence and schedule APIs.
-        </span>
+        <Link to={`/releases/${encodeURIComponent(release.id)}/rollback`}>Rollback / Re-run…</Link>
+        <Link to="/schedule">Schedule</Link>
+        {/* Evidence export and Replay come with the evidence API. */}
+        <span className="later">Export evidence and Replay arrive with the evidence API.</span>
       </div>
     </section>
   );
