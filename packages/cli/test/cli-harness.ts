@@ -22,6 +22,8 @@ export interface RunOptions {
   env?: Record<string, string>;
   now?: Date;
   fetch?: typeof fetch;
+  /** when the command is asked to stop (default: at once) */
+  untilShutdown?: () => Promise<string>;
 }
 
 /** Runs one `lockgate` command line in-process with captured output. */
@@ -38,7 +40,7 @@ export async function runCli(args: string[], options: RunOptions): Promise<CliRe
     cwd: options.cwd,
     now: () => options.now ?? new Date('2026-11-23T10:00:00.000Z'),
     fetch: options.fetch ?? globalThis.fetch,
-    untilShutdown: () => Promise.resolve('SIGTERM'),
+    untilShutdown: options.untilShutdown ?? (() => Promise.resolve('SIGTERM')),
   };
   const code = await run(args, io, loadCliConfig(options.env ?? {}));
   return { code, stdout, stderr };
