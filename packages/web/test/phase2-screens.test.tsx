@@ -45,7 +45,7 @@ describe('Rollback / Re-run', () => {
     fireEvent.click(await screen.findByLabelText(/Roll back the release/));
     await screen.findByText('3 targets on kb@2.0.0 → will run kb@1.0.0');
     expect(screen.getByText('7 targets on kb@1.0.0 → unchanged')).toBeTruthy();
-    const execute = screen.getByRole('button', { name: 'Execute' }) as HTMLButtonElement;
+    const execute = screen.getByRole<HTMLButtonElement>('button', { name: 'Execute' });
     expect(execute.disabled).toBe(true);
     fireEvent.change(screen.getByLabelText('Reason (required)'), {
       target: { value: 'elevated latency' },
@@ -80,9 +80,7 @@ describe('Rollback / Re-run', () => {
     const alert = await screen.findByRole('alert');
     expect(alert.textContent).toBe('RELEASE_BELOW_FLOOR below the floor 2');
     fireEvent.change(screen.getByLabelText('Reason (required)'), { target: { value: 'x' } });
-    expect((screen.getByRole('button', { name: 'Execute' }) as HTMLButtonElement).disabled).toBe(
-      true,
-    );
+    expect(screen.getByRole<HTMLButtonElement>('button', { name: 'Execute' }).disabled).toBe(true);
   });
 
   it('shows a viewer the preview and no button', async () => {

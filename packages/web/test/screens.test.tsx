@@ -213,7 +213,7 @@ describe('Audit log', () => {
     const broken = [record(1), record(2, { prevDigest: 'sha256:nope' })];
     expect(chainState(broken)).toMatchObject({
       ok: false,
-      message: expect.stringContaining('record 2'),
+      message: expect.stringContaining('record 2') as unknown,
     });
     expect(chainState([record(1), record(3)]).message).toContain('gap');
     renderScreen(<AuditScreen />, {

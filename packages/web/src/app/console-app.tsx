@@ -103,13 +103,14 @@ function SignedIn(props: { token: string; session: ConsoleSessionView; signOut: 
 /** Signs in (token in session storage), then shows the screen of the URL. */
 export function ConsoleApp() {
   const [auth, setAuth] = useState<{ token: string; session: ConsoleSessionView } | null>(null);
-  const [checking, setChecking] = useState(true);
+  // A stored token is checked before anything is shown; a sign-in link's code goes to sign-in.
+  const [checking, setChecking] = useState(
+    () =>
+      window.sessionStorage.getItem(TOKEN_KEY) !== null && !window.location.hash.includes('code='),
+  );
   useEffect(() => {
     const token = window.sessionStorage.getItem(TOKEN_KEY);
-    if (token === null || window.location.hash.includes('code=')) {
-      setChecking(false);
-      return;
-    }
+    if (token === null || window.location.hash.includes('code=')) return;
     new ApiClient(token)
       .session()
       .then((session) => setAuth({ token, session }))

@@ -120,6 +120,21 @@ export function useLive<T>(
       unsubscribe();
       if (timer !== null) clearInterval(timer);
     };
+    // The caller's deps, checked at each call site (exhaustive-deps additionalHooks: useLive).
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, nonce, subscribe, options.pollMs]);
   return { ...state, reload: () => setNonce((n) => n + 1) };
+}
+
+/**
+ * The time now in milliseconds, moving every `everyMs`: screens read the clock through this
+ * (a render stays pure, and ages and countdowns move on without a reload).
+ */
+export function useNow(everyMs = 1000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(timer);
+  }, [everyMs]);
+  return now;
 }

@@ -82,7 +82,7 @@ function RollbackForm(props: { release: ReleaseView; mayAct: boolean }) {
             ...(choice === 'pin' && to !== '' ? { to } : {}),
           })
         : null,
-    [client, release.id, choice, to],
+    [client, release.id, choice, to, previewed],
     { pollMs: 5000 },
   );
   const refused =

@@ -1,5 +1,5 @@
 import type { CommandKind, ConsoleEventView } from '@lockgate/api';
-import { useLive } from '../app/live.tsx';
+import { useLive, useNow } from '../app/live.tsx';
 import { Link } from '../app/router.tsx';
 import { canAct, useConsole } from '../app/session.tsx';
 import { ReasonAction } from '../ui/action.tsx';
@@ -21,6 +21,7 @@ const COMMAND_LABEL: Record<CommandKind, string> = {
 /** Run / Timeline: one release as an auditable story, live. */
 export function RunScreen({ id }: { id: string }) {
   const { client, session, packs } = useConsole();
+  const now = useNow();
   const relevant = (event: ConsoleEventView): boolean => event.release === id;
   const run = useLive(
     async () => {
@@ -40,7 +41,6 @@ export function RunScreen({ id }: { id: string }) {
     );
   }
   const { release, why, records } = run.data;
-  const now = Date.now();
   const checkpoints = checkpointsOf(release, records, why);
   const commands = canAct(session.role) ? commandsFor(release, why) : [];
   const endAt = release.outcome?.at ?? null;

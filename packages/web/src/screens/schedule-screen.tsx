@@ -1,7 +1,7 @@
 import { useId, useState } from 'react';
 import type { FormEvent } from 'react';
 import type { AddFreezeWindowBody, Weekday } from '@lockgate/api';
-import { useLive } from '../app/live.tsx';
+import { useLive, useNow } from '../app/live.tsx';
 import { Link } from '../app/router.tsx';
 import { canAct, useConsole } from '../app/session.tsx';
 import { ReasonAction } from '../ui/action.tsx';
@@ -17,6 +17,7 @@ const DAYS: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun
  */
 export function ScheduleScreen() {
   const { client, session } = useConsole();
+  const now = useNow(60_000);
   const data = useLive(
     async () => {
       const [envs, releases, active] = await Promise.all([
@@ -42,7 +43,7 @@ export function ScheduleScreen() {
   if (data.status === 'loading') return <p role="status">Loading the schedule…</p>;
   if (data.status === 'error') return <Refusal error={data.error} />;
   const { envs, windows, releases, active } = data.data;
-  const items = calendar(windows, releases, Date.now());
+  const items = calendar(windows, releases, now);
   const stopped = active.filter((f) => f.source !== 'window');
   return (
     <section aria-labelledby="schedule-title">
@@ -125,7 +126,9 @@ export function ScheduleScreen() {
         (not before a time, and/or a weekly window); its <Link to="/releases">run</Link> says what
         holds it.
       </p>
-      {mayAct && envs.length > 0 ? <NewFreezeWindow envs={envs} onDone={data.reload} /> : null}
+      {mayAct && envs.length > 0 ? (
+        <NewFreezeWindow envs={envs} onDone={() => data.reload()} />
+      ) : null}
     </section>
   );
 }

@@ -16,7 +16,8 @@ export function SignInScreen(props: {
   const { onSignedIn, fetcher } = props;
   const [token, setToken] = useState('');
   const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  // Busy from the first render when the address carries a sign-in code (exchanged below).
+  const [busy, setBusy] = useState(() => /(?:^#|&)code=/.test(window.location.hash));
   const id = useId();
 
   useEffect(() => {
@@ -24,7 +25,6 @@ export function SignInScreen(props: {
     if (match?.[1] === undefined) return;
     const code = match[1];
     window.history.replaceState(null, '', window.location.pathname);
-    setBusy(true);
     new ApiClient('', fetcher)
       .signIn(code)
       .then((answer) => onSignedIn(answer.token, answer.session))

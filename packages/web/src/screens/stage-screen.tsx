@@ -1,7 +1,7 @@
 import { useMemo, useState } from 'react';
 import type { HealthGateResultView, StageView, TargetView } from '@lockgate/api';
 import type { ApiClient } from '../api/client.ts';
-import { useLive } from '../app/live.tsx';
+import { useLive, useNow } from '../app/live.tsx';
 import { Link } from '../app/router.tsx';
 import { useConsole } from '../app/session.tsx';
 import { age, duration, packName } from '../ui/format.ts';
@@ -79,6 +79,7 @@ type SortKey = 'id' | 'active' | 'report' | 'attempt';
 /** Deploy Stage: the stage's policy, its gates against thresholds, and every target. */
 export function StageScreen({ id, index }: { id: string; index: number }) {
   const { client, packs } = useConsole();
+  const now = useNow(5000);
   const [filter, setFilter] = useState('');
   const [sort, setSort] = useState<SortKey>('id');
   const status = useLive(() => client.release(id), [client, id], {
@@ -93,7 +94,6 @@ export function StageScreen({ id, index }: { id: string; index: number }) {
     [client, env, channel],
     { pollMs: 3000 },
   );
-  const now = Date.now();
   const rows = useMemo(() => {
     const list = targets.status === 'ready' ? targets.data : [];
     const needle = filter.trim().toLowerCase();

@@ -1,6 +1,6 @@
 import { useMemo } from 'react';
 import { hrefOf, navigate, useLocation } from '../app/router.tsx';
-import { useLive } from '../app/live.tsx';
+import { useLive, useNow } from '../app/live.tsx';
 import { useConsole } from '../app/session.tsx';
 import { age, packName } from '../ui/format.ts';
 import { Refusal } from '../ui/refusal.tsx';
@@ -55,6 +55,7 @@ function expected(channel: ChannelView | undefined): string | null {
 /** Targets: filter by env, channel, labels, pack, health and staleness; drift shown. */
 export function TargetsScreen() {
   const { client, packs } = useConsole();
+  const now = useNow(5000);
   const { query } = useLocation();
   const env = query.get('env') ?? '';
   const channel = query.get('channel') ?? '';
@@ -63,7 +64,6 @@ export function TargetsScreen() {
   const data = useLive(() => load(client, env, channel), [client, env, channel], { pollMs: 5000 });
   const set = (key: string, value: string): void =>
     navigate(hrefOf('/targets', { env, channel, q: text, only, [key]: value }), { replace: true });
-  const now = Date.now();
   const rows = useMemo(() => {
     if (data.status !== 'ready') return [];
     const needle = text.trim().toLowerCase();
