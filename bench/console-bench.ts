@@ -62,7 +62,7 @@ interface Entry {
   plainTable(n: number): Promise<number>;
 }
 const entry = (await vite.ssrLoadModule(
-  new URL('./console/render-entry.tsx', import.meta.url).pathname,
+  new URL('../packages/web/bench/render-entry.tsx', import.meta.url).pathname,
 )) as Entry;
 
 const median = (values: number[]): number => {

@@ -6,10 +6,10 @@
 import { act } from 'react';
 import { createRoot } from 'react-dom/client';
 import type { PackSummary, ReleaseView, TargetView } from '@lockgate/api';
-import { ApiClient } from '../../packages/web/src/api/client.ts';
-import { SessionContext } from '../../packages/web/src/app/session.tsx';
-import { ReleasesScreen } from '../../packages/web/src/screens/releases-screen.tsx';
-import { StageScreen } from '../../packages/web/src/screens/stage-screen.tsx';
+import { ApiClient } from '../src/api/client.ts';
+import { SessionContext } from '../src/app/session.tsx';
+import { ReleasesScreen } from '../src/screens/releases-screen.tsx';
+import { StageScreen } from '../src/screens/stage-screen.tsx';
 
 const V1 = `sha256:${'a'.repeat(64)}`;
 const V2 = `sha256:${'b'.repeat(64)}`;
@@ -84,7 +84,8 @@ async function mount(element: React.ReactElement, answer: (path: string) => unkn
   const root = createRoot(container);
   const client = new ApiClient('token', fakeFetch(answer));
   const packs = new Map(PACKS.map((p) => [p.digest, p]));
-  await act(() => {
+  await act(async () => {
+    await Promise.resolve();
     root.render(
       <SessionContext.Provider
         value={{ client, session: { name: 'ops', role: 'operator' }, packs, signOut: () => {} }}
@@ -141,7 +142,12 @@ export async function targetsTable(
     /health|active/i.test(b.textContent ?? ''),
   );
   const sortStart = performance.now();
-  if (button !== undefined) await act(() => button.click());
+  if (button !== undefined) {
+    await act(async () => {
+      await Promise.resolve();
+      button.click();
+    });
+  }
   const sort = performance.now() - sortStart;
   view.unmount();
   return { load, sort, rows };
