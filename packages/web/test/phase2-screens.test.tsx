@@ -158,10 +158,21 @@ describe('Schedule', () => {
       7,
     );
     expect(items.map((i) => [i.day, i.when, i.kind, i.freezeId ?? null])).toEqual([
-      ['2026-01-06', '22:00–24:00', 'freeze', 'fw_1'],
-      ['2026-01-07', '00:00–02:00', 'freeze', 'fw_1'],
+      ['2026-01-06', '22:00 → 2026-01-07 02:00', 'freeze', 'fw_1'],
       ['2026-01-08', 'from 06:30', 'release', null],
       ['2026-01-09', '16:00–02:00 (+1d)', 'freeze', 'fw_2'],
+    ]);
+  });
+
+  it('lists a stop the line once, on the first day, until lifted', () => {
+    const stopped: FreezeWindowView = {
+      ...WINDOWS[0]!,
+      id: 'frz_stl',
+      start: '2026-01-04T12:00:00Z',
+      end: '9999-12-31T23:59:59Z',
+    };
+    expect(calendar([stopped], [], NOW, 14).map((i) => [i.day, i.when])).toEqual([
+      ['2026-01-05', '00:00 until lifted'],
     ]);
   });
 

@@ -30,7 +30,8 @@ function plusMinutes(start: string, minutes: number): string {
 
 /**
  * The freeze windows and scheduled releases of the `days` days from `now` (UTC), day by day and by
- * time: a one-time window on each day it covers, a weekly window on each of its weekdays, a release
+ * time: a one-time window on the first day it covers in the range (with its end, or "until
+ * lifted" for stop the line), a weekly window on each of its weekdays, a release
  * on its not-before day or on each day of its weekly window. Releases that ended are left out.
  */
 export function calendar(
@@ -50,11 +51,18 @@ export function calendar(
         const start = Date.parse(w.start);
         const end = w.end === undefined ? start : Date.parse(w.end);
         if (end <= dayStart || start >= dayStart + DAY_MS) continue;
+        // Listed once, on the first day of the range it covers.
+        if (start < dayStart && d > 0) continue;
         const from = start > dayStart ? hhmm(start) : '00:00';
-        const to = end < dayStart + DAY_MS ? hhmm(end) : '24:00';
+        const to =
+          end < dayStart + DAY_MS
+            ? `–${hhmm(end)}`
+            : new Date(end).getUTCFullYear() >= 9999
+              ? ' until lifted'
+              : ` → ${dayOf(end)} ${hhmm(end)}`;
         items.push({
           day,
-          when: `${from}–${to}`,
+          when: `${from}${to}`,
           kind: 'freeze',
           env: w.env,
           text: `freeze: ${w.reason}`,
