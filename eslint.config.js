@@ -1,13 +1,13 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { importX } from 'eslint-plugin-import-x';
+import reactHooks from 'eslint-plugin-react-hooks';
 
 export default tseslint.config(
   {
     ignores: [
       '**/node_modules/**',
       '**/dist/**',
-      'packages/web/**',
       'coverage/**',
       '.lockgate/**',
       // files the README quick starts create at the repository root
@@ -105,8 +105,61 @@ export default tseslint.config(
       ],
     },
   },
+  // The console: React's rules of hooks (and the compiler-backed checks of the recommended set),
+  // typed against its own tsconfig (DOM, JSX, bundler resolution); it imports only the API
+  // contract of ours, and types only, so no schema code reaches the bundle.
   {
-    files: ['**/*.js'],
+    files: ['packages/web/**/*.{ts,tsx}'],
+    ...reactHooks.configs.flat['recommended-latest'],
+  },
+  {
+    files: ['packages/web/src/**/*.{ts,tsx}', 'packages/web/test/**/*.{ts,tsx}'],
+    rules: {
+      // useLive(load, deps) is checked like useEffect: its deps must name what load reads.
+      'react-hooks/exhaustive-deps': ['error', { additionalHooks: '^useLive$' }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@lockgate/*', '!@lockgate/api'],
+              message: 'the console depends on the API contract only.',
+            },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@lockgate/api',
+              allowTypeImports: true,
+              message: 'import types only from @lockgate/api (the bundle carries no schemas).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The browser tests start a real server with the server's own test helpers (a test-only
+    // dependency, never part of the console bundle).
+    files: ['packages/web/browser/**/*.ts'],
+    rules: { 'import-x/no-relative-packages': 'off' },
+  },
+  {
+    // Files that import Vite (import-x cannot load a resolver for it); neither is imported by
+    // anything, so there is no cycle to find.
+    files: ['packages/web/vite.config.ts', 'bench/console-bench.ts'],
+    rules: { 'import-x/no-cycle': 'off' },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    files: ['packages/web/scripts/**/*.mjs'],
+    languageOptions: { globals: { URL: 'readonly', console: 'readonly', process: 'readonly' } },
   },
 );

@@ -40,6 +40,7 @@ export * from './freezes.ts';
 export * from './console.ts';
 export * from './log.ts';
 export * from './evidence.ts';
+export * from './rollback-preview.ts';
 
 /**
  * The schemas other schemas refer to by `$id` (`Type.Ref`): a server registers each once

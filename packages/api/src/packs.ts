@@ -1,7 +1,7 @@
 /** Packs: push, list, manifest, download, revoke. */
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
-import { LimitQuery, Reason } from './vocabulary.ts';
+import { JsonObjectOf, LimitQuery, Reason } from './vocabulary.ts';
 
 /** Content types a pack upload may carry; anything else is 415. */
 export const PACK_MEDIA_TYPES = [
@@ -46,9 +46,27 @@ export type PackListResponse = Static<typeof PackListResponse>;
 export const PackRefParams = Type.Object({ ref: Type.String() }, { additionalProperties: false });
 export type PackRefParams = Static<typeof PackRefParams>;
 
+/** A pack manifest as `GET /packs/{ref}/manifest` answers it (core `PackManifest`, lockgate.pack/v1). */
+export interface PackManifestView {
+  schema: string;
+  name: string;
+  version: string;
+  sequence: number;
+  files: { path: string; sha256: string; size: number; role?: string }[];
+  requires: Record<string, string>;
+  provenance: {
+    buildId: string;
+    createdAt: string;
+    source?: { repo?: string; commit?: string };
+    inputs?: Record<string, string>;
+    gates: { name: string; status: string; details?: string }[];
+  };
+  signatures: { keyId: string; alg: string; sig: string }[];
+}
+
 export const PackManifestResponse = Type.Object({
   pack: Type.Ref(PackSummarySchema),
-  manifest: Type.Object({}, { additionalProperties: true }),
+  manifest: JsonObjectOf<PackManifestView>(),
 });
 export type PackManifestResponse = Static<typeof PackManifestResponse>;
 

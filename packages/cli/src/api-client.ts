@@ -145,6 +145,49 @@ export class ApiClient {
     }
     return { status: response.status, body: parsed };
   }
+
+  /**
+   * Opens a Server-Sent Events stream (`GET path`, bearer token, no timeout: it stays open) and
+   * returns its body as text chunks; SERVER_UNREACHABLE when it cannot be opened, the server's
+   * code when it refuses.
+   */
+  async openStream(path: string, signal: AbortSignal): Promise<ReadableStream<string>> {
+    const url = new URL(path.replace(/^\//, ''), this.#base);
+    let response: Response;
+    try {
+      response = await this.#fetch(url, {
+        headers: { authorization: `Bearer ${this.#token}`, accept: 'text/event-stream' },
+        signal,
+      });
+    } catch (error) {
+      throw new CliError(
+        'SERVER_UNREACHABLE',
+        `Cannot reach the server at ${this.server} (${networkReason(error)})`,
+        { details: { server: this.server }, cause: error },
+      );
+    }
+    if (!response.ok || response.body === null) {
+      const text = await response.text();
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text) as unknown;
+      } catch {
+        parsed = undefined;
+      }
+      if (isRecord(parsed) && typeof parsed['code'] === 'string') {
+        const code = parsed['code'];
+        const message = typeof parsed['message'] === 'string' ? parsed['message'] : code;
+        if (isErrorCode(code)) throw new LockgateError(code, message, { details: {} });
+        throw new ServerError(code, message, response.status, {});
+      }
+      throw new CliError(
+        'SERVER_RESPONSE_INVALID',
+        `The server answered GET ${url.pathname} with HTTP ${response.status} and no stream`,
+        { details: { status: response.status } },
+      );
+    }
+    return response.body.pipeThrough(new TextDecoderStream());
+  }
 }
 
 /** The named field of a JSON object response, which must be an object; else SERVER_RESPONSE_INVALID. */

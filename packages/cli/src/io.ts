@@ -10,6 +10,8 @@ export interface CliIo {
   cwd: string;
   now: () => Date;
   fetch: typeof fetch;
+  /** True when stdout is a terminal (a watched status redraws in place). */
+  interactive?: boolean;
   /** Resolves with the signal name when the process is asked to stop (SIGINT, SIGTERM). */
   untilShutdown: () => Promise<string>;
 }

@@ -19,6 +19,7 @@ const io: CliIo = {
   cwd: process.cwd(),
   now: () => new Date(),
   fetch: globalThis.fetch,
+  interactive: process.stdout.isTTY,
   untilShutdown: () =>
     new Promise((resolve) => {
       const onSignal = (signal: NodeJS.Signals): void => {

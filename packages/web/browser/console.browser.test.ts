@@ -1,8 +1,10 @@
 /**
  * The console in Debian's chromium against a real server process: sign in with the one-time
  * link, follow a release that simulated targets move through its stages, pause and resume it,
- * see a refusal's code, check every screen with axe-core, and write a screenshot of each screen
- * to docs/console/ (linked from the README).
+ * see a refusal's code, roll a release back after its preview and check the preview against what
+ * the targets are then told, sign in as a viewer who sees no action button (and whom the server
+ * refuses anyway), stop the line and lift it from the Schedule screen, check every screen with
+ * axe-core, and write a screenshot of each screen to docs/console/ (linked from the README).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -37,6 +39,7 @@ describe.runIf(run)('the console in chromium against a real server', () => {
   let fleetStopped = false;
   let fleet: Promise<void> = Promise.resolve();
   const digests: Record<string, string> = {};
+  let rolledBack = '';
 
   const api = async <T = Record<string, unknown>>(
     method: string,
@@ -285,7 +288,166 @@ describe.runIf(run)('the console in chromium against a real server', () => {
     expect(await page.getByText('✓ linked').count()).toBe(1);
   });
 
-  // The read-only `viewer` token role comes with the API contract work (issue 8); the component
-  // tests show a viewer no action buttons until then.
-  it.todo('a viewer token sees no action buttons in the browser');
+  it('rolls back with a reason, and the preview matches what the targets are then told', async () => {
+    const created = await api<{ release: { id: string } }>('POST', '/releases', {
+      env: 'prod',
+      channel: 'stable',
+      pack: 'kb@3.0.0',
+      plan: 'quick',
+      reason: 'kb 3.0.0 to stable',
+    });
+    const id = created.body.release.id;
+    rolledBack = id;
+    await eventually('the canary stage', 30_000, async () =>
+      (
+        await api<{ release: { currentStage: { startedAt: string | null } | null } }>(
+          'GET',
+          `/releases/${id}`,
+        )
+      ).body.release.currentStage?.startedAt
+        ? true
+        : null,
+    );
+    // Held at the canary so the preview and the rollback see the same channel.
+    expect(
+      (await api('POST', `/releases/${id}/pause`, { reason: 'hold for the preview' })).status,
+    ).toBe(200);
+    const desired = async (): Promise<Map<string, string | null>> => {
+      const out = new Map<string, string | null>();
+      for (const target of TARGETS) {
+        out.set(
+          target,
+          (await api<{ pack: string | null }>('GET', `/targets/${target}/desired`)).body.pack,
+        );
+      }
+      return out;
+    };
+    const before = await desired();
+    const onCanary = [...before.values()].filter((p) => p === digests['v3']).length;
+    expect(onCanary).toBeGreaterThan(0);
+
+    await page.goto(`${server.url}/releases/${id}`);
+    await page.getByRole('link', { name: 'Rollback / Re-run…' }).click();
+    await page.getByRole('heading', { name: 'Rollback / Re-run' }).waitFor();
+    await page.getByLabel(/Roll back the release/).check();
+    const move = page.locator('[data-impact="move"]');
+    await move.first().waitFor();
+    expect(await move.allTextContents()).toEqual([
+      `${onCanary} ${onCanary === 1 ? 'target' : 'targets'} on kb@3.0.0 → will run kb@2.0.0`,
+    ]);
+    await page.getByLabel('Reason (required)').fill('elevated latency on the canary');
+    await page.getByLabel('Ticket (optional)').fill('INC-1234');
+    await accessible('rollback');
+    await shot('rollback');
+    await page.getByRole('button', { name: 'Execute' }).click();
+    // Back on the run: the timeline shows the rollback.
+    await page.getByRole('heading', { name: new RegExp(`Run ${id}`) }).waitFor();
+    await page.getByText('ROLLED BACK', { exact: false }).first().waitFor({ timeout: 15_000 });
+    const after = await desired();
+    const moved = TARGETS.filter((t) => before.get(t) !== after.get(t));
+    expect(moved.length).toBe(onCanary);
+    expect(
+      moved.every((t) => before.get(t) === digests['v3'] && after.get(t) === digests['v2']),
+    ).toBe(true);
+    const last = (
+      await api<{ items: { rule: string; reason: string | null }[] }>(
+        'GET',
+        `/releases/${id}/timeline`,
+      )
+    ).body.items.at(-1);
+    expect(last).toMatchObject({
+      rule: 'command.rollback',
+      reason: 'elevated latency on the canary (ticket INC-1234)',
+    });
+
+    await page
+      .getByRole('link', { name: /Step detail of/ })
+      .last()
+      .click();
+    await page.getByRole('tab', { name: 'Artifacts' }).click();
+    await page.getByRole('heading', { name: 'Pack manifest' }).waitFor();
+    await page.getByText('kb@3.0.0 (sequence 3)', { exact: false }).waitFor({ timeout: 15_000 });
+    await accessible('step-artifacts');
+    await shot('step-artifacts');
+  }, 120_000);
+
+  it('a viewer token sees no action buttons, and the server refuses its commands anyway', async () => {
+    const made = await api<{ secret: string }>('POST', '/tokens', {
+      name: 'auditor',
+      role: 'viewer',
+    });
+    expect(made.status).toBe(201);
+    const viewer = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await viewer.goto(`${server.url}/sign-in`);
+    await viewer.getByLabel('API token').fill(made.body.secret);
+    await viewer.getByRole('button', { name: 'Sign in' }).click();
+    await viewer.getByRole('heading', { name: 'Releases' }).waitFor();
+    // Buttons that act (a disclosure that only shows more, aria-expanded, is not one).
+    const actionButtons = (): Promise<string[]> =>
+      viewer.locator('main button:not([aria-expanded])').allTextContents();
+    // Each screen, once its data is shown (the sentinel), has no button but Sign out.
+    for (const [path, sentinel] of [
+      [`/releases/${rolledBack}`, 'Quick actions'],
+      [`/releases/${rolledBack}/rollback`, 'Your role reads only'],
+      ['/channels/prod/stable', 'Channel prod / stable'],
+      ['/packs', 'kb'],
+      ['/schedule', 'Next 14 days'],
+    ] as const) {
+      await viewer.goto(`${server.url}${path}`);
+      await viewer.getByText(sentinel).first().waitFor({ timeout: 15_000 });
+      expect(await actionButtons(), path).toEqual([]);
+    }
+    await viewer.goto(`${server.url}/releases/${rolledBack}/rollback`);
+    await viewer.getByText('Your role reads only').waitFor();
+    await viewer.screenshot({ path: join(SHOTS, 'viewer-rollback.png'), fullPage: true });
+    await viewer.close();
+    for (const [method, path, body] of [
+      ['POST', `/releases/${rolledBack}/pause`, { reason: 'x' }],
+      ['POST', '/freezes', { reason: 'x' }],
+      [
+        'PUT',
+        '/environments/prod/channels/stable/pins/_',
+        { pack: 'kb@1.0.0', reason: 'x', expiresIn: '1h' },
+      ],
+    ] as const) {
+      const refused = await fetch(`${server.url}/api/v1${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${made.body.secret}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify(body),
+      });
+      expect(refused.status, path).toBe(403);
+      expect(((await refused.json()) as { code: string }).code).toBe('FORBIDDEN');
+    }
+  }, 60_000);
+
+  it('stops the line from the Schedule screen and lifts it', async () => {
+    await page.goto(`${server.url}/schedule`);
+    await page.getByRole('heading', { name: 'Schedule', exact: true }).waitFor();
+    await page.getByLabel('Kind').selectOption('weekly');
+    await page.getByLabel('Start (UTC, HH:MM)').fill('16:00');
+    await page.getByLabel('Reason (required)').fill('no Friday evening changes');
+    await page.getByRole('button', { name: 'Add freeze window' }).click();
+    await page
+      .getByText('weekly freeze: no Friday evening changes')
+      .first()
+      .waitFor({ timeout: 15_000 });
+    await page.getByRole('button', { name: 'Stop the line' }).click();
+    await page.getByLabel('Reason for stop the line (required)').fill('incident 42');
+    await page.getByRole('button', { name: 'Confirm stop the line' }).click();
+    await page.getByText(/Frozen now: prod/).waitFor({ timeout: 15_000 });
+    const active = await api<{ items: { env: string; source: string }[] }>('GET', '/freezes');
+    expect(active.body.items).toEqual([
+      expect.objectContaining({ env: 'prod', source: 'stop-the-line' }),
+    ]);
+    await accessible('schedule');
+    await shot('schedule');
+    await page.getByRole('button', { name: 'Lift' }).click();
+    await page.getByLabel('Reason for lift (required)').fill('incident resolved');
+    await page.getByRole('button', { name: 'Confirm lift' }).click();
+    await page.getByText('No freeze in effect', { exact: false }).waitFor({ timeout: 15_000 });
+    expect((await api<{ items: unknown[] }>('GET', '/freezes')).body.items).toEqual([]);
+  }, 60_000);
 });

@@ -1,9 +1,9 @@
-import type { DecisionRecord, Release, ReleaseWhy } from '../src/api/wire-types.ts';
+import type { DecisionRecordView, PlanView, ReleaseView, ReleaseWhyView } from '@lockgate/api';
 import { PACKS } from './render-screen.tsx';
 
 const [V1, V2] = PACKS.map((p) => p.digest) as [string, string];
 
-export const PLAN = {
+export const PLAN: PlanView = {
   name: 'canary',
   stages: [
     {
@@ -26,7 +26,7 @@ export const PLAN = {
   ],
 };
 
-export function release(overrides: Partial<Release> = {}): Release {
+export function release(overrides: Partial<ReleaseView> = {}): ReleaseView {
   return {
     id: 'rel_1',
     env: 'prod',
@@ -55,7 +55,7 @@ export function release(overrides: Partial<Release> = {}): Release {
   };
 }
 
-export function why(overrides: Partial<ReleaseWhy> = {}): ReleaseWhy {
+export function why(overrides: Partial<ReleaseWhyView> = {}): ReleaseWhyView {
   return {
     at: '2026-01-01T00:02:00Z',
     blockers: [],
@@ -91,7 +91,10 @@ export function why(overrides: Partial<ReleaseWhy> = {}): ReleaseWhy {
   };
 }
 
-export function record(seq: number, overrides: Partial<DecisionRecord> = {}): DecisionRecord {
+export function record(
+  seq: number,
+  overrides: Partial<DecisionRecordView> = {},
+): DecisionRecordView {
   return {
     seq,
     id: `dr_${seq}`,

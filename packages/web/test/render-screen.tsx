@@ -1,7 +1,7 @@
 import { render } from '@testing-library/react';
 import type { ReactElement } from 'react';
 import { ApiClient } from '../src/api/client.ts';
-import type { PackSummary, Role } from '../src/api/wire-types.ts';
+import type { PackSummary, TokenRole } from '@lockgate/api';
 import { SessionContext } from '../src/app/session.tsx';
 
 /** What the fake server answers for `METHOD /path` (path without /api/v1, query included). */
@@ -68,7 +68,7 @@ export const PACKS: PackSummary[] = [
 export function renderScreen(
   element: ReactElement,
   answers: Record<string, Answer>,
-  role: Role = 'operator',
+  role: TokenRole = 'operator',
 ): FakeServer & ReturnType<typeof render> {
   const server: FakeServer = { answers, calls: [] };
   const client = new ApiClient('token', fakeFetch(server));

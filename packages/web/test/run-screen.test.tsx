@@ -93,7 +93,7 @@ describe('Run / Timeline', () => {
       },
     });
     fireEvent.click(await screen.findByRole('button', { name: 'Promote' }));
-    const confirm = screen.getByRole('button', { name: 'Confirm promote' }) as HTMLButtonElement;
+    const confirm = screen.getByRole<HTMLButtonElement>('button', { name: 'Confirm promote' });
     expect(confirm.disabled).toBe(true);
     fireEvent.change(screen.getByLabelText('Reason for promote (required)'), {
       target: { value: 'looks good' },

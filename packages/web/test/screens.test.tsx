@@ -1,6 +1,6 @@
 import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Channel, Target } from '../src/api/wire-types.ts';
+import type { ChannelView, TargetView } from '@lockgate/api';
 import { AuditScreen, chainState } from '../src/screens/audit-screen.tsx';
 import { ChannelScreen } from '../src/screens/channels-screen.tsx';
 import { PacksScreen } from '../src/screens/packs-screen.tsx';
@@ -18,7 +18,7 @@ afterEach(() => {
 
 const [V1, V2] = PACKS.map((p) => p.digest) as [string, string];
 
-function target(i: number, activePack: string | null = V1): Target {
+function target(i: number, activePack: string | null = V1): TargetView {
   return {
     id: `t-${String(i).padStart(5, '0')}`,
     env: 'prod',
@@ -32,7 +32,7 @@ function target(i: number, activePack: string | null = V1): Target {
   };
 }
 
-const CHANNEL: Channel = {
+const CHANNEL: ChannelView = {
   env: 'prod',
   name: 'stable',
   plan: 'canary',
@@ -213,7 +213,7 @@ describe('Audit log', () => {
     const broken = [record(1), record(2, { prevDigest: 'sha256:nope' })];
     expect(chainState(broken)).toMatchObject({
       ok: false,
-      message: expect.stringContaining('record 2'),
+      message: expect.stringContaining('record 2') as unknown,
     });
     expect(chainState([record(1), record(3)]).message).toContain('gap');
     renderScreen(<AuditScreen />, {

@@ -24,6 +24,7 @@ import type { ChannelRef } from '../option-values.ts';
 import { printResult } from '../output.ts';
 import { loadPackNames, packLabel } from '../pack-names.ts';
 import type { PackNames } from '../pack-names.ts';
+import { watchRelease } from './release-watch.ts';
 import {
   formatDecisionRecord,
   formatReleaseStatus,
@@ -205,9 +206,16 @@ export async function listReleases(context: CommandContext, options: ListOptions
 export async function releaseStatus(
   context: CommandContext,
   id: string,
-  options: ServerOptions,
+  options: ServerOptions & { watch?: boolean },
 ): Promise<void> {
   const client = clientFor(context, options);
+  if (options.watch === true) {
+    await watchRelease(context, client, id, {
+      json: options.json === true,
+      deps: { fetchStatus: (releaseId) => fetchStatus(client, releaseId) },
+    });
+    return;
+  }
   const { release, why } = await fetchStatus(client, id);
   const progress = releaseProgress(release, context.io.now());
   const json = options.json === true;
@@ -341,8 +349,14 @@ export function registerReleaseCommands(program: Command, context: CommandContex
       .description(
         'show a release: state, stage, soak remaining, approvals, outcome, and why it is not moving',
       )
-      .argument('<ID>', 'release id', parseReleaseId),
-  ).action((id: string, options: ServerOptions) => releaseStatus(context, id, options));
+      .argument('<ID>', 'release id', parseReleaseId)
+      .option(
+        '--watch',
+        'draw the status again on every change from the server event stream until the release ends (Ctrl-C stops)',
+      ),
+  ).action((id: string, options: ServerOptions & { watch?: boolean }) =>
+    releaseStatus(context, id, options),
+  );
 
   addServerOptions(
     release

@@ -17,6 +17,7 @@ export * from './decide.ts';
 export * from './release-commands.ts';
 export * from './channel-index.ts';
 export * from './desired-pack.ts';
+export * from './index-impact.ts';
 export * from './decision-record.ts';
 export * from './decision-replay.ts';
 export * from './core-version.ts';

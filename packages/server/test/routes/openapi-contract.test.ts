@@ -10,7 +10,8 @@ import { DIALECTS } from '../helpers/test-database.ts';
  * server generated it before the contract moved into `@lockgate/api` (the move changed nothing on
  * the wire but the `viewer` role), with the routes added on purpose since (console session and
  * events, webhooks, freezes, Prometheus and compare gates, gate reports, target paging, the
- * transparency log and release evidence, replays and the records' coreVersion). A change
+ * transparency log and release evidence, replays and the records' coreVersion, the rollback
+ * preview, the session role as the token-role enum). A change
  * nobody meant fails here;
  * a change made on purpose is made by `LOCKGATE_WRITE_OPENAPI=1` (it rewrites the expected file
  * from the running code; format it with prettier and review its diff in the commit).

@@ -1,26 +1,38 @@
 import type {
-  ApiErrorBody,
-  BuildRecord,
-  Channel,
-  CommandBody,
+  ActiveFreezeListResponse,
+  AddFreezeWindowBody,
+  BuildResponse,
+  ChannelResponse,
   CommandKind,
-  DecisionRecord,
-  Environment,
-  EnvironmentDetail,
-  Items,
+  ConsoleSessionView,
+  ConsoleSignInResponse,
+  DecisionListResponse,
+  DsseEnvelopeView,
+  EnvironmentDetailResponse,
+  EnvironmentListResponse,
+  ErrorBody,
+  FreezeWindowResponse,
+  PackListResponse,
   PackManifestResponse,
-  PackSummary,
-  Pin,
-  PinBody,
-  Release,
+  PinResponse,
+  ReleaseCommandBody,
   ReleaseListQuery,
+  ReleaseListResponse,
+  ReleaseResponse,
   ReleaseStatusResponse,
-  Revocation,
-  Session,
-  SignInResponse,
-  Target,
+  ReleaseTimelineResponse,
+  RevocationListResponse,
+  RevokePackResponse,
+  RollbackPreviewQuery,
+  RollbackPreviewResponse,
+  SetPinBody,
+  StopTheLineBody,
   TargetListQuery,
-} from './wire-types.ts';
+  TargetListResponse,
+} from '@lockgate/api';
+
+/** A list query as the console writes it: limits as numbers (the wire carries them as text). */
+type WithLimit<Q> = Omit<Q, 'limit'> & { limit?: number };
 
 /** A refused or failed request: the server's code and sentence, or NETWORK for no answer. */
 export class ApiError extends Error {
@@ -28,7 +40,7 @@ export class ApiError extends Error {
   readonly code: string;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(status: number, body: ApiErrorBody) {
+  constructor(status: number, body: ErrorBody) {
     super(body.message);
     this.name = 'ApiError';
     this.status = status;
@@ -83,7 +95,7 @@ export class ApiClient {
       parsed = null;
     }
     if (!response.ok) {
-      const error = parsed as Partial<ApiErrorBody> | null;
+      const error = parsed as Partial<ErrorBody> | null;
       throw new ApiError(response.status, {
         code: typeof error?.code === 'string' ? error.code : `HTTP_${response.status}`,
         message: typeof error?.message === 'string' ? error.message : response.statusText,
@@ -93,15 +105,15 @@ export class ApiClient {
     return parsed as T;
   }
 
-  session(): Promise<Session> {
+  session(): Promise<ConsoleSessionView> {
     return this.request('GET', '/session');
   }
 
-  signIn(code: string): Promise<SignInResponse> {
+  signIn(code: string): Promise<ConsoleSignInResponse> {
     return this.request('POST', '/console/sign-in', { code });
   }
 
-  releases(q: ReleaseListQuery = {}): Promise<Items<Release>> {
+  releases(q: WithLimit<ReleaseListQuery> = {}): Promise<ReleaseListResponse> {
     return this.request('GET', `/releases${query(q)}`);
   }
 
@@ -109,27 +121,27 @@ export class ApiClient {
     return this.request('GET', `/releases/${seg(id)}`);
   }
 
-  timeline(id: string): Promise<Items<DecisionRecord>> {
+  timeline(id: string): Promise<ReleaseTimelineResponse> {
     return this.request('GET', `/releases/${seg(id)}/timeline`);
   }
 
-  command(id: string, kind: CommandKind, body: CommandBody): Promise<{ release: Release }> {
+  command(id: string, kind: CommandKind, body: ReleaseCommandBody): Promise<ReleaseResponse> {
     return this.request('POST', `/releases/${seg(id)}/${kind}`, body);
   }
 
-  environments(): Promise<Items<Environment>> {
+  environments(): Promise<EnvironmentListResponse> {
     return this.request('GET', '/environments');
   }
 
-  environment(env: string): Promise<EnvironmentDetail> {
+  environment(env: string): Promise<EnvironmentDetailResponse> {
     return this.request('GET', `/environments/${seg(env)}`);
   }
 
-  channel(env: string, channel: string): Promise<{ channel: Channel }> {
+  channel(env: string, channel: string): Promise<ChannelResponse> {
     return this.request('GET', `/environments/${seg(env)}/channels/${seg(channel)}`);
   }
 
-  setPin(env: string, channel: string, cohort: string, body: PinBody): Promise<{ pin: Pin }> {
+  setPin(env: string, channel: string, cohort: string, body: SetPinBody): Promise<PinResponse> {
     return this.request(
       'PUT',
       `/environments/${seg(env)}/channels/${seg(channel)}/pins/${seg(cohort)}`,
@@ -137,7 +149,7 @@ export class ApiClient {
     );
   }
 
-  clearPin(env: string, channel: string, cohort: string, reason: string): Promise<{ pin: Pin }> {
+  clearPin(env: string, channel: string, cohort: string, reason: string): Promise<PinResponse> {
     return this.request(
       'DELETE',
       `/environments/${seg(env)}/channels/${seg(channel)}/pins/${seg(cohort)}`,
@@ -145,11 +157,11 @@ export class ApiClient {
     );
   }
 
-  targets(q: TargetListQuery = {}): Promise<Items<Target>> {
+  targets(q: WithLimit<TargetListQuery> = {}): Promise<TargetListResponse> {
     return this.request('GET', `/targets${query(q)}`);
   }
 
-  packs(limit = 1000): Promise<Items<PackSummary>> {
+  packs(limit = 1000): Promise<PackListResponse> {
     return this.request('GET', `/packs${query({ limit })}`);
   }
 
@@ -157,19 +169,51 @@ export class ApiClient {
     return this.request('GET', `/packs/${seg(ref)}/manifest`);
   }
 
-  build(id: string): Promise<{ build: BuildRecord }> {
+  build(id: string): Promise<BuildResponse> {
     return this.request('GET', `/builds/${seg(id)}`);
   }
 
-  revocations(): Promise<Items<Revocation>> {
+  revocations(): Promise<RevocationListResponse> {
     return this.request('GET', '/revocations');
   }
 
-  revoke(digest: string, reason: string): Promise<unknown> {
+  revoke(digest: string, reason: string): Promise<RevokePackResponse> {
     return this.request('POST', `/packs/${seg(digest)}/revoke`, { reason });
   }
 
-  decisions(after = 0, limit = 1000): Promise<Items<DecisionRecord>> {
+  decisions(after = 0, limit = 1000): Promise<DecisionListResponse> {
     return this.request('GET', `/decisions${query({ after, limit })}`);
+  }
+
+  rollbackPreview(id: string, q: RollbackPreviewQuery = {}): Promise<RollbackPreviewResponse> {
+    return this.request('GET', `/releases/${seg(id)}/rollback-preview${query(q)}`);
+  }
+
+  /** The channel's signed index (a DSSE envelope; its payload is base64 JSON). */
+  channelIndex(env: string, channel: string): Promise<DsseEnvelopeView> {
+    return this.request('GET', `/channels/${seg(env)}/${seg(channel)}/index`);
+  }
+
+  addFreezeWindow(env: string, body: AddFreezeWindowBody): Promise<FreezeWindowResponse> {
+    return this.request('POST', `/environments/${seg(env)}/freeze-windows`, body);
+  }
+
+  removeFreezeWindow(env: string, id: string, reason: string): Promise<FreezeWindowResponse> {
+    return this.request('DELETE', `/environments/${seg(env)}/freeze-windows/${seg(id)}`, {
+      reason,
+    });
+  }
+
+  /** Every freeze in effect now (windows, stop the line, error budget). */
+  freezes(): Promise<ActiveFreezeListResponse> {
+    return this.request('GET', '/freezes');
+  }
+
+  stopTheLine(body: StopTheLineBody): Promise<ActiveFreezeListResponse> {
+    return this.request('POST', '/freezes', body);
+  }
+
+  liftFreezes(reason: string): Promise<ActiveFreezeListResponse> {
+    return this.request('POST', '/freezes/lift', { reason });
   }
 }

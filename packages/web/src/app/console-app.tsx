@@ -1,11 +1,13 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiClient } from '../api/client.ts';
-import type { PackSummary, Session } from '../api/wire-types.ts';
+import type { ConsoleSessionView, PackSummary } from '@lockgate/api';
 import { AuditScreen } from '../screens/audit-screen.tsx';
 import { ChannelScreen, ChannelsScreen } from '../screens/channels-screen.tsx';
 import { PacksScreen } from '../screens/packs-screen.tsx';
 import { ReleasesScreen } from '../screens/releases-screen.tsx';
+import { RollbackScreen } from '../screens/rollback-screen.tsx';
 import { RunScreen } from '../screens/run-screen.tsx';
+import { ScheduleScreen } from '../screens/schedule-screen.tsx';
 import { SignInScreen } from '../screens/sign-in-screen.tsx';
 import { StageScreen } from '../screens/stage-screen.tsx';
 import { StepScreen } from '../screens/step-screen.tsx';
@@ -19,6 +21,7 @@ const NAV = [
   ['/channels', 'Channels'],
   ['/targets', 'Targets'],
   ['/packs', 'Packs'],
+  ['/schedule', 'Schedule'],
   ['/audit', 'Audit log'],
 ] as const;
 
@@ -31,8 +34,10 @@ function Screen({ path }: { path: string }) {
   if ((p = matchPath('/releases/:id/steps/:seq', path)) !== null) {
     return <StepScreen id={p['id'] ?? ''} seq={Number(p['seq'])} />;
   }
-  // Phase 2 places: /releases/:id/rollback, /releases/:id/evidence, /releases/:id/replay,
-  // /releases/:id/schedule (they need the evidence, replay and schedule APIs).
+  if ((p = matchPath('/releases/:id/rollback', path)) !== null) {
+    return <RollbackScreen id={p['id'] ?? ''} />;
+  }
+  // Places still to come: /releases/:id/evidence and /releases/:id/replay (evidence API).
   if ((p = matchPath('/releases/:id', path)) !== null) return <RunScreen id={p['id'] ?? ''} />;
   if ((p = matchPath('/channels/:env/:channel', path)) !== null) {
     return <ChannelScreen env={p['env'] ?? ''} name={p['channel'] ?? ''} />;
@@ -41,10 +46,11 @@ function Screen({ path }: { path: string }) {
   if (path === '/targets') return <TargetsScreen />;
   if (path === '/packs') return <PacksScreen />;
   if (path === '/audit') return <AuditScreen />;
+  if (path === '/schedule') return <ScheduleScreen />;
   return <ReleasesScreen />;
 }
 
-function SignedIn(props: { token: string; session: Session; signOut: () => void }) {
+function SignedIn(props: { token: string; session: ConsoleSessionView; signOut: () => void }) {
   const { token, session, signOut } = props;
   const client = useMemo(() => new ApiClient(token), [token]);
   const live = useEventStream(token);
@@ -96,21 +102,22 @@ function SignedIn(props: { token: string; session: Session; signOut: () => void 
 
 /** Signs in (token in session storage), then shows the screen of the URL. */
 export function ConsoleApp() {
-  const [auth, setAuth] = useState<{ token: string; session: Session } | null>(null);
-  const [checking, setChecking] = useState(true);
+  const [auth, setAuth] = useState<{ token: string; session: ConsoleSessionView } | null>(null);
+  // A stored token is checked before anything is shown; a sign-in link's code goes to sign-in.
+  const [checking, setChecking] = useState(
+    () =>
+      window.sessionStorage.getItem(TOKEN_KEY) !== null && !window.location.hash.includes('code='),
+  );
   useEffect(() => {
     const token = window.sessionStorage.getItem(TOKEN_KEY);
-    if (token === null || window.location.hash.includes('code=')) {
-      setChecking(false);
-      return;
-    }
+    if (token === null || window.location.hash.includes('code=')) return;
     new ApiClient(token)
       .session()
       .then((session) => setAuth({ token, session }))
       .catch(() => window.sessionStorage.removeItem(TOKEN_KEY))
       .finally(() => setChecking(false));
   }, []);
-  const onSignedIn = useCallback((token: string, session: Session) => {
+  const onSignedIn = useCallback((token: string, session: ConsoleSessionView) => {
     window.sessionStorage.setItem(TOKEN_KEY, token);
     setAuth({ token, session });
     if (window.location.pathname === '/sign-in' || window.location.pathname === '/') {

@@ -1,5 +1,5 @@
 import { createContext, useCallback, useContext, useEffect, useRef, useState } from 'react';
-import type { ConsoleEvent } from '../api/wire-types.ts';
+import type { ConsoleEventView } from '@lockgate/api';
 
 /**
  * Live data: each screen's loader runs on mount, on every change event of the server's stream
@@ -7,7 +7,7 @@ import type { ConsoleEvent } from '../api/wire-types.ts';
  * a poll as a fallback (target reports write no change event).
  */
 
-export type Subscribe = (listener: (event: ConsoleEvent) => void) => () => void;
+export type Subscribe = (listener: (event: ConsoleEventView) => void) => () => void;
 
 export const LiveContext = createContext<{ subscribe: Subscribe; connected: boolean }>({
   subscribe: () => () => undefined,
@@ -16,7 +16,7 @@ export const LiveContext = createContext<{ subscribe: Subscribe; connected: bool
 
 /** Opens the event stream with `token` and reconnects after a second when it drops. */
 export function useEventStream(token: string): { subscribe: Subscribe; connected: boolean } {
-  const listeners = useRef(new Set<(event: ConsoleEvent) => void>());
+  const listeners = useRef(new Set<(event: ConsoleEventView) => void>());
   const [connected, setConnected] = useState(false);
   useEffect(() => {
     if (token === '' || typeof ReadableStream === 'undefined') return undefined;
@@ -45,7 +45,7 @@ export function useEventStream(token: string): { subscribe: Subscribe; connected
             if (!lines.includes('event: change')) continue;
             const data = lines.find((line) => line.startsWith('data: '));
             if (data === undefined) continue;
-            const event = JSON.parse(data.slice(6)) as ConsoleEvent;
+            const event = JSON.parse(data.slice(6)) as ConsoleEventView;
             for (const listener of [...listeners.current]) listener(event);
           }
         }
@@ -80,7 +80,7 @@ export type Loadable<T> =
 export function useLive<T>(
   load: () => Promise<T>,
   deps: readonly unknown[],
-  options: { pollMs?: number; relevant?: (event: ConsoleEvent) => boolean } = {},
+  options: { pollMs?: number; relevant?: (event: ConsoleEventView) => boolean } = {},
 ): Loadable<T> & { reload(): void } {
   const { subscribe } = useContext(LiveContext);
   const [state, setState] = useState<Loadable<T>>({ status: 'loading' });
@@ -120,6 +120,21 @@ export function useLive<T>(
       unsubscribe();
       if (timer !== null) clearInterval(timer);
     };
+    // The caller's deps, checked at each call site (exhaustive-deps additionalHooks: useLive).
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, nonce, subscribe, options.pollMs]);
   return { ...state, reload: () => setNonce((n) => n + 1) };
+}
+
+/**
+ * The time now in milliseconds, moving every `everyMs`: screens read the clock through this
+ * (a render stays pure, and ages and countdowns move on without a reload).
+ */
+export function useNow(everyMs = 1000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(timer);
+  }, [everyMs]);
+  return now;
 }

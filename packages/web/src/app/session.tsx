@@ -1,11 +1,11 @@
 import { createContext, useContext } from 'react';
 import type { ApiClient } from '../api/client.ts';
-import type { PackSummary, Role, Session } from '../api/wire-types.ts';
+import type { ConsoleSessionView, PackSummary, TokenRole } from '@lockgate/api';
 
 /** The signed-in token: its client, who it is, and the packs by digest (for name@version). */
 export interface ConsoleContext {
   client: ApiClient;
-  session: Session;
+  session: ConsoleSessionView;
   packs: ReadonlyMap<string, PackSummary>;
   signOut(): void;
 }
@@ -19,7 +19,7 @@ export function useConsole(): ConsoleContext {
 }
 
 /** Roles that may change things (the server refuses the others anyway). */
-export function canAct(role: Role): boolean {
+export function canAct(role: TokenRole): boolean {
   return role === 'admin' || role === 'operator';
 }
 

@@ -1,7 +1,7 @@
 import { useLive } from '../app/live.tsx';
 import { Link } from '../app/router.tsx';
 import { useConsole } from '../app/session.tsx';
-import type { DecisionRecord } from '../api/wire-types.ts';
+import type { DecisionRecordView } from '@lockgate/api';
 import { time } from '../ui/format.ts';
 import { Refusal } from '../ui/refusal.tsx';
 
@@ -10,7 +10,10 @@ import { Refusal } from '../ui/refusal.tsx';
  * prevDigest the digest of the one before. (Recomputing each digest from its canonical JSON is
  * the evidence bundle's offline verification, which the evidence log brings.)
  */
-export function chainState(records: readonly DecisionRecord[]): { ok: boolean; message: string } {
+export function chainState(records: readonly DecisionRecordView[]): {
+  ok: boolean;
+  message: string;
+} {
   for (let i = 1; i < records.length; i += 1) {
     const previous = records[i - 1];
     const record = records[i];
@@ -39,7 +42,7 @@ export function chainState(records: readonly DecisionRecord[]): { ok: boolean; m
 export function AuditScreen() {
   const { client } = useConsole();
   const log = useLive(async () => {
-    const all: DecisionRecord[] = [];
+    const all: DecisionRecordView[] = [];
     for (let page = 0; page < 50; page += 1) {
       const { items } = await client.decisions(all.at(-1)?.seq ?? 0, 1000);
       all.push(...items);

@@ -125,7 +125,7 @@ function PackDetail({ digest, buildId }: { digest: string; buildId: string }) {
           : gates.map((g) => `${g.name} ${g.status}`).join(', ')}
       </p>
       <p>
-        Signatures: {(manifest.signatures ?? []).map((s) => s.keyid).join(', ') || 'none'} (verified
+        Signatures: {(manifest.signatures ?? []).map((s) => s.keyId).join(', ') || 'none'} (verified
         against trusted build keys when pushed)
       </p>
     </div>

@@ -1,10 +1,54 @@
-import { RELEASE_STATES } from '../api/wire-types.ts';
-import type { ReleaseStatus } from '../api/wire-types.ts';
+import { RELEASE_STATES } from '../api/vocabulary.ts';
+import type { PackSummary, ReleaseStatus, ReleaseView } from '@lockgate/api';
 import { hrefOf, Link, navigate, useLocation } from '../app/router.tsx';
 import { useLive } from '../app/live.tsx';
 import { useConsole } from '../app/session.tsx';
 import { packName, shortDigest, stateWord, time } from '../ui/format.ts';
 import { Refusal } from '../ui/refusal.tsx';
+import { VirtualRows } from '../ui/virtual-list.tsx';
+
+/** Longer lists keep only the rows in view in the document (1,000 releases stay responsive). */
+const VIRTUAL_ABOVE = 100;
+
+const HEADER = (
+  <tr>
+    <th scope="col">Release</th>
+    <th scope="col">Pack</th>
+    <th scope="col">Env / channel</th>
+    <th scope="col">State</th>
+    <th scope="col">Stage</th>
+    <th scope="col">Started</th>
+    <th scope="col">Owner</th>
+    <th scope="col">Reason</th>
+  </tr>
+);
+
+function releaseRow(release: ReleaseView, packs: ReadonlyMap<string, PackSummary>) {
+  return (
+    <tr key={release.id}>
+      <td>
+        <Link to={`/releases/${encodeURIComponent(release.id)}`}>{release.id}</Link>
+      </td>
+      <td>
+        {packName(packs, release.pack)} <code>{shortDigest(release.pack)}</code>
+      </td>
+      <td>
+        {release.env} / {release.channel}
+      </td>
+      <td>
+        <span className={`state state-${release.state}`}>{stateWord(release.state)}</span>
+      </td>
+      <td>
+        {release.currentStage === null
+          ? '—'
+          : `${release.currentStage.name} ${release.currentStage.percent}%`}
+      </td>
+      <td>{time(release.createdAt)}</td>
+      <td>{release.requestedBy}</td>
+      <td>{release.reason}</td>
+    </tr>
+  );
+}
 
 /** Every release, newest first, filtered by env, channel, state and pack (all in the URL). */
 export function ReleasesScreen() {
@@ -68,48 +112,22 @@ export function ReleasesScreen() {
       {releases.status === 'ready' && items.length === 0 ? (
         <p role="status">No releases match.</p>
       ) : null}
-      {items.length > 0 ? (
+      {items.length > 0 && items.length <= VIRTUAL_ABOVE ? (
         <table>
           <caption className="visually-hidden">Releases, newest first</caption>
-          <thead>
-            <tr>
-              <th scope="col">Release</th>
-              <th scope="col">Pack</th>
-              <th scope="col">Env / channel</th>
-              <th scope="col">State</th>
-              <th scope="col">Stage</th>
-              <th scope="col">Started</th>
-              <th scope="col">Owner</th>
-              <th scope="col">Reason</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((release) => (
-              <tr key={release.id}>
-                <td>
-                  <Link to={`/releases/${encodeURIComponent(release.id)}`}>{release.id}</Link>
-                </td>
-                <td>
-                  {packName(packs, release.pack)} <code>{shortDigest(release.pack)}</code>
-                </td>
-                <td>
-                  {release.env} / {release.channel}
-                </td>
-                <td>
-                  <span className={`state state-${release.state}`}>{stateWord(release.state)}</span>
-                </td>
-                <td>
-                  {release.currentStage === null
-                    ? '—'
-                    : `${release.currentStage.name} ${release.currentStage.percent}%`}
-                </td>
-                <td>{time(release.createdAt)}</td>
-                <td>{release.requestedBy}</td>
-                <td>{release.reason}</td>
-              </tr>
-            ))}
-          </tbody>
+          <thead>{HEADER}</thead>
+          <tbody>{items.map((release) => releaseRow(release, packs))}</tbody>
         </table>
+      ) : null}
+      {items.length > VIRTUAL_ABOVE ? (
+        <VirtualRows
+          label="Releases, newest first"
+          rows={items}
+          rowHeight={33}
+          height={640}
+          header={HEADER}
+          row={(release) => releaseRow(release, packs)}
+        />
       ) : null}
     </section>
   );

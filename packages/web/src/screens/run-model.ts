@@ -1,5 +1,5 @@
-import { TERMINAL_STATES } from '../api/wire-types.ts';
-import type { CommandKind, DecisionRecord, Release, ReleaseWhy } from '../api/wire-types.ts';
+import { TERMINAL_STATES } from '../api/vocabulary.ts';
+import type { CommandKind, DecisionRecordView, ReleaseView, ReleaseWhyView } from '@lockgate/api';
 import { duration } from '../ui/format.ts';
 
 /**
@@ -23,26 +23,26 @@ export interface Checkpoint {
   at: string | null;
   summary: string;
   /** the decision record that explains it (Step Detail), when there is one */
-  record: DecisionRecord | null;
+  record: DecisionRecordView | null;
   /** the plan stage it is, for the Deploy Stage link */
   stage: number | null;
 }
 
 /** `canary 10% → 50% → 100%` */
-export function planWords(release: Release): string {
+export function planWords(release: ReleaseView): string {
   return `${release.plan.name} ${release.plan.stages.map((s) => `${s.percent}%`).join(' → ')}`;
 }
 
-const ended = (release: Release): boolean => TERMINAL_STATES.includes(release.state);
+const ended = (release: ReleaseView): boolean => TERMINAL_STATES.includes(release.state);
 
 export function checkpointsOf(
-  release: Release,
-  records: readonly DecisionRecord[],
-  why: ReleaseWhy | null,
+  release: ReleaseView,
+  records: readonly DecisionRecordView[],
+  why: ReleaseWhyView | null,
 ): Checkpoint[] {
-  const find = (test: (r: DecisionRecord) => boolean): DecisionRecord | null =>
+  const find = (test: (r: DecisionRecordView) => boolean): DecisionRecordView | null =>
     records.find(test) ?? null;
-  const last = (test: (r: DecisionRecord) => boolean): DecisionRecord | null =>
+  const last = (test: (r: DecisionRecordView) => boolean): DecisionRecordView | null =>
     [...records].reverse().find(test) ?? null;
   const created = records[0] ?? null;
   const verified = find((r) => r.rule.startsWith('verification.'));
@@ -160,7 +160,7 @@ export function checkpointsOf(
 }
 
 /** The current status and the next step in words. */
-export function nextStep(release: Release, why: ReleaseWhy | null, now: number): string {
+export function nextStep(release: ReleaseView, why: ReleaseWhyView | null, now: number): string {
   switch (release.state) {
     case 'completed':
       return 'Completed: every target of the channel runs the pack.';
@@ -207,7 +207,7 @@ export function nextStep(release: Release, why: ReleaseWhy | null, now: number):
 }
 
 /** The commands that make sense now (the server decides; this only avoids dead buttons). */
-export function commandsFor(release: Release, why: ReleaseWhy | null): CommandKind[] {
+export function commandsFor(release: ReleaseView, why: ReleaseWhyView | null): CommandKind[] {
   switch (release.state) {
     case 'rolling':
       return [

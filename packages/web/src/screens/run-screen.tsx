@@ -1,5 +1,5 @@
-import type { CommandKind, ConsoleEvent } from '../api/wire-types.ts';
-import { useLive } from '../app/live.tsx';
+import type { CommandKind, ConsoleEventView } from '@lockgate/api';
+import { useLive, useNow } from '../app/live.tsx';
 import { Link } from '../app/router.tsx';
 import { canAct, useConsole } from '../app/session.tsx';
 import { ReasonAction } from '../ui/action.tsx';
@@ -21,7 +21,8 @@ const COMMAND_LABEL: Record<CommandKind, string> = {
 /** Run / Timeline: one release as an auditable story, live. */
 export function RunScreen({ id }: { id: string }) {
   const { client, session, packs } = useConsole();
-  const relevant = (event: ConsoleEvent): boolean => event.release === id;
+  const now = useNow();
+  const relevant = (event: ConsoleEventView): boolean => event.release === id;
   const run = useLive(
     async () => {
       const [status, timeline] = await Promise.all([client.release(id), client.timeline(id)]);
@@ -40,7 +41,6 @@ export function RunScreen({ id }: { id: string }) {
     );
   }
   const { release, why, records } = run.data;
-  const now = Date.now();
   const checkpoints = checkpointsOf(release, records, why);
   const commands = canAct(session.role) ? commandsFor(release, why) : [];
   const endAt = release.outcome?.at ?? null;
@@ -156,10 +156,10 @@ export function RunScreen({ id }: { id: string }) {
             }}
           />
         ))}
-        {/* Phase 2: rollback preview, evidence export, replay and schedule screens. */}
-        <span className="later">
-          Export evidence, Replay and Schedule arrive with the evidence and schedule APIs.
-        </span>
+        <Link to={`/releases/${encodeURIComponent(release.id)}/rollback`}>Rollback / Re-run…</Link>
+        <Link to="/schedule">Schedule</Link>
+        {/* Evidence export and Replay come with the evidence API. */}
+        <span className="later">Export evidence and Replay arrive with the evidence API.</span>
       </div>
     </section>
   );

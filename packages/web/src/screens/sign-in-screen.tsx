@@ -1,7 +1,7 @@
 import { useEffect, useId, useState } from 'react';
 import type { FormEvent } from 'react';
 import { ApiClient } from '../api/client.ts';
-import type { Session } from '../api/wire-types.ts';
+import type { ConsoleSessionView } from '@lockgate/api';
 import { Refusal } from '../ui/refusal.tsx';
 
 /**
@@ -10,13 +10,14 @@ import { Refusal } from '../ui/refusal.tsx';
  * from the fragment, removed from the address bar at once, and exchanged for the token.
  */
 export function SignInScreen(props: {
-  onSignedIn: (token: string, session: Session) => void;
+  onSignedIn: (token: string, session: ConsoleSessionView) => void;
   fetcher?: typeof fetch;
 }) {
   const { onSignedIn, fetcher } = props;
   const [token, setToken] = useState('');
   const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  // Busy from the first render when the address carries a sign-in code (exchanged below).
+  const [busy, setBusy] = useState(() => /(?:^#|&)code=/.test(window.location.hash));
   const id = useId();
 
   useEffect(() => {
@@ -24,7 +25,6 @@ export function SignInScreen(props: {
     if (match?.[1] === undefined) return;
     const code = match[1];
     window.history.replaceState(null, '', window.location.pathname);
-    setBusy(true);
     new ApiClient('', fetcher)
       .signIn(code)
       .then((answer) => onSignedIn(answer.token, answer.session))

@@ -1,7 +1,7 @@
 import { useMemo, useState } from 'react';
-import type { HealthGateSpec, Stage, Target } from '../api/wire-types.ts';
+import type { HealthGateResultView, StageView, TargetView } from '@lockgate/api';
 import type { ApiClient } from '../api/client.ts';
-import { useLive } from '../app/live.tsx';
+import { useLive, useNow } from '../app/live.tsx';
 import { Link } from '../app/router.tsx';
 import { useConsole } from '../app/session.tsx';
 import { age, duration, packName } from '../ui/format.ts';
@@ -15,20 +15,47 @@ const METRIC_WORDS: Record<string, string> = {
   latency_p99_ms: 'latency p99 (ms)',
 };
 
-function gateWords(gate: HealthGateSpec): string {
+type StageGate = StageView['gates'][number];
+
+const opWords = (op: string): string => op.replace('<=', '≤').replace('>=', '≥');
+
+function gateWords(gate: StageGate): string {
+  if ('provider' in gate) {
+    return `Prometheus ${gate.query} ${opWords(gate.op)} ${gate.threshold} over ${duration(gate.windowSeconds)}`;
+  }
+  if ('kind' in gate) {
+    const margin =
+      'relative' in gate.margin
+        ? `${gate.margin.relative}× relative`
+        : `${gate.margin.absolute} absolute`;
+    return `${gate.metric} of the canary against the baseline (α ${gate.alpha}, margin ${margin}, ≥ ${gate.minSamples} samples, looks every ${duration(gate.windowSeconds)})`;
+  }
   const metric = METRIC_WORDS[gate.metric] ?? gate.metric;
   const window = gate.windowSeconds === undefined ? '' : ` over ${duration(gate.windowSeconds)}`;
   const targets = gate.minTargets === undefined ? '' : ` with ≥ ${gate.minTargets} targets`;
   const samples = gate.minSamples === undefined ? '' : ` and ≥ ${gate.minSamples} samples`;
-  return `${metric} ${gate.op.replace('<=', '≤').replace('>=', '≥')} ${gate.threshold}${window}${targets}${samples}`;
+  return `${metric} ${opWords(gate.op)} ${gate.threshold}${window}${targets}${samples}`;
 }
 
 /** The stage's policy in words. */
-export function policyWords(stage: Stage): string {
+export function policyWords(stage: StageView): string {
   const gates =
     stage.gates.length === 0 ? 'no health gates' : stage.gates.map(gateWords).join(' and ');
   const approvals = (stage.approvals ?? 0) > 0 ? `; ${stage.approvals} approvals first` : '';
   return `proceed when ${gates}; soak ${duration(stage.soakSeconds)}${approvals}`;
+}
+
+/** The controller's result of the stage's gate `i` (results come in the plan's gate order). */
+function resultOf(
+  results: readonly HealthGateResultView[],
+  gate: StageGate,
+  i: number,
+): HealthGateResultView | undefined {
+  const result = results[i];
+  if (result === undefined) return undefined;
+  const same =
+    'provider' in gate ? result.provider === 'prometheus' : result.metric === gate.metric;
+  return same ? result : undefined;
 }
 
 const PAGE = 1000;
@@ -38,8 +65,8 @@ export async function allTargets(
   client: ApiClient,
   env: string,
   channel: string,
-): Promise<Target[]> {
-  const all: Target[] = [];
+): Promise<TargetView[]> {
+  const all: TargetView[] = [];
   for (let page = 0; page < 100; page += 1) {
     const after = all.at(-1)?.id;
     const { items } = await client.targets({
@@ -59,6 +86,7 @@ type SortKey = 'id' | 'active' | 'report' | 'attempt';
 /** Deploy Stage: the stage's policy, its gates against thresholds, and every target. */
 export function StageScreen({ id, index }: { id: string; index: number }) {
   const { client, packs } = useConsole();
+  const now = useNow(5000);
   const [filter, setFilter] = useState('');
   const [sort, setSort] = useState<SortKey>('id');
   const status = useLive(() => client.release(id), [client, id], {
@@ -73,7 +101,6 @@ export function StageScreen({ id, index }: { id: string; index: number }) {
     [client, env, channel],
     { pollMs: 3000 },
   );
-  const now = Date.now();
   const rows = useMemo(() => {
     const list = targets.status === 'ready' ? targets.data : [];
     const needle = filter.trim().toLowerCase();
@@ -86,7 +113,7 @@ export function StageScreen({ id, index }: { id: string; index: number }) {
               Object.entries(t.labels).some(([k, v]) => `${k}=${v}`.includes(needle)) ||
               packName(packs, t.activePack).includes(needle),
           );
-    const key = (t: Target): string =>
+    const key = (t: TargetView): string =>
       sort === 'id'
         ? t.id
         : sort === 'active'
@@ -159,15 +186,13 @@ export function StageScreen({ id, index }: { id: string; index: number }) {
           </tr>
         </thead>
         <tbody>
-          {stage.gates.map((gate) => {
-            const result = current ? why.gates.find((g) => g.metric === gate.metric) : undefined;
+          {stage.gates.map((gate, i) => {
+            const result = current ? resultOf(why.gates, gate, i) : undefined;
             return (
-              <tr key={gate.metric}>
+              <tr key={i}>
                 <td>{gateWords(gate)}</td>
                 <td>{result?.measured ?? '—'}</td>
-                <td>
-                  {gate.op} {gate.threshold}
-                </td>
+                <td>{'kind' in gate ? `α ${gate.alpha}` : `${gate.op} ${gate.threshold}`}</td>
                 <td>{result?.targets ?? '—'}</td>
                 <td>{result?.samples ?? '—'}</td>
                 <td>

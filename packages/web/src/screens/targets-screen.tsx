@@ -1,11 +1,11 @@
 import { useMemo } from 'react';
 import { hrefOf, navigate, useLocation } from '../app/router.tsx';
-import { useLive } from '../app/live.tsx';
+import { useLive, useNow } from '../app/live.tsx';
 import { useConsole } from '../app/session.tsx';
 import { age, packName } from '../ui/format.ts';
 import { Refusal } from '../ui/refusal.tsx';
 import { VirtualRows } from '../ui/virtual-list.tsx';
-import type { Channel, Target } from '../api/wire-types.ts';
+import type { ChannelView, TargetView } from '@lockgate/api';
 import type { ApiClient } from '../api/client.ts';
 
 const STALE_MS = 5 * 60_000;
@@ -14,8 +14,8 @@ async function load(
   client: ApiClient,
   env: string,
   channel: string,
-): Promise<{ targets: Target[]; channels: Map<string, Channel> }> {
-  const targets: Target[] = [];
+): Promise<{ targets: TargetView[]; channels: Map<string, ChannelView> }> {
+  const targets: TargetView[] = [];
   for (let page = 0; page < 100; page += 1) {
     const after = targets.at(-1)?.id;
     const { items } = await client.targets({
@@ -28,7 +28,7 @@ async function load(
     if (items.length < 1000) break;
   }
   const keys = [...new Set(targets.map((t) => `${t.env}/${t.channel}`))];
-  const channels = new Map<string, Channel>();
+  const channels = new Map<string, ChannelView>();
   for (const key of keys.slice(0, 50)) {
     const [e = '', c = ''] = key.split('/');
     try {
@@ -44,7 +44,7 @@ async function load(
  * The pack a target should run when no release is rolling: the channel's pin, else its base.
  * (During a rollout core desiredPack decides per target; the Deploy Stage screen shows that.)
  */
-function expected(channel: Channel | undefined): string | null {
+function expected(channel: ChannelView | undefined): string | null {
   if (channel === undefined) return null;
   return (
     channel.pins.find((p) => p.cohort === '_')?.pack ??
@@ -55,6 +55,7 @@ function expected(channel: Channel | undefined): string | null {
 /** Targets: filter by env, channel, labels, pack, health and staleness; drift shown. */
 export function TargetsScreen() {
   const { client, packs } = useConsole();
+  const now = useNow(5000);
   const { query } = useLocation();
   const env = query.get('env') ?? '';
   const channel = query.get('channel') ?? '';
@@ -63,7 +64,6 @@ export function TargetsScreen() {
   const data = useLive(() => load(client, env, channel), [client, env, channel], { pollMs: 5000 });
   const set = (key: string, value: string): void =>
     navigate(hrefOf('/targets', { env, channel, q: text, only, [key]: value }), { replace: true });
-  const now = Date.now();
   const rows = useMemo(() => {
     if (data.status !== 'ready') return [];
     const needle = text.trim().toLowerCase();

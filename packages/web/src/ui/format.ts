@@ -1,4 +1,4 @@
-import type { PackSummary } from '../api/wire-types.ts';
+import type { PackSummary } from '@lockgate/api';
 
 /** `sha256:abcdef012345…` → `abcdef012345`. */
 export function shortDigest(digest: string | null | undefined): string {

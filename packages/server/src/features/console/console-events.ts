@@ -1,3 +1,4 @@
+import type { ConsoleEventView } from '@lockgate/api';
 import type { DecisionService } from '../decisions/decision-service.ts';
 
 /**
@@ -7,16 +8,8 @@ import type { DecisionService } from '../decisions/decision-service.ts';
  * arrive the same way, since they are read from the shared log.
  */
 
-export interface ConsoleEvent {
-  seq: number;
-  kind: string;
-  rule: string;
-  release: string | null;
-  env: string | null;
-  channel: string | null;
-  verdict: string;
-  at: string;
-}
+/** One change of the feed, as the API sends it (`@lockgate/api` ConsoleEventSchema). */
+export type ConsoleEvent = ConsoleEventView;
 
 export interface ConsoleEvents {
   /**

@@ -1,7 +1,11 @@
-import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { errorResponses, ConsoleSignInBody, ConsoleSessionSchema } from '@lockgate/api';
+import {
+  errorResponses,
+  ConsoleSignInBody,
+  ConsoleSignInResponse,
+  ConsoleSessionSchema,
+} from '@lockgate/api';
 import { LockgateError } from '@lockgate/core';
 import { actorOf, bearerTokenOf, createAuthHook } from '../../http/auth.ts';
 import { READERS } from '../../http/route-roles.ts';
@@ -58,7 +62,7 @@ export function consoleRoutes(app: FastifyInstance, options: ConsoleRoutesOption
         tags: ['console'],
         body: ConsoleSignInBody,
         response: {
-          200: Type.Object({ token: Type.String(), session: ConsoleSessionSchema }),
+          200: ConsoleSignInResponse,
           ...errorResponses,
         },
       },

@@ -10,10 +10,13 @@ import {
   ReleaseResponse,
   ReleaseStatusResponse,
   ReleaseTimelineResponse,
+  RollbackPreviewQuery,
+  RollbackPreviewResponse,
 } from '@lockgate/api';
 import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../../http/auth.ts';
 import { idempotencyKeyOf } from '../../http/idempotency-key.ts';
+import { READERS } from '../../http/route-roles.ts';
 import type { ReleaseService } from './release-service.ts';
 
 export function releaseRoutes(app: FastifyInstance, options: { releases: ReleaseService }): void {
@@ -131,5 +134,34 @@ export function releaseRoutes(app: FastifyInstance, options: { releases: Release
       },
     },
     async (request) => ({ items: await releases.timeline(request.params.id) }),
+  );
+
+  app.get<{ Params: ReleaseIdParams; Querystring: RollbackPreviewQuery }>(
+    '/releases/:id/rollback-preview',
+    {
+      config: { roles: READERS },
+      schema: {
+        summary: 'What a rollback would do now: refusals, and which targets move to which pack',
+        description:
+          "Writes nothing. scope=rollback (default): the release's own rollback through core " +
+          'applyCommand. scope=pin: a whole-channel pin of `to` (default the LKG), how a release ' +
+          'that ended is taken back. The impact is core indexImpact (desiredPack per target) ' +
+          'between the current index and the one the change would sign. RELEASE_NOT_FOUND; ' +
+          'why the change would be refused (codes and sentences) is in `refusals`.',
+        tags: ['releases'],
+        params: ReleaseIdParams,
+        querystring: RollbackPreviewQuery,
+        response: { 200: RollbackPreviewResponse, ...errorResponses },
+      },
+    },
+    async (request) =>
+      releases.rollbackPreview(
+        request.params.id,
+        {
+          scope: request.query.scope ?? 'rollback',
+          ...(request.query.to === undefined ? {} : { to: request.query.to }),
+        },
+        actorOf(request).name,
+      ),
   );
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { applyCommand, isTerminal, LockgateError, newRelease } from '@lockgate/core';
 import type { CommandKind, ReleaseState, ReleaseStatus } from '@lockgate/core';
+import type { RollbackPreviewResponse, RollbackScope } from '@lockgate/api';
 import type { BlobStore } from '../../blob-store.ts';
 import type { Clock } from '../../clock.ts';
 import type { Signals } from '../../signals.ts';
@@ -16,6 +17,7 @@ import { resolvePlan } from '../plans/plan-service.ts';
 import type { ServerKeyService } from '../server-keys/server-key-service.ts';
 import { commitReleaseChange } from './release-commit.ts';
 import { loadPackContext, loadReleaseContext } from './release-context.ts';
+import { previewRollback } from './release-preview.ts';
 import type { StoredRelease } from './release-store.ts';
 import { loadReleaseWhy } from './release-why.ts';
 import type { ReleaseWhy } from './release-why.ts';
@@ -77,6 +79,12 @@ export interface ReleaseService {
   ): Promise<ReleaseView>;
   /** The release's decision records in order. */
   timeline(id: string): Promise<DecisionRecord[]>;
+  /** What a rollback or a whole-channel pin would do now, without doing it (release-preview.ts). */
+  rollbackPreview(
+    id: string,
+    query: { scope: RollbackScope; to?: string },
+    actor: string,
+  ): Promise<RollbackPreviewResponse>;
 }
 
 interface Effects {
@@ -253,6 +261,10 @@ export function createReleaseService(deps: {
       return (await stores.decisions.list({ release: id, limit: 100_000 })).filter(
         (r) => !isEvidenceRecordKind(r.kind),
       );
+    },
+
+    async rollbackPreview(id, query, actor) {
+      return previewRollback(stores, blobs, { id, ...query, actor, now: clock() });
     },
   };
 }

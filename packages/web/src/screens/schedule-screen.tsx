@@ -1,0 +1,262 @@
+import { useId, useState } from 'react';
+import type { FormEvent } from 'react';
+import type { AddFreezeWindowBody, Weekday } from '@lockgate/api';
+import { useLive, useNow } from '../app/live.tsx';
+import { Link } from '../app/router.tsx';
+import { canAct, useConsole } from '../app/session.tsx';
+import { ReasonAction } from '../ui/action.tsx';
+import { time } from '../ui/format.ts';
+import { Refusal } from '../ui/refusal.tsx';
+import { calendar } from './schedule-model.ts';
+
+const DAYS: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+/**
+ * Schedule: freezes in effect now with a one-click stop the line and lift, then the next two
+ * weeks of freeze windows and scheduled releases, day by day; create and delete freeze windows.
+ */
+export function ScheduleScreen() {
+  const { client, session } = useConsole();
+  const now = useNow(60_000);
+  const data = useLive(
+    async () => {
+      const [envs, releases, active] = await Promise.all([
+        client.environments(),
+        client.releases({ limit: 1000 }),
+        client.freezes(),
+      ]);
+      const details = await Promise.all(envs.items.map((e) => client.environment(e.name)));
+      return {
+        envs: envs.items.map((e) => e.name),
+        windows: details.flatMap((d) => d.freezeWindows),
+        releases: releases.items,
+        active: active.items,
+      };
+    },
+    [client],
+    {
+      pollMs: 10_000,
+      relevant: (event) => event.kind.startsWith('freeze') || event.release !== null,
+    },
+  );
+  const mayAct = canAct(session.role);
+  if (data.status === 'loading') return <p role="status">Loading the schedule…</p>;
+  if (data.status === 'error') return <Refusal error={data.error} />;
+  const { envs, windows, releases, active } = data.data;
+  const items = calendar(windows, releases, now);
+  const stopped = active.filter((f) => f.source !== 'window');
+  return (
+    <section aria-labelledby="schedule-title">
+      <h1 id="schedule-title">Schedule</h1>
+      <div
+        className={`banner ${active.length > 0 ? 'bad' : 'ok'}`}
+        role="status"
+        aria-label="Freezes in effect"
+      >
+        {active.length === 0
+          ? 'No freeze in effect: releases may start and advance.'
+          : `Frozen now: ${active
+              .map((f) => `${f.env} until ${time(f.until)} (${f.source}: ${f.reason})`)
+              .join(' | ')}`}
+      </div>
+      {mayAct ? (
+        <div className="actions" aria-label="Stop the line">
+          <ReasonAction
+            label="Stop the line"
+            danger
+            run={async (reason) => {
+              await client.stopTheLine({ reason });
+              data.reload();
+            }}
+          />
+          {stopped.length > 0 ? (
+            <ReasonAction
+              label="Lift"
+              run={async (reason) => {
+                await client.liftFreezes(reason);
+                data.reload();
+              }}
+            />
+          ) : null}
+        </div>
+      ) : null}
+      <h2>Next 14 days</h2>
+      {items.length === 0 ? (
+        <p>No freeze window and no scheduled release in the next 14 days.</p>
+      ) : (
+        <table>
+          <caption>Freeze windows and scheduled releases (UTC)</caption>
+          <thead>
+            <tr>
+              <th scope="col">Day</th>
+              <th scope="col">When</th>
+              <th scope="col">Environment</th>
+              <th scope="col">What</th>
+              {mayAct ? <th scope="col">Actions</th> : null}
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((item, i) => (
+              <tr key={`${item.day}-${i}`} className={`cal-${item.kind}`}>
+                <td>{items[i - 1]?.day === item.day ? '' : item.day}</td>
+                <td>{item.when}</td>
+                <td>{item.env}</td>
+                <td>{item.text}</td>
+                {mayAct ? (
+                  <td>
+                    {item.freezeId === undefined ? null : (
+                      <ReasonAction
+                        label={`Delete freeze ${item.freezeId}`}
+                        danger
+                        run={async (reason) => {
+                          await client.removeFreezeWindow(item.env, item.freezeId ?? '', reason);
+                          data.reload();
+                        }}
+                      />
+                    )}
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <p>
+        A release is scheduled by the <code>schedule</code> of <code>POST /api/v1/releases</code>{' '}
+        (not before a time, and/or a weekly window); its <Link to="/releases">run</Link> says what
+        holds it.
+      </p>
+      {mayAct && envs.length > 0 ? (
+        <NewFreezeWindow envs={envs} onDone={() => data.reload()} />
+      ) : null}
+    </section>
+  );
+}
+
+function NewFreezeWindow(props: { envs: readonly string[]; onDone: () => void }) {
+  const { client } = useConsole();
+  const [env, setEnv] = useState(props.envs[0] ?? '');
+  const [kind, setKind] = useState<'once' | 'weekly'>('once');
+  const [start, setStart] = useState('');
+  const [end, setEnd] = useState('');
+  const [days, setDays] = useState<Weekday[]>(['fri']);
+  const [duration, setDuration] = useState('120');
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const id = useId();
+  const submit = async (event: FormEvent): Promise<void> => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const body: AddFreezeWindowBody =
+        kind === 'once'
+          ? {
+              kind,
+              reason,
+              start: new Date(`${start}Z`).toISOString(),
+              end: new Date(`${end}Z`).toISOString(),
+            }
+          : { kind, reason, days, start, durationMinutes: Number(duration) };
+      await client.addFreezeWindow(env, body);
+      setReason('');
+      props.onDone();
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form className="freeze-form" onSubmit={(event) => void submit(event)}>
+      <h2>New freeze window</h2>
+      <p>
+        <label htmlFor={`${id}-env`}>Environment</label>{' '}
+        <select id={`${id}-env`} value={env} onChange={(e) => setEnv(e.target.value)}>
+          {props.envs.map((name) => (
+            <option key={name}>{name}</option>
+          ))}
+        </select>{' '}
+        <label htmlFor={`${id}-kind`}>Kind</label>{' '}
+        <select
+          id={`${id}-kind`}
+          value={kind}
+          onChange={(e) => setKind(e.target.value === 'weekly' ? 'weekly' : 'once')}
+        >
+          <option value="once">once</option>
+          <option value="weekly">weekly</option>
+        </select>
+      </p>
+      {kind === 'once' ? (
+        <p>
+          <label htmlFor={`${id}-start`}>Start (UTC)</label>{' '}
+          <input
+            id={`${id}-start`}
+            type="datetime-local"
+            required
+            value={start}
+            onChange={(e) => setStart(e.target.value)}
+          />{' '}
+          <label htmlFor={`${id}-end`}>End (UTC)</label>{' '}
+          <input
+            id={`${id}-end`}
+            type="datetime-local"
+            required
+            value={end}
+            onChange={(e) => setEnd(e.target.value)}
+          />
+        </p>
+      ) : (
+        <p>
+          <span id={`${id}-days`}>Days</span>{' '}
+          <span role="group" aria-labelledby={`${id}-days`}>
+            {DAYS.map((day) => (
+              <label key={day}>
+                <input
+                  type="checkbox"
+                  checked={days.includes(day)}
+                  onChange={(e) =>
+                    setDays(e.target.checked ? [...days, day] : days.filter((d) => d !== day))
+                  }
+                />
+                {day}{' '}
+              </label>
+            ))}
+          </span>{' '}
+          <label htmlFor={`${id}-time`}>Start (UTC, HH:MM)</label>{' '}
+          <input
+            id={`${id}-time`}
+            required
+            pattern="[0-2][0-9]:[0-5][0-9]"
+            value={start}
+            onChange={(e) => setStart(e.target.value)}
+          />{' '}
+          <label htmlFor={`${id}-minutes`}>Minutes</label>{' '}
+          <input
+            id={`${id}-minutes`}
+            type="number"
+            min={1}
+            max={10080}
+            required
+            value={duration}
+            onChange={(e) => setDuration(e.target.value)}
+          />
+        </p>
+      )}
+      <p>
+        <label htmlFor={`${id}-reason`}>Reason (required)</label>{' '}
+        <input
+          id={`${id}-reason`}
+          required
+          value={reason}
+          onChange={(e) => setReason(e.target.value)}
+        />{' '}
+        <button type="submit" disabled={busy || reason.trim() === ''}>
+          Add freeze window
+        </button>
+      </p>
+      <Refusal error={error} />
+    </form>
+  );
+}
