@@ -144,7 +144,11 @@ export function createTargetService(deps: {
       const target = await placementOf(id);
       assertChannelInScope(actor, target.env, target.channel, `report for ${id} in`);
       const at = clock().toISOString();
-      await stores.transaction(async (tx) => {
+      // The check-in cache holds where a target is, not its last attempt: the metrics count an
+      // attempt once, against the attempt stored before this report.
+      const previous = await stores.transaction(async (tx) => {
+        const before =
+          deps.onReport === undefined ? null : ((await tx.targets.find(id))?.lastAttempt ?? null);
         await tx.targets.recordReport({
           id: randomUUID(),
           targetId: id,
@@ -155,12 +159,13 @@ export function createTargetService(deps: {
           ...(input.lastAttempt === undefined ? {} : { lastAttempt: input.lastAttempt }),
           ...(input.health === undefined ? {} : { health: input.health }),
         });
+        return before;
       });
       signals.wakeController();
       deps.onReport?.({
         env: target.env,
         channel: target.channel,
-        previous: target.lastAttempt,
+        previous,
         activePack: input.activePack,
         ...(input.lastAttempt === undefined ? {} : { attempt: input.lastAttempt }),
       });
