@@ -38,6 +38,8 @@ export async function recordReleaseEvidence(
   before: ReleaseState,
   after: ReleaseState,
   now: Date,
+  /** the controller that committed the change, null for an operator command */
+  holder: string | null = null,
 ): Promise<DecisionRecord[]> {
   const at = now.toISOString();
   const drafts: DecisionRecordDraft[] = [];
@@ -48,7 +50,7 @@ export async function recordReleaseEvidence(
     at,
     actor: 'controller',
     reason: null,
-    holder: null,
+    holder,
   };
   const wasInStage =
     (before.state === 'rolling' || before.state === 'paused') && before.stageStartedAt !== null;

@@ -55,7 +55,7 @@ export async function commitReleaseChange(
   });
   if (committed === null) return null;
   // The stage attestation and the seal follow the release's own records (features/evidence).
-  const evidence = await recordReleaseEvidence(tx, before, committed.value, now);
+  const evidence = await recordReleaseEvidence(tx, before, committed.value, now, holder);
   return {
     release: committed.value,
     records: [...committed.records, ...evidence],
