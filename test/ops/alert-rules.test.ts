@@ -36,7 +36,8 @@ function commandsOf(markdown: string): string[][] {
       const words = line.split(/\s+/).slice(1);
       const path: string[] = [];
       for (const word of words) {
-        if (word.startsWith('-') || /^[A-Z_/]+$/.test(word)) break;
+        // options, placeholders (FILE, ENV/CH) and concrete arguments (paths, refs) end the command
+        if (word.startsWith('-') || /^[A-Z_/]+$/.test(word) || /[./@=:]/.test(word)) break;
         path.push(word);
       }
       commands.push(path);
