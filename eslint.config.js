@@ -3,6 +3,23 @@ import tseslint from 'typescript-eslint';
 import { importX } from 'eslint-plugin-import-x';
 import reactHooks from 'eslint-plugin-react-hooks';
 
+/** The server depends on core and the contract, never on the agent, the CLI or the console. */
+const SERVER_PACKAGES = {
+  group: ['@lockgate/agent', '@lockgate/cli', '@lockgate/web'],
+  message: 'the server depends on core and api only.',
+};
+/** From inside features/X: `../Y/anything` other than `../Y/public.ts`. */
+const FEATURE_FROM_FEATURE = {
+  regex: '^\\.\\./(?!\\.)[^/]+/(?!public\\.ts$)',
+  message:
+    'another feature is reached through its public.ts only (move what you need there, or ask for it through the service you are handed).',
+};
+/** From the rest of the server: `features/Y/anything` other than its index.ts or public.ts. */
+const FEATURE_FROM_OUTSIDE = {
+  regex: '(^|/)features/[^/]+/(?!(index|public)\\.ts$)',
+  message: 'a feature is wired through its index.ts (store, service, routes) or public.ts.',
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -92,13 +109,54 @@ export default tseslint.config(
   {
     files: ['packages/server/**/*.ts'],
     rules: {
+      'no-restricted-imports': ['error', { patterns: [SERVER_PACKAGES] }],
+    },
+  },
+  // Features own their data (DESIGN.md §3): a feature reaches another only through that
+  // feature's `public.ts` (lookups, the types it is handed, the road's steps), and the rest of
+  // the server through its `index.ts` (store, service, routes) — never a service, store or
+  // helper file directly. A service never sees HTTP; a route never sees a store.
+  {
+    files: ['packages/server/src/**/*.ts'],
+    ignores: ['packages/server/src/features/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [SERVER_PACKAGES, FEATURE_FROM_OUTSIDE] }],
+    },
+  },
+  {
+    files: ['packages/server/src/features/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [SERVER_PACKAGES, FEATURE_FROM_FEATURE] }],
+    },
+  },
+  {
+    files: ['packages/server/src/features/**/*-service.ts'],
+    rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
+            SERVER_PACKAGES,
+            FEATURE_FROM_FEATURE,
+            { regex: '^(fastify|@fastify/.*)$', message: 'a service never imports HTTP types.' },
+            { regex: '/http/', message: 'a service never imports HTTP types.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['packages/server/src/features/**/*-routes.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            SERVER_PACKAGES,
+            FEATURE_FROM_FEATURE,
             {
-              group: ['@lockgate/agent', '@lockgate/cli', '@lockgate/web'],
-              message: 'the server depends on core only.',
+              regex: '(-store|/stores)\\.ts$',
+              message: 'a route calls its service, never a store.',
             },
           ],
         },

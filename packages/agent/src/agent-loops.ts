@@ -104,3 +104,13 @@ export async function followIndexEvents(
     pause = Math.min(pause * 2, options.reconnectMaxMs);
   }
 }
+
+/** Whether an `index` event names a version newer than the highest seen (unreadable: assume so). */
+export function isNewerIndexEvent(data: string, highestSeen: number): boolean {
+  try {
+    const { version } = JSON.parse(data) as { version?: unknown };
+    return typeof version !== 'number' || version > highestSeen;
+  } catch {
+    return true;
+  }
+}

@@ -3,7 +3,9 @@
  * report starts, the runtime's traffic since the last report sent, and the health check
  * signal (run for the report outside a trial; during a trial, the trial's last check).
  */
+import { isLockgateError } from '@lockgate/core';
 import type { TargetHealth } from '@lockgate/core';
+import { AgentError } from './agent-codes.ts';
 import type { WarningEvent } from './agent-events.ts';
 import type { ResolvedAgentOptions } from './agent-options.ts';
 import type { AgentState, HealthStatus } from './agent-state.ts';
@@ -11,7 +13,7 @@ import type { HealthCheckResult } from './health-check.ts';
 import { messageOf } from './index-fetch.ts';
 import { scrapeRuntimeMetrics, trafficDelta } from './runtime-metrics.ts';
 import type { RuntimeSample } from './runtime-metrics.ts';
-import type { ReportBody } from './server-client.ts';
+import type { ReportBody, ServerClient } from './server-client.ts';
 
 export interface ReportInput {
   state: Pick<AgentState, 'active' | 'lastAttempt'>;
@@ -57,4 +59,77 @@ export async function buildReport(
   }
   if (Object.keys(health).length > 0) body.health = health;
   return { body, sample };
+}
+
+/** A warning for a failed call to the server: the error's own code, else SERVER_UNREACHABLE. */
+export function serverWarning(error: unknown): WarningEvent {
+  const code =
+    error instanceof AgentError || isLockgateError(error) ? error.code : 'SERVER_UNREACHABLE';
+  return { code, message: messageOf(error) };
+}
+
+export interface ReporterHooks {
+  /** the machine's state now; null before the directory was recovered */
+  state: () => AgentState | null;
+  trialRunning: () => Promise<boolean>;
+  /** runs the health check for a report (and feeds its result to the machine) */
+  check: (signal: AbortSignal | undefined) => Promise<HealthCheckResult>;
+  onWarning: (warning: WarningEvent) => void;
+}
+
+/**
+ * Registers the target once and sends reports, keeping the runtime sample of the last report
+ * sent (traffic is counted from it). A failure is a warning, never a throw: reports are retried
+ * on the next interval.
+ */
+export class Reporter {
+  readonly #client: ServerClient;
+  readonly #options: ResolvedAgentOptions;
+  readonly #hooks: ReporterHooks;
+  #registered = false;
+  #reported: RuntimeSample | null = null;
+
+  constructor(client: ServerClient, options: ResolvedAgentOptions, hooks: ReporterHooks) {
+    this.#client = client;
+    this.#options = options;
+    this.#hooks = hooks;
+  }
+
+  /** Registers the target with its labels and capabilities, until that succeeded once. */
+  async register(signal: AbortSignal | undefined): Promise<void> {
+    if (this.#registered) return;
+    const { env, channel, labels, runtimeVersion, targetId } = this.#options;
+    const capabilities: Record<string, string> = { ...this.#options.capabilities };
+    if (runtimeVersion !== null) capabilities.runtime = runtimeVersion;
+    try {
+      const registration = { env, channel, labels: { ...labels }, capabilities };
+      await this.#client.registerTarget(targetId, registration, signal);
+      this.#registered = true;
+    } catch (error) {
+      this.#hooks.onWarning(serverWarning(error));
+    }
+  }
+
+  /** Sends one report; false when there is no state yet or the server did not take it. */
+  async report(signal: AbortSignal | undefined): Promise<boolean> {
+    const state = this.#hooks.state();
+    if (state === null) return false;
+    const report = await buildReport({
+      state,
+      options: this.#options,
+      reported: this.#reported,
+      trialRunning: this.#hooks.trialRunning,
+      check: () => this.#hooks.check(signal),
+      lastHealth: () => this.#hooks.state()?.health ?? null,
+      onWarning: this.#hooks.onWarning,
+    });
+    try {
+      await this.#client.postReport(this.#options.targetId, report.body, signal);
+    } catch (error) {
+      this.#hooks.onWarning(serverWarning(error));
+      return false;
+    }
+    if (report.sample !== null) this.#reported = report.sample;
+    return true;
+  }
 }

@@ -6,8 +6,6 @@
  * recovery run one at a time (`#exclusive`). See README.md.
  */
 import { EventEmitter } from 'node:events';
-import { isLockgateError } from '@lockgate/core';
-import { AgentError } from './agent-codes.ts';
 import type {
   AgentEvent,
   AgentEventMap,
@@ -15,14 +13,14 @@ import type {
   RecoveryResult,
   SyncOutcome,
 } from './agent-events.ts';
-import { followIndexEvents, sleep, Wakeup } from './agent-loops.ts';
+import { followIndexEvents, isNewerIndexEvent, sleep, Wakeup } from './agent-loops.ts';
 import { abandon, initialMachineState, step } from './agent-machine.ts';
 import type { Effect, MachineConfig, MachineState, Observation } from './agent-machine.ts';
 import { openAgentDirectory } from './agent-directory.ts';
 import { AgentMetrics, listenForMetrics } from './agent-metrics.ts';
-import type { AgentSnapshot, MetricsListener } from './agent-metrics.ts';
+import type { MetricsListener } from './agent-metrics.ts';
 import { resolveAgentOptions } from './agent-options.ts';
-import { buildReport } from './agent-report.ts';
+import { Reporter, serverWarning } from './agent-report.ts';
 import type { AgentOptions, ListenAddress, ResolvedAgentOptions } from './agent-options.ts';
 import {
   AgentPaths,
@@ -38,7 +36,7 @@ import type { PackHealthCheck } from './health-check.ts';
 import { fetchIndexObservation, messageOf } from './index-fetch.ts';
 import { PackCache } from './pack-cache.ts';
 import { PackEffects } from './pack-effects.ts';
-import type { RuntimeSample } from './runtime-metrics.ts';
+import { agentSnapshot, PackNames } from './pack-names.ts';
 import { ServerClient } from './server-client.ts';
 
 type Done = Extract<Effect, { type: 'sync-done' | 'recovery-done' }>;
@@ -62,15 +60,13 @@ export class Agent extends EventEmitter<AgentEventMap> {
   readonly #packs: PackEffects;
   readonly #wakeup = new Wakeup();
   #stored: StoredIndex | null = null;
-  #registered = false;
   #tail: Promise<unknown> = Promise.resolve();
   #reporting: Promise<unknown> = Promise.resolve();
-  #reportedSample: RuntimeSample | null = null;
+  readonly #reporter: Reporter;
   #run: { controller: AbortController; loops: Promise<void>[] } | null = null;
   readonly #metrics: AgentMetrics;
   #listener: MetricsListener | null = null;
-  /** name and sequence of the packs the agent has seen (indexes, verifications), by digest */
-  readonly #packInfo = new Map<string, { name: string; sequence: number }>();
+  readonly #packNames = new PackNames();
 
   constructor(options: Readonly<ResolvedAgentOptions>) {
     super();
@@ -80,7 +76,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
     this.#metrics = new AgentMetrics({
       env: options.env,
       channel: options.channel,
-      read: () => this.#snapshot(),
+      read: () => agentSnapshot(this.#machine, this.#packNames),
       processMetrics: options.metricsListen !== null,
     });
     const cache = new PackCache(this.#paths.cache, options.cacheMaxBytes, (bytes) =>
@@ -88,6 +84,16 @@ export class Agent extends EventEmitter<AgentEventMap> {
     );
     this.#packs = new PackEffects(this.#paths, cache, this.#client, options.buildKeys);
     this.#config = { ...options, runtime: options, healthCheck: options.healthCheck !== null };
+    this.#reporter = new Reporter(this.#client, options, {
+      state: () => this.#machine?.agent ?? null,
+      trialRunning: async () => (await loadTrial(this.#paths).catch(() => null)) !== null,
+      check: async (signal) => {
+        const result = await checkPackHealth(this.#healthCheck(), signal);
+        this.#feed({ type: 'health-sampled', ok: result.ok, detail: result.detail });
+        return result;
+      },
+      onWarning: (warning) => this.emit('warning', warning),
+    });
   }
 
   /** The agent directory's layout. */
@@ -169,7 +175,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
 
   /** Sends one report (active pack, last attempt, health and traffic deltas). False when it failed. */
   report(): Promise<boolean> {
-    const next = this.#reporting.then(() => this.#report(this.#run?.controller.signal));
+    const next = this.#reporting.then(() => this.#reporter.report(this.#run?.controller.signal));
     this.#reporting = next.catch(() => undefined);
     return next;
   }
@@ -185,7 +191,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
       serverKeyIds,
     });
     this.#stored = stored;
-    if (stored !== null) this.#learnPacks(stored.envelope);
+    if (stored !== null) this.#packNames.learnEnvelope(stored.envelope);
     this.#machine = initialMachineState(agent);
     const done = await this.#drive({ type: 'recover', agent, trial }, undefined);
     if (done.type !== 'recovery-done') throw new Error('The recovery ended as a sync.');
@@ -193,7 +199,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
   }
 
   async #sync(signal: AbortSignal | undefined): Promise<SyncOutcome> {
-    if (!this.#registered) await this.#register(signal);
+    await this.#reporter.register(signal);
     const done = await this.#drive({ type: 'sync' }, signal);
     if (done.type !== 'sync-done') throw new Error('The sync ended as a recovery.');
     return done.outcome;
@@ -219,11 +225,8 @@ export class Agent extends EventEmitter<AgentEventMap> {
 
   #feed(observation: Observation): Effect[] {
     const now = this.options.clock.now();
-    if (observation.type === 'index-accepted') {
-      for (const [digest, info] of Object.entries(observation.index.packs)) {
-        this.#packInfo.set(digest, { name: info.name, sequence: info.sequence });
-      }
-    } else if (observation.type === 'download-failed') {
+    if (observation.type === 'index-accepted') this.#packNames.learn(observation.index.packs);
+    else if (observation.type === 'download-failed') {
       this.#metrics.fetchFailed(observation.code);
     }
     const next = step(this.#config, this.#requireMachine(), observation, now);
@@ -283,76 +286,10 @@ export class Agent extends EventEmitter<AgentEventMap> {
     const { name, event } = agentEvent;
     if (agentEvent.name === 'verified') {
       const { pack, name: packName, sequence } = agentEvent.event;
-      this.#packInfo.set(pack, { name: packName, sequence });
+      this.#packNames.set(pack, packName, sequence);
     }
     this.#metrics.observe(agentEvent, this.options.clock.now());
     (this.emit as (name: string, event: unknown) => boolean)(name, event);
-  }
-
-  /** What the metrics read at scrape time. */
-  #snapshot(): AgentSnapshot {
-    const machine = this.#machine;
-    if (machine === null) return { phase: 'starting', state: null, activePack: null };
-    const { active } = machine.agent;
-    const activePack = active === null ? null : (this.#packInfo.get(active) ?? null);
-    return { phase: machine.phase.kind, state: machine.agent, activePack };
-  }
-
-  /** Learns pack names and sequences from the stored index (it was verified when accepted). */
-  #learnPacks(envelope: StoredIndex['envelope']): void {
-    try {
-      const payload = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as {
-        packs?: Record<string, { name?: unknown; sequence?: unknown }>;
-      };
-      for (const [digest, info] of Object.entries(payload.packs ?? {})) {
-        if (typeof info.name === 'string' && typeof info.sequence === 'number') {
-          this.#packInfo.set(digest, { name: info.name, sequence: info.sequence });
-        }
-      }
-    } catch {
-      // Only names for metrics: an unreadable stored index is refused by the next sync anyway.
-    }
-  }
-
-  async #register(signal: AbortSignal | undefined): Promise<void> {
-    const { env, channel, labels, runtimeVersion } = this.options;
-    const capabilities: Record<string, string> = { ...this.options.capabilities };
-    if (runtimeVersion !== null) capabilities.runtime = runtimeVersion;
-    try {
-      const registration = { env, channel, labels: { ...labels }, capabilities };
-      await this.#client.registerTarget(this.options.targetId, registration, signal);
-      this.#registered = true;
-    } catch (error) {
-      this.#warn(error);
-    }
-  }
-
-  // ---- reports --------------------------------------------------------------------------
-
-  async #report(signal: AbortSignal | undefined): Promise<boolean> {
-    const machine = this.#machine;
-    if (machine === null) return false;
-    const report = await buildReport({
-      state: machine.agent,
-      options: this.options,
-      reported: this.#reportedSample,
-      trialRunning: async () => (await loadTrial(this.#paths).catch(() => null)) !== null,
-      check: async () => {
-        const result = await checkPackHealth(this.#healthCheck(), signal);
-        this.#feed({ type: 'health-sampled', ok: result.ok, detail: result.detail });
-        return result;
-      },
-      lastHealth: () => this.#requireMachine().agent.health,
-      onWarning: (warning) => this.emit('warning', warning),
-    });
-    try {
-      await this.#client.postReport(this.options.targetId, report.body, signal);
-    } catch (error) {
-      this.#warn(error);
-      return false;
-    }
-    if (report.sample !== null) this.#reportedSample = report.sample;
-    return true;
   }
 
   // ---- loops ----------------------------------------------------------------------------
@@ -382,20 +319,11 @@ export class Agent extends EventEmitter<AgentEventMap> {
   #eventLoop(signal: AbortSignal): Promise<void> {
     return followIndexEvents(this.#client, this.options, signal, {
       onEvent: (data) => {
-        if (data === null || this.#isNewer(data)) this.#wakeup.request();
+        const highest = this.#machine?.agent.highestSeenIndexVersion ?? -1;
+        if (data === null || isNewerIndexEvent(data, highest)) this.#wakeup.request();
       },
       onError: (error) => this.#warn(error),
     });
-  }
-
-  #isNewer(data: string): boolean {
-    try {
-      const { version } = JSON.parse(data) as { version?: unknown };
-      if (typeof version !== 'number') return true;
-      return version > (this.#machine?.agent.highestSeenIndexVersion ?? -1);
-    } catch {
-      return true;
-    }
   }
 
   // ---- helpers --------------------------------------------------------------------------
@@ -412,8 +340,6 @@ export class Agent extends EventEmitter<AgentEventMap> {
   }
 
   #warn(error: unknown): void {
-    const code =
-      error instanceof AgentError || isLockgateError(error) ? error.code : 'SERVER_UNREACHABLE';
-    this.emit('warning', { code, message: messageOf(error) });
+    this.emit('warning', serverWarning(error));
   }
 }

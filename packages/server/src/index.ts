@@ -15,58 +15,44 @@ export { createBlobStore } from './blob-store.ts';
 export type { BlobStore, ByteRange } from './blob-store.ts';
 export { systemClock } from './clock.ts';
 export type { Clock } from './clock.ts';
-export { ADMIN_TOKEN_FILE, hashToken, TOKEN_ROLES } from './features/tokens/token-service.ts';
+export { ADMIN_TOKEN_FILE, hashToken, TOKEN_ROLES } from './features/tokens/index.ts';
 export type {
   Actor,
   CreateTokenInput,
   TokenRole,
   TokenService,
   TokenView,
-} from './features/tokens/token-service.ts';
-export type { PackService, PackSummary } from './features/packs/pack-service.ts';
-export type { BuildReport, BuildService } from './features/builds/build-service.ts';
-export type { TrustService, TrustedKeyView } from './features/trust/trust-service.ts';
-export type { HealthService } from './features/health/health-service.ts';
+} from './features/tokens/index.ts';
+export type { PackService, PackSummary } from './features/packs/index.ts';
+export type { BuildReport, BuildService } from './features/builds/index.ts';
+export type { TrustService, TrustedKeyView } from './features/trust/index.ts';
+export type { HealthService } from './features/health/index.ts';
 export type { ErrorBody } from './http/error-handler.ts';
 export type { ServiceOptions } from './services.ts';
 export type { Signals } from './signals.ts';
-export {
-  decisionRecordDigest,
-  draftOf,
-  verifyDecisionChain,
-} from './features/decisions/decision-log.ts';
-export type { ChainVerification, DecisionRecordDraft } from './features/decisions/decision-log.ts';
-export type { DecisionRecord } from './features/decisions/decision-store.ts';
-export type { Controller, TickResult } from './features/controller/controller.ts';
-export { REPORT_RETENTION_SECONDS } from './features/controller/controller.ts';
-export type { ChannelEvents } from './features/channels/channel-events.ts';
+export { decisionRecordDigest, draftOf, verifyDecisionChain } from './features/decisions/index.ts';
+export type { ChainVerification, DecisionRecordDraft } from './features/decisions/index.ts';
+export type { DecisionRecord } from './features/decisions/index.ts';
+export type { Controller, TickResult } from './features/controller/index.ts';
+export { REPORT_RETENTION_SECONDS } from './features/controller/index.ts';
+export type { ChannelEvents } from './features/channels/index.ts';
 export type {
   ChannelService,
   ChannelView,
   PinView,
   RollbackAuthorizationView,
-} from './features/channels/channel-service.ts';
+} from './features/channels/index.ts';
 export type {
   EnvironmentService,
   EnvironmentView,
   FreezeWindowView,
-} from './features/environments/environment-service.ts';
-export type { PlanService, PlanView } from './features/plans/plan-service.ts';
-export type { DesiredView, TargetService, TargetView } from './features/targets/target-service.ts';
-export type {
-  CurrentStage,
-  ReleaseService,
-  ReleaseView,
-} from './features/releases/release-service.ts';
-export type {
-  RevocationService,
-  RevocationView,
-} from './features/revocations/revocation-service.ts';
-export {
-  CHANNEL_INDEX_KEY_USE,
-  INDEX_PUBLIC_KEY_FILE,
-} from './features/server-keys/server-key-service.ts';
-export type { ServerKeyService, ServerKeyView } from './features/server-keys/server-key-service.ts';
+} from './features/environments/index.ts';
+export type { PlanService, PlanView } from './features/plans/index.ts';
+export type { DesiredView, TargetService, TargetView } from './features/targets/index.ts';
+export type { CurrentStage, ReleaseService, ReleaseView } from './features/releases/index.ts';
+export type { RevocationService, RevocationView } from './features/revocations/index.ts';
+export { CHANNEL_INDEX_KEY_USE, INDEX_PUBLIC_KEY_FILE } from './features/server-keys/index.ts';
+export type { ServerKeyService, ServerKeyView } from './features/server-keys/index.ts';
 export { createBackup } from './backup/create-backup.ts';
 export type { BackupOptions } from './backup/create-backup.ts';
 export { readBackup, restoreBackup } from './backup/restore-backup.ts';
@@ -76,4 +62,4 @@ export {
   signatureHeader,
   verifyWebhookSignature,
   DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
-} from './features/webhooks/webhook-signature.ts';
+} from './features/webhooks/index.ts';

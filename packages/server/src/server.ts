@@ -7,7 +7,7 @@ import { buildApp } from './app.ts';
 import { createBlobStore } from './blob-store.ts';
 import { systemClock } from './clock.ts';
 import type { ServerConfig } from './config.ts';
-import { createSignInCodes } from './features/console/sign-in-codes.ts';
+import { createSignInCodes } from './features/console/index.ts';
 import { openDatabase } from './db/database.ts';
 import { createServices } from './services.ts';
 import type { Services } from './services.ts';

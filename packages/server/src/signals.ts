@@ -1,4 +1,4 @@
-import type { ChannelKey } from './features/channels/channel-store.ts';
+import type { ChannelKey } from './features/channels/index.ts';
 
 /**
  * What a committed change tells the rest of the process: a channel index has a new version

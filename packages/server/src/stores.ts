@@ -1,46 +1,47 @@
 import type { Kysely } from 'kysely';
 import { pingDatabase } from './db/database.ts';
 import type { Database } from './db/schema.ts';
-import { createBuildStore } from './features/builds/build-store.ts';
-import type { BuildStore } from './features/builds/build-store.ts';
-import { createChannelStore } from './features/channels/channel-store.ts';
-import type { ChannelStore } from './features/channels/channel-store.ts';
-import { createLeaseStore } from './features/controller/lease-store.ts';
-import type { LeaseStore } from './features/controller/lease-store.ts';
-import { createDecisionStore } from './features/decisions/decision-store.ts';
-import type { DecisionStore } from './features/decisions/decision-store.ts';
-import { createEnvironmentStore } from './features/environments/environment-store.ts';
-import type { EnvironmentStore } from './features/environments/environment-store.ts';
-import { createIdempotencyStore } from './features/idempotency/idempotency-store.ts';
-import type { IdempotencyStore } from './features/idempotency/idempotency-store.ts';
-import { createMetricsStore } from './features/metrics/metrics-store.ts';
-import type { MetricsStore } from './features/metrics/metrics-store.ts';
-import { createLogStore } from './features/log/log-store.ts';
-import type { LogStore } from './features/log/log-store.ts';
-import { createPackStore } from './features/packs/pack-store.ts';
-import type { PackStore } from './features/packs/pack-store.ts';
-import { createPlanStore } from './features/plans/plan-store.ts';
-import type { PlanStore } from './features/plans/plan-store.ts';
-import { createReleaseStore } from './features/releases/release-store.ts';
-import type { ReleaseStore } from './features/releases/release-store.ts';
-import { createRevocationStore } from './features/revocations/revocation-store.ts';
-import type { RevocationStore } from './features/revocations/revocation-store.ts';
-import { createServerKeyStore } from './features/server-keys/server-key-store.ts';
-import type { ServerKeyStore } from './features/server-keys/server-key-store.ts';
-import { createTargetStore } from './features/targets/target-store.ts';
-import type { TargetStore } from './features/targets/target-store.ts';
-import { createTokenStore } from './features/tokens/token-store.ts';
-import type { TokenStore } from './features/tokens/token-store.ts';
-import { createTrustStore } from './features/trust/trust-store.ts';
-import { createWebhookStore } from './features/webhooks/webhook-store.ts';
-import type { WebhookStore } from './features/webhooks/webhook-store.ts';
-import type { TrustStore } from './features/trust/trust-store.ts';
-import { createDecisionContextStore } from './features/replays/decision-context-store.ts';
-import type { DecisionContextStore } from './features/replays/decision-context-store.ts';
-import { createReplayStore } from './features/replays/replay-store.ts';
-import type { ReplayStore } from './features/replays/replay-store.ts';
+import { createBuildStore } from './features/builds/index.ts';
+import type { BuildStore } from './features/builds/index.ts';
+import { createChannelStore } from './features/channels/index.ts';
+import type { ChannelStore } from './features/channels/index.ts';
+import { createLeaseStore } from './features/controller/index.ts';
+import type { LeaseStore } from './features/controller/index.ts';
+import { createDecisionStore } from './features/decisions/index.ts';
+import type { DecisionStore } from './features/decisions/index.ts';
+import { createEnvironmentStore } from './features/environments/index.ts';
+import type { EnvironmentStore } from './features/environments/index.ts';
+import { createIdempotencyStore } from './features/idempotency/index.ts';
+import type { IdempotencyStore } from './features/idempotency/index.ts';
+import { createMetricsStore } from './features/metrics/index.ts';
+import type { MetricsStore } from './features/metrics/index.ts';
+import { createLogStore } from './features/log/index.ts';
+import type { LogStore } from './features/log/index.ts';
+import { createPackStore } from './features/packs/index.ts';
+import type { PackStore } from './features/packs/index.ts';
+import { createPlanStore } from './features/plans/index.ts';
+import type { PlanStore } from './features/plans/index.ts';
+import { createReleaseStore } from './features/releases/index.ts';
+import type { ReleaseStore } from './features/releases/index.ts';
+import { createRevocationStore } from './features/revocations/index.ts';
+import type { RevocationStore } from './features/revocations/index.ts';
+import { createServerKeyStore } from './features/server-keys/index.ts';
+import type { ServerKeyStore } from './features/server-keys/index.ts';
+import { createTargetStore } from './features/targets/index.ts';
+import type { TargetStore } from './features/targets/index.ts';
+import { createTokenStore } from './features/tokens/index.ts';
+import type { TokenStore } from './features/tokens/index.ts';
+import { createTrustStore } from './features/trust/index.ts';
+import { createWebhookStore } from './features/webhooks/index.ts';
+import type { WebhookStore } from './features/webhooks/index.ts';
+import type { TrustStore } from './features/trust/index.ts';
+import { createDecisionContextStore } from './features/replays/index.ts';
+import type { DecisionContextStore } from './features/replays/index.ts';
+import { createReplayStore } from './features/replays/index.ts';
+import type { ReplayStore } from './features/replays/index.ts';
 
-export interface Stores {
+/** Every feature's store, by name. */
+export interface StoreMap {
   readonly packs: PackStore;
   readonly builds: BuildStore;
   readonly trust: TrustStore;
@@ -62,6 +63,22 @@ export interface Stores {
   /** the decision contexts core decided on, content-addressed (kept as long as the records) */
   readonly contexts: DecisionContextStore;
   readonly replays: ReplayStore;
+}
+
+/**
+ * The stores a piece of the server may use, and nothing else: a service declares the names it
+ * needs (`StoresOf<'packs' | 'builds'>`) and its transactions hand back the same narrowed view.
+ * The full `Stores` is one of these for every name, so the composition root passes it as is.
+ */
+export type StoresOf<K extends keyof StoreMap> = Pick<StoreMap, K> & {
+  /**
+   * Runs fn with these stores bound to one transaction: committed when fn resolves, rolled
+   * back when it throws. Called inside a transaction, it joins that transaction.
+   */
+  transaction<T>(fn: (stores: StoresOf<K>) => Promise<T>): Promise<T>;
+};
+
+export interface Stores extends StoreMap {
   /**
    * Runs fn with stores bound to one transaction: committed when fn resolves, rolled back
    * when it throws. Called inside a transaction, it joins that transaction.

@@ -21,7 +21,7 @@ import { createBlobStore } from '../blob-store.ts';
 import type { ServerConfig } from '../config.ts';
 import { openDatabase } from '../db/database.ts';
 import { MIGRATIONS } from '../db/migrations/index.ts';
-import { verifyDecisionChain } from '../features/decisions/decision-log.ts';
+import { verifyDecisionChain } from '../features/decisions/index.ts';
 import { createStores } from '../stores.ts';
 import { createSealer, isSealed } from './backup-crypto.ts';
 import { BACKUP_SCHEMA, MANIFEST_ENTRY, orderTables, SECRET_COLUMNS } from './backup-format.ts';

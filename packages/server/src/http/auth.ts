@@ -1,7 +1,7 @@
 import { LockgateError } from '@lockgate/core';
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import { assertChannelInScope, assertTargetInScope } from '../features/tokens/token-scope.ts';
-import type { Actor, TokenService } from '../features/tokens/token-service.ts';
+import { assertChannelInScope, assertTargetInScope } from '../features/tokens/index.ts';
+import type { Actor, TokenService } from '../features/tokens/index.ts';
 import type { AgentScopeKind } from './route-roles.ts';
 
 const actors = new WeakMap<FastifyRequest, Actor>();

@@ -1,6 +1,9 @@
-import type { Stores } from '../../stores.ts';
+import type { StoresOf } from '../../stores.ts';
 import { channelKeyOf } from './channel-store.ts';
 import type { ChannelKey } from './channel-store.ts';
+
+/** The stores this module uses, and no others. */
+type UsedStores = StoresOf<'channels' | 'tokens'>;
 
 export type IndexListener = (version: number) => void;
 
@@ -49,7 +52,7 @@ interface Subscriber {
 export const DEFAULT_EVENTS_POLL_MS = 1000;
 
 export function createChannelEvents(deps: {
-  stores: Stores;
+  stores: UsedStores;
   pollIntervalMs?: number;
   /**
    * Told every version published, those of this process and those the poll finds, whether or

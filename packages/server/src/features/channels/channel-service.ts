@@ -10,20 +10,20 @@ import {
 import type { Cohort, DsseEnvelope } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
 import type { Signals } from '../../signals.ts';
-import type { Stores } from '../../stores.ts';
+import type { StoresOf } from '../../stores.ts';
 import { isoAfter, normalizeTime, positiveDuration } from '../../time.ts';
 import {
-  channelMissing,
   channelPackOf,
   commitChannelChange,
   commitLockedChannel,
   commitNewChannel,
   namedPackOf,
   newRollbackAuthorizationId,
-} from '../decisions/commit-road.ts';
-import { findPackByRef } from '../packs/pack-ref.ts';
-import { planExists } from '../plans/plan-service.ts';
-import type { ServerKeyService } from '../server-keys/server-key-service.ts';
+} from '../decisions/public.ts';
+import { findPackByRef } from '../packs/public.ts';
+import { planExists } from '../plans/public.ts';
+import type { ServerKeyService } from '../server-keys/public.ts';
+import { environmentNotFound, findChannel } from './channel-lookup.ts';
 import { WHOLE_CHANNEL } from './channel-store.ts';
 import type {
   ChannelKey,
@@ -32,6 +32,21 @@ import type {
   StoredPin,
   StoredRollbackAuthorization,
 } from './channel-store.ts';
+
+/** The stores this module uses, and no others. */
+type UsedStores = StoresOf<
+  | 'channels'
+  | 'contexts'
+  | 'decisions'
+  | 'environments'
+  | 'log'
+  | 'packs'
+  | 'plans'
+  | 'releases'
+  | 'revocations'
+  | 'serverKeys'
+  | 'webhooks'
+>;
 
 export const DEFAULT_PLAN = 'canary';
 export const DEFAULT_INDEX_TTL_SECONDS = 86_400;
@@ -150,14 +165,14 @@ export interface ChannelService {
 }
 
 export function createChannelService(deps: {
-  stores: Stores;
+  stores: UsedStores;
   clock: Clock;
   keys: ServerKeyService;
   signals: Signals;
 }): ChannelService {
   const { stores, clock, keys, signals } = deps;
 
-  const view = async (tx: Stores, channel: StoredChannel, now: Date): Promise<ChannelView> => {
+  const view = async (tx: UsedStores, channel: StoredChannel, now: Date): Promise<ChannelView> => {
     const pins = await tx.channels.listPins(channel.env, channel.name);
     const authorizations = await tx.channels.listRollbackAuthorizations(channel.env, channel.name);
     return {
@@ -394,7 +409,7 @@ function required<T>(committed: T | null): T {
 
 /** The cohorts the stages of the channel's active release name (they may not change). */
 async function activeReleaseCohorts(
-  tx: Stores,
+  tx: UsedStores,
   activeRelease: string | null,
 ): Promise<{ stage: string; cohort: string }[]> {
   if (activeRelease === null) return [];
@@ -402,26 +417,6 @@ async function activeReleaseCohorts(
   return (active?.release.plan.stages ?? []).flatMap((stage) =>
     stage.cohort === undefined ? [] : [{ stage: stage.name, cohort: stage.cohort }],
   );
-}
-
-/** The channel, or CHANNEL_NOT_FOUND / ENVIRONMENT_NOT_FOUND. */
-export async function findChannel(tx: Stores, env: string, name: string): Promise<StoredChannel> {
-  const channel = await tx.channels.find(env, name);
-  if (channel === null) throw await channelMissing(tx, env, name);
-  return channel;
-}
-
-/** The channel, locked until the transaction ends; CHANNEL_NOT_FOUND / ENVIRONMENT_NOT_FOUND. */
-export async function lockChannel(tx: Stores, env: string, name: string): Promise<StoredChannel> {
-  const channel = await tx.channels.lock(env, name);
-  if (channel === null) throw await channelMissing(tx, env, name);
-  return channel;
-}
-
-export function environmentNotFound(env: string): LockgateError {
-  return new LockgateError('ENVIRONMENT_NOT_FOUND', `No environment is named ${env}.`, {
-    details: { env },
-  });
 }
 
 function checkCohorts(values: unknown[]): Cohort[] {

@@ -1,5 +1,5 @@
 import type { ConsoleEventView } from '@lockgate/api';
-import type { DecisionService } from '../decisions/decision-service.ts';
+import type { DecisionService } from '../decisions/public.ts';
 
 /**
  * The console's change feed: one poller per server reads decision records appended since the

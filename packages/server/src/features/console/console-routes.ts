@@ -9,8 +9,8 @@ import {
 import { LockgateError } from '@lockgate/core';
 import { actorOf, bearerTokenOf, createAuthHook } from '../../http/auth.ts';
 import { READERS } from '../../http/route-roles.ts';
-import type { DecisionService } from '../decisions/decision-service.ts';
-import type { TokenService } from '../tokens/token-service.ts';
+import type { DecisionService } from '../decisions/public.ts';
+import type { TokenService } from '../tokens/public.ts';
 import { createConsoleEvents } from './console-events.ts';
 import type { SignInCodes } from './sign-in-codes.ts';
 

@@ -1,5 +1,8 @@
 import { Client } from 'pg';
-import type { Stores } from '../../stores.ts';
+import type { StoresOf } from '../../stores.ts';
+
+/** The stores this module uses, and no others. */
+type UsedStores = StoresOf<'lease'>;
 
 /** The one controller that may advance releases holds this lease. */
 export interface ControllerLease {
@@ -7,7 +10,7 @@ export interface ControllerLease {
   /** Takes or renews the lease; true when this process holds it now. */
   acquire(now: Date): Promise<boolean>;
   /** Checked inside each decision's transaction: true while this process still holds it. */
-  stillHeld(tx: Stores, now: Date): Promise<boolean>;
+  stillHeld(tx: UsedStores, now: Date): Promise<boolean>;
   /** Gives the lease up (so another replica takes over at once) and frees its resources. */
   release(): Promise<void>;
 }
@@ -19,7 +22,7 @@ export const LEASE_NAME = 'controller';
  * after it expired. Times come from the injected clock.
  */
 export function createSqliteLease(deps: {
-  stores: Stores;
+  stores: UsedStores;
   holder: string;
   ttlMs: number;
 }): ControllerLease {

@@ -5,14 +5,33 @@ import { decide, decideChannel, isTerminal } from '@lockgate/core';
 import type { ChannelDecision, ChannelState, PrometheusAnswer } from '@lockgate/core';
 import type { BlobStore } from '../../blob-store.ts';
 import type { Clock } from '../../clock.ts';
-import type { Stores } from '../../stores.ts';
-import type { ChannelKey, SignedIndex, StoredChannel } from '../channels/channel-store.ts';
-import { commitLockedChannel } from '../decisions/commit-road.ts';
-import { IDEMPOTENCY_RETENTION_SECONDS } from '../idempotency/idempotency.ts';
-import { commitReleaseChange } from '../releases/release-commit.ts';
-import { loadReleaseContext } from '../releases/release-context.ts';
-import type { IndexSigningKey, ServerKeyService } from '../server-keys/server-key-service.ts';
+import type { StoresOf } from '../../stores.ts';
+import type { ChannelKey, SignedIndex, StoredChannel } from '../channels/public.ts';
+import { commitLockedChannel } from '../decisions/public.ts';
+import { IDEMPOTENCY_RETENTION_SECONDS } from '../idempotency/public.ts';
+import { commitReleaseChange } from '../releases/public.ts';
+import { loadReleaseContext } from '../releases/public.ts';
+import type { IndexSigningKey, ServerKeyService } from '../server-keys/public.ts';
 import type { ControllerLease } from './controller-lease.ts';
+
+/** The stores this module uses, and no others. */
+type UsedStores = StoresOf<
+  | 'builds'
+  | 'channels'
+  | 'contexts'
+  | 'decisions'
+  | 'environments'
+  | 'idempotency'
+  | 'lease'
+  | 'log'
+  | 'packs'
+  | 'releases'
+  | 'revocations'
+  | 'serverKeys'
+  | 'targets'
+  | 'trust'
+  | 'webhooks'
+>;
 
 /** Target reports older than this are deleted by the controller. */
 export const REPORT_RETENTION_SECONDS = 24 * 3600;
@@ -51,7 +70,7 @@ export interface Controller {
 }
 
 export interface ControllerDeps {
-  stores: Stores;
+  stores: UsedStores;
   blobs: BlobStore;
   clock: Clock;
   keys: ServerKeyService;

@@ -42,17 +42,33 @@ import type {
   PackManifest,
   ReleaseContext,
 } from '@lockgate/core';
-import type { Stores } from '../../stores.ts';
-import { indexPins } from '../channels/channel-index.ts';
-import { logDecisionRecords } from '../log/log-decision-records.ts';
-import { enqueueWebhookEvents } from '../webhooks/webhook-outbox.ts';
-import type { ChannelKey, SignedIndex, StoredChannel } from '../channels/channel-store.ts';
-import type { StoredPack } from '../packs/pack-store.ts';
-import type { StoredRevocation } from '../revocations/revocation-store.ts';
-import type { IndexSigningKey } from '../server-keys/server-key-service.ts';
+import type { StoresOf } from '../../stores.ts';
+import { channelMissing, indexPins } from '../channels/public.ts';
+import { logDecisionRecords } from '../log/public.ts';
+import { enqueueWebhookEvents } from '../webhooks/public.ts';
+import type { ChannelKey, SignedIndex, StoredChannel } from '../channels/public.ts';
+import type { StoredPack } from '../packs/public.ts';
+import type { StoredRevocation } from '../revocations/public.ts';
+import type { IndexSigningKey } from '../server-keys/public.ts';
 import { decisionRecordDigest } from './decision-log.ts';
 import type { DecisionRecordDraft } from './decision-log.ts';
 import type { DecisionRecord } from './decision-store.ts';
+
+/** The stores this module uses, and no others. */
+type UsedStores = StoresOf<
+  | 'channels'
+  | 'contexts'
+  | 'decisions'
+  | 'environments'
+  | 'log'
+  | 'packs'
+  | 'revocations'
+  | 'serverKeys'
+  | 'webhooks'
+>;
+
+/** What recording a decision writes: the chain, its context, its log leaf, its webhook events. */
+export type RecordStores = StoresOf<'contexts' | 'decisions' | 'log' | 'serverKeys' | 'webhooks'>;
 
 export interface RoadOptions {
   now: Date;
@@ -84,7 +100,7 @@ export interface CommittedChannelChange<T> {
  * that was not kept.
  */
 export async function recordDecisions(
-  tx: Stores,
+  tx: RecordStores,
   drafts: readonly DecisionRecordDraft[],
   decided: { context?: ReleaseContext | undefined } = {},
 ): Promise<DecisionRecord[]> {
@@ -111,7 +127,10 @@ export function namedPackOf(pack: StoredPack): NamedPack {
  * its row, every pin and rollback authorization, every revoked digest and the facts of every pack
  * it names.
  */
-export async function loadChannelState(tx: Stores, channel: StoredChannel): Promise<ChannelState> {
+export async function loadChannelState(
+  tx: UsedStores,
+  channel: StoredChannel,
+): Promise<ChannelState> {
   const pins = await tx.channels.listPins(channel.env, channel.name);
   const authorizations = await tx.channels.listRollbackAuthorizations(channel.env, channel.name);
   const named = [
@@ -155,7 +174,7 @@ export async function loadChannelState(tx: Stores, channel: StoredChannel): Prom
  * `commitLockedChannel`.
  */
 export async function commitChannelChange<T>(
-  tx: Stores,
+  tx: UsedStores,
   where: ChannelKey,
   options: RoadOptions,
   decideFn: (
@@ -175,7 +194,7 @@ export async function commitChannelChange<T>(
  * the decision asks for it. `channel` is updated in place to what is stored.
  */
 export async function commitLockedChannel<T>(
-  tx: Stores,
+  tx: UsedStores,
   channel: StoredChannel,
   options: RoadOptions,
   decideFn: (
@@ -190,7 +209,7 @@ export async function commitLockedChannel<T>(
 
 /** Stores a new channel decided by core `createChannel`, records it and signs its first index. */
 export async function commitNewChannel(
-  tx: Stores,
+  tx: UsedStores,
   decision: ChannelDecision,
   options: RoadOptions,
 ): Promise<CommittedChannelChange<null>> {
@@ -210,7 +229,7 @@ export async function commitNewChannel(
  * checked that the pack is not revoked yet.
  */
 export async function commitPackRevocation(
-  tx: Stores,
+  tx: UsedStores,
   input: { pack: StoredPack; reason: string; actor: string },
   options: RoadOptions,
 ): Promise<{
@@ -253,24 +272,8 @@ export function newRollbackAuthorizationId(): string {
   return `rba_${randomUUID()}`;
 }
 
-/** The channel, or CHANNEL_NOT_FOUND / ENVIRONMENT_NOT_FOUND. */
-export async function channelMissing(
-  tx: Stores,
-  env: string,
-  name: string,
-): Promise<LockgateError> {
-  if ((await tx.environments.find(env)) === null) {
-    return new LockgateError('ENVIRONMENT_NOT_FOUND', `No environment is named ${env}.`, {
-      details: { env },
-    });
-  }
-  return new LockgateError('CHANNEL_NOT_FOUND', `No channel ${name} in environment ${env}.`, {
-    details: { env, channel: name },
-  });
-}
-
 async function commitDecision<T>(
-  tx: Stores,
+  tx: UsedStores,
   channel: StoredChannel,
   decided: { decision: ChannelDecision; value: T },
   options: RoadOptions,
@@ -363,7 +366,7 @@ function rowOf(
  * the stored record hashes to the same digest when read back.
  */
 export async function appendDecisions(
-  tx: Stores,
+  tx: RecordStores,
   drafts: readonly DecisionRecordDraft[],
 ): Promise<DecisionRecord[]> {
   if (drafts.length === 0) return [];
@@ -402,7 +405,7 @@ export async function appendDecisions(
  * place and returns the new index.
  */
 async function resignChannelIndex(
-  tx: Stores,
+  tx: UsedStores,
   channel: StoredChannel,
   options: RoadOptions,
 ): Promise<SignedIndex> {

@@ -1,4 +1,4 @@
-import type { Stores } from '../../stores.ts';
+import type { StoresOf } from '../../stores.ts';
 import type { DecisionRecord } from './decision-store.ts';
 import { loadGateReport } from './gate-report.ts';
 import type { GateReport } from './gate-report.ts';
@@ -11,7 +11,7 @@ export interface DecisionService {
 }
 
 export function createDecisionService(deps: {
-  stores: Pick<Stores, 'channels' | 'releases' | 'decisions'>;
+  stores: StoresOf<'channels' | 'releases' | 'decisions'>;
 }): DecisionService {
   return {
     list: (query) => deps.stores.decisions.list(query),

@@ -3,13 +3,18 @@ import { LockgateError, validateFreezeWindow } from '@lockgate/core';
 import type { FreezeWindow, Weekday } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
 import type { Signals } from '../../signals.ts';
-import type { Stores } from '../../stores.ts';
+import type { StoresOf } from '../../stores.ts';
 import { normalizeTime } from '../../time.ts';
-import { environmentNotFound } from '../channels/channel-service.ts';
-import type { ChannelService, ChannelView } from '../channels/channel-service.ts';
-import { recordDecisions } from '../decisions/commit-road.ts';
-import type { DecisionRecordDraft } from '../decisions/decision-log.ts';
+import { environmentNotFound } from '../channels/public.ts';
+import type { ChannelService, ChannelView } from '../channels/public.ts';
+import { recordDecisions } from '../decisions/public.ts';
+import type { DecisionRecordDraft } from '../decisions/public.ts';
 import type { StoredEnvironment, StoredFreezeWindow } from './environment-store.ts';
+
+/** The stores this module uses, and no others. */
+type UsedStores = StoresOf<
+  'contexts' | 'decisions' | 'environments' | 'log' | 'serverKeys' | 'webhooks'
+>;
 
 export interface EnvironmentView {
   name: string;
@@ -53,14 +58,14 @@ export interface EnvironmentService {
 }
 
 export function createEnvironmentService(deps: {
-  stores: Stores;
+  stores: UsedStores;
   clock: Clock;
   channels: ChannelService;
   signals: Signals;
 }): EnvironmentService {
   const { stores, clock, channels, signals } = deps;
 
-  const findOrThrow = async (tx: Stores, name: string): Promise<StoredEnvironment> => {
+  const findOrThrow = async (tx: UsedStores, name: string): Promise<StoredEnvironment> => {
     const environment = await tx.environments.find(name);
     if (environment === null) throw environmentNotFound(name);
     return environment;

@@ -19,9 +19,9 @@ import {
   writeEvidenceBundle,
 } from '@lockgate/core';
 import type { BundleInput, PackManifest } from '@lockgate/core';
-import type { Stores } from '../../stores.ts';
-import type { DecisionRecord } from '../decisions/decision-store.ts';
-import type { LogService } from '../log/log-service.ts';
+import type { StoresOf } from '../../stores.ts';
+import type { DecisionRecord } from '../decisions/public.ts';
+import type { LogService } from '../log/public.ts';
 
 export type EvidenceStatus = 'sealed' | 'pending';
 
@@ -86,7 +86,7 @@ function stageOfRecord(record: DecisionRecord): number | null {
 }
 
 export function createEvidenceService(deps: {
-  stores: Pick<Stores, 'releases' | 'decisions' | 'log' | 'packs' | 'trust'>;
+  stores: StoresOf<'releases' | 'decisions' | 'log' | 'packs' | 'trust'>;
   log: LogService;
 }): EvidenceService {
   const { stores, log } = deps;

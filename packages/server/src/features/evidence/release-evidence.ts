@@ -20,10 +20,15 @@ import {
   stageAttestation,
 } from '@lockgate/core';
 import type { ReleaseState } from '@lockgate/core';
-import type { Stores } from '../../stores.ts';
-import { recordDecisions } from '../decisions/commit-road.ts';
-import type { DecisionRecordDraft } from '../decisions/decision-log.ts';
-import type { DecisionRecord } from '../decisions/decision-store.ts';
+import type { StoresOf } from '../../stores.ts';
+import { recordDecisions } from '../decisions/public.ts';
+import type { DecisionRecordDraft } from '../decisions/public.ts';
+import type { DecisionRecord } from '../decisions/public.ts';
+
+/** The stores this module uses, and no others. */
+type UsedStores = StoresOf<
+  'contexts' | 'decisions' | 'log' | 'serverKeys' | 'targets' | 'webhooks'
+>;
 
 const PAGE = 1000;
 
@@ -34,7 +39,7 @@ export function isEvidenceRecordKind(kind: string): boolean {
 
 /** Appends the stage attestation and the seal the change calls for; returns them. */
 export async function recordReleaseEvidence(
-  tx: Stores,
+  tx: UsedStores,
   before: ReleaseState,
   after: ReleaseState,
   now: Date,

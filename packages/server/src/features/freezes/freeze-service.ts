@@ -14,12 +14,17 @@ import { activeFreeze, errorBudget, LockgateError, validateFreezeWindow } from '
 import type { ErrorBudget, FreezeWindow } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
 import type { Signals } from '../../signals.ts';
-import type { Stores } from '../../stores.ts';
+import type { StoresOf } from '../../stores.ts';
 import { normalizeTime } from '../../time.ts';
-import { environmentNotFound } from '../channels/channel-service.ts';
-import { recordDecisions } from '../decisions/commit-road.ts';
-import type { DecisionRecordDraft } from '../decisions/decision-log.ts';
-import type { StoredFreezeWindow } from '../environments/environment-store.ts';
+import { environmentNotFound } from '../channels/public.ts';
+import { recordDecisions } from '../decisions/public.ts';
+import type { DecisionRecordDraft } from '../decisions/public.ts';
+import type { StoredFreezeWindow } from '../environments/public.ts';
+
+/** The stores this module uses, and no others. */
+type UsedStores = StoresOf<
+  'contexts' | 'decisions' | 'environments' | 'log' | 'serverKeys' | 'webhooks'
+>;
 
 /** A stop-the-line freeze without `until` lasts until lifted. */
 export const UNTIL_LIFTED = '9999-12-31T23:59:59.000Z';
@@ -75,24 +80,20 @@ export interface FreezeService {
 }
 
 export function createFreezeService(deps: {
-  stores: Pick<Stores, 'environments' | 'transaction'>;
+  stores: UsedStores;
   clock: Clock;
   signals: Pick<Signals, 'wakeController'>;
 }): FreezeService {
   const { stores, clock, signals } = deps;
 
-  const envsOf = async (tx: Pick<Stores, 'environments'>, names: string[] | null) => {
+  const envsOf = async (tx: UsedStores, names: string[] | null) => {
     const all = (await tx.environments.list()).map((e) => e.name);
     if (names === null) return all;
     for (const name of names) if (!all.includes(name)) throw environmentNotFound(name);
     return [...new Set(names)].sort();
   };
 
-  const activeIn = async (
-    tx: Pick<Stores, 'environments'>,
-    env: string,
-    at: string,
-  ): Promise<ActiveFreezeView[]> => {
+  const activeIn = async (tx: UsedStores, env: string, at: string): Promise<ActiveFreezeView[]> => {
     const stored = await tx.environments.listFreezeWindows(env);
     return stored.flatMap((s) => {
       const active = activeFreeze([s.window], at);

@@ -5,7 +5,7 @@ export interface HealthService {
   ready(): Promise<boolean>;
 }
 
-export function createHealthService(deps: { stores: Stores }): HealthService {
+export function createHealthService(deps: { stores: Pick<Stores, 'ping'> }): HealthService {
   return {
     async ready() {
       try {

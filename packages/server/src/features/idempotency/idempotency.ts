@@ -1,5 +1,5 @@
 import { canonicalJson, LockgateError, sha256Hex } from '@lockgate/core';
-import type { Stores } from '../../stores.ts';
+import type { StoreMap, StoresOf } from '../../stores.ts';
 
 /** How long an idempotency key answers with its first response. */
 export const IDEMPOTENCY_RETENTION_SECONDS = 24 * 3600;
@@ -27,18 +27,18 @@ export interface IdempotentOutcome<R, E> {
  * is CONFLICT. A concurrent repeat waits for the first to commit (PostgreSQL: on the key's unique
  * index; SQLite: transactions are serial) and then replays it. A failed request stores nothing.
  */
-export async function runIdempotent<R, E>(
-  stores: Stores,
+export async function runIdempotent<R, E, K extends keyof StoreMap>(
+  stores: StoresOf<K | 'idempotency'>,
   request: IdempotencyRequest | null,
   now: Date,
-  fn: (tx: Stores) => Promise<{ response: R; effects: E }>,
+  fn: (tx: StoresOf<K | 'idempotency'>) => Promise<{ response: R; effects: E }>,
 ): Promise<IdempotentOutcome<R, E>> {
   if (request === null) {
     const { response, effects } = await stores.transaction(fn);
     return { response, effects, replayed: false };
   }
   const requestHash = sha256Hex(canonicalJson({ scope: request.scope, body: request.body }));
-  const replay = async (tx: Stores): Promise<IdempotentOutcome<R, E> | null> => {
+  const replay = async (tx: StoresOf<'idempotency'>): Promise<IdempotentOutcome<R, E> | null> => {
     const prior = await tx.idempotency.find(request.actor, request.key);
     if (prior === null) return null;
     if (prior.requestHash !== requestHash) {

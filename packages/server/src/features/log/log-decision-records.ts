@@ -1,8 +1,8 @@
 import { appendLeaf, decisionStatement, isDigest, logEntryOf } from '@lockgate/core';
 import type { DecisionSubjects, NewNode } from '@lockgate/core';
 import type { Stores } from '../../stores.ts';
-import type { DecisionRecord } from '../decisions/decision-store.ts';
-import { loadLogKey } from '../server-keys/log-key.ts';
+import type { DecisionRecord } from '../decisions/public.ts';
+import { loadLogKey } from '../server-keys/public.ts';
 import type { StoredLogEntry } from './log-store.ts';
 
 /** How many older records a catch-up reads per query. */

@@ -21,8 +21,8 @@ import {
 import type { DsseEnvelope, NodeRef, NoteVerifier, ProofPlan } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
 import type { ServerConfig } from '../../config.ts';
-import type { Stores } from '../../stores.ts';
-import { loadLogKey } from '../server-keys/log-key.ts';
+import type { StoresOf } from '../../stores.ts';
+import { loadLogKey } from '../server-keys/public.ts';
 import type { StoredCheckpoint } from './log-store.ts';
 
 /** DATA/log-witnesses: the witnesses whose cosignatures the server keeps, one vkey a line. */
@@ -97,7 +97,7 @@ export interface LogService {
 
 export function createLogService(deps: {
   config: Pick<ServerConfig, 'dataDir'>;
-  stores: Pick<Stores, 'log' | 'serverKeys' | 'transaction'>;
+  stores: StoresOf<'log' | 'serverKeys'>;
   clock: Clock;
 }): LogService {
   const { config, stores, clock } = deps;

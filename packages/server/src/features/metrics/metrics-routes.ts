@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { MetricsAccess } from '../../config.ts';
 import { bearerTokenOf } from '../../http/auth.ts';
 import { OPERATORS } from '../../http/route-roles.ts';
-import type { TokenService } from '../tokens/token-service.ts';
+import type { TokenService } from '../tokens/public.ts';
 import type { MetricsService } from './metrics-service.ts';
 
 export const METRICS_PATH = '/metrics';

@@ -15,13 +15,13 @@
 import { desiredPack, ERROR_CODES, RELEASE_STATES, uniformDesiredPack } from '@lockgate/core';
 import type { TargetAttempt } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
-import type { Stores } from '../../stores.ts';
-import { indexPayloadOf } from '../channels/channel-index.ts';
-import type { TickResult } from '../controller/controller.ts';
-import type { DecisionRecord } from '../decisions/decision-store.ts';
+import type { StoresOf } from '../../stores.ts';
+import { indexPayloadOf } from '../channels/public.ts';
+import type { TickResult } from '../controller/public.ts';
+import type { DecisionRecord } from '../decisions/public.ts';
 import { createLockgateMetrics } from './lockgate-metrics.ts';
 import type { LockgateMetrics } from './lockgate-metrics.ts';
-import type { ActivePackCount } from '../targets/target-store.ts';
+import type { ActivePackCount } from '../targets/public.ts';
 
 /** A second rollback of a channel within this many seconds of the first is a flap. */
 export const FLAP_WINDOW_SECONDS = 3600;
@@ -97,7 +97,7 @@ function sameAttempt(a: TargetAttempt | null, b: TargetAttempt): boolean {
 }
 
 export function createMetricsService(deps: {
-  stores: Pick<Stores, 'metrics' | 'decisions' | 'channels' | 'releases' | 'targets'>;
+  stores: StoresOf<'metrics' | 'decisions' | 'channels' | 'releases' | 'targets'>;
   clock: Clock;
   /** errors of background work (a lookup for time to activate); logged by the server */
   onError?: (error: unknown) => void;

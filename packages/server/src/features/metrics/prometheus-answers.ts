@@ -7,8 +7,20 @@
 import { isPrometheusGate, renderGateQuery } from '@lockgate/core';
 import type { PrometheusAnswer, PrometheusSeries } from '@lockgate/core';
 import type { BlobStore } from '../../blob-store.ts';
-import type { Stores } from '../../stores.ts';
-import { loadReleaseContext } from '../releases/release-context.ts';
+import type { StoresOf } from '../../stores.ts';
+import { loadReleaseContext } from '../releases/public.ts';
+
+/** The stores this module uses, and no others. */
+type UsedStores = StoresOf<
+  | 'builds'
+  | 'channels'
+  | 'environments'
+  | 'packs'
+  | 'releases'
+  | 'revocations'
+  | 'targets'
+  | 'trust'
+>;
 
 export const PROMETHEUS_TIMEOUT_MS = 5000;
 /** Series kept from one answer; a gate query should aggregate to a few. */
@@ -84,7 +96,7 @@ export async function queryPrometheus(
  * gate gets an error answer (inconclusive).
  */
 export function createPrometheusAnswers(deps: {
-  stores: Stores;
+  stores: UsedStores;
   blobs: BlobStore;
   prometheusUrl: string | null;
   fetch?: FetchFn;

@@ -11,9 +11,12 @@ import type { BuildRecord, Digest, PackManifest } from '@lockgate/core';
 import type { BlobStore, ByteRange } from '../../blob-store.ts';
 import type { Clock } from '../../clock.ts';
 import { createKeyedMutex } from '../../keyed-mutex.ts';
-import type { Stores } from '../../stores.ts';
-import { buildRecordFromProvenance } from '../builds/build-service.ts';
+import type { StoresOf } from '../../stores.ts';
+import { buildRecordFromProvenance } from '../builds/public.ts';
 import type { StoredPack } from './pack-store.ts';
+
+/** The stores this module uses, and no others. */
+type UsedStores = StoresOf<'builds' | 'packs' | 'trust'>;
 
 /** A stored pack as the API lists it. */
 export interface PackSummary {
@@ -47,7 +50,7 @@ export interface PackService {
 }
 
 export function createPackService(deps: {
-  stores: Stores;
+  stores: UsedStores;
   blobs: BlobStore;
   clock: Clock;
 }): PackService {
@@ -158,7 +161,7 @@ export function createPackService(deps: {
  * Returns the build record (null when none was reported).
  */
 async function checkAdmissible(
-  stores: Stores,
+  stores: UsedStores,
   manifest: PackManifest,
   digest: Digest,
 ): Promise<BuildRecord | null> {
@@ -184,7 +187,7 @@ async function checkAdmissible(
 }
 
 /** True unless the database says no row refers to the digest (on doubt, keep the file). */
-async function isReferenced(stores: Stores, digest: Digest): Promise<boolean> {
+async function isReferenced(stores: UsedStores, digest: Digest): Promise<boolean> {
   try {
     return (await stores.packs.findByDigest(digest)) !== null;
   } catch {

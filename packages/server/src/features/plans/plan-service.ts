@@ -1,7 +1,11 @@
 import { BUILTIN_PLANS, LockgateError, validatePlan } from '@lockgate/core';
-import type { Plan, Stage } from '@lockgate/core';
+import type { Stage } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
-import type { Stores } from '../../stores.ts';
+import type { StoresOf } from '../../stores.ts';
+import { isBuiltin, planNotFound } from './plan-lookup.ts';
+
+/** The stores this module uses, and no others. */
+type UsedStores = StoresOf<'plans'>;
 
 export interface PlanView {
   name: string;
@@ -25,24 +29,7 @@ export interface PlanService {
   put(name: string, stages: unknown, actor: string): Promise<{ plan: PlanView; created: boolean }>;
 }
 
-function isBuiltin(name: string): name is keyof typeof BUILTIN_PLANS {
-  return Object.hasOwn(BUILTIN_PLANS, name);
-}
-
-/** True when a built-in or user plan has this name. */
-export async function planExists(tx: Stores, name: string): Promise<boolean> {
-  return isBuiltin(name) || (await tx.plans.find(name)) !== null;
-}
-
-/** A copy of the built-in or user plan of this name; PLAN_NOT_FOUND. */
-export async function resolvePlan(tx: Stores, name: string): Promise<Plan> {
-  if (isBuiltin(name)) return structuredClone(BUILTIN_PLANS[name]);
-  const stored = await tx.plans.find(name);
-  if (stored === null) throw planNotFound(name);
-  return stored.plan;
-}
-
-export function createPlanService(deps: { stores: Stores; clock: Clock }): PlanService {
+export function createPlanService(deps: { stores: UsedStores; clock: Clock }): PlanService {
   const { stores, clock } = deps;
   const builtins = (): PlanView[] =>
     Object.values(BUILTIN_PLANS).map((plan) => ({
@@ -100,10 +87,4 @@ export function createPlanService(deps: { stores: Stores; clock: Clock }): PlanS
       };
     },
   };
-}
-
-function planNotFound(name: string): LockgateError {
-  return new LockgateError('PLAN_NOT_FOUND', `No plan is named ${name}.`, {
-    details: { plan: name },
-  });
 }

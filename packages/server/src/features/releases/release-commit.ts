@@ -1,11 +1,26 @@
 import { applyReleaseResult } from '@lockgate/core';
 import type { DecideResult, ReleaseContext, ReleaseState } from '@lockgate/core';
-import type { Stores } from '../../stores.ts';
-import type { SignedIndex, StoredChannel } from '../channels/channel-store.ts';
-import { commitLockedChannel, newRollbackAuthorizationId } from '../decisions/commit-road.ts';
-import { recordReleaseEvidence } from '../evidence/release-evidence.ts';
-import type { DecisionRecord } from '../decisions/decision-store.ts';
-import type { IndexSigningKey } from '../server-keys/server-key-service.ts';
+import type { StoresOf } from '../../stores.ts';
+import type { SignedIndex, StoredChannel } from '../channels/public.ts';
+import { commitLockedChannel, newRollbackAuthorizationId } from '../decisions/public.ts';
+import { recordReleaseEvidence } from '../evidence/public.ts';
+import type { DecisionRecord } from '../decisions/public.ts';
+import type { IndexSigningKey } from '../server-keys/public.ts';
+
+/** The stores this module uses, and no others. */
+type UsedStores = StoresOf<
+  | 'channels'
+  | 'contexts'
+  | 'decisions'
+  | 'environments'
+  | 'log'
+  | 'packs'
+  | 'releases'
+  | 'revocations'
+  | 'serverKeys'
+  | 'targets'
+  | 'webhooks'
+>;
 
 export interface ReleaseChangeOptions {
   /** the release's channel, locked by the caller in this transaction */
@@ -36,7 +51,7 @@ export interface CommittedReleaseChange {
  * nothing is written).
  */
 export async function commitReleaseChange(
-  tx: Stores,
+  tx: UsedStores,
   before: ReleaseState,
   result: DecideResult,
   options: ReleaseChangeOptions,

@@ -15,9 +15,14 @@ import type {
   ReleaseState,
 } from '@lockgate/core';
 import type { BlobStore } from '../../blob-store.ts';
-import type { Stores } from '../../stores.ts';
-import { indexPayloadOf, indexPins } from '../channels/channel-index.ts';
-import type { StoredChannel } from '../channels/channel-store.ts';
+import type { StoresOf } from '../../stores.ts';
+import { indexPayloadOf, indexPins } from '../channels/public.ts';
+import type { StoredChannel } from '../channels/public.ts';
+
+/** The stores this module uses, and no others. */
+type UsedStores = StoresOf<
+  'builds' | 'channels' | 'environments' | 'packs' | 'revocations' | 'targets' | 'trust'
+>;
 
 /** Reports older than the largest gate window of a plan never count; 5 minutes without gates. */
 const DEFAULT_REPORT_WINDOW_SECONDS = 300;
@@ -32,7 +37,7 @@ const DEFAULT_REPORT_WINDOW_SECONDS = 300;
  * environment's freeze windows.
  */
 export async function loadReleaseContext(
-  tx: Stores,
+  tx: UsedStores,
   blobs: BlobStore,
   release: ReleaseState,
   channel: StoredChannel,
@@ -108,7 +113,7 @@ export async function loadReleaseContext(
  * stored (evidence).
  */
 export async function loadPackContext(
-  tx: Stores,
+  tx: UsedStores,
   blobs: BlobStore,
   release: ReleaseState,
 ): Promise<PackContext> {

@@ -28,19 +28,36 @@ import {
 import type { ChannelState, IndexPackInfo } from '@lockgate/core';
 import type { RollbackPreviewResponse, RollbackScope } from '@lockgate/api';
 import type { BlobStore } from '../../blob-store.ts';
-import type { Stores } from '../../stores.ts';
-import { indexPayloadOf, indexPins } from '../channels/channel-index.ts';
-import { findChannel } from '../channels/channel-service.ts';
-import { loadChannelState, namedPackOf } from '../decisions/commit-road.ts';
-import { findPackByRef } from '../packs/pack-ref.ts';
+import type { StoresOf } from '../../stores.ts';
+import { indexPayloadOf, indexPins } from '../channels/public.ts';
+import { findChannel } from '../channels/public.ts';
+import { loadChannelState, namedPackOf } from '../decisions/public.ts';
+import { findPackByRef } from '../packs/public.ts';
 import { loadReleaseContext } from './release-context.ts';
+
+/** The stores this module uses, and no others. */
+type UsedStores = StoresOf<
+  | 'builds'
+  | 'channels'
+  | 'contexts'
+  | 'decisions'
+  | 'environments'
+  | 'log'
+  | 'packs'
+  | 'releases'
+  | 'revocations'
+  | 'serverKeys'
+  | 'targets'
+  | 'trust'
+  | 'webhooks'
+>;
 
 /** How long the previewed pin lasts: only whether it is unexpired now matters to the preview. */
 const PREVIEW_PIN_SECONDS = 7 * 86_400;
 const PREVIEW_ID = 'preview';
 
 export async function previewRollback(
-  stores: Stores,
+  stores: UsedStores,
   blobs: BlobStore,
   input: { id: string; scope: RollbackScope; to?: string; actor: string; now: Date },
 ): Promise<RollbackPreviewResponse> {

@@ -5,22 +5,41 @@ import type { RollbackPreviewResponse, RollbackScope } from '@lockgate/api';
 import type { BlobStore } from '../../blob-store.ts';
 import type { Clock } from '../../clock.ts';
 import type { Signals } from '../../signals.ts';
-import type { Stores } from '../../stores.ts';
-import { lockChannel } from '../channels/channel-service.ts';
-import type { SignedIndex, StoredChannel } from '../channels/channel-store.ts';
-import { recordDecisions } from '../decisions/commit-road.ts';
-import type { DecisionRecord } from '../decisions/decision-store.ts';
-import { isEvidenceRecordKind } from '../evidence/release-evidence.ts';
-import { runIdempotent } from '../idempotency/idempotency.ts';
-import { findPackByRef } from '../packs/pack-ref.ts';
-import { resolvePlan } from '../plans/plan-service.ts';
-import type { ServerKeyService } from '../server-keys/server-key-service.ts';
+import type { StoresOf } from '../../stores.ts';
+import { lockChannel } from '../channels/public.ts';
+import type { SignedIndex, StoredChannel } from '../channels/public.ts';
+import { recordDecisions } from '../decisions/public.ts';
+import type { DecisionRecord } from '../decisions/public.ts';
+import { isEvidenceRecordKind } from '../evidence/public.ts';
+import { runIdempotent } from '../idempotency/public.ts';
+import { findPackByRef } from '../packs/public.ts';
+import { resolvePlan } from '../plans/public.ts';
+import type { ServerKeyService } from '../server-keys/public.ts';
 import { commitReleaseChange } from './release-commit.ts';
 import { loadPackContext, loadReleaseContext } from './release-context.ts';
 import { previewRollback } from './release-preview.ts';
 import type { StoredRelease } from './release-store.ts';
 import { loadReleaseWhy } from './release-why.ts';
 import type { ReleaseWhy } from './release-why.ts';
+
+/** The stores this module uses, and no others. */
+type UsedStores = StoresOf<
+  | 'builds'
+  | 'channels'
+  | 'contexts'
+  | 'decisions'
+  | 'environments'
+  | 'idempotency'
+  | 'log'
+  | 'packs'
+  | 'plans'
+  | 'releases'
+  | 'revocations'
+  | 'serverKeys'
+  | 'targets'
+  | 'trust'
+  | 'webhooks'
+>;
 
 export interface CurrentStage {
   name: string;
@@ -93,7 +112,7 @@ interface Effects {
 }
 
 export function createReleaseService(deps: {
-  stores: Stores;
+  stores: UsedStores;
   blobs: BlobStore;
   clock: Clock;
   keys: ServerKeyService;
@@ -101,7 +120,7 @@ export function createReleaseService(deps: {
 }): ReleaseService {
   const { stores, blobs, clock, keys, signals } = deps;
 
-  const findOrThrow = async (tx: Stores, id: string): Promise<StoredRelease> => {
+  const findOrThrow = async (tx: UsedStores, id: string): Promise<StoredRelease> => {
     const stored = await tx.releases.find(id);
     if (stored === null) {
       throw new LockgateError('RELEASE_NOT_FOUND', `No release has id ${id}.`, {

@@ -29,9 +29,21 @@ import {
 } from '@lockgate/core';
 import type { HealthGateResult, Reason, ReleaseContext, TargetAttempt } from '@lockgate/core';
 import type { BlobStore } from '../../blob-store.ts';
-import type { Stores } from '../../stores.ts';
+import type { StoresOf } from '../../stores.ts';
 import { loadReleaseContext } from './release-context.ts';
 import type { StoredRelease } from './release-store.ts';
+
+/** The stores this module uses, and no others. */
+type UsedStores = StoresOf<
+  | 'builds'
+  | 'channels'
+  | 'decisions'
+  | 'environments'
+  | 'packs'
+  | 'revocations'
+  | 'targets'
+  | 'trust'
+>;
 
 export type BlockerKind =
   | 'schedule'
@@ -386,7 +398,7 @@ function refusalsOf(
 
 /** Loads the controller's context and the channel's targets, and explains; null when ended. */
 export async function loadReleaseWhy(
-  stores: Stores,
+  stores: UsedStores,
   blobs: BlobStore,
   stored: StoredRelease,
   now: Date,

@@ -20,9 +20,9 @@ import {
   replayCall,
 } from '@lockgate/core';
 import type { DecisionDraft, ReleaseCommand, ReleaseContext } from '@lockgate/core';
-import type { Stores } from '../../stores.ts';
-import { draftOf } from '../decisions/decision-log.ts';
-import type { DecisionRecord } from '../decisions/decision-store.ts';
+import type { StoresOf } from '../../stores.ts';
+import { draftOf } from '../decisions/public.ts';
+import type { DecisionRecord } from '../decisions/public.ts';
 import type { StoredDecisionContext } from './decision-context-store.ts';
 import type { ReplayMismatch, ReplayResult, ReplaySkipped } from './replay-store.ts';
 
@@ -171,7 +171,7 @@ function replayOne(call: Call, stored: StoredDecisionContext | null): ReplayMism
 
 /** Replays every decision of the release (see the file header) and counts the figures. */
 export async function replayRelease(
-  stores: Pick<Stores, 'decisions' | 'contexts'>,
+  stores: StoresOf<'decisions' | 'contexts'>,
   release: string,
 ): Promise<ReplayResult> {
   const records = await stores.decisions.list({ release, limit: REPLAY_RECORD_LIMIT });

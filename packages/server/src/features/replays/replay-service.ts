@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { CORE_VERSION, LockgateError } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
-import type { Stores } from '../../stores.ts';
+import type { StoresOf } from '../../stores.ts';
 import { replayRelease } from './release-replay.ts';
 import type { ReplayResult, StoredReplay } from './replay-store.ts';
 
@@ -23,7 +23,7 @@ export interface ReplayService {
 }
 
 export function createReplayService(deps: {
-  stores: Pick<Stores, 'releases' | 'decisions' | 'contexts' | 'replays'>;
+  stores: StoresOf<'releases' | 'decisions' | 'contexts' | 'replays'>;
   clock: Clock;
   onError?: (error: unknown, context: Record<string, unknown>) => void;
 }): ReplayService {

@@ -1,9 +1,22 @@
 import { LockgateError, parseDigest } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
 import type { Signals } from '../../signals.ts';
-import type { Stores } from '../../stores.ts';
-import { commitPackRevocation } from '../decisions/commit-road.ts';
-import type { ServerKeyService } from '../server-keys/server-key-service.ts';
+import type { StoresOf } from '../../stores.ts';
+import { commitPackRevocation } from '../decisions/public.ts';
+import type { ServerKeyService } from '../server-keys/public.ts';
+
+/** The stores this module uses, and no others. */
+type UsedStores = StoresOf<
+  | 'channels'
+  | 'contexts'
+  | 'decisions'
+  | 'environments'
+  | 'log'
+  | 'packs'
+  | 'revocations'
+  | 'serverKeys'
+  | 'webhooks'
+>;
 
 export interface RevocationView {
   pack: string;
@@ -27,7 +40,7 @@ export interface RevocationService {
 }
 
 export function createRevocationService(deps: {
-  stores: Stores;
+  stores: UsedStores;
   clock: Clock;
   keys: ServerKeyService;
   signals: Signals;

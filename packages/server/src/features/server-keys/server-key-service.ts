@@ -6,8 +6,11 @@ import { join } from 'node:path';
 import { parsePrivateKey } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
 import type { ServerConfig } from '../../config.ts';
-import type { Stores } from '../../stores.ts';
+import type { StoresOf } from '../../stores.ts';
 import { LOG_PUBLIC_KEY_FILE, LOG_VERIFIER_KEY_FILE, loadLogKey } from './log-key.ts';
+
+/** The stores this module uses, and no others. */
+type UsedStores = StoresOf<'serverKeys'>;
 
 /** The use of the key that signs channel indexes. */
 export const CHANNEL_INDEX_KEY_USE = 'channel-index';
@@ -44,7 +47,7 @@ export interface ServerKeyService {
 
 export function createServerKeyService(deps: {
   config: Pick<ServerConfig, 'dataDir'>;
-  stores: Stores;
+  stores: UsedStores;
   clock: Clock;
 }): ServerKeyService {
   const { config, stores, clock } = deps;

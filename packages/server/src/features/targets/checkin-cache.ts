@@ -1,8 +1,8 @@
 import type { ChannelIndexPayload, DsseEnvelope } from '@lockgate/core';
 import { CHANGE_POLL_SKEW_MS, createChangePoll } from '../../change-poll.ts';
-import { indexPayloadOf } from '../channels/channel-index.ts';
-import { channelKeyOf } from '../channels/channel-store.ts';
-import type { ChannelKey } from '../channels/channel-store.ts';
+import { indexPayloadOf } from '../channels/public.ts';
+import { channelKeyOf } from '../channels/public.ts';
+import type { ChannelKey } from '../channels/public.ts';
 import type { StoredTarget } from './target-store.ts';
 
 /**

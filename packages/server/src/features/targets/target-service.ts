@@ -3,13 +3,25 @@ import { desiredPack, isLabelKey, isLabelValue, LockgateError } from '@lockgate/
 import type { DesiredReason, TargetAttempt, TargetHealth } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
 import type { Signals } from '../../signals.ts';
-import type { Stores } from '../../stores.ts';
-import { findChannel } from '../channels/channel-service.ts';
-import { recordDecisions } from '../decisions/commit-road.ts';
-import { assertChannelInScope, assertTargetInScope } from '../tokens/token-scope.ts';
-import type { Principal } from '../tokens/token-scope.ts';
+import type { StoresOf } from '../../stores.ts';
+import { findChannel } from '../channels/public.ts';
+import { recordDecisions } from '../decisions/public.ts';
+import { assertChannelInScope, assertTargetInScope } from '../tokens/public.ts';
+import type { Principal } from '../tokens/public.ts';
 import type { CheckinCache } from './checkin-cache.ts';
 import type { StoredTarget } from './target-store.ts';
+
+/** The stores this module uses, and no others. */
+type UsedStores = StoresOf<
+  | 'channels'
+  | 'contexts'
+  | 'decisions'
+  | 'environments'
+  | 'log'
+  | 'serverKeys'
+  | 'targets'
+  | 'webhooks'
+>;
 
 /** A target as the API shows it: the stored row without its bookkeeping time. */
 export type TargetView = Omit<StoredTarget, 'updatedAt'>;
@@ -61,7 +73,7 @@ export interface TargetService {
 }
 
 export function createTargetService(deps: {
-  stores: Stores;
+  stores: UsedStores;
   clock: Clock;
   signals: Signals;
   /** told after each report is stored, with the attempt the target reported before (metrics) */

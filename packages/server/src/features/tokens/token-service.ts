@@ -6,13 +6,16 @@ import type { TokenRole } from '@lockgate/api';
 import { LockgateError } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
 import type { ServerConfig } from '../../config.ts';
-import type { Stores } from '../../stores.ts';
+import type { StoresOf } from '../../stores.ts';
 import { CHANGE_POLL_SKEW_MS, createChangePoll } from '../../change-poll.ts';
-import { recordDecisions } from '../decisions/commit-road.ts';
-import type { DecisionRecordDraft } from '../decisions/decision-log.ts';
+import { recordDecisions } from '../decisions/public.ts';
+import type { DecisionRecordDraft } from '../decisions/public.ts';
 import { checkTokenScope, NO_SCOPE } from './token-scope.ts';
 import type { TokenScope } from './token-scope.ts';
 import type { ApiToken } from './token-store.ts';
+
+/** The stores this module uses, and no others. */
+type UsedStores = StoresOf<'contexts' | 'decisions' | 'log' | 'serverKeys' | 'tokens' | 'webhooks'>;
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
 export const ADMIN_TOKEN_NAME = 'admin';
@@ -88,7 +91,7 @@ export interface TokenService {
 
 export function createTokenService(deps: {
   config: Pick<ServerConfig, 'adminToken' | 'dataDir'>;
-  stores: Stores;
+  stores: UsedStores;
   clock: Clock;
   /** Told the ids of tokens just revoked, after the commit. */
   onRevoked?: (tokenIds: readonly string[]) => void;

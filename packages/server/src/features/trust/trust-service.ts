@@ -1,7 +1,10 @@
 import { LockgateError, parsePublicKey } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
-import type { Stores } from '../../stores.ts';
+import type { StoresOf } from '../../stores.ts';
 import type { TrustedKey } from './trust-store.ts';
+
+/** The stores this module uses, and no others. */
+type UsedStores = StoresOf<'trust'>;
 
 /** A trusted build key as the API shows it. */
 export interface TrustedKeyView {
@@ -24,7 +27,7 @@ export interface TrustService {
   remove(keyId: string): Promise<TrustedKeyView>;
 }
 
-export function createTrustService(deps: { stores: Stores; clock: Clock }): TrustService {
+export function createTrustService(deps: { stores: UsedStores; clock: Clock }): TrustService {
   const { stores, clock } = deps;
   return {
     async add(input, actor) {

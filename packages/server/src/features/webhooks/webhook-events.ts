@@ -8,7 +8,7 @@
  */
 import { activeFreeze } from '@lockgate/core';
 import type { FreezeWindow } from '@lockgate/core';
-import type { DecisionRecord } from '../decisions/decision-store.ts';
+import type { DecisionRecord } from '../decisions/public.ts';
 import { WEBHOOK_EVENT_TYPES } from '@lockgate/api';
 import type { WebhookEventType } from '@lockgate/api';
 

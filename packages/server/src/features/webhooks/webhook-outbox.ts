@@ -4,7 +4,7 @@
  * nothing else (no network), so a decision never waits on a receiver; the worker posts them.
  */
 import { randomUUID } from 'node:crypto';
-import type { DecisionRecord } from '../decisions/decision-store.ts';
+import type { DecisionRecord } from '../decisions/public.ts';
 import { eventPayload } from './webhook-body.ts';
 import { webhookEventsOf } from './webhook-events.ts';
 import type { WebhookStore, StoredDelivery, StoredWebhook } from './webhook-store.ts';

@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { LockgateError } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
-import type { Stores } from '../../stores.ts';
-import { recordDecisions } from '../decisions/commit-road.ts';
-import type { DecisionRecordDraft } from '../decisions/decision-log.ts';
+import type { StoresOf } from '../../stores.ts';
+import { recordDecisions } from '../decisions/public.ts';
+import type { DecisionRecordDraft } from '../decisions/public.ts';
 import { WEBHOOK_SCHEMA } from './webhook-body.ts';
 import type { WebhookFormat } from '@lockgate/api';
 import type { WebhookPayload } from './webhook-body.ts';
@@ -12,6 +12,9 @@ import { WEBHOOK_TEST_EVENT } from './webhook-events.ts';
 import type { StoredDelivery, StoredWebhook, WebhookAttempt } from './webhook-store.ts';
 import { createWebhookWorker } from './webhook-worker.ts';
 import type { WebhookWorker, WebhookWorkerOptions } from './webhook-worker.ts';
+
+/** The stores this module uses, and no others. */
+type UsedStores = StoresOf<'contexts' | 'decisions' | 'log' | 'serverKeys' | 'webhooks'>;
 
 export interface WebhookView {
   name: string;
@@ -62,7 +65,7 @@ export interface WebhookService {
 export const MIN_SECRET_LENGTH = 16;
 
 export function createWebhookService(deps: {
-  stores: Pick<Stores, 'webhooks' | 'transaction'>;
+  stores: UsedStores;
   clock: Clock;
   worker?: Omit<WebhookWorkerOptions, 'stores' | 'clock'>;
 }): WebhookService {

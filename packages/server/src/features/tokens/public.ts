@@ -1,0 +1,7 @@
+/**
+ * What other features may use of this one: lookups, the types they are handed, and the steps
+ * of the decision road it owns. Anything not exported here is the feature's own (lint holds it).
+ */
+export { assertChannelInScope, assertTargetInScope } from './token-scope.ts';
+export type { Principal } from './token-scope.ts';
+export type { TokenService } from './token-service.ts';
