@@ -35,7 +35,6 @@ export function scheduleOf(fields: {
  */
 export function ScheduleReleaseForm(props: {
   channels: readonly { env: string; name: string; plan: string }[];
-  onDone: () => void;
 }) {
   const { client, packs } = useConsole();
   const plans = useLive(() => client.plans(), [client]);
@@ -72,7 +71,6 @@ export function ScheduleReleaseForm(props: {
       });
       setMade(release);
       setReason('');
-      props.onDone();
     } catch (caught) {
       setError(caught);
     } finally {

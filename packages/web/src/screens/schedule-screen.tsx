@@ -129,7 +129,8 @@ export function ScheduleScreen() {
         environment; until then its <Link to="/releases">run</Link> says what holds it.
       </p>
       {mayAct && channels.length > 0 ? (
-        <ScheduleReleaseForm channels={channels} onDone={() => data.reload()} />
+        // The new release's change event refreshes the calendar; a reload would remount the form.
+        <ScheduleReleaseForm channels={channels} />
       ) : null}
       {mayAct && envs.length > 0 ? (
         <NewFreezeWindow envs={envs} onDone={() => data.reload()} />
