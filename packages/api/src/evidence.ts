@@ -1,5 +1,6 @@
 /** A release's evidence: what is sealed in the log and what is pending. */
 import { Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 
 export const EvidenceReleaseParams = Type.Object(
   { id: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }) },
@@ -22,6 +23,7 @@ export const EvidenceRecordSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+export type EvidenceRecordView = Static<typeof EvidenceRecordSchema>;
 
 export const EvidenceCheckpointSchema = Type.Object(
   {
@@ -38,6 +40,7 @@ export const EvidenceCheckpointSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+export type EvidenceCheckpointView = Static<typeof EvidenceCheckpointSchema>;
 
 export const ReleaseEvidenceSchema = Type.Object(
   {
@@ -66,3 +69,4 @@ export const ReleaseEvidenceSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+export type ReleaseEvidenceView = Static<typeof ReleaseEvidenceSchema>;

@@ -3,9 +3,12 @@
  * link, follow a release that simulated targets move through its stages, pause and resume it,
  * see a refusal's code, roll a release back after its preview and check the preview against what
  * the targets are then told, sign in as a viewer who sees no action button (and whom the server
- * refuses anyway), stop the line and lift it from the Schedule screen, check every screen with
+ * refuses anyway), export a release's evidence and verify the bundle with the command the screen
+ * shows, replay a release and a chosen verdict, schedule a release, stop the line and lift it
+ * from the Schedule screen, check every screen with
  * axe-core, and write a screenshot of each screen to docs/console/ (linked from the README).
  */
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +19,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makePack, newSigner } from '../../server/test/helpers/packs.ts';
 import {
+  CLI_MAIN,
   eventually,
   QUICK_ERROR_GATE,
   startServerProcess,
@@ -371,6 +375,106 @@ describe.runIf(run)('the console in chromium against a real server', () => {
     await shot('step-artifacts');
   }, 120_000);
 
+  it('exports the evidence of an ended release, and the command it shows verifies the bundle offline', async () => {
+    await page.goto(`${server.url}/releases/${rolledBack}`);
+    await page.getByRole('link', { name: 'Export evidence' }).click();
+    await page.getByRole('heading', { name: `Evidence of ${rolledBack}` }).waitFor();
+    // The seal is covered by a signed checkpoint within a poll or two.
+    await page.getByText('Sealed: every record of the release', { exact: false }).waitFor({
+      timeout: 15_000,
+    });
+    const statuses = await page.locator('tbody tr td:nth-child(2)').allTextContents();
+    expect(statuses.filter((s) => s.endsWith('pending'))).toEqual([]);
+    expect(statuses.at(-1)).toBe('✓ sealed');
+    const command = page.getByLabel('Offline verification command');
+    await command.waitFor({ timeout: 15_000 });
+    await accessible('evidence');
+    await shot('evidence-timeline');
+
+    const dir = await mkdtemp(join(tmpdir(), 'lockgate-evidence-'));
+    try {
+      const save = async (click: () => Promise<void>): Promise<string> => {
+        const [download] = await Promise.all([page.waitForEvent('download'), click()]);
+        const file = join(dir, download.suggestedFilename());
+        await download.saveAs(file);
+        return file;
+      };
+      const bundle = await save(() =>
+        page.getByRole('button', { name: 'Download evidence bundle' }).click(),
+      );
+      expect(bundle).toBe(join(dir, `${rolledBack}.evidence.tar.gz`));
+      expect([...(await readFile(bundle)).subarray(0, 2)]).toEqual([0x1f, 0x8b]);
+      await save(() => page.getByRole('button', { name: 'log.vkey' }).click());
+      await save(() => page.getByRole('button', { name: /^build-[0-9a-f]{12}\.pem$/ }).click());
+      // The command exactly as shown, run by the lockgate CLI in the download folder.
+      const words = ((await command.textContent()) ?? '').replace(/\\\n/g, ' ').split(/\s+/);
+      expect(words.slice(0, 3)).toEqual(['lockgate', 'evidence', 'verify']);
+      const verified = await new Promise<{ code: number; stdout: string; stderr: string }>(
+        (resolve) => {
+          execFile(
+            process.execPath,
+            [CLI_MAIN, ...words.slice(1).filter((w) => w !== '')],
+            { cwd: dir, timeout: 60_000 },
+            (error, stdout, stderr) =>
+              resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr }),
+          );
+        },
+      );
+      expect(verified.stderr).toBe('');
+      expect(verified.code).toBe(0);
+      expect(verified.stdout).toContain(`bundle of ${rolledBack}: ok`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  it("replays a release's decisions, and a chosen verdict from its Step Detail evidence", async () => {
+    await page.goto(`${server.url}/releases/${rolledBack}`);
+    await page.getByRole('link', { name: 'Replay', exact: true }).click();
+    await page.getByRole('heading', { name: `Replay / Verify ${rolledBack}` }).waitFor();
+    await page.getByText('No replay of this release has been requested yet.').waitFor();
+    expect(await page.getByLabel('Reason for the replay (required)').inputValue()).toBe(
+      `verify the decisions of release ${rolledBack}`,
+    );
+    await page.getByRole('button', { name: 'Request replay' }).click();
+    const figures = page.getByLabel(/^Determinism of rpl_/);
+    await figures.waitFor({ timeout: 15_000 });
+    const replays = await api<{
+      items: { id: string; total: number; matching: number; mismatches: number }[];
+    }>('GET', `/releases/${rolledBack}/replays`);
+    const made = replays.body.items[0];
+    expect(made?.total).toBeGreaterThan(0);
+    expect(made?.mismatches).toBe(0);
+    expect(await figures.locator('dd').allTextContents()).toEqual([
+      String(made?.total),
+      String(made?.matching),
+      '0',
+      `100 % (${made?.matching} of ${made?.total})`,
+    ]);
+    await accessible('replay');
+    await shot('replay');
+
+    await page.goto(`${server.url}/releases/${rolledBack}`);
+    await page
+      .getByRole('link', { name: /Step detail of/ })
+      .last()
+      .click();
+    await page.getByRole('tab', { name: 'Evidence' }).click();
+    await page.getByText('sealed: included in the checkpoint', { exact: false }).waitFor({
+      timeout: 15_000,
+    });
+    await accessible('step-evidence');
+    await shot('step-evidence');
+    await page.getByRole('link', { name: 'Replay this verdict' }).click();
+    await page.getByText('Chosen verdict:', { exact: false }).waitFor();
+    expect(await page.getByText('Chosen verdict:', { exact: false }).textContent()).toContain(
+      'in the latest replay: matches',
+    );
+    expect(await page.getByLabel('Reason for the replay (required)').inputValue()).toMatch(
+      new RegExp(`^verify verdict #\\d+ \\(command\\.rollback\\) of release ${rolledBack}$`),
+    );
+  }, 60_000);
+
   it('a viewer token sees no action buttons, and the server refuses its commands anyway', async () => {
     const made = await api<{ secret: string }>('POST', '/tokens', {
       name: 'auditor',
@@ -389,6 +493,7 @@ describe.runIf(run)('the console in chromium against a real server', () => {
     for (const [path, sentinel] of [
       [`/releases/${rolledBack}`, 'Quick actions'],
       [`/releases/${rolledBack}/rollback`, 'Your role reads only'],
+      [`/releases/${rolledBack}/replay`, 'Your role reads only'],
       ['/channels/prod/stable', 'Channel prod / stable'],
       ['/packs', 'kb'],
       ['/schedule', 'Next 14 days'],
@@ -428,7 +533,7 @@ describe.runIf(run)('the console in chromium against a real server', () => {
     await page.getByRole('heading', { name: 'Schedule', exact: true }).waitFor();
     await page.getByLabel('Kind').selectOption('weekly');
     await page.getByLabel('Start (UTC, HH:MM)').fill('16:00');
-    await page.getByLabel('Reason (required)').fill('no Friday evening changes');
+    await page.getByLabel('Reason (required)', { exact: true }).fill('no Friday evening changes');
     await page.getByRole('button', { name: 'Add freeze window' }).click();
     await page
       .getByText('weekly freeze: no Friday evening changes')
@@ -449,5 +554,38 @@ describe.runIf(run)('the console in chromium against a real server', () => {
     await page.getByRole('button', { name: 'Confirm lift' }).click();
     await page.getByText('No freeze in effect', { exact: false }).waitFor({ timeout: 15_000 });
     expect((await api<{ items: unknown[] }>('GET', '/freezes')).body.items).toEqual([]);
+  }, 60_000);
+
+  it('schedules a release from the Schedule screen, which lists it on its day', async () => {
+    await page.goto(`${server.url}/schedule`);
+    await page.getByRole('heading', { name: 'Schedule a release' }).waitFor();
+    const at = new Date(Date.now() + 2 * 86_400_000);
+    const local = `${at.toISOString().slice(0, 10)}T06:30`;
+    await page.getByLabel('Pack').selectOption({ label: 'kb@3.0.0 (sequence 3)' });
+    await page.getByLabel('Plan').selectOption('quick');
+    await page.getByLabel('Not before (UTC)').fill(local);
+    await page.getByLabel('Release reason (required)').fill('kb 3.0.0 again, after the weekend');
+    await page.getByRole('button', { name: 'Schedule release' }).click();
+    // The answer shows beside the form: the release made, or the refusal's code.
+    const made = page.locator('.schedule-form').getByRole('status').or(page.getByRole('alert'));
+    await made.first().waitFor({ timeout: 15_000 });
+    expect(await made.first().textContent()).toMatch(/^Scheduled rel_/);
+    const id = /Scheduled (rel_\S+)/.exec((await made.textContent()) ?? '')?.[1] ?? '';
+    const scheduled = await api<{
+      release: { state: string; pack: string; schedule?: { notBefore?: string } };
+    }>('GET', `/releases/${id}`);
+    expect(scheduled.body.release).toMatchObject({
+      state: 'requested',
+      pack: digests['v3'],
+      schedule: { notBefore: `${local}:00.000Z` },
+    });
+    await page
+      .getByText(`release ${id} (stable): kb 3.0.0 again, after the weekend`)
+      .waitFor({ timeout: 15_000 });
+    await accessible('schedule-release');
+    await shot('schedule-release');
+    expect(
+      (await api('POST', `/releases/${id}/abort`, { reason: 'only a scheduling check' })).status,
+    ).toBe(200);
   }, 60_000);
 });

@@ -6,21 +6,30 @@ import type {
   CommandKind,
   ConsoleSessionView,
   ConsoleSignInResponse,
+  CreateReleaseBody,
+  CreateReplayBody,
   DecisionListResponse,
   DsseEnvelopeView,
   EnvironmentDetailResponse,
   EnvironmentListResponse,
   ErrorBody,
   FreezeWindowResponse,
+  InclusionProofView,
+  LogEntryView,
+  LogKeyView,
   PackListResponse,
   PackManifestResponse,
   PinResponse,
+  PlanListResponse,
   ReleaseCommandBody,
+  ReleaseEvidenceView,
   ReleaseListQuery,
   ReleaseListResponse,
   ReleaseResponse,
   ReleaseStatusResponse,
   ReleaseTimelineResponse,
+  ReplayListResponse,
+  ReplayResponse,
   RevocationListResponse,
   RevokePackResponse,
   RollbackPreviewQuery,
@@ -29,6 +38,7 @@ import type {
   StopTheLineBody,
   TargetListQuery,
   TargetListResponse,
+  TrustedKeyListResponse,
 } from '@lockgate/api';
 
 /** A list query as the console writes it: limits as numbers (the wire carries them as text). */
@@ -72,7 +82,7 @@ export class ApiClient {
     this.fetcher = fetcher;
   }
 
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private async send(method: string, path: string, body?: unknown): Promise<Response> {
     let response: Response;
     try {
       response = await this.fetcher(`${API}${path}`, {
@@ -87,6 +97,11 @@ export class ApiClient {
     } catch {
       throw new ApiError(0, { code: 'NETWORK', message: 'The server did not answer.' });
     }
+    return response;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await this.send(method, path, body);
     const text = await response.text();
     let parsed: unknown = null;
     try {
@@ -215,5 +230,62 @@ export class ApiClient {
 
   liftFreezes(reason: string): Promise<ActiveFreezeListResponse> {
     return this.request('POST', '/freezes/lift', { reason });
+  }
+
+  createRelease(body: CreateReleaseBody): Promise<ReleaseResponse> {
+    return this.request('POST', '/releases', body);
+  }
+
+  plans(): Promise<PlanListResponse> {
+    return this.request('GET', '/plans');
+  }
+
+  /** A release's evidence timeline: each run checkpoint, sealed or pending. */
+  evidence(id: string): Promise<ReleaseEvidenceView> {
+    return this.request('GET', `/releases/${seg(id)}/evidence`);
+  }
+
+  /** The bytes of an ended release's evidence bundle (.tar.gz) and the name the server gives it. */
+  async evidenceBundle(id: string): Promise<{ blob: Blob; filename: string }> {
+    const response = await this.send('GET', `/releases/${seg(id)}/evidence/bundle`);
+    if (!response.ok) {
+      let error: Partial<ErrorBody> | null = null;
+      try {
+        error = (await response.json()) as Partial<ErrorBody>;
+      } catch {
+        error = null;
+      }
+      throw new ApiError(response.status, {
+        code: typeof error?.code === 'string' ? error.code : `HTTP_${response.status}`,
+        message: typeof error?.message === 'string' ? error.message : response.statusText,
+      });
+    }
+    const named = /filename="([^"]+)"/.exec(response.headers.get('content-disposition') ?? '');
+    return { blob: await response.blob(), filename: named?.[1] ?? `${id}.evidence.tar.gz` };
+  }
+
+  logKey(): Promise<LogKeyView> {
+    return this.request('GET', '/log/key');
+  }
+
+  logEntry(seq: number): Promise<LogEntryView> {
+    return this.request('GET', `/log/entries/${seq}`);
+  }
+
+  /** The audit path of record `seq` to the latest checkpoint. */
+  inclusion(seq: number): Promise<InclusionProofView> {
+    return this.request('GET', `/log/proofs/inclusion${query({ seq })}`);
+  }
+
+  trustedKeys(): Promise<TrustedKeyListResponse> {
+    return this.request('GET', '/trust/keys');
+  }
+
+  replays(id: string, limit = 50): Promise<ReplayListResponse> {
+    return this.request('GET', `/releases/${seg(id)}/replays${query({ limit })}`);
+  }
+
+  replay(id: string, body: CreateReplayBody): Promise<ReplayResponse> {
+    return this.request('POST', `/releases/${seg(id)}/replays`, body);
   }
 }

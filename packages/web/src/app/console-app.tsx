@@ -3,8 +3,10 @@ import { ApiClient } from '../api/client.ts';
 import type { ConsoleSessionView, PackSummary } from '@lockgate/api';
 import { AuditScreen } from '../screens/audit-screen.tsx';
 import { ChannelScreen, ChannelsScreen } from '../screens/channels-screen.tsx';
+import { EvidenceScreen } from '../screens/evidence-screen.tsx';
 import { PacksScreen } from '../screens/packs-screen.tsx';
 import { ReleasesScreen } from '../screens/releases-screen.tsx';
+import { ReplayScreen } from '../screens/replay-screen.tsx';
 import { RollbackScreen } from '../screens/rollback-screen.tsx';
 import { RunScreen } from '../screens/run-screen.tsx';
 import { ScheduleScreen } from '../screens/schedule-screen.tsx';
@@ -37,7 +39,12 @@ function Screen({ path }: { path: string }) {
   if ((p = matchPath('/releases/:id/rollback', path)) !== null) {
     return <RollbackScreen id={p['id'] ?? ''} />;
   }
-  // Places still to come: /releases/:id/evidence and /releases/:id/replay (evidence API).
+  if ((p = matchPath('/releases/:id/evidence', path)) !== null) {
+    return <EvidenceScreen id={p['id'] ?? ''} />;
+  }
+  if ((p = matchPath('/releases/:id/replay', path)) !== null) {
+    return <ReplayScreen id={p['id'] ?? ''} />;
+  }
   if ((p = matchPath('/releases/:id', path)) !== null) return <RunScreen id={p['id'] ?? ''} />;
   if ((p = matchPath('/channels/:env/:channel', path)) !== null) {
     return <ChannelScreen env={p['env'] ?? ''} name={p['channel'] ?? ''} />;

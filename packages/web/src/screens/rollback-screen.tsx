@@ -2,7 +2,7 @@ import { useId, useState } from 'react';
 import type { FormEvent } from 'react';
 import type { ReleaseView, RollbackPreviewResponse, RollbackScope } from '@lockgate/api';
 import { useLive } from '../app/live.tsx';
-import { Link, navigate } from '../app/router.tsx';
+import { Link, navigate, useLocation } from '../app/router.tsx';
 import { canAct, useConsole } from '../app/session.tsx';
 import { packName, stateWord } from '../ui/format.ts';
 import { Refusal } from '../ui/refusal.tsx';
@@ -37,7 +37,10 @@ export function recordedReason(reason: string, ticket: string): string {
   return ticket.trim() === '' ? words : `${words} (ticket ${ticket.trim()})`;
 }
 
-/** Rollback / Re-run: choose the scope, see its impact and refusals first, then act with a reason. */
+/**
+ * Rollback / Re-run: choose the scope, see its impact and refusals first, then act with a reason.
+ * `?scope=` preselects a scope the release's state allows, `?to=` the pack to return to.
+ */
 export function RollbackScreen({ id }: { id: string }) {
   const { client, session, packs } = useConsole();
   const release = useLive(() => client.release(id), [client, id], {
@@ -66,8 +69,11 @@ function RollbackForm(props: { release: ReleaseView; mayAct: boolean }) {
   const { release, mayAct } = props;
   const { client, packs } = useConsole();
   const choices = choicesFor(release);
-  const [choice, setChoice] = useState<RollbackChoice>(choices[0] ?? 'pin');
-  const [to, setTo] = useState('');
+  // `?scope=pin&to=DIGEST` preselects (the Run screen of a completed release links so).
+  const { query } = useLocation();
+  const asked = choices.find((c) => c === query.get('scope'));
+  const [choice, setChoice] = useState<RollbackChoice>(asked ?? choices[0] ?? 'pin');
+  const [to, setTo] = useState(query.get('to') ?? '');
   const [reason, setReason] = useState('');
   const [ticket, setTicket] = useState('');
   const [busy, setBusy] = useState(false);

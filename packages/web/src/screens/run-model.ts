@@ -224,8 +224,8 @@ export function commandsFor(release: ReleaseView, why: ReleaseWhyView | null): C
       return ['abort'];
     case 'failed':
       return ['retry'];
+    // An ended release is returned to the LKG or an earlier pack by a pin: the Rollback screen.
     case 'completed':
-      return ['rollback'];
     case 'rolled_back':
     case 'aborted':
       return [];

@@ -69,6 +69,7 @@ export function RunScreen({ id }: { id: string }) {
       );
     }
   }
+  const href = `/releases/${encodeURIComponent(release.id)}`;
   const holder = [...records].reverse().find((r) => r.holder !== null)?.holder ?? null;
   return (
     <section aria-labelledby="run-title">
@@ -156,10 +157,13 @@ export function RunScreen({ id }: { id: string }) {
             }}
           />
         ))}
-        <Link to={`/releases/${encodeURIComponent(release.id)}/rollback`}>Rollback / Re-run…</Link>
+        {canAct(session.role) && release.state === 'completed' ? (
+          <Link to={`${href}/rollback?scope=pin`}>Roll back to the LKG or an earlier pack…</Link>
+        ) : null}
+        <Link to={`${href}/rollback`}>Rollback / Re-run…</Link>
+        <Link to={`${href}/evidence`}>Export evidence</Link>
+        <Link to={`${href}/replay`}>Replay</Link>
         <Link to="/schedule">Schedule</Link>
-        {/* Evidence export and Replay come with the evidence API. */}
-        <span className="later">Export evidence and Replay arrive with the evidence API.</span>
       </div>
     </section>
   );

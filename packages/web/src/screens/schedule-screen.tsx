@@ -8,12 +8,14 @@ import { ReasonAction } from '../ui/action.tsx';
 import { time } from '../ui/format.ts';
 import { Refusal } from '../ui/refusal.tsx';
 import { calendar } from './schedule-model.ts';
+import { ScheduleReleaseForm } from './schedule-release-form.tsx';
 
 const DAYS: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 
 /**
  * Schedule: freezes in effect now with a one-click stop the line and lift, then the next two
- * weeks of freeze windows and scheduled releases, day by day; create and delete freeze windows.
+ * weeks of freeze windows and scheduled releases, day by day; schedule a release; create and
+ * delete freeze windows.
  */
 export function ScheduleScreen() {
   const { client, session } = useConsole();
@@ -28,6 +30,7 @@ export function ScheduleScreen() {
       const details = await Promise.all(envs.items.map((e) => client.environment(e.name)));
       return {
         envs: envs.items.map((e) => e.name),
+        channels: details.flatMap((d) => d.channels),
         windows: details.flatMap((d) => d.freezeWindows),
         releases: releases.items,
         active: active.items,
@@ -42,7 +45,7 @@ export function ScheduleScreen() {
   const mayAct = canAct(session.role);
   if (data.status === 'loading') return <p role="status">Loading the schedule…</p>;
   if (data.status === 'error') return <Refusal error={data.error} />;
-  const { envs, windows, releases, active } = data.data;
+  const { envs, channels, windows, releases, active } = data.data;
   const items = calendar(windows, releases, now);
   const stopped = active.filter((f) => f.source !== 'window');
   return (
@@ -122,10 +125,13 @@ export function ScheduleScreen() {
         </table>
       )}
       <p>
-        A release is scheduled by the <code>schedule</code> of <code>POST /api/v1/releases</code>{' '}
-        (not before a time, and/or a weekly window); its <Link to="/releases">run</Link> says what
-        holds it.
+        A scheduled release starts when its time and window allow and no freeze holds its
+        environment; until then its <Link to="/releases">run</Link> says what holds it.
       </p>
+      {mayAct && channels.length > 0 ? (
+        // The new release's change event refreshes the calendar; a reload would remount the form.
+        <ScheduleReleaseForm channels={channels} />
+      ) : null}
       {mayAct && envs.length > 0 ? (
         <NewFreezeWindow envs={envs} onDone={() => data.reload()} />
       ) : null}

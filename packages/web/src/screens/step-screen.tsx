@@ -5,12 +5,14 @@ import { useConsole } from '../app/session.tsx';
 import { packName, shortDigest, time } from '../ui/format.ts';
 import { Refusal } from '../ui/refusal.tsx';
 import { indexAround, indexDiff } from './step-artifacts.ts';
+import { StepEvidence } from './step-evidence.tsx';
 
 const TABS = ['overview', 'logs', 'artifacts', 'evidence'] as const;
 
 /**
  * Step Detail: one decision of the run (Overview), the records of its stage as they are appended
- * (Logs, live), and what it worked on (Artifacts: pack manifest, plan, channel index fields).
+ * (Logs, live), what it worked on (Artifacts: pack manifest, plan, channel index fields), and its
+ * signed statement with its log inclusion (Evidence).
  */
 export function StepScreen({ id, seq }: { id: string; seq: number }) {
   const { client } = useConsole();
@@ -96,12 +98,7 @@ export function StepScreen({ id, seq }: { id: string; seq: number }) {
         {tab === 'artifacts' ? (
           <Artifacts release={release} records={records} record={record} />
         ) : null}
-        {tab === 'evidence' ? (
-          <p role="status">
-            {/* The Evidence tab (signed statements and their log inclusion) comes with the evidence API. */}
-            The evidence of a step arrives with the evidence log.
-          </p>
-        ) : null}
+        {tab === 'evidence' ? <StepEvidence id={id} record={record} /> : null}
       </div>
     </section>
   );

@@ -4,10 +4,12 @@ import type { FastifyInstance } from 'fastify';
 import {
   Base64List,
   errorResponses,
+  InclusionProofSchema,
   LimitQuery,
   limitOf,
   LogCount,
-  LogEnvelopeSchema,
+  LogEntrySchema,
+  LogKeySchema,
 } from '@lockgate/api';
 import { OPERATORS, READERS } from '../../http/route-roles.ts';
 import type { LogService } from './log-service.ts';
@@ -26,15 +28,7 @@ export function logRoutes(app: FastifyInstance, options: { log: LogService }): v
         summary: "The log's public key: note verifier key, origin, DSSE key id and PEM",
         tags: ['log'],
         response: {
-          200: Type.Object(
-            {
-              origin: Type.String(),
-              verifierKey: Type.String(),
-              keyId: Type.String(),
-              publicKeyPem: Type.String(),
-            },
-            { additionalProperties: false },
-          ),
+          200: LogKeySchema,
           ...errorResponses,
         },
       },
@@ -68,15 +62,7 @@ export function logRoutes(app: FastifyInstance, options: { log: LogService }): v
         tags: ['log'],
         params: Type.Object({ seq: LogCount }, { additionalProperties: false }),
         response: {
-          200: Type.Object(
-            {
-              seq: Type.Integer(),
-              leafIndex: Type.Integer(),
-              leafHash: Type.String(),
-              envelope: LogEnvelopeSchema,
-            },
-            { additionalProperties: false },
-          ),
+          200: LogEntrySchema,
           ...errorResponses,
         },
       },
@@ -97,17 +83,7 @@ export function logRoutes(app: FastifyInstance, options: { log: LogService }): v
         tags: ['log'],
         querystring: InclusionQuery,
         response: {
-          200: Type.Object(
-            {
-              seq: Type.Integer(),
-              leafIndex: Type.Integer(),
-              treeSize: Type.Integer(),
-              leafHash: Type.String(),
-              rootHash: Type.String(),
-              proof: Base64List,
-            },
-            { additionalProperties: false },
-          ),
+          200: InclusionProofSchema,
           ...errorResponses,
         },
       },
