@@ -66,6 +66,8 @@ export class Agent extends EventEmitter<AgentEventMap> {
   #tail: Promise<unknown> = Promise.resolve();
   #reporting: Promise<unknown> = Promise.resolve();
   #reportedSample: RuntimeSample | null = null;
+  /** no report is sent before this time (ms): the end of the server's last Retry-After */
+  #reportNotBefore = 0;
   #run: { controller: AbortController; loops: Promise<void>[] } | null = null;
   readonly #metrics: AgentMetrics;
   #listener: MetricsListener | null = null;
@@ -332,6 +334,9 @@ export class Agent extends EventEmitter<AgentEventMap> {
   async #report(signal: AbortSignal | undefined): Promise<boolean> {
     const machine = this.#machine;
     if (machine === null) return false;
+    // The server asked for a pause (429 Retry-After): nothing is sent before it ends; the
+    // counters keep adding up and go with the next report.
+    if (this.#clockMs() < this.#reportNotBefore) return false;
     const report = await buildReport({
       state: machine.agent,
       options: this.options,
@@ -348,6 +353,10 @@ export class Agent extends EventEmitter<AgentEventMap> {
     try {
       await this.#client.postReport(this.options.targetId, report.body, signal);
     } catch (error) {
+      const retryAfterMs = error instanceof AgentError ? error.details['retryAfterMs'] : undefined;
+      if (typeof retryAfterMs === 'number') {
+        this.#reportNotBefore = this.#clockMs() + retryAfterMs;
+      }
       this.#warn(error);
       return false;
     }
@@ -374,8 +383,13 @@ export class Agent extends EventEmitter<AgentEventMap> {
       await this.report().catch((error: unknown) => {
         this.emit('warning', { code: 'REPORT_FAILED', message: messageOf(error) });
       });
-      await sleep(this.options.reportIntervalMs, signal);
+      const pause = this.#reportNotBefore - this.#clockMs();
+      await sleep(Math.max(this.options.reportIntervalMs, pause), signal);
     }
+  }
+
+  #clockMs(): number {
+    return this.options.clock.now().getTime();
   }
 
   /** Listens to the channel's events; an `index` event newer than what was seen wakes the sync. */

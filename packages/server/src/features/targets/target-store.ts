@@ -52,6 +52,14 @@ export interface TargetStore {
   upsert(target: StoredTarget): Promise<boolean>;
   /** Appends a report and updates the target's active pack, last attempt and last report time. */
   recordReport(report: StoredReport): Promise<void>;
+  /**
+   * Appends reports (a group commit's batch, in the order given) and updates each target once,
+   * to what its reports leave it at: the active pack and time of its last report, the last
+   * attempt of its last report that carries one. The same rows as one `recordReport` per report.
+   */
+  recordReports(reports: readonly StoredReport[]): Promise<void>;
+  /** The stored last attempt of each of these targets; an unknown id is absent. */
+  lastAttempts(ids: readonly string[]): Promise<Map<string, TargetAttempt | null>>;
   /** Reports of a channel with from ≤ at ≤ to, oldest first. */
   listReports(env: string, channel: string, from: string, to: string): Promise<TargetReport[]>;
   /** Deletes reports older than `before`; returns how many. */
@@ -66,8 +74,14 @@ export interface TargetStore {
   updatedSince(since: string): Promise<{ id: string; updatedAt: string }[]>;
 }
 
+/**
+ * Rows per multi-row insert (8 columns each): well under SQLite's limit of 32,766 bound
+ * variables and PostgreSQL's 65,535.
+ */
+const INSERT_CHUNK_ROWS = 500;
+
 export function createTargetStore(db: Kysely<Database>): TargetStore {
-  return {
+  const store: TargetStore = {
     async find(id) {
       const row = await db
         .selectFrom('targets')
@@ -140,11 +154,22 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
     },
 
     async recordReport(report) {
-      const lastAttempt =
-        report.lastAttempt === undefined ? null : JSON.stringify(report.lastAttempt);
-      await db
-        .insertInto('target_reports')
-        .values({
+      await store.recordReports([report]);
+    },
+
+    async recordReports(reports) {
+      const latest = new Map<string, { activePack: string | null; at: string; attempt?: string }>();
+      const rows = reports.map((report) => {
+        const lastAttempt =
+          report.lastAttempt === undefined ? null : JSON.stringify(report.lastAttempt);
+        const before = latest.get(report.targetId);
+        const attempt = lastAttempt ?? before?.attempt;
+        latest.set(report.targetId, {
+          activePack: report.activePack,
+          at: report.at,
+          ...(attempt === undefined ? {} : { attempt }),
+        });
+        return {
           id: report.id,
           target_id: report.targetId,
           env: report.env,
@@ -153,17 +178,46 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
           active_pack: report.activePack,
           last_attempt_json: lastAttempt,
           health_json: report.health === undefined ? null : JSON.stringify(report.health),
-        })
-        .execute();
-      await db
-        .updateTable('targets')
-        .set({
-          active_pack: report.activePack,
-          last_report_at: report.at,
-          ...(lastAttempt === null ? {} : { last_attempt_json: lastAttempt }),
-        })
-        .where('id', '=', report.targetId)
-        .execute();
+        };
+      });
+      for (let start = 0; start < rows.length; start += INSERT_CHUNK_ROWS) {
+        await db
+          .insertInto('target_reports')
+          .values(rows.slice(start, start + INSERT_CHUNK_ROWS))
+          .execute();
+      }
+      for (const [id, update] of latest) {
+        await db
+          .updateTable('targets')
+          .set({
+            active_pack: update.activePack,
+            last_report_at: update.at,
+            ...(update.attempt === undefined ? {} : { last_attempt_json: update.attempt }),
+          })
+          .where('id', '=', id)
+          .execute();
+      }
+    },
+
+    async lastAttempts(ids) {
+      const found = new Map<string, TargetAttempt | null>();
+      const unique = [...new Set(ids)];
+      for (let start = 0; start < unique.length; start += INSERT_CHUNK_ROWS) {
+        const rows = await db
+          .selectFrom('targets')
+          .select(['id', 'last_attempt_json'])
+          .where('id', 'in', unique.slice(start, start + INSERT_CHUNK_ROWS))
+          .execute();
+        for (const row of rows) {
+          found.set(
+            row.id,
+            row.last_attempt_json === null
+              ? null
+              : (JSON.parse(row.last_attempt_json) as TargetAttempt),
+          );
+        }
+      }
+      return found;
     },
 
     async listReports(env, channel, from, to) {
@@ -220,6 +274,7 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
       }));
     },
   };
+  return store;
 }
 
 function fromRow(row: Selectable<TargetsTable>): StoredTarget {
