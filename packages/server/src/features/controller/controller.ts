@@ -11,6 +11,7 @@ import { commitLockedChannel } from '../decisions/commit-road.ts';
 import { IDEMPOTENCY_RETENTION_SECONDS } from '../idempotency/idempotency.ts';
 import { commitReleaseChange } from '../releases/release-commit.ts';
 import { loadReleaseContext } from '../releases/release-context.ts';
+import { createReleaseInputs } from '../releases/release-inputs.ts';
 import type { IndexSigningKey, ServerKeyService } from '../server-keys/server-key-service.ts';
 import type { ControllerLease } from './controller-lease.ts';
 
@@ -79,6 +80,8 @@ export function createController(deps: ControllerDeps): Controller {
   const { stores, blobs, clock, keys, lease, intervalMs, indexChanged } = deps;
   const { holder } = lease;
   const onError = deps.onError ?? (() => undefined);
+  // Targets, stage membership and reports kept between ticks: a tick reads what changed.
+  const inputs = createReleaseInputs();
 
   const publish = (changes: readonly { key: ChannelKey; index: SignedIndex }[]): number => {
     for (const { key, index } of changes) indexChanged(key, index.version);
@@ -99,7 +102,7 @@ export function createController(deps: ControllerDeps): Controller {
       if (channel === null) return null;
       const stored = await tx.releases.find(id);
       if (stored === null || isTerminal(stored.release.state)) return null;
-      const loaded = await loadReleaseContext(tx, blobs, stored.release, channel, now);
+      const loaded = await loadReleaseContext(tx, blobs, stored.release, channel, now, inputs);
       const context = answers.length === 0 ? loaded : { ...loaded, prometheus: answers };
       const result = decide(context, now);
       const change = await commitReleaseChange(tx, stored.release, result, {

@@ -1,4 +1,5 @@
 import type { Labels, TargetAttempt, TargetHealth, TargetReport } from '@lockgate/core';
+import { sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, TargetReportsTable, TargetsTable } from '../../db/schema.ts';
 
@@ -42,6 +43,18 @@ export interface ActivePackCount {
   lastReportAt: string | null;
 }
 
+export interface ChannelCounters {
+  targetsGeneration: number;
+  reportSeq: number;
+}
+
+/** A report with its number in its channel (null: stored before reports were numbered). */
+export interface NumberedReport {
+  seq: number | null;
+  id: string;
+  report: TargetReport;
+}
+
 export interface TargetStore {
   find(id: string): Promise<StoredTarget | null>;
   /** By id. */
@@ -62,6 +75,28 @@ export interface TargetStore {
   lastAttempts(ids: readonly string[]): Promise<Map<string, TargetAttempt | null>>;
   /** Reports of a channel with from ≤ at ≤ to, oldest first. */
   listReports(env: string, channel: string, from: string, to: string): Promise<TargetReport[]>;
+  /**
+   * The channel's counters (migration 0009): its targets' generation (bumped by every upsert of
+   * one of its targets, in that transaction) and the last report number given out.
+   */
+  channelCounters(env: string, channel: string): Promise<ChannelCounters>;
+  /**
+   * Reports of a channel with `at >= from` and a number up to `maxSeq` (or none: stored before
+   * numbers), oldest first by (at, id), each with its number.
+   */
+  reportsUpTo(
+    env: string,
+    channel: string,
+    from: string,
+    maxSeq: number,
+  ): Promise<NumberedReport[]>;
+  /** Reports of a channel numbered above `afterSeq`, by number (at most `limit`). */
+  reportsAfter(
+    env: string,
+    channel: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<NumberedReport[]>;
   /** Deletes reports older than `before`; returns how many. */
   pruneReports(before: string): Promise<number>;
   /**
@@ -112,6 +147,20 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
     },
 
     async upsert(target) {
+      // Counters first, in a fixed order, then the row: the order report batches lock them in.
+      const before = await db
+        .selectFrom('targets')
+        .select(['env', 'channel'])
+        .where('id', '=', target.id)
+        .executeTakeFirst();
+      const touched = new Map<string, { env: string; channel: string }>();
+      for (const where of [before, target]) {
+        if (where !== undefined) touched.set(`${where.env}\n${where.channel}`, where);
+      }
+      for (const key of [...touched.keys()].sort()) {
+        const where = touched.get(key);
+        if (where !== undefined) await bumpCounter(db, where.env, where.channel, 'targets', 1);
+      }
       const inserted = await db
         .insertInto('targets')
         .values({
@@ -178,8 +227,30 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
           active_pack: report.activePack,
           last_attempt_json: lastAttempt,
           health_json: report.health === undefined ? null : JSON.stringify(report.health),
+          seq: 0,
         };
       });
+      // Each channel's numbers are taken with its counter row locked until commit.
+      const counts = new Map<string, { env: string; channel: string; n: number }>();
+      for (const row of rows) {
+        const key = `${row.env}\n${row.channel}`;
+        const entry = counts.get(key) ?? { env: row.env, channel: row.channel, n: 0 };
+        entry.n += 1;
+        counts.set(key, entry);
+      }
+      const next = new Map<string, number>();
+      for (const key of [...counts.keys()].sort()) {
+        const entry = counts.get(key);
+        if (entry === undefined) continue;
+        const last = await bumpCounter(db, entry.env, entry.channel, 'reports', entry.n);
+        next.set(key, last - entry.n + 1);
+      }
+      for (const row of rows) {
+        const key = `${row.env}\n${row.channel}`;
+        const seq = next.get(key) ?? 0;
+        next.set(key, seq + 1);
+        row.seq = seq;
+      }
       for (let start = 0; start < rows.length; start += INSERT_CHUNK_ROWS) {
         await db
           .insertInto('target_reports')
@@ -232,6 +303,46 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
         .orderBy('id')
         .execute();
       return rows.map(reportFromRow);
+    },
+
+    async channelCounters(env, channel) {
+      const row = await db
+        .selectFrom('channel_counters')
+        .select(['targets_generation', 'report_seq'])
+        .where('env', '=', env)
+        .where('channel', '=', channel)
+        .executeTakeFirst();
+      return {
+        targetsGeneration: Number(row?.targets_generation ?? 0),
+        reportSeq: Number(row?.report_seq ?? 0),
+      };
+    },
+
+    async reportsUpTo(env, channel, from, maxSeq) {
+      const rows = await db
+        .selectFrom('target_reports')
+        .selectAll()
+        .where('env', '=', env)
+        .where('channel', '=', channel)
+        .where('at', '>=', from)
+        .where((eb) => eb.or([eb('seq', 'is', null), eb('seq', '<=', maxSeq)]))
+        .orderBy('at')
+        .orderBy('id')
+        .execute();
+      return rows.map(numberedFromRow);
+    },
+
+    async reportsAfter(env, channel, afterSeq, limit) {
+      const rows = await db
+        .selectFrom('target_reports')
+        .selectAll()
+        .where('env', '=', env)
+        .where('channel', '=', channel)
+        .where('seq', '>', afterSeq)
+        .orderBy('seq')
+        .limit(limit)
+        .execute();
+      return rows.map(numberedFromRow);
     },
 
     async pruneReports(before) {
@@ -290,6 +401,39 @@ function fromRow(row: Selectable<TargetsTable>): StoredTarget {
     lastReportAt: row.last_report_at,
     registeredAt: row.registered_at,
     updatedAt: row.updated_at,
+  };
+}
+
+/**
+ * Adds `by` to one of the channel's counters (creating its row) and returns the new value; in
+ * PostgreSQL the row stays locked until the transaction ends.
+ */
+async function bumpCounter(
+  db: Kysely<Database>,
+  env: string,
+  channel: string,
+  counter: 'targets' | 'reports',
+  by: number,
+): Promise<number> {
+  const column = counter === 'targets' ? 'targets_generation' : 'report_seq';
+  const row = await db
+    .insertInto('channel_counters')
+    .values({ env, channel, [column]: by })
+    .onConflict((conflict) =>
+      conflict
+        .columns(['env', 'channel'])
+        .doUpdateSet({ [column]: sql<number>`${sql.ref(`channel_counters.${column}`)} + ${by}` }),
+    )
+    .returning(column)
+    .executeTakeFirstOrThrow();
+  return Number((row as Record<string, number | string>)[column]);
+}
+
+function numberedFromRow(row: Selectable<TargetReportsTable>): NumberedReport {
+  return {
+    seq: row.seq === null ? null : Number(row.seq),
+    id: row.id,
+    report: reportFromRow(row),
   };
 }
 
