@@ -88,6 +88,8 @@ export class Reporter {
   readonly #hooks: ReporterHooks;
   #registered = false;
   #reported: RuntimeSample | null = null;
+  /** no report is sent before this time (ms): the end of the server's last Retry-After */
+  #notBefore = 0;
 
   constructor(client: ServerClient, options: ResolvedAgentOptions, hooks: ReporterHooks) {
     this.#client = client;
@@ -114,6 +116,9 @@ export class Reporter {
   async report(signal: AbortSignal | undefined): Promise<boolean> {
     const state = this.#hooks.state();
     if (state === null) return false;
+    // The server asked for a pause (429 Retry-After): nothing is sent before it ends; the
+    // counters keep adding up and go with the next report.
+    if (this.#nowMs() < this.#notBefore) return false;
     const report = await buildReport({
       state,
       options: this.#options,
@@ -126,10 +131,21 @@ export class Reporter {
     try {
       await this.#client.postReport(this.#options.targetId, report.body, signal);
     } catch (error) {
+      const retryAfterMs = error instanceof AgentError ? error.details['retryAfterMs'] : undefined;
+      if (typeof retryAfterMs === 'number') this.#notBefore = this.#nowMs() + retryAfterMs;
       this.#hooks.onWarning(serverWarning(error));
       return false;
     }
     if (report.sample !== null) this.#reported = report.sample;
     return true;
+  }
+
+  /** How long the report loop waits before the next report: the interval, or the server's pause. */
+  nextDelayMs(): number {
+    return Math.max(this.#options.reportIntervalMs, this.#notBefore - this.#nowMs());
+  }
+
+  #nowMs(): number {
+    return this.#options.clock.now().getTime();
   }
 }

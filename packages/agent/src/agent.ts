@@ -311,7 +311,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
       await this.report().catch((error: unknown) => {
         this.emit('warning', { code: 'REPORT_FAILED', message: messageOf(error) });
       });
-      await sleep(this.options.reportIntervalMs, signal);
+      await sleep(this.#reporter.nextDelayMs(), signal);
     }
   }
 

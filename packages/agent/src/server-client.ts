@@ -39,7 +39,8 @@ const MAX_ERROR_BODY_BYTES = 64 * 1024;
  * AgentError SERVER_UNREACHABLE with `details.status` and the server's `details.serverCode`.
  * No answer is read without a bound: an index answer over `maxIndexBytes` is INDEX_TOO_LARGE
  * (read no further than the bound, the connection dropped), an error answer is read up to
- * 64 KiB, and pack downloads are bounded by the cache.
+ * 64 KiB, and pack downloads are bounded by the cache. An answer with `Retry-After` (a 429 when
+ * the server is behind on reports) carries the wait in `details.retryAfterMs`.
  */
 export class ServerClient {
   readonly #base: URL;
@@ -222,14 +223,38 @@ export class ServerClient {
     if (!accepted) {
       const bytes = await readBounded(response, MAX_ERROR_BODY_BYTES, true).catch(() => null);
       const problem = errorBodyOf(bytes === null ? '' : new TextDecoder().decode(bytes));
+      const retryAfterMs = retryAfterMsOf(response.headers.get('retry-after'), Date.now());
       throw new AgentError(
         'SERVER_UNREACHABLE',
         `${options.method ?? 'GET'} ${url.pathname} answered ${response.status}${problem.code === null ? '' : ` ${problem.code}`}${problem.message === null ? '' : `: ${problem.message}`}.`,
-        { details: { status: response.status, serverCode: problem.code, url: url.href } },
+        {
+          details: {
+            status: response.status,
+            serverCode: problem.code,
+            url: url.href,
+            ...(retryAfterMs === null ? {} : { retryAfterMs }),
+          },
+        },
       );
     }
     return response;
   }
+}
+
+/** Longest wait a Retry-After header is honoured for (a larger value is capped, not ignored). */
+export const MAX_RETRY_AFTER_MS = 10 * 60 * 1000;
+
+/**
+ * How long `Retry-After` asks to wait, in ms: delay-seconds or an HTTP-date (RFC 9110 §10.2.3),
+ * at most MAX_RETRY_AFTER_MS; null when absent or malformed.
+ */
+export function retryAfterMsOf(header: string | null, nowMs: number): number | null {
+  if (header === null) return null;
+  const value = header.trim();
+  if (/^\d+$/.test(value)) return Math.min(Number(value) * 1000, MAX_RETRY_AFTER_MS);
+  const date = Date.parse(value);
+  if (!Number.isFinite(date)) return null;
+  return Math.min(Math.max(0, date - nowMs), MAX_RETRY_AFTER_MS);
 }
 
 /**

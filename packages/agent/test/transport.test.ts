@@ -141,4 +141,36 @@ describe('talking to the server', () => {
     // 180 fast + 20 slow new requests: p95 (rank 190) lies in the 10-100 ms bucket.
     expect(report?.health).toMatchObject({ latencyP95Ms: 55, latencyP99Ms: 91 });
   });
+
+  it('sends no report before a 429 Retry-After ends, then sends the deltas it held back', async () => {
+    let nowMs = Date.parse('2026-03-01T10:00:00.000Z');
+    const agent = testAgent(server.url, temp.dir, {
+      runtimeMetrics: { url: `${server.url}/metrics` },
+      clock: { now: () => new Date(nowMs) },
+    });
+    const counters = (requests: number): string =>
+      `# TYPE lockgate_runtime_requests_total counter\nlockgate_runtime_requests_total ${requests}\n`;
+    server.publish(signIndex({ version: 1, packs: [a] }));
+    server.metrics = counters(100);
+    await agent.syncOnce();
+    server.metrics = counters(150);
+    server.nextReportAnswer = (response) => {
+      response
+        .writeHead(429, { 'content-type': 'application/json', 'retry-after': '30' })
+        .end(JSON.stringify({ code: 'REPORTS_BACKLOGGED', message: 'Behind on reports.' }));
+    };
+    const sentBefore = server.reports().length;
+    expect(await agent.report()).toBe(false);
+    expect(server.reports()).toHaveLength(sentBefore + 1);
+
+    nowMs += 29_000;
+    server.metrics = counters(170);
+    expect(await agent.report()).toBe(false);
+    expect(server.reports()).toHaveLength(sentBefore + 1);
+
+    nowMs += 1_000;
+    expect(await agent.report()).toBe(true);
+    expect(server.reports()).toHaveLength(sentBefore + 2);
+    expect(server.reports().at(-1)).toMatchObject({ health: { requests: 70 } });
+  });
 });

@@ -57,6 +57,9 @@ export const ERROR_CODES = {
   ENVIRONMENT_NOT_FOUND: { summary: 'No environment has this name.' },
   CHANNEL_NOT_FOUND: { summary: 'No channel has this name in the environment.' },
   TARGET_NOT_FOUND: { summary: 'No target has this id.' },
+  REPORTS_BACKLOGGED: {
+    summary: 'The server is behind on writing reports; send this one again after Retry-After.',
+  },
   SELECTOR_INVALID: { summary: 'A label selector is malformed.' },
   COHORT_INVALID: { summary: 'A cohort is malformed.' },
   PLAN_INVALID: { summary: 'A rollout plan is malformed.' },

@@ -48,6 +48,7 @@ import type { TrustService } from './features/trust/index.ts';
 import { createWebhookService } from './features/webhooks/index.ts';
 import type { WebhookService } from './features/webhooks/index.ts';
 import type { WebhookWorkerOptions } from './features/webhooks/index.ts';
+import type { ReportQueueOptions } from './features/targets/index.ts';
 import type { Signals } from './signals.ts';
 import type { Stores } from './stores.ts';
 
@@ -97,6 +98,8 @@ export interface ServiceOptions {
   onControllerError?: (error: unknown, context: Record<string, unknown>) => void;
   /** Webhook delivery settings (poll interval, retry backoff, timeout). */
   webhooks?: Omit<WebhookWorkerOptions, 'stores' | 'clock'>;
+  /** Sizes of the reports' group-commit queue (default: capacity 20,000, batches of 500). */
+  reportQueue?: Pick<ReportQueueOptions, 'capacity' | 'maxBatch' | 'lingerMs'>;
 }
 
 export function createServices(
@@ -174,6 +177,14 @@ export function createServices(
     ...(options.cacheMaxAgeMs === undefined ? {} : { cacheMaxAgeMs: options.cacheMaxAgeMs }),
   });
   const log = createLogService({ config, stores, clock });
+  const targets = createTargetService({
+    stores,
+    clock,
+    signals,
+    checkin: checkinCache,
+    onReport: (report) => metrics.observeReport(report),
+    ...(options.reportQueue === undefined ? {} : { reportQueue: options.reportQueue }),
+  });
   let closing: Promise<void> | null = null;
   return Object.freeze({
     packs: createPackService({ stores, blobs, clock }),
@@ -184,13 +195,7 @@ export function createServices(
     environments: createEnvironmentService({ stores, clock, channels, signals }),
     channels: { ...channels, index: (env: string, name: string) => checkinCache.index(env, name) },
     plans: createPlanService({ stores, clock }),
-    targets: createTargetService({
-      stores,
-      clock,
-      signals,
-      checkin: checkinCache,
-      onReport: (report) => metrics.observeReport(report),
-    }),
+    targets,
     releases: createReleaseService({ stores, blobs, clock, keys: serverKeys, signals }),
     replays: createReplayService({ stores, clock, onError }),
     revocations: createRevocationService({ stores, clock, keys: serverKeys, signals }),
@@ -206,6 +211,7 @@ export function createServices(
     close: () =>
       (closing ??= (async () => {
         try {
+          await targets.drain();
           await controller.stop();
           await webhooks.worker.stop();
         } finally {

@@ -70,6 +70,7 @@ for (const dialect of DIALECTS) {
         '0005-transparency-log',
         '0006-webhooks',
         '0008-replays',
+        '0009-channel-counters',
       ]);
     });
 

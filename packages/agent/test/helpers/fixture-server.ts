@@ -35,6 +35,8 @@ export class FixtureServer {
   cutNextDownloadAfter: number | null = null;
   /** when set, answers the next index request in its place (once) */
   nextIndexAnswer: ((response: ServerResponse) => void) | null = null;
+  /** when set, answers the next report in its place (once) */
+  nextReportAnswer: ((response: ServerResponse) => void) | null = null;
   /** when set, answers the next event-stream request in its place (once) */
   nextEventsAnswer: ((response: ServerResponse) => void) | null = null;
   readonly #server: Server;
@@ -134,6 +136,11 @@ export class FixtureServer {
       return json(response, 200, { target: body });
     }
     if (method === 'POST' && /^\/api\/v1\/targets\/[^/]+\/reports$/.test(path)) {
+      const answer = this.nextReportAnswer;
+      if (answer !== null) {
+        this.nextReportAnswer = null;
+        return answer(response);
+      }
       return json(response, 202, { accepted: true });
     }
     if (method === 'GET' && /^\/api\/v1\/channels\/[^/]+\/[^/]+\/index$/.test(path)) {

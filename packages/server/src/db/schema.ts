@@ -154,6 +154,16 @@ export interface TargetReportsTable {
   active_pack: string | null;
   last_attempt_json: string | null;
   health_json: string | null;
+  /** the report's number in its channel (0009); null on reports stored before */
+  seq: ColumnType<number | string | null, number | null | undefined, number | null>;
+}
+
+/** Per channel: what changed in its targets and reports, as counters (0009). */
+export interface ChannelCountersTable {
+  env: string;
+  channel: string;
+  targets_generation: ColumnType<number | string, number | undefined, number>;
+  report_seq: ColumnType<number | string, number | undefined, number>;
 }
 
 export interface ReleasesTable {
@@ -357,6 +367,7 @@ export interface Database {
   plans: PlansTable;
   targets: TargetsTable;
   target_reports: TargetReportsTable;
+  channel_counters: ChannelCountersTable;
   releases: ReleasesTable;
   decision_records: DecisionRecordsTable;
   decision_chain: DecisionChainTable;

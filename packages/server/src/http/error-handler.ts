@@ -3,7 +3,8 @@
  * core's `ERROR_CODES` and its status from `@lockgate/api`'s `ERROR_STATUS`: errors of routes and hooks, Fastify's own (bad JSON, body too
  * large, unsupported media type, a malformed URL), unknown routes (404) and methods (405), and
  * requests Node's HTTP parser refuses before Fastify sees them (400, 408, 431). An unexpected
- * error never leaks its message.
+ * error never leaks its message. A 429 carries `Retry-After` (seconds) from its
+ * `details.retryAfterSeconds`.
  */
 import { STATUS_CODES as HTTP_STATUS_TEXT } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -98,6 +99,9 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
   reply.removeHeader('content-length');
   reply.removeHeader('etag');
   if (status === 401) reply.header('www-authenticate', 'Bearer');
+  const retryAfter = body.details?.['retryAfterSeconds'];
+  if (status === 429 && typeof retryAfter === 'number')
+    reply.header('retry-after', `${retryAfter}`);
   void reply.code(status).type('application/json; charset=utf-8').send(body);
 }
 

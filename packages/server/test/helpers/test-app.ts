@@ -71,6 +71,8 @@ export interface TestAppOptions {
   consoleDir?: string;
   /** webhook delivery settings (the worker is started only when a test starts it) */
   webhooks?: ServiceOptions['webhooks'];
+  /** sizes of the reports' group-commit queue */
+  reportQueue?: ServiceOptions['reportQueue'];
 }
 
 /** A fresh database, services with a stepping clock, a bootstrapped admin token, and the app. */
@@ -87,6 +89,7 @@ export async function createTestApp(
     ...(options.holder === undefined ? {} : { holder: options.holder }),
     ...(options.eventsPollMs === undefined ? {} : { eventsPollMs: options.eventsPollMs }),
     ...(options.webhooks === undefined ? {} : { webhooks: options.webhooks }),
+    ...(options.reportQueue === undefined ? {} : { reportQueue: options.reportQueue }),
   });
   const { generatedAdminToken } = await services.tokens.bootstrap();
   if (generatedAdminToken === null) throw new Error('expected a generated admin token');

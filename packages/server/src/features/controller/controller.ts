@@ -12,6 +12,7 @@ import { IDEMPOTENCY_RETENTION_SECONDS } from '../idempotency/public.ts';
 import { commitReleaseChange } from '../releases/public.ts';
 import { loadReleaseContext } from '../releases/public.ts';
 import type { IndexSigningKey, ServerKeyService } from '../server-keys/public.ts';
+import { createReleaseInputs } from '../releases/public.ts';
 import type { ControllerLease } from './controller-lease.ts';
 
 /** The stores this module uses, and no others. */
@@ -98,6 +99,8 @@ export function createController(deps: ControllerDeps): Controller {
   const { stores, blobs, clock, keys, lease, intervalMs, indexChanged } = deps;
   const { holder } = lease;
   const onError = deps.onError ?? (() => undefined);
+  // Targets, stage membership and reports kept between ticks: a tick reads what changed.
+  const inputs = createReleaseInputs();
 
   const publish = (changes: readonly { key: ChannelKey; index: SignedIndex }[]): number => {
     for (const { key, index } of changes) indexChanged(key, index.version);
@@ -118,7 +121,7 @@ export function createController(deps: ControllerDeps): Controller {
       if (channel === null) return null;
       const stored = await tx.releases.find(id);
       if (stored === null || isTerminal(stored.release.state)) return null;
-      const loaded = await loadReleaseContext(tx, blobs, stored.release, channel, now);
+      const loaded = await loadReleaseContext(tx, blobs, stored.release, channel, now, inputs);
       const context = answers.length === 0 ? loaded : { ...loaded, prometheus: answers };
       const result = decide(context, now);
       const change = await commitReleaseChange(tx, stored.release, result, {

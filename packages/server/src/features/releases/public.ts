@@ -4,3 +4,5 @@
  */
 export { commitReleaseChange } from './release-commit.ts';
 export { loadReleaseContext } from './release-context.ts';
+export { createReleaseInputs } from './release-inputs.ts';
+export type { ReleaseInputs } from './release-inputs.ts';

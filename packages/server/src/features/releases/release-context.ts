@@ -23,6 +23,7 @@ import type { StoredChannel } from '../channels/public.ts';
 type UsedStores = StoresOf<
   'builds' | 'channels' | 'environments' | 'packs' | 'revocations' | 'targets' | 'trust'
 >;
+import type { ReleaseInputs } from './release-inputs.ts';
 
 /** Reports older than the largest gate window of a plan never count; 5 minutes without gates. */
 const DEFAULT_REPORT_WINDOW_SECONDS = 300;
@@ -42,6 +43,8 @@ export async function loadReleaseContext(
   release: ReleaseState,
   channel: StoredChannel,
   now: Date,
+  /** the controller's memory between ticks (release-inputs.ts); without it everything is read */
+  inputs?: ReleaseInputs,
 ): Promise<ReleaseContext> {
   const pins = await tx.channels.listPins(channel.env, channel.name);
   const authorizations = await tx.channels.listRollbackAuthorizations(channel.env, channel.name);
@@ -79,19 +82,28 @@ export async function loadReleaseContext(
   }
   const from = new Date(fromMs).toISOString();
   const rolling = release.state === 'rolling' || release.state === 'paused';
-  const reports = rolling
-    ? await tx.targets.listReports(channel.env, channel.name, from, now.toISOString())
-    : [];
-  const stageTargets: string[] = [];
+  const to = now.toISOString();
+  const reports = !rolling
+    ? []
+    : inputs === undefined
+      ? await tx.targets.listReports(channel.env, channel.name, from, to)
+      : await inputs.reports(tx, channel, from, to);
+  let stageTargets: string[] = [];
   // Every live release reads the channel's targets: the tick that starts a stage may be the one
   // that also verifies the release, and the stage's reach is decided from them.
   const targets = isTerminal(release.state)
     ? []
-    : await tx.targets.listRefs(channel.env, channel.name);
+    : inputs === undefined
+      ? await tx.targets.listRefs(channel.env, channel.name)
+      : await inputs.targets(tx, channel);
   if (rolling) {
     const index = indexPayloadOf(channel.indexEnvelope);
-    for (const target of targets) {
-      if (desiredPack(index, target, now).pack === release.pack) stageTargets.push(target.id);
+    if (inputs === undefined) {
+      for (const target of targets) {
+        if (desiredPack(index, target, now).pack === release.pack) stageTargets.push(target.id);
+      }
+    } else {
+      stageTargets = await inputs.stageTargets(tx, channel, index, release.pack, now);
     }
   }
   const freezeWindows = (await tx.environments.listFreezeWindows(channel.env)).map((f) => f.window);

@@ -6,3 +6,4 @@ export { createTargetService } from './target-service.ts';
 export type { DesiredView, TargetService, TargetView } from './target-service.ts';
 export { createTargetStore } from './target-store.ts';
 export type { TargetStore } from './target-store.ts';
+export type { ReportQueueOptions } from './report-queue.ts';

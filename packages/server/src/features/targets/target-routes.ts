@@ -95,7 +95,10 @@ export function targetRoutes(app: FastifyInstance, options: { targets: TargetSer
       schema: {
         summary: 'Report what a target runs and its health',
         description:
-          'The server stamps the time. Counters are deltas since the previous report. 202.',
+          'The server stamps the time. Counters are deltas since the previous report. 202 once ' +
+          'the report is committed (reports are written in group commits); 429 ' +
+          'REPORTS_BACKLOGGED with Retry-After (seconds) when the server is behind on writing ' +
+          'them: send the report again after that long.',
         tags: ['targets'],
         params: TargetIdParams,
         body: TargetReportBody,

@@ -9,6 +9,8 @@ import { recordDecisions } from '../decisions/public.ts';
 import { assertChannelInScope, assertTargetInScope } from '../tokens/public.ts';
 import type { Principal } from '../tokens/public.ts';
 import type { CheckinCache } from './checkin-cache.ts';
+import { createReportQueue } from './report-queue.ts';
+import type { ReportQueueOptions } from './report-queue.ts';
 import type { StoredTarget } from './target-store.ts';
 
 /** The stores this module uses, and no others. */
@@ -58,7 +60,10 @@ export interface TargetService {
     input: TargetRegistration,
     actor: Principal,
   ): Promise<{ target: TargetView; created: boolean }>;
-  /** Appends a report stamped with the server clock; TARGET_NOT_FOUND when unregistered. */
+  /**
+   * Appends a report stamped with the server clock, resolving once it is committed (group
+   * commit); TARGET_NOT_FOUND when unregistered, REPORTS_BACKLOGGED when the queue is full.
+   */
   report(id: string, input: TargetReportInput, actor: Principal): Promise<void>;
   /** By id; `after` pages on from the last id of the previous page. */
   list(query: {
@@ -70,13 +75,17 @@ export interface TargetService {
   get(id: string): Promise<TargetView>;
   /** core desiredPack on the channel's current index payload, now. */
   desired(id: string, actor: Principal): Promise<DesiredView>;
+  /** Resolves when every report submitted so far is committed or refused (shutdown). */
+  drain(): Promise<void>;
+  /** Reports waiting to be written. */
+  waiting(): number;
 }
 
 export function createTargetService(deps: {
   stores: UsedStores;
   clock: Clock;
   signals: Signals;
-  /** told after each report is stored, with the attempt the target reported before (metrics) */
+  /** told after each report is committed, with the attempt the target reported before (metrics) */
   onReport?: (report: {
     env: string;
     channel: string;
@@ -86,8 +95,30 @@ export function createTargetService(deps: {
   }) => void;
   /** Where reports and check-ins read the target and the channel index (`checkin-cache.ts`). */
   checkin: CheckinCache;
+  /** Sizes of the group-commit queue reports are written through (`report-queue.ts`). */
+  reportQueue?: Pick<ReportQueueOptions, 'capacity' | 'maxBatch' | 'lingerMs'>;
 }): TargetService {
-  const { stores, clock, signals, checkin } = deps;
+  const { stores, clock, checkin } = deps;
+  const { onReport } = deps;
+  // Reports are written in group commits; the controller is woken once per batch.
+  const reports = createReportQueue({
+    ...deps.reportQueue,
+    stores,
+    readPrevious: onReport !== undefined,
+    onCommitted: (batch) => {
+      deps.signals.wakeController();
+      if (onReport === undefined) return;
+      for (const { report, previous } of batch) {
+        onReport({
+          env: report.env,
+          channel: report.channel,
+          previous,
+          activePack: report.activePack,
+          ...(report.lastAttempt === undefined ? {} : { attempt: report.lastAttempt }),
+        });
+      }
+    },
+  });
 
   /** The target as check-ins read it: where it is and its labels, from the check-in cache. */
   const placementOf = async (id: string): Promise<StoredTarget> =>
@@ -155,31 +186,15 @@ export function createTargetService(deps: {
       assertTargetInScope(actor, id);
       const target = await placementOf(id);
       assertChannelInScope(actor, target.env, target.channel, `report for ${id} in`);
-      const at = clock().toISOString();
-      // The check-in cache holds where a target is, not its last attempt: the metrics count an
-      // attempt once, against the attempt stored before this report.
-      const previous = await stores.transaction(async (tx) => {
-        const before =
-          deps.onReport === undefined ? null : ((await tx.targets.find(id))?.lastAttempt ?? null);
-        await tx.targets.recordReport({
-          id: randomUUID(),
-          targetId: id,
-          env: target.env,
-          channel: target.channel,
-          at,
-          activePack: input.activePack,
-          ...(input.lastAttempt === undefined ? {} : { lastAttempt: input.lastAttempt }),
-          ...(input.health === undefined ? {} : { health: input.health }),
-        });
-        return before;
-      });
-      signals.wakeController();
-      deps.onReport?.({
+      await reports.submit({
+        id: randomUUID(),
+        targetId: id,
         env: target.env,
         channel: target.channel,
-        previous,
+        at: clock().toISOString(),
         activePack: input.activePack,
-        ...(input.lastAttempt === undefined ? {} : { attempt: input.lastAttempt }),
+        ...(input.lastAttempt === undefined ? {} : { lastAttempt: input.lastAttempt }),
+        ...(input.health === undefined ? {} : { health: input.health }),
       });
     },
 
@@ -199,6 +214,9 @@ export function createTargetService(deps: {
       const desired = desiredPack(index.payload, { id, labels: target.labels }, clock());
       return { pack: desired.pack, reason: desired.reason, indexVersion: index.version };
     },
+
+    drain: () => reports.drain(),
+    waiting: () => reports.waiting,
   };
 }
 

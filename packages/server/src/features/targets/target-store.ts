@@ -1,4 +1,5 @@
 import type { Labels, TargetAttempt, TargetHealth, TargetReport } from '@lockgate/core';
+import { sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, TargetReportsTable, TargetsTable } from '../../db/schema.ts';
 
@@ -42,6 +43,18 @@ export interface ActivePackCount {
   lastReportAt: string | null;
 }
 
+export interface ChannelCounters {
+  targetsGeneration: number;
+  reportSeq: number;
+}
+
+/** A report with its number in its channel (null: stored before reports were numbered). */
+export interface NumberedReport {
+  seq: number | null;
+  id: string;
+  report: TargetReport;
+}
+
 export interface TargetStore {
   find(id: string): Promise<StoredTarget | null>;
   /** By id. */
@@ -52,8 +65,38 @@ export interface TargetStore {
   upsert(target: StoredTarget): Promise<boolean>;
   /** Appends a report and updates the target's active pack, last attempt and last report time. */
   recordReport(report: StoredReport): Promise<void>;
+  /**
+   * Appends reports (a group commit's batch, in the order given) and updates each target once,
+   * to what its reports leave it at: the active pack and time of its last report, the last
+   * attempt of its last report that carries one. The same rows as one `recordReport` per report.
+   */
+  recordReports(reports: readonly StoredReport[]): Promise<void>;
+  /** The stored last attempt of each of these targets; an unknown id is absent. */
+  lastAttempts(ids: readonly string[]): Promise<Map<string, TargetAttempt | null>>;
   /** Reports of a channel with from ≤ at ≤ to, oldest first. */
   listReports(env: string, channel: string, from: string, to: string): Promise<TargetReport[]>;
+  /**
+   * The channel's counters (migration 0009): its targets' generation (bumped by every upsert of
+   * one of its targets, in that transaction) and the last report number given out.
+   */
+  channelCounters(env: string, channel: string): Promise<ChannelCounters>;
+  /**
+   * Reports of a channel with `at >= from` and a number up to `maxSeq` (or none: stored before
+   * numbers), oldest first by (at, id), each with its number.
+   */
+  reportsUpTo(
+    env: string,
+    channel: string,
+    from: string,
+    maxSeq: number,
+  ): Promise<NumberedReport[]>;
+  /** Reports of a channel numbered above `afterSeq`, by number (at most `limit`). */
+  reportsAfter(
+    env: string,
+    channel: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<NumberedReport[]>;
   /** Deletes reports older than `before`; returns how many. */
   pruneReports(before: string): Promise<number>;
   /**
@@ -66,8 +109,14 @@ export interface TargetStore {
   updatedSince(since: string): Promise<{ id: string; updatedAt: string }[]>;
 }
 
+/**
+ * Rows per multi-row insert (8 columns each): well under SQLite's limit of 32,766 bound
+ * variables and PostgreSQL's 65,535.
+ */
+const INSERT_CHUNK_ROWS = 500;
+
 export function createTargetStore(db: Kysely<Database>): TargetStore {
-  return {
+  const store: TargetStore = {
     async find(id) {
       const row = await db
         .selectFrom('targets')
@@ -98,6 +147,20 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
     },
 
     async upsert(target) {
+      // Counters first, in a fixed order, then the row: the order report batches lock them in.
+      const before = await db
+        .selectFrom('targets')
+        .select(['env', 'channel'])
+        .where('id', '=', target.id)
+        .executeTakeFirst();
+      const touched = new Map<string, { env: string; channel: string }>();
+      for (const where of [before, target]) {
+        if (where !== undefined) touched.set(`${where.env}\n${where.channel}`, where);
+      }
+      for (const key of [...touched.keys()].sort()) {
+        const where = touched.get(key);
+        if (where !== undefined) await bumpCounter(db, where.env, where.channel, 'targets', 1);
+      }
       const inserted = await db
         .insertInto('targets')
         .values({
@@ -140,11 +203,22 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
     },
 
     async recordReport(report) {
-      const lastAttempt =
-        report.lastAttempt === undefined ? null : JSON.stringify(report.lastAttempt);
-      await db
-        .insertInto('target_reports')
-        .values({
+      await store.recordReports([report]);
+    },
+
+    async recordReports(reports) {
+      const latest = new Map<string, { activePack: string | null; at: string; attempt?: string }>();
+      const rows = reports.map((report) => {
+        const lastAttempt =
+          report.lastAttempt === undefined ? null : JSON.stringify(report.lastAttempt);
+        const before = latest.get(report.targetId);
+        const attempt = lastAttempt ?? before?.attempt;
+        latest.set(report.targetId, {
+          activePack: report.activePack,
+          at: report.at,
+          ...(attempt === undefined ? {} : { attempt }),
+        });
+        return {
           id: report.id,
           target_id: report.targetId,
           env: report.env,
@@ -153,17 +227,68 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
           active_pack: report.activePack,
           last_attempt_json: lastAttempt,
           health_json: report.health === undefined ? null : JSON.stringify(report.health),
-        })
-        .execute();
-      await db
-        .updateTable('targets')
-        .set({
-          active_pack: report.activePack,
-          last_report_at: report.at,
-          ...(lastAttempt === null ? {} : { last_attempt_json: lastAttempt }),
-        })
-        .where('id', '=', report.targetId)
-        .execute();
+          seq: 0,
+        };
+      });
+      // Each channel's numbers are taken with its counter row locked until commit.
+      const counts = new Map<string, { env: string; channel: string; n: number }>();
+      for (const row of rows) {
+        const key = `${row.env}\n${row.channel}`;
+        const entry = counts.get(key) ?? { env: row.env, channel: row.channel, n: 0 };
+        entry.n += 1;
+        counts.set(key, entry);
+      }
+      const next = new Map<string, number>();
+      for (const key of [...counts.keys()].sort()) {
+        const entry = counts.get(key);
+        if (entry === undefined) continue;
+        const last = await bumpCounter(db, entry.env, entry.channel, 'reports', entry.n);
+        next.set(key, last - entry.n + 1);
+      }
+      for (const row of rows) {
+        const key = `${row.env}\n${row.channel}`;
+        const seq = next.get(key) ?? 0;
+        next.set(key, seq + 1);
+        row.seq = seq;
+      }
+      for (let start = 0; start < rows.length; start += INSERT_CHUNK_ROWS) {
+        await db
+          .insertInto('target_reports')
+          .values(rows.slice(start, start + INSERT_CHUNK_ROWS))
+          .execute();
+      }
+      for (const [id, update] of latest) {
+        await db
+          .updateTable('targets')
+          .set({
+            active_pack: update.activePack,
+            last_report_at: update.at,
+            ...(update.attempt === undefined ? {} : { last_attempt_json: update.attempt }),
+          })
+          .where('id', '=', id)
+          .execute();
+      }
+    },
+
+    async lastAttempts(ids) {
+      const found = new Map<string, TargetAttempt | null>();
+      const unique = [...new Set(ids)];
+      for (let start = 0; start < unique.length; start += INSERT_CHUNK_ROWS) {
+        const rows = await db
+          .selectFrom('targets')
+          .select(['id', 'last_attempt_json'])
+          .where('id', 'in', unique.slice(start, start + INSERT_CHUNK_ROWS))
+          .execute();
+        for (const row of rows) {
+          found.set(
+            row.id,
+            row.last_attempt_json === null
+              ? null
+              : (JSON.parse(row.last_attempt_json) as TargetAttempt),
+          );
+        }
+      }
+      return found;
     },
 
     async listReports(env, channel, from, to) {
@@ -178,6 +303,46 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
         .orderBy('id')
         .execute();
       return rows.map(reportFromRow);
+    },
+
+    async channelCounters(env, channel) {
+      const row = await db
+        .selectFrom('channel_counters')
+        .select(['targets_generation', 'report_seq'])
+        .where('env', '=', env)
+        .where('channel', '=', channel)
+        .executeTakeFirst();
+      return {
+        targetsGeneration: Number(row?.targets_generation ?? 0),
+        reportSeq: Number(row?.report_seq ?? 0),
+      };
+    },
+
+    async reportsUpTo(env, channel, from, maxSeq) {
+      const rows = await db
+        .selectFrom('target_reports')
+        .selectAll()
+        .where('env', '=', env)
+        .where('channel', '=', channel)
+        .where('at', '>=', from)
+        .where((eb) => eb.or([eb('seq', 'is', null), eb('seq', '<=', maxSeq)]))
+        .orderBy('at')
+        .orderBy('id')
+        .execute();
+      return rows.map(numberedFromRow);
+    },
+
+    async reportsAfter(env, channel, afterSeq, limit) {
+      const rows = await db
+        .selectFrom('target_reports')
+        .selectAll()
+        .where('env', '=', env)
+        .where('channel', '=', channel)
+        .where('seq', '>', afterSeq)
+        .orderBy('seq')
+        .limit(limit)
+        .execute();
+      return rows.map(numberedFromRow);
     },
 
     async pruneReports(before) {
@@ -220,6 +385,7 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
       }));
     },
   };
+  return store;
 }
 
 function fromRow(row: Selectable<TargetsTable>): StoredTarget {
@@ -235,6 +401,39 @@ function fromRow(row: Selectable<TargetsTable>): StoredTarget {
     lastReportAt: row.last_report_at,
     registeredAt: row.registered_at,
     updatedAt: row.updated_at,
+  };
+}
+
+/**
+ * Adds `by` to one of the channel's counters (creating its row) and returns the new value; in
+ * PostgreSQL the row stays locked until the transaction ends.
+ */
+async function bumpCounter(
+  db: Kysely<Database>,
+  env: string,
+  channel: string,
+  counter: 'targets' | 'reports',
+  by: number,
+): Promise<number> {
+  const column = counter === 'targets' ? 'targets_generation' : 'report_seq';
+  const row = await db
+    .insertInto('channel_counters')
+    .values({ env, channel, [column]: by })
+    .onConflict((conflict) =>
+      conflict
+        .columns(['env', 'channel'])
+        .doUpdateSet({ [column]: sql<number>`${sql.ref(`channel_counters.${column}`)} + ${by}` }),
+    )
+    .returning(column)
+    .executeTakeFirstOrThrow();
+  return Number((row as Record<string, number | string>)[column]);
+}
+
+function numberedFromRow(row: Selectable<TargetReportsTable>): NumberedReport {
+  return {
+    seq: row.seq === null ? null : Number(row.seq),
+    id: row.id,
+    report: reportFromRow(row),
   };
 }
 

@@ -1,0 +1,215 @@
+/**
+ * What the controller's ticks keep between them so that a tick with nothing new reads almost
+ * nothing: per channel, its targets (id and labels) and the stage membership of the rolling
+ * release, and the channel's reports of the gate window in memory, read on by report number.
+ *
+ * Invariants (each tick's context is the one `loadReleaseContext` would load without this):
+ * - Targets are re-read when the channel's targets generation (migration 0009, bumped in the
+ *   transaction of every upsert of one of its targets, by any replica) is not the one they were
+ *   read at.
+ * - Stage targets (core desiredPack on the index is the release's pack) are recomputed when the
+ *   targets, the index version or the pack change, when the clock goes back, or when `now`
+ *   reaches the first pin or rollback authorization expiry of the index after the time they
+ *   were computed at (desiredPack reads `now` only through those expiries).
+ * - Reports: every report with `at >= loadedFrom` and a number up to `seq` is held; a tick reads
+ *   the reports numbered after `seq` (a batch takes its numbers with its channel's counter row
+ *   locked until commit, so no smaller number can still appear), and a tick that needs reports
+ *   older than `loadedFrom` reads the window again. What a tick gets is filtered to
+ *   `from <= at <= to` and ordered by (at, id), as the store's listReports.
+ * - Memory: reports older than what the last tick needed are dropped; a channel that no live
+ *   release read for an hour is forgotten.
+ */
+import { desiredPack } from '@lockgate/core';
+import type { ChannelIndexPayload, Labels, TargetReport } from '@lockgate/core';
+import type { StoresOf } from '../../stores.ts';
+import type { StoredChannel } from '../channels/public.ts';
+
+/** The stores this module uses, and no others. */
+type UsedStores = StoresOf<'targets'>;
+
+/** Reports read on per query when catching up (the rest comes with the next query). */
+const CATCH_UP_ROWS = 50_000;
+/** A channel no tick asked about for this long is dropped from memory. */
+const IDLE_MS = 3_600_000;
+
+interface ChannelEntry {
+  usedAt: number;
+  generation: number | null;
+  targets: { id: string; labels: Labels }[];
+  stage: {
+    generation: number;
+    indexVersion: number;
+    pack: string;
+    computedAt: number;
+    validUntil: number;
+    ids: string[];
+  } | null;
+  reports: {
+    loadedFrom: string;
+    seq: number;
+    /** ordered by (at, id) */
+    items: { id: string; report: TargetReport }[];
+  } | null;
+}
+
+export interface ReleaseInputs {
+  /** The channel's targets, read again only when their generation moved. */
+  targets(tx: UsedStores, channel: StoredChannel): Promise<{ id: string; labels: Labels }[]>;
+  /** The channel's targets whose desiredPack on `index` at `now` is `pack`. */
+  stageTargets(
+    tx: UsedStores,
+    channel: StoredChannel,
+    index: ChannelIndexPayload,
+    pack: string,
+    now: Date,
+  ): Promise<string[]>;
+  /** The channel's reports with from ≤ at ≤ to, oldest first (as listReports). */
+  reports(
+    tx: UsedStores,
+    channel: StoredChannel,
+    from: string,
+    to: string,
+  ): Promise<TargetReport[]>;
+}
+
+export function createReleaseInputs(): ReleaseInputs {
+  const channels = new Map<string, ChannelEntry>();
+
+  const entryOf = (channel: StoredChannel): ChannelEntry => {
+    const key = `${channel.env}\n${channel.name}`;
+    const nowMs = performance.now();
+    for (const [other, entry] of channels) {
+      if (other !== key && nowMs - entry.usedAt > IDLE_MS) channels.delete(other);
+    }
+    let entry = channels.get(key);
+    if (entry === undefined) {
+      entry = { usedAt: nowMs, generation: null, targets: [], stage: null, reports: null };
+      channels.set(key, entry);
+    }
+    entry.usedAt = nowMs;
+    return entry;
+  };
+
+  const targetsOf = async (
+    tx: UsedStores,
+    channel: StoredChannel,
+    entry: ChannelEntry,
+  ): Promise<number> => {
+    const { targetsGeneration } = await tx.targets.channelCounters(channel.env, channel.name);
+    if (entry.generation !== targetsGeneration) {
+      entry.targets = await tx.targets.listRefs(channel.env, channel.name);
+      entry.generation = targetsGeneration;
+      entry.stage = null;
+    }
+    return targetsGeneration;
+  };
+
+  return {
+    async targets(tx, channel) {
+      const entry = entryOf(channel);
+      await targetsOf(tx, channel, entry);
+      return entry.targets;
+    },
+
+    async stageTargets(tx, channel, index, pack, now) {
+      const entry = entryOf(channel);
+      const generation = await targetsOf(tx, channel, entry);
+      const nowMs = now.getTime();
+      const stage = entry.stage;
+      if (
+        stage !== null &&
+        stage.generation === generation &&
+        stage.indexVersion === channel.indexVersion &&
+        stage.pack === pack &&
+        nowMs >= stage.computedAt &&
+        nowMs < stage.validUntil
+      ) {
+        return stage.ids;
+      }
+      const ids = entry.targets
+        .filter((target) => desiredPack(index, target, now).pack === pack)
+        .map((target) => target.id);
+      entry.stage = {
+        generation,
+        indexVersion: channel.indexVersion,
+        pack,
+        computedAt: nowMs,
+        validUntil: nextExpiry(index, nowMs),
+        ids,
+      };
+      return ids;
+    },
+
+    async reports(tx, channel, from, to) {
+      const entry = entryOf(channel);
+      let held = entry.reports;
+      if (held === null || from < held.loadedFrom) {
+        const { reportSeq } = await tx.targets.channelCounters(channel.env, channel.name);
+        const items = await tx.targets.reportsUpTo(channel.env, channel.name, from, reportSeq);
+        held = { loadedFrom: from, seq: reportSeq, items };
+        entry.reports = held;
+      } else {
+        let unsorted = false;
+        for (;;) {
+          const fresh = await tx.targets.reportsAfter(
+            channel.env,
+            channel.name,
+            held.seq,
+            CATCH_UP_ROWS,
+          );
+          for (const item of fresh) {
+            if (item.seq !== null) held.seq = Math.max(held.seq, item.seq);
+            if (item.report.at < held.loadedFrom) continue;
+            const last = held.items.at(-1);
+            if (last !== undefined && compareReports(last, item) > 0) unsorted = true;
+            held.items.push({ id: item.id, report: item.report });
+          }
+          if (fresh.length < CATCH_UP_ROWS) break;
+        }
+        if (unsorted) held.items.sort(compareReports);
+        // What this tick no longer needs goes: ticks only move forward in time.
+        const firstKept = firstAtOrAfter(held.items, from);
+        if (firstKept > 0) held.items = held.items.slice(firstKept);
+        held.loadedFrom = from;
+      }
+      const out: TargetReport[] = [];
+      for (const item of held.items) {
+        if (item.report.at < from) continue;
+        if (item.report.at > to) continue;
+        out.push(item.report);
+      }
+      return out;
+    },
+  };
+}
+
+function compareReports(
+  a: { id: string; report: TargetReport },
+  b: { id: string; report: TargetReport },
+): number {
+  if (a.report.at !== b.report.at) return a.report.at < b.report.at ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** The first position whose report is at or after `from` (items ordered by at). */
+function firstAtOrAfter(items: readonly { report: TargetReport }[], from: string): number {
+  let low = 0;
+  let high = items.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((items[mid]?.report.at ?? '') < from) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/** The first pin or rollback authorization expiry of the index after `nowMs` (∞ when none). */
+function nextExpiry(index: ChannelIndexPayload, nowMs: number): number {
+  let next = Number.POSITIVE_INFINITY;
+  for (const { expiresAt } of [...index.pins, ...index.rollbackAuthorizations]) {
+    if (expiresAt === null || expiresAt === undefined) continue;
+    const at = Date.parse(expiresAt);
+    if (Number.isFinite(at) && at > nowMs && at < next) next = at;
+  }
+  return next;
+}
