@@ -41,6 +41,8 @@ export interface LockgateMetrics {
   readonly channelDrift: Gauge<'env' | 'channel'>;
   readonly channelSilent: Gauge<'env' | 'channel'>;
   readonly decisionLogRecords: Gauge;
+  readonly logCheckpointRecords: Gauge;
+  readonly logCheckpointAge: Gauge;
 }
 
 export function createLockgateMetrics(): LockgateMetrics {
@@ -177,6 +179,14 @@ export function createLockgateMetrics(): LockgateMetrics {
       channel,
     ),
     decisionLogRecords: gauge('lockgate_decision_log_records', 'Records in the decision log.'),
+    logCheckpointRecords: gauge(
+      'lockgate_log_checkpoint_records',
+      'Records the latest signed checkpoint of the log covers (0 before the first).',
+    ),
+    logCheckpointAge: gauge(
+      'lockgate_log_checkpoint_age_seconds',
+      'Seconds since the latest checkpoint was signed; before the first, since the first record (0 for an empty log).',
+    ),
   };
   metrics.agentReports.inc(0);
   metrics.rollbackFlaps.inc(0);

@@ -7,7 +7,8 @@
  *   target reported before): verifications, activations, reverts, fetch failures, cache
  *   corruption, time to activate;
  * - the database at scrape time for gauges: releases by state, channel index versions and
- *   expiry, drift and silent targets per channel, the decision log size. The fleet is read as
+ *   expiry, drift and silent targets per channel, the decision log size and the age and size of
+ *   its latest signed checkpoint. The fleet is read as
  *   counts by channel and active pack (one GROUP BY); a channel's targets are read one by one
  *   only when its index gives them different packs (core uniformDesiredPack is null).
  * Multi-replica servers each count what they received; sum them in PromQL.
@@ -165,6 +166,10 @@ export function createMetricsService(deps: {
       if (page.length < DECISION_PAGE) break;
     }
     m.decisionLogRecords.set(await stores.metrics.decisionLogSize());
+    const checkpoint = await stores.metrics.checkpointState();
+    const since = checkpoint.signedAt ?? checkpoint.firstRecordAt;
+    m.logCheckpointRecords.set(checkpoint.size);
+    m.logCheckpointAge.set(since === null ? 0 : Math.max(0, (nowMs - Date.parse(since)) / 1000));
 
     const byState = await stores.metrics.releasesByState();
     for (const state of RELEASE_STATES) m.releases.set({ state }, byState.get(state) ?? 0);
