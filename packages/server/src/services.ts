@@ -48,6 +48,9 @@ import type { TrustService } from './features/trust/trust-service.ts';
 import { createWebhookService } from './features/webhooks/webhook-service.ts';
 import type { WebhookService } from './features/webhooks/webhook-service.ts';
 import type { WebhookWorkerOptions } from './features/webhooks/webhook-worker.ts';
+import { createErrorBudgetPolicy } from './features/operations/error-budget-policy.ts';
+import { createOperationsJobs } from './features/operations/operations-jobs.ts';
+import type { OperationsJobs } from './features/operations/operations-jobs.ts';
 import type { Signals } from './signals.ts';
 import type { Stores } from './stores.ts';
 
@@ -79,6 +82,11 @@ export interface Services {
   readonly events: ChannelEvents;
   /** The release controller; not running until started (tests call tick()). */
   readonly controller: Controller;
+  /**
+   * Checkpoint signing, freeze window starts and the error budget policy; not running until
+   * started (the server starts it; tests call runOnce()).
+   */
+  readonly operations: OperationsJobs;
   /** Stops the controller (giving its lease up) and the event hub. */
   close(): Promise<void>;
 }
@@ -95,6 +103,8 @@ export interface ServiceOptions {
   cacheMaxAgeMs?: number;
   /** Errors of controller ticks; the server logs them. */
   onControllerError?: (error: unknown, context: Record<string, unknown>) => void;
+  /** How often the operations jobs run (default 15 s). */
+  operationsIntervalMs?: number;
   /** Webhook delivery settings (poll interval, retry backoff, timeout). */
   webhooks?: Omit<WebhookWorkerOptions, 'stores' | 'clock'>;
 }
@@ -174,6 +184,26 @@ export function createServices(
     ...(options.cacheMaxAgeMs === undefined ? {} : { cacheMaxAgeMs: options.cacheMaxAgeMs }),
   });
   const log = createLogService({ config, stores, clock });
+  const freezes = createFreezeService({ stores, clock, signals });
+  const operations = createOperationsJobs({
+    log,
+    freezes,
+    errorBudget:
+      config.errorBudget === null
+        ? null
+        : createErrorBudgetPolicy({
+            stores,
+            freezes,
+            takeCounts: () => metrics.takeAvailability(),
+            clock,
+            config: config.errorBudget,
+            onError: (error, env) => onError(error, { step: 'error-budget', env }),
+          }),
+    ...(options.operationsIntervalMs === undefined
+      ? {}
+      : { intervalMs: options.operationsIntervalMs }),
+    onError: (error, step) => onError(error, { step }),
+  });
   let closing: Promise<void> | null = null;
   return Object.freeze({
     packs: createPackService({ stores, blobs, clock }),
@@ -198,15 +228,17 @@ export function createServices(
     serverKeys,
     metrics,
     webhooks,
-    freezes: createFreezeService({ stores, clock, signals }),
+    freezes,
     log,
     evidence: createEvidenceService({ stores, log }),
     events,
     controller,
+    operations,
     close: () =>
       (closing ??= (async () => {
         try {
           await controller.stop();
+          await operations.stop();
           await webhooks.worker.stop();
         } finally {
           events.close();

@@ -38,6 +38,8 @@ import type { TrustStore } from './features/trust/trust-store.ts';
 import { createDecisionContextStore } from './features/replays/decision-context-store.ts';
 import type { DecisionContextStore } from './features/replays/decision-context-store.ts';
 import { createReplayStore } from './features/replays/replay-store.ts';
+import { createSloStore } from './features/operations/slo-store.ts';
+import type { SloStore } from './features/operations/slo-store.ts';
 import type { ReplayStore } from './features/replays/replay-store.ts';
 
 export interface Stores {
@@ -62,6 +64,8 @@ export interface Stores {
   /** the decision contexts core decided on, content-addressed (kept as long as the records) */
   readonly contexts: DecisionContextStore;
   readonly replays: ReplayStore;
+  /** per-minute events of service level indicators, for the error budget policy */
+  readonly slo: SloStore;
   /**
    * Runs fn with stores bound to one transaction: committed when fn resolves, rolled back
    * when it throws. Called inside a transaction, it joins that transaction.
@@ -92,6 +96,7 @@ export function createStores(db: Kysely<Database>): Stores {
     log: createLogStore(db),
     contexts: createDecisionContextStore(db),
     replays: createReplayStore(db),
+    slo: createSloStore(db),
     transaction: (fn) =>
       db.isTransaction ? fn(stores) : db.transaction().execute((trx) => fn(createStores(trx))),
     ping: () => pingDatabase(db),

@@ -23,6 +23,8 @@ import type { DecisionRecord } from '../decisions/decision-store.ts';
 import { createLockgateMetrics } from './lockgate-metrics.ts';
 import type { LockgateMetrics } from './lockgate-metrics.ts';
 import type { ActivePackCount } from '../targets/target-store.ts';
+import { availabilityEvent } from '../operations/availability-sli.ts';
+import type { SliCounts } from '../operations/availability-sli.ts';
 
 /** A second rollback of a channel within this many seconds of the first is a flap. */
 export const FLAP_WINDOW_SECONDS = 3600;
@@ -74,6 +76,11 @@ export interface MetricsService {
   observeReport(report: ObservedReport): void;
   observeTick(result: TickResult, seconds: number): void;
   observeHttp(method: string, route: string, status: number, seconds: number): void;
+  /**
+   * The availability SLO's events this process answered since the last take (then zeroed): the
+   * error budget policy adds them to the shared samples.
+   */
+  takeAvailability(): SliCounts;
 }
 
 /** A code as a label value: a known code, `OK` for none, `OTHER` for anything else. */
@@ -112,6 +119,7 @@ export function createMetricsService(deps: {
   const restoring = new Map<string, number>();
   let lastTickEnd: number | null = null;
   let refreshing: Promise<void> = Promise.resolve();
+  let availability: SliCounts = { good: 0, total: 0 };
 
   const keyOf = (env: string | null, channel: string | null): string => `${env}/${channel}`;
 
@@ -290,6 +298,16 @@ export function createMetricsService(deps: {
     observeHttp(method, route, status, seconds) {
       m.httpRequests.inc({ method, route, status_code: String(status) });
       m.httpDuration.observe({ method, route }, seconds);
+      const event = availabilityEvent(method, route, status, seconds);
+      if (event !== null) {
+        availability.total += 1;
+        if (event === 'good') availability.good += 1;
+      }
+    },
+    takeAvailability() {
+      const taken = availability;
+      availability = { good: 0, total: 0 };
+      return taken;
     },
   };
 }
