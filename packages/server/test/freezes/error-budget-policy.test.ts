@@ -108,6 +108,33 @@ for (const dialect of DIALECTS) {
       expect((await freezes()).filter((f) => f.source === 'error-budget')).toHaveLength(1);
     });
 
+    it('keeps a lift until the budget recovers, and freezes again when it is spent again', async () => {
+      const app = await start(POLICY);
+      await goodReads(100);
+      failedReads(10);
+      await app.services.operations.runOnce();
+      expect((await freezes()).map((f) => f.source)).toEqual(['error-budget']);
+      const lifted = await call('POST', '/freezes/lift', {
+        envs: ['prod-eu'],
+        reason: 'INC-9: security fix must ship',
+      });
+      expect(lifted.status).toBe(200);
+
+      // still exhausted: the incident commander's lift holds
+      clock.advance(60);
+      await app.services.operations.runOnce();
+      expect(await freezes()).toEqual([]);
+
+      // the bad minutes leave the window: the episode ends; a new one freezes again
+      clock.advance(2 * 3600);
+      await app.services.operations.runOnce();
+      await goodReads(100);
+      failedReads(10);
+      await app.services.operations.runOnce();
+      expect((await freezes()).map((f) => f.source)).toEqual(['error-budget']);
+      expect(await budgetDecisions()).toHaveLength(2);
+    });
+
     it('forgets traffic older than its window', async () => {
       const app = await start(POLICY);
       await goodReads(200);

@@ -7,8 +7,13 @@
  * freezes an environment once (`alreadyFrozen` afterwards) and records the decision with the
  * numbers; a window with fewer events than the minimum decides nothing.
  *
+ * One freeze per exhaustion: while the budget stays exhausted, an environment this policy froze
+ * (or found frozen) is not frozen again after an operator lifts it; the lift holds until a run
+ * sees the budget no longer exhausted (the episode ends), or this server restarts (its first run
+ * applies the policy afresh: failing safe, frozen).
+ *
  * Invariants: time comes from the injected clock; nothing here runs in the controller's tick; a
- * failed report for one environment does not stop the others.
+ * failed report for one environment does not stop the others (and is retried on the next run).
  */
 import { errorBudget } from '@lockgate/core';
 import type { ErrorBudget } from '@lockgate/core';
@@ -48,6 +53,8 @@ export function createErrorBudgetPolicy(deps: {
   onError: (error: unknown, env: string) => void;
 }): ErrorBudgetPolicy {
   const { stores, freezes, takeCounts, clock, config, onError } = deps;
+  /** environments frozen (or found frozen) in the current exhaustion episode */
+  const applied = new Set<string>();
   return {
     async run() {
       const nowMs = clock().getTime();
@@ -59,9 +66,13 @@ export function createErrorBudgetPolicy(deps: {
       const { good, total } = await stores.slo.totals(AVAILABILITY_SLO, since);
       const budget = errorBudget({ objective: config.objective, good, total });
       const outcome: ErrorBudgetRun = { budget, frozen: [], alreadyFrozen: [] };
-      if (!budget.exhausted) return outcome;
+      if (!budget.exhausted) {
+        applied.clear();
+        return outcome;
+      }
       const envs = config.envs ?? (await stores.environments.list()).map((e) => e.name);
       for (const env of envs) {
+        if (applied.has(env)) continue;
         try {
           const reported = await freezes.reportErrorBudget(
             {
@@ -77,6 +88,7 @@ export function createErrorBudgetPolicy(deps: {
           );
           if (reported.frozen !== null) outcome.frozen.push(env);
           if (reported.alreadyFrozen) outcome.alreadyFrozen.push(env);
+          applied.add(env);
         } catch (error) {
           onError(error, env);
         }
