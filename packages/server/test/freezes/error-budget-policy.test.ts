@@ -1,5 +1,6 @@
 import { afterEach, expect, it } from 'vitest';
 import type { DecisionRecord } from '../../src/features/decisions/decision-store.ts';
+import { createServices } from '../../src/services.ts';
 import { createTestApp, manualClock } from '../helpers/test-app.ts';
 import type { ManualClock, TestApp } from '../helpers/test-app.ts';
 import type { ServerConfigFlags } from '../../src/config.ts';
@@ -106,6 +107,25 @@ for (const dialect of DIALECTS) {
       await app.services.operations.runOnce();
       expect(await budgetDecisions()).toHaveLength(1);
       expect((await freezes()).filter((f) => f.source === 'error-budget')).toHaveLength(1);
+    });
+
+    it('freezes once when two servers on one database find the budget spent at once', async () => {
+      const app = await start(POLICY);
+      // what the fleet of servers answered this minute, already in the shared samples
+      await app.stores.slo.addSample('desired-availability', clock.now().toISOString(), {
+        good: 990,
+        total: 1000,
+      });
+      const other = createServices(app.config, app.stores, app.blobs, clock.clock);
+      try {
+        await Promise.all([app.services.operations.runOnce(), other.operations.runOnce()]);
+      } finally {
+        await other.close();
+      }
+      expect((await freezes()).map((f) => [f.env, f.source])).toEqual([
+        ['prod-eu', 'error-budget'],
+      ]);
+      expect(await budgetDecisions()).toHaveLength(1);
     });
 
     it('keeps a lift until the budget recovers, and freezes again when it is spent again', async () => {

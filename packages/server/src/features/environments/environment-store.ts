@@ -32,6 +32,11 @@ export interface EnvironmentStore {
    * Marks the start of one occurrence of a freeze window as announced; false when it already was
    * (by this server or another), so the caller records nothing.
    */
+  /**
+   * Locks the environment's row until the transaction ends (freezes of one environment are
+   * decided one at a time, whichever server decides); false when there is no such environment.
+   */
+  lock(name: string): Promise<boolean>;
   claimFreezeStart(start: {
     env: string;
     windowId: string;
@@ -115,6 +120,16 @@ export function createEnvironmentStore(db: Kysely<Database>): EnvironmentStore {
         .where('id', '=', id)
         .executeTakeFirst();
       return result.numDeletedRows > 0n;
+    },
+
+    async lock(name) {
+      const row = await db
+        .updateTable('environments')
+        .set((eb) => ({ name: eb.ref('name') }))
+        .where('name', '=', name)
+        .returning('name')
+        .executeTakeFirst();
+      return row !== undefined;
     },
 
     async claimFreezeStart(start) {

@@ -134,6 +134,7 @@ export function createFreezeService(deps: {
         const made: ActiveFreezeView[] = [];
         const records: DecisionRecordDraft[] = [];
         for (const env of envs) {
+          await tx.environments.lock(env); // in name order: two stops never deadlock
           const active = await activeIn(tx, env, at);
           if (active.some((f) => f.source === 'stop-the-line')) continue;
           const window = freezeWindow(STOP_THE_LINE_PREFIX, input.reason, at, end);
@@ -192,7 +193,8 @@ export function createFreezeService(deps: {
       if (!budget.exhausted) return { budget, frozen: null, alreadyFrozen: false };
       const at = clock().toISOString();
       const outcome = await stores.transaction(async (tx) => {
-        await envsOf(tx, [report.env]);
+        // one decision at a time per environment: two reporters (or servers) never both freeze it
+        if (!(await tx.environments.lock(report.env))) throw environmentNotFound(report.env);
         const active = await activeIn(tx, report.env, at);
         if (active.some((f) => f.source === 'error-budget')) return null;
         const reason = `error budget of ${report.slo} exhausted: ${budget.summary}`;
