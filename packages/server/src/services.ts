@@ -188,6 +188,7 @@ export function createServices(
   const operations = createOperationsJobs({
     log,
     freezes,
+    clock,
     errorBudget:
       config.errorBudget === null
         ? null
