@@ -196,6 +196,7 @@ export function createServices(
             stores,
             freezes,
             takeCounts: () => metrics.takeAvailability(),
+            observe: (slo, budget) => metrics.observeErrorBudget(slo, budget),
             clock,
             config: config.errorBudget,
             onError: (error, env) => onError(error, { step: 'error-budget', env }),

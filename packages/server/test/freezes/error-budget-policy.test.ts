@@ -58,6 +58,9 @@ for (const dialect of DIALECTS) {
       for (let i = 0; i < n; i += 1) t?.services.metrics.observeHttp('GET', INDEX_ROUTE, 503, 0.01);
     };
 
+    const scrape = async (): Promise<string> =>
+      (await t!.app.inject({ method: 'GET', url: '/metrics' })).body;
+
     const freezes = async (): Promise<Freeze[]> =>
       (await call<{ items: Freeze[] }>('GET', '/freezes')).body.items;
 
@@ -79,11 +82,27 @@ for (const dialect of DIALECTS) {
       // 50 events are fewer than the 100 the policy needs to judge: nothing happens
       expect(await freezes()).toEqual([]);
       expect(await budgetDecisions()).toEqual([]);
+      const early = await scrape();
+      expect(early).toContain(
+        'lockgate_error_budget_window_events{slo="desired-availability",kind="total"} 50',
+      );
+      expect(early).not.toContain('lockgate_error_budget_remaining_ratio{');
 
       clock.advance(120);
       await goodReads(70);
       await app.services.operations.runOnce();
       // 10 bad of 120 spent the 0.12 bad events a 99.9% objective allows
+      const spent = await scrape();
+      expect(spent).toContain(
+        'lockgate_error_budget_window_events{slo="desired-availability",kind="good"} 110',
+      );
+      expect(
+        Number(
+          /lockgate_error_budget_remaining_ratio\{slo="desired-availability"\} (\S+)/.exec(
+            spent,
+          )?.[1],
+        ),
+      ).toBeLessThan(0);
       const frozen = await freezes();
       expect(frozen.map((f) => [f.env, f.source])).toEqual([['prod-eu', 'error-budget']]);
       const [decision, ...more] = await budgetDecisions();

@@ -43,6 +43,8 @@ export interface LockgateMetrics {
   readonly decisionLogRecords: Gauge;
   readonly logCheckpointRecords: Gauge;
   readonly logCheckpointAge: Gauge;
+  readonly errorBudgetRemaining: Gauge<'slo'>;
+  readonly errorBudgetEvents: Gauge<'slo' | 'kind'>;
 }
 
 export function createLockgateMetrics(): LockgateMetrics {
@@ -186,6 +188,16 @@ export function createLockgateMetrics(): LockgateMetrics {
     logCheckpointAge: gauge(
       'lockgate_log_checkpoint_age_seconds',
       'Seconds since the latest checkpoint was signed; before the first, since the first record (0 for an empty log).',
+    ),
+    errorBudgetRemaining: gauge(
+      'lockgate_error_budget_remaining_ratio',
+      "Fraction of the SLO's error budget left in the policy's window at its last run (1 untouched, 0 or less spent); absent while too few events.",
+      ['slo'],
+    ),
+    errorBudgetEvents: gauge(
+      'lockgate_error_budget_window_events',
+      "Events of the SLO in the error budget policy's window at its last run, by kind (good, total).",
+      ['slo', 'kind'],
     ),
   };
   metrics.agentReports.inc(0);

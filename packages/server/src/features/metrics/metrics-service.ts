@@ -14,7 +14,7 @@
  * Multi-replica servers each count what they received; sum them in PromQL.
  */
 import { desiredPack, ERROR_CODES, RELEASE_STATES, uniformDesiredPack } from '@lockgate/core';
-import type { TargetAttempt } from '@lockgate/core';
+import type { ErrorBudget, TargetAttempt } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
 import type { Stores } from '../../stores.ts';
 import { indexPayloadOf } from '../channels/channel-index.ts';
@@ -81,6 +81,8 @@ export interface MetricsService {
    * error budget policy adds them to the shared samples.
    */
   takeAvailability(): SliCounts;
+  /** What the error budget policy found at its last run (only when it runs). */
+  observeErrorBudget(slo: string, budget: ErrorBudget): void;
 }
 
 /** A code as a label value: a known code, `OK` for none, `OTHER` for anything else. */
@@ -303,6 +305,12 @@ export function createMetricsService(deps: {
         availability.total += 1;
         if (event === 'good') availability.good += 1;
       }
+    },
+    observeErrorBudget(slo, budget) {
+      m.errorBudgetEvents.set({ slo, kind: 'good' }, budget.good);
+      m.errorBudgetEvents.set({ slo, kind: 'total' }, budget.total);
+      if (budget.remaining === null) m.errorBudgetRemaining.remove({ slo });
+      else m.errorBudgetRemaining.set({ slo }, budget.remaining);
     },
     takeAvailability() {
       const taken = availability;

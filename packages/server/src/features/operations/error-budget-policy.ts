@@ -48,6 +48,8 @@ export function createErrorBudgetPolicy(deps: {
   freezes: Pick<FreezeService, 'reportErrorBudget'>;
   /** takes this server's counts since the last take (metrics service) */
   takeCounts: () => SliCounts;
+  /** told the budget of each run (metrics service) */
+  observe?: (slo: string, budget: ErrorBudget) => void;
   clock: Clock;
   config: ErrorBudgetConfig;
   onError: (error: unknown, env: string) => void;
@@ -65,6 +67,7 @@ export function createErrorBudgetPolicy(deps: {
       await stores.slo.prune(AVAILABILITY_SLO, since);
       const { good, total } = await stores.slo.totals(AVAILABILITY_SLO, since);
       const budget = errorBudget({ objective: config.objective, good, total });
+      deps.observe?.(AVAILABILITY_SLO, budget);
       const outcome: ErrorBudgetRun = { budget, frozen: [], alreadyFrozen: [] };
       if (!budget.exhausted) {
         applied.clear();
