@@ -108,6 +108,36 @@ describe('lockgate server', () => {
     expect(body).toContain('# TYPE lockgate_releases gauge');
   });
 
+  it('runs the error budget policy only when told which environments it may freeze', async () => {
+    const serve = (args: string[], env: Record<string, string> = {}) =>
+      runCli(
+        ['server', '--data', 'data', '--port', '0', '--log-level', 'silent', ...args, '--json'],
+        {
+          cwd: temp.dir,
+          env,
+          untilShutdown: () => Promise.resolve('SIGTERM' as const),
+        },
+      );
+    const off = await serve([]);
+    expect(off.code).toBe(0);
+    expect(jsonOf(off)).toMatchObject({ errorBudget: null });
+    const on = await serve(
+      ['--error-budget-freeze', 'prod-eu,prod-us', '--error-budget-window', '7d'],
+      {
+        LOCKGATE_ERROR_BUDGET_OBJECTIVE: '0.995',
+      },
+    );
+    expect(on.code).toBe(0);
+    expect(jsonOf(on)).toMatchObject({
+      errorBudget: { envs: ['prod-eu', 'prod-us'], objective: 0.995, window: '7d' },
+    });
+    const bad = await runCli(['server', '--data', 'data', '--error-budget-objective', '99.9'], {
+      cwd: temp.dir,
+    });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^VALIDATION_FAILED: .*error budget objective "99.9"/);
+  });
+
   it('refuses a metrics access or a Prometheus URL it does not know, with the code', async () => {
     const access = await runCli(['server', '--data', 'data', '--metrics-access', 'wide'], {
       cwd: temp.dir,

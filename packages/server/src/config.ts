@@ -12,6 +12,19 @@ export type DatabaseConfig =
   | { readonly dialect: 'sqlite'; readonly path: string }
   | { readonly dialect: 'postgres'; readonly url: string };
 
+/**
+ * The error budget policy the server runs itself (docs/operations/slos.md): when the availability
+ * SLO's budget over `window` is exhausted, the environments named (all when null) are frozen.
+ */
+export interface ErrorBudgetConfig {
+  readonly envs: readonly string[] | null;
+  /** 0 < objective < 1 (default 0.999) */
+  readonly objective: number;
+  /** as given, e.g. `30d` (recorded in the decision) */
+  readonly window: string;
+  readonly windowMs: number;
+}
+
 /** The checked, frozen configuration of one server process. */
 export interface ServerConfig {
   /** Absolute directory holding the SQLite file, the pack blobs and the admin-token file. */
@@ -31,6 +44,8 @@ export interface ServerConfig {
   readonly metricsAccess: MetricsAccess;
   /** Base URL of the Prometheus server prometheus gates query; null when unset. */
   readonly prometheusUrl: string | null;
+  /** The self-run error budget policy; null (the default) when off. */
+  readonly errorBudget: ErrorBudgetConfig | null;
 }
 
 export interface ServerConfigFlags {
@@ -46,6 +61,12 @@ export interface ServerConfigFlags {
   metricsAccess?: string;
   /** http(s) base URL of Prometheus, for prometheus gates */
   prometheusUrl?: string;
+  /** turns the error budget policy on: `all` or a comma-separated list of environments */
+  errorBudgetFreeze?: string;
+  /** the availability objective, e.g. 0.999 (the default) */
+  errorBudgetObjective?: string | number;
+  /** the policy's window: minutes, hours or days such as `30d` (the default), `12h`, `90m` */
+  errorBudgetWindow?: string;
 }
 
 export const DEFAULT_DATA_DIR = './.lockgate';
@@ -57,12 +78,15 @@ export const MIN_ADMIN_TOKEN_LENGTH = 16;
 export const DEFAULT_CONTROLLER_INTERVAL_MS = 2000;
 export const MIN_CONTROLLER_INTERVAL_MS = 10;
 export const MAX_CONTROLLER_INTERVAL_MS = 3_600_000;
+export const DEFAULT_ERROR_BUDGET_OBJECTIVE = 0.999;
+export const DEFAULT_ERROR_BUDGET_WINDOW = '30d';
 
 /**
  * Environment variables read, each used only when the matching flag is absent:
  * LOCKGATE_DATA_DIR, LOCKGATE_HOST, LOCKGATE_PORT, LOCKGATE_DATABASE_URL, LOCKGATE_LOG_LEVEL,
  * LOCKGATE_BODY_LIMIT, LOCKGATE_CONTROLLER_INTERVAL, LOCKGATE_METRICS_ACCESS,
- * LOCKGATE_PROMETHEUS_URL; and LOCKGATE_ADMIN_TOKEN (no flag, so a secret never sits in argv).
+ * LOCKGATE_PROMETHEUS_URL, LOCKGATE_ERROR_BUDGET_FREEZE, LOCKGATE_ERROR_BUDGET_OBJECTIVE,
+ * LOCKGATE_ERROR_BUDGET_WINDOW; and LOCKGATE_ADMIN_TOKEN (no flag, so a secret never sits in argv).
  */
 export function loadServerConfig(
   flags: ServerConfigFlags,
@@ -111,6 +135,13 @@ export function loadServerConfig(
     }
   }
 
+  const errorBudget = parseErrorBudget(
+    pick(flags.errorBudgetFreeze, 'LOCKGATE_ERROR_BUDGET_FREEZE'),
+    pick(flags.errorBudgetObjective, 'LOCKGATE_ERROR_BUDGET_OBJECTIVE'),
+    pick(flags.errorBudgetWindow, 'LOCKGATE_ERROR_BUDGET_WINDOW'),
+    problems,
+  );
+
   const tokenRaw = env['LOCKGATE_ADMIN_TOKEN'];
   let adminToken: string | null = null;
   if (tokenRaw !== undefined && tokenRaw !== '') {
@@ -142,7 +173,52 @@ export function loadServerConfig(
     controllerIntervalMs,
     metricsAccess: metricsAccess ?? 'loopback',
     prometheusUrl,
+    errorBudget,
   });
+}
+
+const WINDOW_UNITS: Readonly<Record<string, number>> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** At most a year: the samples of a window are summed at every run. */
+const MAX_ERROR_BUDGET_WINDOW_MS = 366 * 86_400_000;
+
+/** Off unless `freeze` names environments (or `all`); objective and window have defaults. */
+function parseErrorBudget(
+  freeze: string | undefined,
+  objectiveRaw: string | number | undefined,
+  windowRaw: string | undefined,
+  problems: string[],
+): ErrorBudgetConfig | null {
+  const objective =
+    objectiveRaw === undefined ? DEFAULT_ERROR_BUDGET_OBJECTIVE : Number(objectiveRaw);
+  if (!(objective > 0 && objective < 1)) {
+    problems.push(
+      `error budget objective ${JSON.stringify(objectiveRaw)} is not a number between 0 and 1 such as 0.999`,
+    );
+  }
+  const window = (windowRaw ?? DEFAULT_ERROR_BUDGET_WINDOW).trim();
+  const match = /^(\d+)(m|h|d)$/.exec(window);
+  const windowMs =
+    match === null ? Number.NaN : Number(match[1]) * (WINDOW_UNITS[match[2] ?? ''] ?? 0);
+  if (
+    !Number.isSafeInteger(windowMs) ||
+    windowMs < 60_000 ||
+    windowMs > MAX_ERROR_BUDGET_WINDOW_MS
+  ) {
+    problems.push(
+      `error budget window ${JSON.stringify(windowRaw)} is not a duration from 1m to 366d such as 30d, 12h or 90m`,
+    );
+  }
+  if (freeze === undefined) return null;
+  const names = freeze
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  if (names.length === 0) {
+    problems.push('error budget freeze must be `all` or a comma-separated list of environments');
+    return null;
+  }
+  const envs = names.length === 1 && names[0] === 'all' ? null : Object.freeze([...new Set(names)]);
+  return Object.freeze({ envs, objective, window, windowMs });
 }
 
 const INTERVAL_UNITS: Readonly<Record<string, number>> = { '': 1, ms: 1, s: 1000, m: 60_000 };

@@ -53,6 +53,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     await listenOn(started, config);
     services.controller.start();
     services.webhooks.worker.start();
+    services.operations.start();
     let closing: Promise<void> | null = null;
     const url = urlOf(started, config.host);
     return {

@@ -49,6 +49,8 @@ import { createWebhookService } from './features/webhooks/index.ts';
 import type { WebhookService } from './features/webhooks/index.ts';
 import type { WebhookWorkerOptions } from './features/webhooks/index.ts';
 import type { ReportQueueOptions } from './features/targets/index.ts';
+import { createErrorBudgetPolicy, createOperationsJobs } from './features/operations/index.ts';
+import type { OperationsJobs } from './features/operations/index.ts';
 import type { Signals } from './signals.ts';
 import type { Stores } from './stores.ts';
 
@@ -80,6 +82,11 @@ export interface Services {
   readonly events: ChannelEvents;
   /** The release controller; not running until started (tests call tick()). */
   readonly controller: Controller;
+  /**
+   * Checkpoint signing, freeze window starts and the error budget policy; not running until
+   * started (the server starts it; tests call runOnce()).
+   */
+  readonly operations: OperationsJobs;
   /** Stops the controller (giving its lease up) and the event hub. */
   close(): Promise<void>;
 }
@@ -96,6 +103,8 @@ export interface ServiceOptions {
   cacheMaxAgeMs?: number;
   /** Errors of controller ticks; the server logs them. */
   onControllerError?: (error: unknown, context: Record<string, unknown>) => void;
+  /** How often the operations jobs run (default 15 s). */
+  operationsIntervalMs?: number;
   /** Webhook delivery settings (poll interval, retry backoff, timeout). */
   webhooks?: Omit<WebhookWorkerOptions, 'stores' | 'clock'>;
   /** Sizes of the reports' group-commit queue (default: capacity 20,000, batches of 500). */
@@ -185,6 +194,28 @@ export function createServices(
     onReport: (report) => metrics.observeReport(report),
     ...(options.reportQueue === undefined ? {} : { reportQueue: options.reportQueue }),
   });
+  const freezes = createFreezeService({ stores, clock, signals });
+  const operations = createOperationsJobs({
+    log,
+    freezes,
+    clock,
+    errorBudget:
+      config.errorBudget === null
+        ? null
+        : createErrorBudgetPolicy({
+            stores,
+            freezes,
+            takeCounts: () => metrics.takeAvailability(),
+            observe: (slo, budget) => metrics.observeErrorBudget(slo, budget),
+            clock,
+            config: config.errorBudget,
+            onError: (error, env) => onError(error, { step: 'error-budget', env }),
+          }),
+    ...(options.operationsIntervalMs === undefined
+      ? {}
+      : { intervalMs: options.operationsIntervalMs }),
+    onError: (error, step) => onError(error, { step }),
+  });
   let closing: Promise<void> | null = null;
   return Object.freeze({
     packs: createPackService({ stores, blobs, clock }),
@@ -203,16 +234,18 @@ export function createServices(
     serverKeys,
     metrics,
     webhooks,
-    freezes: createFreezeService({ stores, clock, signals }),
+    freezes,
     log,
     evidence: createEvidenceService({ stores, log }),
     events,
     controller,
+    operations,
     close: () =>
       (closing ??= (async () => {
         try {
           await targets.drain();
           await controller.stop();
+          await operations.stop();
           await webhooks.worker.stop();
         } finally {
           events.close();

@@ -39,6 +39,8 @@ import { createDecisionContextStore } from './features/replays/index.ts';
 import type { DecisionContextStore } from './features/replays/index.ts';
 import { createReplayStore } from './features/replays/index.ts';
 import type { ReplayStore } from './features/replays/index.ts';
+import { createSloStore } from './features/operations/index.ts';
+import type { SloStore } from './features/operations/index.ts';
 
 /** Every feature's store, by name. */
 export interface StoreMap {
@@ -63,6 +65,8 @@ export interface StoreMap {
   /** the decision contexts core decided on, content-addressed (kept as long as the records) */
   readonly contexts: DecisionContextStore;
   readonly replays: ReplayStore;
+  /** per-minute events of service level indicators, for the error budget policy */
+  readonly slo: SloStore;
 }
 
 /**
@@ -109,6 +113,7 @@ export function createStores(db: Kysely<Database>): Stores {
     log: createLogStore(db),
     contexts: createDecisionContextStore(db),
     replays: createReplayStore(db),
+    slo: createSloStore(db),
     transaction: (fn) =>
       db.isTransaction ? fn(stores) : db.transaction().execute((trx) => fn(createStores(trx))),
     ping: () => pingDatabase(db),

@@ -29,8 +29,44 @@ describe('loadServerConfig', () => {
       controllerIntervalMs: 2000,
       metricsAccess: 'loopback',
       prometheusUrl: null,
+      errorBudget: null,
     });
     expect(DEFAULT_BODY_LIMIT).toBe(268435456);
+  });
+
+  it('turns the error budget policy on for the environments named, with its defaults', () => {
+    expect(loadServerConfig({ errorBudgetFreeze: 'all' }, {}).errorBudget).toEqual({
+      envs: null,
+      objective: 0.999,
+      window: '30d',
+      windowMs: 30 * 86_400_000,
+    });
+    const config = loadServerConfig(
+      { errorBudgetObjective: '0.99' },
+      { LOCKGATE_ERROR_BUDGET_FREEZE: 'prod-eu, prod-us', LOCKGATE_ERROR_BUDGET_WINDOW: '12h' },
+    );
+    expect(config.errorBudget).toEqual({
+      envs: ['prod-eu', 'prod-us'],
+      objective: 0.99,
+      window: '12h',
+      windowMs: 12 * 3_600_000,
+    });
+  });
+
+  it('refuses an error budget objective outside (0, 1) and a window without a unit', () => {
+    const problems = problemsOf(() =>
+      loadServerConfig(
+        { errorBudgetFreeze: 'prod-eu', errorBudgetObjective: '1', errorBudgetWindow: '30' },
+        {},
+      ),
+    );
+    expect(problems).toEqual([
+      'error budget objective "1" is not a number between 0 and 1 such as 0.999',
+      'error budget window "30" is not a duration from 1m to 366d such as 30d, 12h or 90m',
+    ]);
+    expect(problemsOf(() => loadServerConfig({ errorBudgetFreeze: ' , ' }, {}))).toEqual([
+      'error budget freeze must be `all` or a comma-separated list of environments',
+    ]);
   });
 
   it('reads the controller interval as milliseconds or with a unit, from the flag or the environment', () => {

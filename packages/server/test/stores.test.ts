@@ -71,7 +71,33 @@ for (const dialect of DIALECTS) {
         '0006-webhooks',
         '0008-replays',
         '0009-channel-counters',
+        '0011-operations-jobs',
       ]);
+    });
+
+    it('adds SLO samples of one minute from several servers, sums a window and prunes before it', async () => {
+      const slo = 'desired-availability';
+      await stores.slo.addSample(slo, '2026-05-04T09:00:00.000Z', { good: 90, total: 100 });
+      await stores.slo.addSample(slo, '2026-05-04T09:00:00.000Z', { good: 10, total: 12 });
+      await stores.slo.addSample(slo, '2026-05-04T09:01:00.000Z', { good: 5, total: 5 });
+      await stores.slo.addSample('other', '2026-05-04T09:01:00.000Z', { good: 0, total: 7 });
+      expect(await stores.slo.totals(slo, '2026-05-04T09:00:00.000Z')).toEqual({
+        good: 105,
+        total: 117,
+      });
+      expect(await stores.slo.totals(slo, '2026-05-04T09:00:30.000Z')).toEqual({
+        good: 5,
+        total: 5,
+      });
+      expect(await stores.slo.prune(slo, '2026-05-04T09:01:00.000Z')).toBe(1);
+      expect(await stores.slo.totals(slo, '2026-05-04T00:00:00.000Z')).toEqual({
+        good: 5,
+        total: 5,
+      });
+      expect(await stores.slo.totals('other', '2026-05-04T00:00:00.000Z')).toEqual({
+        good: 0,
+        total: 7,
+      });
     });
 
     it('answers a ping', async () => {

@@ -15,6 +15,9 @@ interface ServerCommandOptions extends JsonOption {
   controllerInterval?: string;
   metricsAccess?: string;
   prometheusUrl?: string;
+  errorBudgetFreeze?: string;
+  errorBudgetObjective?: string;
+  errorBudgetWindow?: string;
 }
 
 /** Runs the Lockgate server until SIGINT or SIGTERM, then closes it cleanly. */
@@ -35,6 +38,9 @@ export async function runServer(
       controllerInterval: options.controllerInterval,
       metricsAccess: options.metricsAccess,
       prometheusUrl: options.prometheusUrl,
+      errorBudgetFreeze: options.errorBudgetFreeze,
+      errorBudgetObjective: options.errorBudgetObjective,
+      errorBudgetWindow: options.errorBudgetWindow,
     },
     context.config.env,
   );
@@ -58,6 +64,7 @@ export async function runServer(
         url: server.url,
         metricsAccess: config.metricsAccess,
         prometheusUrl: config.prometheusUrl,
+        errorBudget: config.errorBudget,
       },
     );
     const signal = await context.io.untilShutdown();
@@ -92,6 +99,18 @@ export function registerServerCommand(program: Command, context: CommandContext)
       .option(
         '--prometheus-url <URL>',
         'base URL of the Prometheus that prometheus gates query (default: LOCKGATE_PROMETHEUS_URL; none)',
+      )
+      .option(
+        '--error-budget-freeze <ENVS>',
+        'freeze these environments (comma-separated, or all) when the availability error budget is exhausted (default: LOCKGATE_ERROR_BUDGET_FREEZE; off)',
+      )
+      .option(
+        '--error-budget-objective <RATIO>',
+        'the availability objective of that policy (default: LOCKGATE_ERROR_BUDGET_OBJECTIVE or 0.999)',
+      )
+      .option(
+        '--error-budget-window <DURATION>',
+        'the window of that policy: 30d, 12h, 90m (default: LOCKGATE_ERROR_BUDGET_WINDOW or 30d)',
       ),
   ).action((options: ServerCommandOptions) => runServer(context, options));
 }

@@ -353,6 +353,24 @@ export interface ReleaseReplaysTable {
 }
 
 /** The Kysely database type. Times are ISO 8601 UTC strings on both dialects. */
+/** An announced start of a freeze window's occurrence (migration 0011). */
+export interface FreezeStartsTable {
+  env: string;
+  window_id: string;
+  /** when the occurrence began (ISO, UTC) */
+  occurrence_from: string;
+  announced_at: string;
+}
+
+/** Good and total events of a service level indicator in one minute, summed over servers. */
+export interface SloSamplesTable {
+  slo: string;
+  /** the minute's start (ISO, UTC) */
+  minute: string;
+  good: BigIntColumn;
+  total: BigIntColumn;
+}
+
 export interface Database {
   packs: PacksTable;
   builds: BuildsTable;
@@ -384,4 +402,6 @@ export interface Database {
   log_cosignatures: LogCosignaturesTable;
   decision_contexts: DecisionContextsTable;
   release_replays: ReleaseReplaysTable;
+  freeze_starts: FreezeStartsTable;
+  slo_samples: SloSamplesTable;
 }

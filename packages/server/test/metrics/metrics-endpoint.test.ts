@@ -158,6 +158,27 @@ for (const dialect of DIALECTS) {
       ).toBe(1);
     });
 
+    it('tells how long the newest records have waited for a signed checkpoint', async () => {
+      const first = await scrape(w);
+      const records = sample(first.body, 'lockgate_decision_log_records') ?? 0;
+      expect(records).toBeGreaterThan(0);
+      // no checkpoint yet: the age runs from the first record
+      expect(sample(first.body, 'lockgate_log_checkpoint_records')).toBe(0);
+      const waited = sample(first.body, 'lockgate_log_checkpoint_age_seconds') ?? 0;
+      w.clock.advance(600);
+      const later = await scrape(w);
+      expect(sample(later.body, 'lockgate_log_checkpoint_age_seconds')).toBe(waited + 600);
+
+      // the operations jobs sign one covering every record
+      await w.t.services.operations.runOnce();
+      const signed = await scrape(w);
+      const size = sample(signed.body, 'lockgate_decision_log_records');
+      expect(sample(signed.body, 'lockgate_log_checkpoint_records')).toBe(size);
+      expect(sample(signed.body, 'lockgate_log_checkpoint_age_seconds')).toBe(0);
+      w.clock.advance(90);
+      expect(sample((await scrape(w)).body, 'lockgate_log_checkpoint_age_seconds')).toBe(90);
+    });
+
     it('is open on loopback and asks others for an admin or operator token', async () => {
       expect((await scrape(w, {}, '10.1.2.3')).statusCode).toBe(401);
       expect(

@@ -113,6 +113,16 @@ describe('webhook events of a decision record', () => {
     expect(typesOf(record({ ...freeze, rule: 'freeze.stop_the_line', inputs: {} }))).toEqual([
       'freeze.started',
     ]);
+    // the start of a scheduled window's occurrence, recorded when it begins
+    expect(
+      typesOf(
+        record({
+          ...freeze,
+          rule: 'freeze.window_started',
+          inputs: window('2026-03-03T07:00:00Z', '2026-03-03T09:00:00Z'),
+        }),
+      ),
+    ).toEqual(['freeze.started']);
   });
 
   it('announces nothing for records about tokens, pins or webhooks', () => {

@@ -7,6 +7,7 @@ import { transparencyLog } from './0005-transparency-log.ts';
 import { webhooks } from './0006-webhooks.ts';
 import { replays } from './0008-replays.ts';
 import { channelCounters } from './0009-channel-counters.ts';
+import { operationsJobs } from './0011-operations-jobs.ts';
 
 /** Every migration, keyed by a name that sorts in the order they must run. Append only. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -18,6 +19,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0006-webhooks': webhooks,
   '0008-replays': replays,
   '0009-channel-counters': channelCounters,
+  '0011-operations-jobs': operationsJobs,
 });
 
 export const migrationProvider: MigrationProvider = {

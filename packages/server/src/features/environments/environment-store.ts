@@ -28,6 +28,21 @@ export interface EnvironmentStore {
   findFreezeWindow(env: string, id: string): Promise<StoredFreezeWindow | null>;
   insertFreezeWindow(window: StoredFreezeWindow): Promise<void>;
   deleteFreezeWindow(env: string, id: string): Promise<boolean>;
+  /**
+   * Marks the start of one occurrence of a freeze window as announced; false when it already was
+   * (by this server or another), so the caller records nothing.
+   */
+  /**
+   * Locks the environment's row until the transaction ends (freezes of one environment are
+   * decided one at a time, whichever server decides); false when there is no such environment.
+   */
+  lock(name: string): Promise<boolean>;
+  claimFreezeStart(start: {
+    env: string;
+    windowId: string;
+    from: string;
+    at: string;
+  }): Promise<boolean>;
 }
 
 export function createEnvironmentStore(db: Kysely<Database>): EnvironmentStore {
@@ -105,6 +120,32 @@ export function createEnvironmentStore(db: Kysely<Database>): EnvironmentStore {
         .where('id', '=', id)
         .executeTakeFirst();
       return result.numDeletedRows > 0n;
+    },
+
+    async lock(name) {
+      const row = await db
+        .updateTable('environments')
+        .set((eb) => ({ name: eb.ref('name') }))
+        .where('name', '=', name)
+        .returning('name')
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
+    async claimFreezeStart(start) {
+      const result = await db
+        .insertInto('freeze_starts')
+        .values({
+          env: start.env,
+          window_id: start.windowId,
+          occurrence_from: start.from,
+          announced_at: start.at,
+        })
+        .onConflict((conflict) =>
+          conflict.columns(['env', 'window_id', 'occurrence_from']).doNothing(),
+        )
+        .executeTakeFirst();
+      return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
     },
   };
 }

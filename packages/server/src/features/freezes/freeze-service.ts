@@ -8,6 +8,12 @@
  * `frz_ebf_…` the error budget policy — so lifting removes those and never a scheduled
  * maintenance window. Every freeze and lift is a decision record in the transaction that
  * writes it, and `freeze.started` webhooks follow from those records.
+ *
+ * A window made ahead of time (scheduled maintenance, a weekly freeze) starts with no command:
+ * `announceStarts` (run by the operations jobs) records `freeze.window_started` for each
+ * occurrence in effect whose start was not announced yet — once per occurrence, claimed in the
+ * same transaction (`freeze_starts`). An occurrence already in effect when its window was made
+ * was announced by the record that made it (`freeze.created`), so it is skipped.
  */
 import { randomUUID } from 'node:crypto';
 import { activeFreeze, errorBudget, LockgateError, validateFreezeWindow } from '@lockgate/core';
@@ -31,6 +37,9 @@ export const UNTIL_LIFTED = '9999-12-31T23:59:59.000Z';
 export const STOP_THE_LINE_PREFIX = 'frz_stl_';
 export const ERROR_BUDGET_PREFIX = 'frz_ebf_';
 export const ERROR_BUDGET_ACTOR_RULE = 'freeze.error_budget_exhausted';
+export const WINDOW_STARTED_RULE = 'freeze.window_started';
+/** The actor of decisions the server's own jobs make (no operator asked). */
+export const POLICY_ACTOR = 'lockgate';
 
 export interface ActiveFreezeView {
   env: string;
@@ -77,6 +86,11 @@ export interface FreezeService {
     report: ErrorBudgetReport,
     actor: string,
   ): Promise<{ budget: ErrorBudget; frozen: ActiveFreezeView | null; alreadyFrozen: boolean }>;
+  /**
+   * Records `freeze.window_started` for every freeze window occurrence in effect now whose start
+   * was not announced yet; returns those it announced.
+   */
+  announceStarts(): Promise<ActiveFreezeView[]>;
 }
 
 export function createFreezeService(deps: {
@@ -121,6 +135,7 @@ export function createFreezeService(deps: {
         const made: ActiveFreezeView[] = [];
         const records: DecisionRecordDraft[] = [];
         for (const env of envs) {
+          await tx.environments.lock(env); // in name order: two stops never deadlock
           const active = await activeIn(tx, env, at);
           if (active.some((f) => f.source === 'stop-the-line')) continue;
           const window = freezeWindow(STOP_THE_LINE_PREFIX, input.reason, at, end);
@@ -179,7 +194,8 @@ export function createFreezeService(deps: {
       if (!budget.exhausted) return { budget, frozen: null, alreadyFrozen: false };
       const at = clock().toISOString();
       const outcome = await stores.transaction(async (tx) => {
-        await envsOf(tx, [report.env]);
+        // one decision at a time per environment: two reporters (or servers) never both freeze it
+        if (!(await tx.environments.lock(report.env))) throw environmentNotFound(report.env);
         const active = await activeIn(tx, report.env, at);
         if (active.some((f) => f.source === 'error-budget')) return null;
         const reason = `error budget of ${report.slo} exhausted: ${budget.summary}`;
@@ -204,6 +220,43 @@ export function createFreezeService(deps: {
       });
       if (outcome !== null) signals.wakeController();
       return { budget, frozen: outcome, alreadyFrozen: outcome === null };
+    },
+
+    async announceStarts() {
+      const at = clock().toISOString();
+      const announced: ActiveFreezeView[] = [];
+      for (const env of await envsOf(stores, null)) {
+        for (const stored of await stores.environments.listFreezeWindows(env)) {
+          const active = activeFreeze([stored.window], at);
+          if (active === null || Date.parse(active.from) <= Date.parse(stored.createdAt)) continue;
+          const view = await stores.transaction(async (tx) => {
+            const claimed = await tx.environments.claimFreezeStart({
+              env,
+              windowId: stored.window.id,
+              from: active.from,
+              at,
+            });
+            if (!claimed) return null;
+            await recordDecisions(tx, [
+              freezeRecord(
+                env,
+                at,
+                POLICY_ACTOR,
+                stored.window.reason,
+                WINDOW_STARTED_RULE,
+                'frozen',
+                {
+                  freezeWindow: stored.window,
+                  occurrence: { from: active.from, until: active.until },
+                },
+              ),
+            ]);
+            return viewOf(stored, active.from, active.until);
+          });
+          if (view !== null) announced.push(view);
+        }
+      }
+      return announced;
     },
   };
 }

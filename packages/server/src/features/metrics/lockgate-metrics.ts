@@ -41,6 +41,10 @@ export interface LockgateMetrics {
   readonly channelDrift: Gauge<'env' | 'channel'>;
   readonly channelSilent: Gauge<'env' | 'channel'>;
   readonly decisionLogRecords: Gauge;
+  readonly logCheckpointRecords: Gauge;
+  readonly logCheckpointAge: Gauge;
+  readonly errorBudgetRemaining: Gauge<'slo'>;
+  readonly errorBudgetEvents: Gauge<'slo' | 'kind'>;
 }
 
 export function createLockgateMetrics(): LockgateMetrics {
@@ -177,6 +181,24 @@ export function createLockgateMetrics(): LockgateMetrics {
       channel,
     ),
     decisionLogRecords: gauge('lockgate_decision_log_records', 'Records in the decision log.'),
+    logCheckpointRecords: gauge(
+      'lockgate_log_checkpoint_records',
+      'Records the latest signed checkpoint of the log covers (0 before the first).',
+    ),
+    logCheckpointAge: gauge(
+      'lockgate_log_checkpoint_age_seconds',
+      'Seconds since the latest checkpoint was signed; before the first, since the first record (0 for an empty log).',
+    ),
+    errorBudgetRemaining: gauge(
+      'lockgate_error_budget_remaining_ratio',
+      "Fraction of the SLO's error budget left in the policy's window at its last run (1 untouched, 0 or less spent); absent while too few events.",
+      ['slo'],
+    ),
+    errorBudgetEvents: gauge(
+      'lockgate_error_budget_window_events',
+      "Events of the SLO in the error budget policy's window at its last run, by kind (good, total).",
+      ['slo', 'kind'],
+    ),
   };
   metrics.agentReports.inc(0);
   metrics.rollbackFlaps.inc(0);

@@ -7,13 +7,14 @@
  *   target reported before): verifications, activations, reverts, fetch failures, cache
  *   corruption, time to activate;
  * - the database at scrape time for gauges: releases by state, channel index versions and
- *   expiry, drift and silent targets per channel, the decision log size. The fleet is read as
+ *   expiry, drift and silent targets per channel, the decision log size and the age and size of
+ *   its latest signed checkpoint. The fleet is read as
  *   counts by channel and active pack (one GROUP BY); a channel's targets are read one by one
  *   only when its index gives them different packs (core uniformDesiredPack is null).
  * Multi-replica servers each count what they received; sum them in PromQL.
  */
 import { desiredPack, ERROR_CODES, RELEASE_STATES, uniformDesiredPack } from '@lockgate/core';
-import type { TargetAttempt } from '@lockgate/core';
+import type { ErrorBudget, TargetAttempt } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
 import type { StoresOf } from '../../stores.ts';
 import { indexPayloadOf } from '../channels/public.ts';
@@ -22,6 +23,8 @@ import type { DecisionRecord } from '../decisions/public.ts';
 import { createLockgateMetrics } from './lockgate-metrics.ts';
 import type { LockgateMetrics } from './lockgate-metrics.ts';
 import type { ActivePackCount } from '../targets/public.ts';
+import { availabilityEvent } from '../operations/public.ts';
+import type { SliCounts } from '../operations/public.ts';
 
 /** A second rollback of a channel within this many seconds of the first is a flap. */
 export const FLAP_WINDOW_SECONDS = 3600;
@@ -73,6 +76,13 @@ export interface MetricsService {
   observeReport(report: ObservedReport): void;
   observeTick(result: TickResult, seconds: number): void;
   observeHttp(method: string, route: string, status: number, seconds: number): void;
+  /**
+   * The availability SLO's events this process answered since the last take (then zeroed): the
+   * error budget policy adds them to the shared samples.
+   */
+  takeAvailability(): SliCounts;
+  /** What the error budget policy found at its last run (only when it runs). */
+  observeErrorBudget(slo: string, budget: ErrorBudget): void;
 }
 
 /** A code as a label value: a known code, `OK` for none, `OTHER` for anything else. */
@@ -111,6 +121,7 @@ export function createMetricsService(deps: {
   const restoring = new Map<string, number>();
   let lastTickEnd: number | null = null;
   let refreshing: Promise<void> = Promise.resolve();
+  let availability: SliCounts = { good: 0, total: 0 };
 
   const keyOf = (env: string | null, channel: string | null): string => `${env}/${channel}`;
 
@@ -165,6 +176,10 @@ export function createMetricsService(deps: {
       if (page.length < DECISION_PAGE) break;
     }
     m.decisionLogRecords.set(await stores.metrics.decisionLogSize());
+    const checkpoint = await stores.metrics.checkpointState();
+    const since = checkpoint.signedAt ?? checkpoint.firstRecordAt;
+    m.logCheckpointRecords.set(checkpoint.size);
+    m.logCheckpointAge.set(since === null ? 0 : Math.max(0, (nowMs - Date.parse(since)) / 1000));
 
     const byState = await stores.metrics.releasesByState();
     for (const state of RELEASE_STATES) m.releases.set({ state }, byState.get(state) ?? 0);
@@ -285,6 +300,22 @@ export function createMetricsService(deps: {
     observeHttp(method, route, status, seconds) {
       m.httpRequests.inc({ method, route, status_code: String(status) });
       m.httpDuration.observe({ method, route }, seconds);
+      const event = availabilityEvent(method, route, status, seconds);
+      if (event !== null) {
+        availability.total += 1;
+        if (event === 'good') availability.good += 1;
+      }
+    },
+    observeErrorBudget(slo, budget) {
+      m.errorBudgetEvents.set({ slo, kind: 'good' }, budget.good);
+      m.errorBudgetEvents.set({ slo, kind: 'total' }, budget.total);
+      if (budget.remaining === null) m.errorBudgetRemaining.remove({ slo });
+      else m.errorBudgetRemaining.set({ slo }, budget.remaining);
+    },
+    takeAvailability() {
+      const taken = availability;
+      availability = { good: 0, total: 0 };
+      return taken;
     },
   };
 }

@@ -8,6 +8,16 @@ export interface TargetFleetRow {
   activePack: string | null;
 }
 
+/** The latest signed checkpoint of the log, and when the log's first record was appended. */
+export interface CheckpointState {
+  /** records the latest checkpoint covers; 0 when none was signed */
+  size: number;
+  /** when the latest checkpoint was signed; null when none was */
+  signedAt: string | null;
+  /** when record 1 was appended; null for an empty log */
+  firstRecordAt: string | null;
+}
+
 /** Aggregate reads for `/metrics`; nothing here writes. */
 export interface MetricsStore {
   /** live and ended releases, counted by state */
@@ -16,6 +26,7 @@ export interface MetricsStore {
   liveReleaseChanges(): Promise<{ state: string; updatedAt: string }[]>;
   /** records in the decision log (the chain head's seq) */
   decisionLogSize(): Promise<number>;
+  checkpointState(): Promise<CheckpointState>;
   /**
    * The targets of one channel with what drift needs, read only for a channel whose index gives
    * targets different packs (a partial rollout, a cohort pin); counts come from the target store.
@@ -50,6 +61,24 @@ export function createMetricsStore(db: Kysely<Database>): MetricsStore {
         .where('id', '=', 1)
         .executeTakeFirst();
       return row === undefined ? 0 : Number(row.last_seq);
+    },
+    async checkpointState() {
+      const latest = await db
+        .selectFrom('log_checkpoints')
+        .select(['size', 'created_at'])
+        .orderBy('size', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      const first = await db
+        .selectFrom('decision_records')
+        .select('at')
+        .where('seq', '=', 1)
+        .executeTakeFirst();
+      return {
+        size: latest === undefined ? 0 : Number(latest.size),
+        signedAt: latest?.created_at ?? null,
+        firstRecordAt: first?.at ?? null,
+      };
     },
     async channelFleet(env, channel) {
       const rows = await db

@@ -32,10 +32,14 @@ const GATE_FAILED_RULES: ReadonlySet<string> = new Set([
   'verification.failed_during_rollout',
 ]);
 
-/** Freeze rules that start a freeze at once, whatever their window says. */
+/**
+ * Freeze rules that start a freeze at once, whatever their window says: stop the line, the error
+ * budget policy, and the start of a scheduled window's occurrence (recorded once per occurrence).
+ */
 const FREEZE_NOW_RULES: ReadonlySet<string> = new Set([
   'freeze.stop_the_line',
   'freeze.error_budget_exhausted',
+  'freeze.window_started',
 ]);
 
 export function isWebhookEventType(value: string): value is WebhookEventType {

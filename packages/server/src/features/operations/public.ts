@@ -1,0 +1,6 @@
+/**
+ * What other features may use of this one: lookups, the types they are handed, and the steps
+ * of the decision road it owns. Anything not exported here is the feature's own (lint holds it).
+ */
+export { availabilityEvent } from './availability-sli.ts';
+export type { SliCounts } from './availability-sli.ts';
