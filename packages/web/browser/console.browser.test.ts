@@ -1,11 +1,12 @@
 /**
  * The console in Debian's chromium against a real server process: sign in with the one-time
  * link, follow a release that simulated targets move through its stages, pause and resume it,
- * see a refusal's code, roll a release back after its preview and check the preview against what
- * the targets are then told, sign in as a viewer who sees no action button (and whom the server
- * refuses anyway), export a release's evidence and verify the bundle with the command the screen
- * shows, replay a release and a chosen verdict, schedule a release, stop the line and lift it
- * from the Schedule screen, check every screen with
+ * see a refusal's code beside the control, roll a running release back and a completed one to an
+ * earlier pack (from its Run screen's "Roll back to the LKG…" link), each time checking the
+ * preview against what the targets are then told, sign in as a viewer who sees no action button
+ * (and whom the server refuses anyway), export a release's evidence and verify the bundle with
+ * the command the screen shows, replay a release and a chosen verdict, schedule a release and see
+ * its preconditions, stop the line and lift it from the Schedule screen, check every screen with
  * axe-core, and write a screenshot of each screen to docs/console/ (linked from the README).
  */
 import { execFile } from 'node:child_process';
@@ -44,6 +45,7 @@ describe.runIf(run)('the console in chromium against a real server', () => {
   let fleet: Promise<void> = Promise.resolve();
   const digests: Record<string, string> = {};
   let rolledBack = '';
+  let completed = '';
 
   const api = async <T = Record<string, unknown>>(
     method: string,
@@ -88,6 +90,18 @@ describe.runIf(run)('the console in chromium against a real server', () => {
         await new Promise((resolve) => setTimeout(resolve, 150));
       }
     })();
+  };
+
+  /** The pack each target is told to run now. */
+  const desired = async (): Promise<Map<string, string | null>> => {
+    const out = new Map<string, string | null>();
+    for (const target of TARGETS) {
+      out.set(
+        target,
+        (await api<{ pack: string | null }>('GET', `/targets/${target}/desired`)).body.pack,
+      );
+    }
+    return out;
   };
 
   const shot = async (name: string): Promise<void> => {
@@ -228,6 +242,7 @@ describe.runIf(run)('the console in chromium against a real server', () => {
       reason: 'kb 2.0.0 to stable',
     });
     const id = created.body.release.id;
+    completed = id;
     await page.goto(`${server.url}/releases/${id}`);
     await page.getByRole('heading', { name: new RegExp(`Run ${id}`) }).waitFor();
     await page.getByText('RUNNING (', { exact: false }).first().waitFor({ timeout: 30_000 });
@@ -269,9 +284,11 @@ describe.runIf(run)('the console in chromium against a real server', () => {
     await page.getByRole('button', { name: 'Set pin' }).click();
     await page.getByLabel('Reason for set pin (required)').fill('hold');
     await page.getByRole('button', { name: 'Confirm set pin' }).click();
-    const alert = page.getByRole('alert');
+    // The refusal shows inside the pin form, beside the button that was refused.
+    const alert = page.locator('.pin-form').getByRole('alert');
     await alert.waitFor();
     expect(await alert.textContent()).toMatch(/^PACK_NOT_FOUND /);
+    expect(await page.getByRole('alert').count()).toBe(1);
     await accessible('channel');
     await shot('channel');
   });
@@ -316,16 +333,6 @@ describe.runIf(run)('the console in chromium against a real server', () => {
     expect(
       (await api('POST', `/releases/${id}/pause`, { reason: 'hold for the preview' })).status,
     ).toBe(200);
-    const desired = async (): Promise<Map<string, string | null>> => {
-      const out = new Map<string, string | null>();
-      for (const target of TARGETS) {
-        out.set(
-          target,
-          (await api<{ pack: string | null }>('GET', `/targets/${target}/desired`)).body.pack,
-        );
-      }
-      return out;
-    };
     const before = await desired();
     const onCanary = [...before.values()].filter((p) => p === digests['v3']).length;
     expect(onCanary).toBeGreaterThan(0);
@@ -374,6 +381,59 @@ describe.runIf(run)('the console in chromium against a real server', () => {
     await accessible('step-artifacts');
     await shot('step-artifacts');
   }, 120_000);
+
+  it('rolls a completed release back to an earlier pack from its Run screen, as the preview said', async () => {
+    const before = await desired();
+    const onV2 = TARGETS.filter((t) => before.get(t) === digests['v2']);
+    expect(onV2.length).toBe(TARGETS.length);
+
+    await page.goto(`${server.url}/releases/${completed}`);
+    await page.getByText('COMPLETED', { exact: false }).first().waitFor({ timeout: 15_000 });
+    await page.getByRole('link', { name: 'Roll back to the LKG or an earlier pack…' }).click();
+    await page.getByRole('heading', { name: 'Rollback / Re-run' }).waitFor();
+    expect(await page.getByRole('radio', { checked: true }).getAttribute('value')).toBe('pin');
+    await page.getByLabel('Pack to return to').selectOption({ label: 'kb@1.0.0 (sequence 1)' });
+    const preview = page.locator('.preview');
+    await preview.getByText('Returns to kb@1.0.0', { exact: false }).waitFor({ timeout: 15_000 });
+    const moves = await page.locator('[data-impact="move"]').allTextContents();
+    const stays = await page.locator('[data-impact="stay"]').allTextContents();
+    expect(moves).toEqual([`${onV2.length} targets on kb@2.0.0 → will run kb@1.0.0`]);
+    expect(stays).toEqual([]);
+    const versions = /index version (\d+) → (\d+)/.exec((await preview.textContent()) ?? '');
+    expect(versions).not.toBeNull();
+    await page.getByLabel('Reason (required)').fill('kb 2.0.0 answers wrong after a day');
+    await page.getByLabel('Ticket (optional)').fill('INC-77');
+    await accessible('rollback-completed');
+    await shot('rollback-completed');
+    await page.getByRole('button', { name: 'Execute' }).click();
+    await page.getByRole('heading', { name: new RegExp(`Run ${completed}`) }).waitFor();
+
+    // What the preview said: every target that was told kb@2.0.0 is now told kb@1.0.0.
+    await eventually('the pin reaching the targets', 15_000, async () => {
+      const after = await desired();
+      return TARGETS.every((t) => after.get(t) === digests['v1']) ? after : null;
+    });
+    const channel = await api<{
+      channel: { indexVersion: number; pins: { cohort: string; pack: string; reason: string }[] };
+    }>('GET', '/environments/prod/channels/stable');
+    // The index the pin signed is the version the preview named.
+    expect(channel.body.channel.indexVersion).toBe(Number(versions?.[2]));
+    expect(channel.body.channel.pins).toEqual([
+      expect.objectContaining({
+        cohort: '_',
+        pack: digests['v1'],
+        reason: 'kb 2.0.0 answers wrong after a day (ticket INC-77)',
+      }),
+    ]);
+    // The channel follows its base again for the tests after this one.
+    expect(
+      (
+        await api('DELETE', '/environments/prod/channels/stable/pins/_', {
+          reason: 'checked the rollback of a completed release',
+        })
+      ).status,
+    ).toBe(200);
+  }, 60_000);
 
   it('exports the evidence of an ended release, and the command it shows verifies the bundle offline', async () => {
     await page.goto(`${server.url}/releases/${rolledBack}`);
@@ -582,6 +642,26 @@ describe.runIf(run)('the console in chromium against a real server', () => {
     await page
       .getByText(`release ${id} (stable): kb 3.0.0 again, after the weekend`)
       .waitFor({ timeout: 15_000 });
+    // Its preconditions, each with its state now.
+    const preconditions = page.getByRole('list', { name: `Preconditions of ${id}` });
+    await preconditions.waitFor({ timeout: 15_000 });
+    const states: (string | null)[][] = [];
+    for (const item of await preconditions.getByRole('listitem').all()) {
+      states.push([
+        await item.getAttribute('data-precondition'),
+        await item.locator('.mark').getAttribute('aria-label'),
+      ]);
+    }
+    expect(states).toEqual([
+      ['schedule', 'waiting'],
+      ['freeze', 'met'],
+      ['approvals', 'met'],
+      ['data', 'met'],
+      ['upstream', 'info'],
+    ]);
+    expect(await preconditions.locator('[data-precondition="schedule"]').textContent()).toContain(
+      `not before ${local}:00.000Z`,
+    );
     await accessible('schedule-release');
     await shot('schedule-release');
     expect(

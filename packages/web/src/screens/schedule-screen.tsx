@@ -1,16 +1,24 @@
 import { useId, useState } from 'react';
 import type { FormEvent } from 'react';
-import type { AddFreezeWindowBody, Weekday } from '@lockgate/api';
+import type {
+  AddFreezeWindowBody,
+  ReleaseStatusResponse,
+  ReleaseView,
+  Weekday,
+} from '@lockgate/api';
 import { useLive, useNow } from '../app/live.tsx';
 import { Link } from '../app/router.tsx';
 import { canAct, useConsole } from '../app/session.tsx';
 import { ReasonAction } from '../ui/action.tsx';
-import { time } from '../ui/format.ts';
+import { packName, time } from '../ui/format.ts';
 import { Refusal } from '../ui/refusal.tsx';
 import { calendar } from './schedule-model.ts';
+import { PRECONDITION_MARK, preconditionsOf } from './schedule-preconditions.ts';
 import { ScheduleReleaseForm } from './schedule-release-form.tsx';
 
 const DAYS: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+/** Most scheduled releases whose preconditions are shown (the soonest first). */
+const MAX_SCHEDULED = 20;
 
 /**
  * Schedule: freezes in effect now with a one-click stop the line and lift, then the next two
@@ -18,7 +26,7 @@ const DAYS: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun
  * delete freeze windows.
  */
 export function ScheduleScreen() {
-  const { client, session } = useConsole();
+  const { client, session, packs } = useConsole();
   const now = useNow(60_000);
   const data = useLive(
     async () => {
@@ -28,7 +36,16 @@ export function ScheduleScreen() {
         client.freezes(),
       ]);
       const details = await Promise.all(envs.items.map((e) => client.environment(e.name)));
+      // Releases that wait for their schedule, each with the status the controller's checks give.
+      const scheduled = releases.items
+        .filter((r) => r.state === 'requested' && r.schedule !== undefined)
+        .sort((a, b) => startOf(a).localeCompare(startOf(b)) || a.id.localeCompare(b.id))
+        .slice(0, MAX_SCHEDULED);
+      const statuses: ReleaseStatusResponse[] = await Promise.all(
+        scheduled.map((r) => client.release(r.id)),
+      );
       return {
+        statuses,
         envs: envs.items.map((e) => e.name),
         channels: details.flatMap((d) => d.channels),
         windows: details.flatMap((d) => d.freezeWindows),
@@ -45,7 +62,7 @@ export function ScheduleScreen() {
   const mayAct = canAct(session.role);
   if (data.status === 'loading') return <p role="status">Loading the schedule…</p>;
   if (data.status === 'error') return <Refusal error={data.error} />;
-  const { envs, channels, windows, releases, active } = data.data;
+  const { envs, channels, windows, releases, active, statuses } = data.data;
   const items = calendar(windows, releases, now);
   const stopped = active.filter((f) => f.source !== 'window');
   return (
@@ -124,10 +141,41 @@ export function ScheduleScreen() {
           </tbody>
         </table>
       )}
+      <h2 id="scheduled-title">Preconditions of scheduled releases</h2>
       <p>
         A scheduled release starts when its time and window allow and no freeze holds its
-        environment; until then its <Link to="/releases">run</Link> says what holds it.
+        environment; its <Link to="/releases">run</Link> says the same as it goes on.
       </p>
+      {statuses.length === 0 ? (
+        <p>No release waits for its schedule.</p>
+      ) : (
+        <ul className="scheduled" aria-labelledby="scheduled-title">
+          {statuses.map(({ release, why }) => (
+            <li key={release.id}>
+              <Link to={`/releases/${encodeURIComponent(release.id)}`}>{release.id}</Link>{' '}
+              {packName(packs, release.pack)} → {release.env}/{release.channel}: {release.reason}
+              <ul aria-label={`Preconditions of ${release.id}`} className="preconditions">
+                {preconditionsOf({
+                  release,
+                  why,
+                  freezes: active,
+                  channels,
+                  releases,
+                  packs,
+                  now,
+                }).map((p) => (
+                  <li key={p.key} className={`pre-${p.state}`} data-precondition={p.key}>
+                    <span className="mark" aria-label={p.state}>
+                      {PRECONDITION_MARK[p.state]}
+                    </span>{' '}
+                    <strong>{p.label}</strong>: {p.text}
+                  </li>
+                ))}
+              </ul>
+            </li>
+          ))}
+        </ul>
+      )}
       {mayAct && channels.length > 0 ? (
         // The new release's change event refreshes the calendar; a reload would remount the form.
         <ScheduleReleaseForm channels={channels} />
@@ -137,6 +185,11 @@ export function ScheduleScreen() {
       ) : null}
     </section>
   );
+}
+
+/** When a scheduled release may first start, as a sortable string. */
+function startOf(release: ReleaseView): string {
+  return release.schedule?.notBefore ?? release.createdAt;
 }
 
 function NewFreezeWindow(props: { envs: readonly string[]; onDone: () => void }) {

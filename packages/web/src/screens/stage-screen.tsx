@@ -4,7 +4,7 @@ import type { ApiClient } from '../api/client.ts';
 import { useLive, useNow } from '../app/live.tsx';
 import { Link } from '../app/router.tsx';
 import { useConsole } from '../app/session.tsx';
-import { age, duration, packName } from '../ui/format.ts';
+import { age, duration, packName, stateWord } from '../ui/format.ts';
 import { Refusal } from '../ui/refusal.tsx';
 import { VirtualRows } from '../ui/virtual-list.tsx';
 
@@ -166,6 +166,20 @@ export function StageScreen({ id, index }: { id: string; index: number }) {
       </h1>
       <p>
         <strong>Policy:</strong> {policyWords(stage)}
+      </p>
+      <p>
+        <strong>Release:</strong>{' '}
+        <span className={`state state-${release.state}`}>
+          {stateWord(release.state).toUpperCase()}
+        </span>
+        {release.state === 'paused' && release.pausedReason !== undefined
+          ? ` (${release.pausedReason})`
+          : ''}
+        {index === release.stageIndex
+          ? ', at this stage'
+          : index < release.stageIndex
+            ? ', past this stage'
+            : ', before this stage'}
       </p>
       {current && why.stage !== null ? (
         <p>
