@@ -161,7 +161,7 @@ export function replayCallsOf(records: readonly ReplayRecord[]): {
       });
       continue;
     }
-    if (record.coreVersion === null) {
+    if (typeof record.coreVersion !== 'string') {
       skipped.push({
         seq: record.seq,
         rule: record.rule,
