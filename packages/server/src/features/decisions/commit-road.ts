@@ -425,11 +425,11 @@ export async function appendDecisions(
       seq: lastSeq + 1,
       digest: decisionRecordDigest(unsealed),
     };
-    await tx.decisions.insert(record);
     records.push(record);
     lastSeq = record.seq;
     lastDigest = record.digest;
   }
+  await tx.decisions.insertMany(records);
   await tx.decisions.setHead({ lastSeq, lastDigest });
   // Every record is signed as an in-toto statement and appended to the transparency log.
   await logDecisionRecords(tx, records);
