@@ -95,7 +95,7 @@ for (const dialect of DIALECTS) {
             },
           },
           // the digest of the core call it was decided by, stored for replay
-          context: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+          context: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) as unknown,
         });
         const index = await w.call<DsseEnvelope>('GET', `/channels/${ENV}/${CHANNEL}/index`);
         expect((await verifiedIndex(w, index.body)).floor).toBe(2);
