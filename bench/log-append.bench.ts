@@ -9,7 +9,7 @@
  */
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { inclusionPlan, planNodes, rootPlan } from '@lockgate/core';
@@ -70,6 +70,7 @@ async function main(): Promise<void> {
     await stores.transaction((tx) => recordDecisions(tx, [draft(0)]));
 
     const baseline = ed25519SignsPerSecond();
+    const cpuStart = process.cpuUsage();
     const start = performance.now();
     for (let done = 1; done < RECORDS; done += BATCH) {
       const drafts = Array.from({ length: Math.min(BATCH, RECORDS - done) }, (_, k) =>
@@ -79,6 +80,9 @@ async function main(): Promise<void> {
     }
     const seconds = (performance.now() - start) / 1000;
     const rate = (RECORDS - 1) / seconds;
+    // CPU time of this process: on a shared, loaded machine the wall clock measures the others too
+    const cpu = process.cpuUsage(cpuStart);
+    const cpuRate = (RECORDS - 1) / ((cpu.user + cpu.system) / 1e6);
 
     // the log part alone (statement, DSSE signature, leaf, tree nodes, head) on a fresh log
     const logOnlyDir = await mkdtemp(join(tmpdir(), 'lockgate-log-bench-'));
@@ -130,11 +134,17 @@ async function main(): Promise<void> {
     line('baseline: Ed25519 signatures/s (node:crypto)', baseline.toFixed(0));
     line('recordDecisions (record + chain + log + webhook outbox): rec/s', rate.toFixed(0));
     line('  ratio to raw signing', (rate / baseline).toFixed(3));
+    line('recordDecisions: records per CPU second', cpuRate.toFixed(0));
+    line('load average (1 min) while measuring', loadavg()[0]?.toFixed(1) ?? '?');
     line('log only (statement + DSSE + tree): rec/s', logRate.toFixed(0));
     line('  ratio to raw signing', (logRate / baseline).toFixed(3));
     line(
       'budget ≥ 5,000 records/s (recordDecisions)',
-      rate >= 5000 ? 'met' : 'NOT MET on this machine',
+      rate >= 5000
+        ? 'met'
+        : cpuRate >= 5000
+          ? 'met per CPU second; NOT MET by the wall clock on this loaded machine'
+          : 'NOT MET on this machine',
     );
     console.log('');
     console.log('inclusion proof reads (stored subtree hashes; one SELECT per proof)');

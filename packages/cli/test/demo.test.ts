@@ -40,6 +40,16 @@ interface Summary {
       inputs: { gates?: { kind?: string; mode?: string; verdict: string }[] };
     }[];
     replay: { total: number; matching: number; mismatches: number; matchRate: number } | null;
+    evidence: {
+      file: string;
+      report: {
+        records: number;
+        outcome: string;
+        contexts: number;
+        replay: { total: number; matching: number; mismatches: number; matchRate: number };
+      } | null;
+      refused: { code: string; message: string } | null;
+    } | null;
   }[];
   fleet: {
     total: number;
@@ -152,6 +162,23 @@ describe('lockgate demo', () => {
           expect(release.replay, release.label).toMatchObject({ mismatches: 0, matchRate: 1 });
           expect(release.replay?.matching).toBe(release.replay?.total);
           expect(release.replay?.total).toBeGreaterThan(0);
+        }
+
+        // Each release's bundle was exported and verified offline, every verdict replayed, and
+        // the figures agree with the server's replay.
+        for (const release of summary.releases) {
+          expect(release.evidence?.refused, release.label).toBeNull();
+          expect(release.evidence?.file).toMatch(/\.tar\.gz$/);
+          expect(release.evidence?.report).toMatchObject({
+            outcome: release.state,
+            replay: {
+              total: release.replay?.total,
+              matching: release.replay?.total,
+              mismatches: 0,
+              matchRate: 1,
+            },
+          });
+          expect(release.evidence?.report?.contexts).toBeGreaterThan(0);
         }
 
         expect(summary.fleet).toEqual({

@@ -195,7 +195,7 @@ describe('release evidence end to end', () => {
     await auditor?.remove();
   });
 
-  it('exports a bundle that verifies offline with the server stopped, and refuses an edited record', async () => {
+  it('exports a bundle that verifies and replays offline with the server stopped, and refuses an edited record or context', async () => {
     const evidence = await ok<{
       sealed: boolean;
       checkpoints: { name: string; attestation?: unknown }[];
@@ -238,6 +238,14 @@ describe('release evidence end to end', () => {
       pack: world.digests['2.0.0'],
       records: exported.records,
     });
+    // Every verdict of the release replays offline on the contexts the bundle carries.
+    const { replay, contexts } = JSON.parse(verified.stdout) as {
+      replay: { total: number; matching: number; mismatches: number; matchRate: number };
+      contexts: number;
+    };
+    expect(contexts).toBeGreaterThan(0);
+    expect(replay.total).toBeGreaterThan(0);
+    expect(replay).toMatchObject({ matching: replay.total, mismatches: 0, matchRate: 1 });
 
     // One record edited: the actor of the release's request.
     const files = await readEvidenceBundle(await readFile(join(auditor.dir, 'bundle.tar.gz')));
@@ -259,6 +267,28 @@ describe('release evidence end to end', () => {
     const refused = await verify('edited.tar.gz');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(new RegExp(`^RECORD_SIGNATURE_INVALID: ${first}: `));
+
+    // One stored context edited: a stage's gate threshold, as if the rules had been looser.
+    const original = await readEvidenceBundle(await readFile(join(auditor.dir, 'bundle.tar.gz')));
+    const contextFiles = [...original.keys()].filter((name) => name.startsWith('contexts/'));
+    const gated = contextFiles.find((name) =>
+      Buffer.from(original.get(name) ?? [])
+        .toString()
+        .includes('"threshold":'),
+    );
+    expect(gated).toBeDefined();
+    const loosened = Buffer.from(original.get(gated ?? '') ?? [])
+      .toString()
+      .replace(/"threshold":[0-9.e-]+/g, '"threshold":0.99');
+    original.set(gated ?? '', Buffer.from(loosened));
+    await writeFile(
+      join(auditor.dir, 'replayed.tar.gz'),
+      await writeEvidenceBundle(original, ['contexts']),
+    );
+    const mismatch = await verify('replayed.tar.gz');
+    expect(mismatch.code).toBe(1);
+    expect(mismatch.stderr).toMatch(/^REPLAY_MISMATCH: record \d+: Decision \d+ \(/);
+    expect(mismatch.stderr).toContain('its context was changed');
 
     if (process.env['CI'] === 'true' || hasPython()) {
       const python = async (file: string): Promise<Ran> =>

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Command } from 'commander';
 import {
+  CORE_VERSION,
   finishBundleVerification,
   LockgateError,
   openEvidenceBundle,
@@ -159,7 +160,15 @@ export async function verifyEvidenceFile(
     minWitnesses: minWitnessesOf(options.minWitnesses),
   };
   const workers = workersOf(options.workers);
-  const bytes = await readInputFile(context, file, 'bundle');
+  return verifyEvidenceBytes(await readInputFile(context, file, 'bundle'), trust, workers);
+}
+
+/** A bundle's `.tar.gz` bytes verified offline: what `lockgate evidence verify` runs. */
+export async function verifyEvidenceBytes(
+  bytes: Uint8Array,
+  trust: BundleTrust,
+  workers: number,
+): Promise<BundleReport & { seconds: number; recordsPerSecond: number; workers: number }> {
   const started = performance.now();
   const files = await readEvidenceBundle(bytes);
   const report = await verifyBundleFiles(files, trust, workers);
@@ -230,6 +239,12 @@ function runWorker(job: RecordJob): Promise<RecordJobResult> {
       if (code !== 0) reject(new Error(`an evidence verify worker exited with ${code}`));
     });
   });
+}
+
+/** `12 decisions re-run on core 0.1.0+decide.1 from 2 contexts: 12 matching (100 %)` */
+export function replayLine(report: BundleReport): string {
+  const { total, matching, matchRate, skipped } = report.replay;
+  return `${total} decision(s) re-run on core ${CORE_VERSION} from ${report.contexts} context(s): ${matching} matching (${Math.round(matchRate * 1000) / 10} %); ${skipped} record(s) decide nothing to re-run`;
 }
 
 function minWitnessesOf(value: string | undefined): number {
@@ -304,7 +319,7 @@ export function registerEvidenceCommands(program: Command, context: CommandConte
       `checkpoint         ${report.origin} at size ${report.treeSize}`,
       `witnesses          ${report.witnesses.length === 0 ? 'none required' : report.witnesses.join(', ')}`,
       `packs              ${report.packs.map((p) => `${p.digest} (signed by ${p.signedBy.length} trusted key(s))`).join(', ')}`,
-      `contexts           ${report.contexts}`,
+      `replay             ${replayLine(report)}`,
       `time               ${report.seconds} s (${report.recordsPerSecond} records/s, ${report.workers} thread(s))`,
     ];
     printResult(context.io, options.json === true, lines.join('\n'), report);

@@ -6,6 +6,8 @@ import type { ReplayView } from '@lockgate/api';
 import type { CliIo } from '../io.ts';
 import { formatMismatch, replayFigures } from '../replay-format.ts';
 import { DemoFailedError, DemoInterruptedError } from './demo-errors.ts';
+import { evidenceOk, evidenceText, exportAndVerifyEvidence } from './demo-evidence.ts';
+import type { DemoEvidence } from './demo-evidence.ts';
 import { createAgentTokens, revokeAgentTokens, startFleet } from './demo-fleet.ts';
 import type { Fleet } from './demo-fleet.ts';
 import { buildDemoPack, DEMO_PACK_NAME, DEMO_PACKS, loadOrCreateDemoKeys } from './demo-packs.ts';
@@ -69,6 +71,8 @@ export interface DemoReleaseSummary {
   timeline: DemoDecisionRecord[];
   /** the replay of every decision of the release on the server's core, at the end */
   replay: DemoReplayFigures | null;
+  /** the release's evidence bundle, exported and verified offline at the end */
+  evidence: DemoEvidence | null;
 }
 
 /** What replaying a release's decisions found (`POST /releases/{id}/replays`). */
@@ -335,6 +339,7 @@ export async function runDemo(io: CliIo, options: DemoOptions): Promise<DemoSumm
             : (Date.parse(ending.at) - Date.parse(first.at)) / 1000,
         timeline,
         replay: null,
+        evidence: null,
       };
       releases.push(summary);
       progress(
@@ -433,8 +438,29 @@ export async function runDemo(io: CliIo, options: DemoOptions): Promise<DemoSumm
       progress(`${summary.label}: replay ${replayFigures(replay)}`);
     }
 
+    // Each release's evidence bundle exported, then verified offline from the file (as
+    // `lockgate evidence verify` does), every verdict in it replayed.
+    for (const summary of releases) {
+      summary.evidence = await exportAndVerifyEvidence({
+        server: server.url,
+        token: adminToken,
+        fetch: io.fetch,
+        release: summary.release,
+        label: summary.label,
+        dir: join(config.dataDir, 'evidence'),
+        logKeyFile: join(config.dataDir, 'log-verifier-key'),
+        buildKeyPem: keys.publicKeyPem,
+      });
+      progress(`${summary.label}: evidence bundle ${evidenceText(summary.evidence)}`);
+    }
+
     const failures: string[] = [];
     for (const summary of releases) {
+      if (summary.evidence !== null && !evidenceOk(summary.evidence)) {
+        failures.push(
+          `the evidence bundle of ${summary.label} does not verify offline: ${evidenceText(summary.evidence)}`,
+        );
+      }
       if (summary.replay !== null && summary.replay.mismatches > 0) {
         failures.push(
           `${summary.label} does not replay: ${replayFigures(summary.replay)} (${summary.replay.mismatched.join('; ')})`,
@@ -543,6 +569,17 @@ export function humanReport(summary: DemoSummary): string {
     lines.push(
       `  ${release.label} release ${release.release}: ${replayFigures(release.replay)}`,
       ...release.replay.mismatched.map((m) => `    mismatch at ${m}`),
+    );
+  }
+  lines.push(
+    '',
+    'Evidence (each bundle exported, then verified offline from its file as `lockgate evidence verify` does)',
+  );
+  for (const release of summary.releases) {
+    if (release.evidence === null) continue;
+    lines.push(
+      `  ${release.label} release ${release.release}: ${evidenceText(release.evidence)}`,
+      `    ${release.evidence.file}`,
     );
   }
   const t = summary.traffic;

@@ -10,7 +10,8 @@
  *   keys/log.vkey                      the log's note verifier key
  *   keys/log.pem                       the log's public key (SPKI PEM): verifies the envelopes
  *   keys/build/<key id>.pem            the build keys whose signatures are on the manifests
- *   contexts/                          the decision contexts for replay (may be empty)
+ *   contexts/<hex digest>.json         the decision contexts the records name (`inputs.context`),
+ *                                      JCS, named by the hex SHA-256 of their bytes, for replay
  *
  * Every path is derived from the index, so the index holds nothing a verifier must trust: the
  * signed records, proofs and checkpoint say everything, and the keys it carries are only for
@@ -66,8 +67,9 @@ export function buildKeyPath(keyId: string): string {
   return `keys/build/${keyId}.pem`;
 }
 
-export function contextPath(seq: number): string {
-  return `${BUNDLE_CONTEXTS_DIR}/${String(seq).padStart(10, '0')}.json`;
+/** The file of the context a record names by its digest (`sha256:<hex>`). */
+export function contextPath(digest: string): string {
+  return `${BUNDLE_CONTEXTS_DIR}/${digest.replace(/^sha256:/, '')}.json`;
 }
 
 /** What the server hands over to make a bundle. */
@@ -84,8 +86,8 @@ export interface BundleInput {
   readonly buildKeys: readonly { readonly keyId: string; readonly publicKeyPem: string }[];
   readonly logKey: { readonly verifierKey: string; readonly publicKeyPem: string };
   readonly witnesses: readonly string[];
-  /** decision contexts by record seq (JSON), for replay */
-  readonly contexts?: ReadonlyMap<number, unknown>;
+  /** the decision contexts the records name, by digest (JSON), for replay */
+  readonly contexts?: ReadonlyMap<string, unknown>;
 }
 
 /** The files of a bundle (write them with writeEvidenceBundle, with BUNDLE_CONTEXTS_DIR). */
@@ -116,8 +118,8 @@ export function evidenceBundleFiles(input: BundleInput): Map<string, Uint8Array>
   files.set(BUNDLE_LOG_VKEY_FILE, text(`${input.logKey.verifierKey}\n`));
   files.set(BUNDLE_LOG_PEM_FILE, text(input.logKey.publicKeyPem));
   for (const key of input.buildKeys) files.set(buildKeyPath(key.keyId), text(key.publicKeyPem));
-  for (const [seq, context] of input.contexts ?? new Map<number, unknown>()) {
-    files.set(contextPath(seq), canonicalBytes(context));
+  for (const [digest, context] of input.contexts ?? new Map<string, unknown>()) {
+    files.set(contextPath(digest), canonicalBytes(context));
   }
   return files;
 }

@@ -8,3 +8,4 @@ export * from './release-seal.ts';
 export * from './bundle-layout.ts';
 export * from './bundle-archive.ts';
 export * from './verify-bundle.ts';
+export * from './replay-records.ts';

@@ -19,7 +19,12 @@
  *    records, by seq and digest, in order (RECORD_MISSING).
  * 5. Every pack manifest listed is present, JCS, has the digest it is listed under and a
  *    signature by a trusted build key (the PACK_* codes); the released pack is among them.
- * 6. No file outside the layout (BUNDLE_INVALID).
+ * 6. Replay: every record that names a decision context (`inputs.context`) is decided again by
+ *    the current core on the context the bundle carries (`contexts/<hex>.json`, core
+ *    `replayRecords`), and each replayed draft's digest must equal the recorded one
+ *    (REPLAY_MISMATCH, naming the record and the first differing field; a missing or edited
+ *    context is a mismatch too).
+ * 7. No file outside the layout (BUNDLE_INVALID): a context file no record names is one.
  *
  * Record checks (3) are independent per record, so a caller may run them in parallel with
  * `verifyBundleRecord` and pass the facts to `finishBundleVerification`.
@@ -39,9 +44,11 @@ import { parseVerifierKey, strictBase64, verifierKeyString } from './signed-note
 import type { NoteVerifier } from './signed-note.ts';
 import { IN_TOTO_PAYLOAD_TYPE } from './statement.ts';
 import { RELEASE_SEALED_KIND, sealedRecordsDigest } from './release-seal.ts';
+import { replayRecords } from './replay-records.ts';
+import type { ReplayContext, ReplayRecord } from './replay-records.ts';
 import {
   BUNDLE_CHECKPOINT_FILE,
-  BUNDLE_CONTEXTS_DIR,
+  contextPath,
   BUNDLE_INDEX_FILE,
   BUNDLE_LOG_PEM_FILE,
   BUNDLE_LOG_VKEY_FILE,
@@ -82,6 +89,8 @@ export interface RecordFacts {
   readonly kind: string;
   /** the seal's inputs, for the seal only */
   readonly seal?: Record<string, unknown>;
+  /** the record, when it names a decision context (for replay) */
+  readonly replay?: ReplayRecord;
 }
 
 export interface OpenedBundle {
@@ -101,6 +110,15 @@ export interface BundleReport {
   readonly packs: readonly { readonly digest: string; readonly signedBy: readonly string[] }[];
   readonly witnesses: readonly string[];
   readonly contexts: number;
+  /** the replay of every decision that names a context: all matched, or verification failed */
+  readonly replay: {
+    readonly total: number;
+    readonly matching: number;
+    readonly mismatches: number;
+    readonly matchRate: number;
+    /** records that decide nothing core can re-run (the creation, attestations, the seal) */
+    readonly skipped: number;
+  };
 }
 
 /** Every check, in order, on one thread. */
@@ -263,6 +281,10 @@ export function recordVerifier(
     }
     const kind = typeof predicate['kind'] === 'string' ? predicate['kind'] : '';
     const inputs = predicate['inputs'];
+    const named =
+      typeof inputs === 'object' && inputs !== null
+        ? (inputs as Record<string, unknown>)['context']
+        : undefined;
     return {
       seq,
       digest,
@@ -270,6 +292,7 @@ export function recordVerifier(
       ...(kind === RELEASE_SEALED_KIND && typeof inputs === 'object' && inputs !== null
         ? { seal: inputs as Record<string, unknown> }
         : {}),
+      ...(typeof named === 'string' ? { replay: predicate as unknown as ReplayRecord } : {}),
     };
   };
 }
@@ -383,12 +406,11 @@ export function finishBundleVerification(
       throw fail('BUNDLE_INVALID', buildKeyPath(keyId), `Build key ${keyId} is listed but absent.`);
     }
   }
+  const replayed = facts.flatMap((f) => (f.replay === undefined ? [] : [f.replay]));
+  for (const record of replayed) expected.add(contextPath(record.inputs['context'] as string));
+  const replay = replayBundle(files, replayed, facts.length);
   let contexts = 0;
   for (const name of files.keys()) {
-    if (name.startsWith(`${BUNDLE_CONTEXTS_DIR}/`)) {
-      contexts += 1;
-      continue;
-    }
     if (!expected.has(name)) {
       throw fail(
         'BUNDLE_INVALID',
@@ -396,6 +418,7 @@ export function finishBundleVerification(
         `The bundle holds ${name}, which its layout does not name.`,
       );
     }
+    if (name.startsWith('contexts/')) contexts += 1;
   }
   return {
     release: index.release,
@@ -407,6 +430,51 @@ export function finishBundleVerification(
     packs,
     witnesses: opened.witnesses,
     contexts,
+    replay,
+  };
+}
+
+/** Step 6: every decision naming a context, decided again on the context the bundle carries. */
+function replayBundle(
+  files: BundleFiles,
+  records: readonly ReplayRecord[],
+  inBundle: number,
+): BundleReport['replay'] {
+  const contextOf = (digest: string): ReplayContext | null => {
+    const bytes = files.get(contextPath(digest));
+    if (bytes === undefined) return null;
+    return { context: jsonObject(bytes), intact: digestOf(bytes) === digest };
+  };
+  const figures = replayRecords(records, contextOf);
+  const first = figures.mismatched[0];
+  if (first !== undefined) {
+    const why =
+      first.problem === 'field'
+        ? `${first.field ?? 'the draft'} was recorded as ${JSON.stringify(first.expected)}, replays as ${JSON.stringify(first.actual)}`
+        : first.problem === 'context_missing'
+          ? 'the bundle does not carry the context it was decided on'
+          : first.problem === 'refused'
+            ? `the current core refuses the call (${String(first.actual)})`
+            : first.problem.replace('_', ' ');
+    const edited = first.contextIntact === false ? '; its context was changed' : '';
+    throw fail(
+      'REPLAY_MISMATCH',
+      `record ${first.seq}`,
+      `Decision ${first.seq} (${first.rule}) does not replay: ${why}${edited}. ${figures.matching} of ${figures.total} decisions replay.`,
+      {
+        total: figures.total,
+        matching: figures.matching,
+        mismatches: figures.mismatches,
+        mismatched: figures.mismatched,
+      },
+    );
+  }
+  return {
+    total: figures.total,
+    matching: figures.matching,
+    mismatches: figures.mismatches,
+    matchRate: figures.matchRate,
+    skipped: inBundle - figures.total,
   };
 }
 

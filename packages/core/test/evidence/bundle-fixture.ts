@@ -5,7 +5,9 @@
  */
 import {
   canonicalBytes,
+  CORE_VERSION,
   cosignatureLine,
+  decide,
   createSignedManifest,
   decisionStatement,
   digestOf,
@@ -24,6 +26,7 @@ import {
 } from '../../src/index.ts';
 import type { BundleTrust, LogEntry, NoteVerifier } from '../../src/index.ts';
 import { publicPem, sampleInput, seededKey, trustOf } from '../fixtures.ts';
+import { at, context, release as releaseOf, simplePlan } from '../release/fixtures.ts';
 
 export interface BundleFixture {
   files: Map<string, Uint8Array>;
@@ -32,24 +35,40 @@ export interface BundleFixture {
   /** seqs of the release's records, the seal last */
   seqs: number[];
   witnesses: NoteVerifier[];
+  /** the decision contexts the bundle carries, by digest */
+  contexts: Map<string, unknown>;
 }
 
 const ORIGIN = 'lockgate/log/test';
 
 /**
  * `releaseRecords` records of release rel_1 (then its seal) among `otherRecords` records of
- * other releases, interleaved.
+ * other releases, interleaved. With `decided`, the release's records are instead the drafts core
+ * `decide` returns for a requested release at its first tick (start, verification, first stage:
+ * one call), recorded with the core version, and the bundle carries their context for replay.
  */
 export function makeBundle(
-  options: { releaseRecords?: number; otherRecords?: number } = {},
+  options: { releaseRecords?: number; otherRecords?: number; decided?: boolean } = {},
 ): BundleFixture {
   const release = 'rel_1';
   const logKey = seededKey(101);
   const buildKey = seededKey(102);
   const witnessKeys = [seededKey(103), seededKey(104)];
-  const ours = options.releaseRecords ?? 4;
   const others = options.otherRecords ?? 3;
   const { manifest, digest: pack } = createSignedManifest(sampleInput(), [buildKey]);
+  const contexts = new Map<string, unknown>();
+  const drafts: Record<string, unknown>[] = [];
+  if (options.decided === true) {
+    const decided = context(releaseOf(simplePlan()));
+    contexts.set(digestOf(canonicalBytes(decided)), JSON.parse(JSON.stringify(decided)));
+    for (const draft of decide(decided, at(0)).decisions) {
+      drafts.push({
+        ...(JSON.parse(JSON.stringify(draft)) as Record<string, unknown>),
+        coreVersion: CORE_VERSION,
+      });
+    }
+  }
+  const ours = options.decided === true ? drafts.length : (options.releaseRecords ?? 4);
 
   const signer = { keyId: keyIdOf(logKey), privateKey: logKey };
   const records: Record<string, unknown>[] = [];
@@ -81,7 +100,8 @@ export function makeBundle(
   let otherCount = 0;
   for (let i = 0; i < ours + others; i++) {
     if ((i % 2 === 0 && mine.length < ours) || otherCount === others) {
-      mine.push(add({ release, kind: 'stage', inputs: { pack, step: i } }));
+      const draft = drafts[mine.length];
+      mine.push(add(draft ?? { release, kind: 'stage', inputs: { pack, step: i } }));
     } else {
       otherCount += 1;
       add({ release: 'rel_other', kind: 'stage', inputs: { step: i } });
@@ -151,12 +171,14 @@ export function makeBundle(
     witnesses: witnessKeys.map((k, i) =>
       verifierKeyString(witnessNames[i] as string, k, NOTE_COSIGNATURE_V1),
     ),
+    contexts,
   });
   return {
     files,
     release,
     seqs: mine.map((r) => r['seq'] as number),
     witnesses,
+    contexts,
     trust: {
       logKey: noteVerifierOf(ORIGIN, logKey),
       buildKeys: [trustOf(buildKey)],

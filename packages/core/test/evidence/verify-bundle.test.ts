@@ -4,6 +4,7 @@ import {
   BUNDLE_CHECKPOINT_FILE,
   BUNDLE_INDEX_FILE,
   canonicalBytes,
+  contextPath,
   LockgateError,
   packManifestPath,
   readEvidenceBundle,
@@ -248,6 +249,99 @@ describe('evidence bundle verification', () => {
         details: { item: recordProofPath(first) },
       });
     }
+  });
+});
+
+describe('replay from an evidence bundle', () => {
+  const decided = makeBundle({ decided: true, otherRecords: 3 });
+  const [digest, stored] = [...decided.contexts][0] as [string, Record<string, unknown>];
+  const decisions = decided.seqs.length - 1; // every record but the seal
+
+  function failure(files: ReadonlyMap<string, Uint8Array>): LockgateError {
+    try {
+      verifyEvidenceBundle(files, decided.trust);
+    } catch (error) {
+      if (error instanceof LockgateError) return error;
+      throw error;
+    }
+    return expect.unreachable('the bundle verified');
+  }
+
+  it('replays every verdict of an untouched bundle on the context it carries', () => {
+    expect(decisions).toBeGreaterThan(1);
+    const report = verifyEvidenceBundle(decided.files, decided.trust);
+    expect(report.contexts).toBe(1);
+    expect(report.replay).toEqual({
+      total: decisions,
+      matching: decisions,
+      mismatches: 0,
+      matchRate: 1,
+      skipped: 1,
+    });
+  });
+
+  it('refuses a bundle whose context was changed with REPLAY_MISMATCH, naming the record and field', () => {
+    const files = new Map(decided.files);
+    const edited = structuredClone(stored) as { channel: { constraints: Record<string, string> } };
+    // the channel asks for a runtime the pack does not support: the verdict flips
+    edited.channel.constraints['runtime'] = '>=3';
+    files.set(contextPath(digest), canonicalBytes(edited));
+    const error = failure(files);
+    expect(error.code).toBe('REPLAY_MISMATCH');
+    expect(error.details).toMatchObject({
+      item: `record ${decided.seqs[0]}`,
+      total: decisions,
+      mismatches: decisions,
+    });
+    // the verification verdict read the constraints: the field that changed is named
+    expect(error.details['mismatched']).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          rule: 'verification.passed',
+          problem: 'field',
+          field: 'rule',
+          expected: 'verification.passed',
+          actual: 'verification.failed',
+          contextIntact: false,
+        }),
+      ]),
+    );
+    expect(error.message).toContain('its context was changed');
+  });
+
+  it('refuses any changed byte of the context file with REPLAY_MISMATCH', () => {
+    fc.assert(
+      fc.property(position, xor, (at, by) => {
+        const files = new Map(decided.files);
+        const bytes = Uint8Array.from(files.get(contextPath(digest)) ?? []);
+        const i = at % bytes.length;
+        bytes[i] = (bytes[i] as number) ^ by;
+        files.set(contextPath(digest), bytes);
+        expect(failure(files).code).toBe('REPLAY_MISMATCH');
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('refuses a bundle without the context its records name with REPLAY_MISMATCH', () => {
+    const files = new Map(decided.files);
+    files.delete(contextPath(digest));
+    const error = failure(files);
+    expect(error.code).toBe('REPLAY_MISMATCH');
+    const mismatched = error.details['mismatched'] as { problem: string }[];
+    expect(mismatched.map((m) => m.problem)).toEqual(
+      Array.from({ length: decisions }, () => 'context_missing'),
+    );
+  });
+
+  it('refuses a context no record names with BUNDLE_INVALID', () => {
+    const files = new Map(decided.files);
+    const other = `sha256:${'0'.repeat(64)}`;
+    files.set(contextPath(other), canonicalBytes({ release: null }));
+    expect(failure(files)).toMatchObject({
+      code: 'BUNDLE_INVALID',
+      details: { item: contextPath(other) },
+    });
   });
 });
 

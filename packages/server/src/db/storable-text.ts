@@ -18,13 +18,15 @@ import type {
   UnknownRow,
 } from 'kysely';
 
-/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
-const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** String.prototype.isWellFormed (ES2024; Node ≥ 20), which the ES2023 lib does not declare. */
+type WellFormedText = string & { isWellFormed(): boolean };
 
 /** Why the database would not store `value` as given, or null when it would. */
 export function unstorableTextOf(value: string): string | null {
   if (value.includes('\u0000')) return 'holds a NUL character (U+0000)';
-  if (UNPAIRED_SURROGATE.test(value)) return 'holds an unpaired UTF-16 surrogate';
+  // not well formed = a high surrogate not followed by a low one, or a low one not preceded by a
+  // high one (native, so the check of every bound string stays cheap)
+  if (!(value as WellFormedText).isWellFormed()) return 'holds an unpaired UTF-16 surrogate';
   return null;
 }
 

@@ -94,6 +94,8 @@ for (const dialect of DIALECTS) {
               to: [{ name: 'eu', selector: { matchLabels: { region: 'eu' } } }],
             },
           },
+          // the digest of the core call it was decided by, stored for replay
+          context: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) as unknown,
         });
         const index = await w.call<DsseEnvelope>('GET', `/channels/${ENV}/${CHANNEL}/index`);
         expect((await verifiedIndex(w, index.body)).floor).toBe(2);

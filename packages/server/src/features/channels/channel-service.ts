@@ -1,7 +1,6 @@
 import {
   activeRollbackAuthorizations,
-  createChannel,
-  decideChannel,
+  channelCall,
   isUnexpired,
   LockgateError,
   pinSelector,
@@ -217,46 +216,52 @@ export function createChannelService(deps: {
         }
         const existing = await tx.channels.lock(env, name);
         if (existing === null) {
-          const decision = createChannel(
+          const call = channelCall(
             {
-              env,
-              name,
-              config: {
-                plan: input.plan ?? DEFAULT_PLAN,
-                floor: input.floor ?? null,
-                constraints: input.constraints ?? {},
-                cohorts: cohorts ?? [],
-                indexTtlSeconds: input.indexTtlSeconds ?? DEFAULT_INDEX_TTL_SECONDS,
+              fn: 'createChannel',
+              input: {
+                env,
+                name,
+                config: {
+                  plan: input.plan ?? DEFAULT_PLAN,
+                  floor: input.floor ?? null,
+                  constraints: input.constraints ?? {},
+                  cohorts: cohorts ?? [],
+                  indexTtlSeconds: input.indexTtlSeconds ?? DEFAULT_INDEX_TTL_SECONDS,
+                },
+                actor,
+                reason,
+                revoked: await tx.revocations.digests(),
               },
-              actor,
-              reason,
-              revoked: await tx.revocations.digests(),
             },
             now,
           );
-          const { channel, index } = await commitNewChannel(tx, decision, { now, key });
+          const { channel, index } = await commitNewChannel(tx, call, { now, key });
           return { channel: await view(tx, channel, now), created: true, stored: channel, index };
         }
         const releaseCohorts =
           cohorts === undefined ? [] : await activeReleaseCohorts(tx, existing.activeRelease);
         const committed = await commitLockedChannel(tx, existing, { now, key }, (state) => ({
-          decision: decideChannel(
-            state,
+          call: channelCall(
             {
-              kind: 'config.change',
-              config: {
-                ...(input.plan === undefined ? {} : { plan: input.plan }),
-                ...(input.floor === undefined ? {} : { floor: input.floor }),
-                ...(input.constraints === undefined ? {} : { constraints: input.constraints }),
-                ...(cohorts === undefined ? {} : { cohorts }),
-                ...(input.indexTtlSeconds === undefined
-                  ? {}
-                  : { indexTtlSeconds: input.indexTtlSeconds }),
+              fn: 'decideChannel',
+              state,
+              event: {
+                kind: 'config.change',
+                config: {
+                  ...(input.plan === undefined ? {} : { plan: input.plan }),
+                  ...(input.floor === undefined ? {} : { floor: input.floor }),
+                  ...(input.constraints === undefined ? {} : { constraints: input.constraints }),
+                  ...(cohorts === undefined ? {} : { cohorts }),
+                  ...(input.indexTtlSeconds === undefined
+                    ? {}
+                    : { indexTtlSeconds: input.indexTtlSeconds }),
+                },
+                actor,
+                reason,
+                acceptBaseBelowFloor: input.acceptBaseBelowFloor === true,
+                releaseCohorts,
               },
-              actor,
-              reason,
-              acceptBaseBelowFloor: input.acceptBaseBelowFloor === true,
-              releaseCohorts,
             },
             now,
           ),
@@ -310,7 +315,7 @@ export function createChannelService(deps: {
             actor,
             authorizationId: newRollbackAuthorizationId(),
           } as const;
-          return { decision: decideChannel(state, event, now), value: null };
+          return { call: channelCall({ fn: 'decideChannel', state, event }, now), value: null };
         }),
       );
       const change = required(committed);
@@ -325,7 +330,10 @@ export function createChannelService(deps: {
       const now = clock();
       const committed = await stores.transaction((tx) =>
         commitChannelChange(tx, { env, name }, { now, key }, (state) => ({
-          decision: decideChannel(state, { kind: 'pin.clear', cohort, reason, actor }, now),
+          call: channelCall(
+            { fn: 'decideChannel', state, event: { kind: 'pin.clear', cohort, reason, actor } },
+            now,
+          ),
           value: state.pins.find((p) => p.cohort === cohort) ?? null,
         })),
       );
@@ -350,7 +358,10 @@ export function createChannelService(deps: {
             actor,
             authorizationId: newRollbackAuthorizationId(),
           } as const;
-          return { decision: decideChannel(state, event, now), value: pack.digest };
+          return {
+            call: channelCall({ fn: 'decideChannel', state, event }, now),
+            value: pack.digest,
+          };
         }),
       );
       const change = required(committed);
@@ -380,9 +391,12 @@ export function createChannelService(deps: {
       const now = clock();
       const committed = await stores.transaction((tx) =>
         commitChannelChange(tx, { env, name }, { now, key }, (state) => ({
-          decision: decideChannel(
-            state,
-            { kind: 'rollbackAuthorization.revoke', id, reason, actor },
+          call: channelCall(
+            {
+              fn: 'decideChannel',
+              state,
+              event: { kind: 'rollbackAuthorization.revoke', id, reason, actor },
+            },
             now,
           ),
           value: state.rollbackAuthorizations.find((a) => a.id === id) ?? null,

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { decide, decideChannel, isTerminal } from '@lockgate/core';
-import type { ChannelDecision, ChannelState, PrometheusAnswer } from '@lockgate/core';
+import { channelCall, decide, isTerminal } from '@lockgate/core';
+import type { ChannelEvent, ChannelState, PrometheusAnswer } from '@lockgate/core';
 import type { BlobStore } from '../../blob-store.ts';
 import type { Clock } from '../../clock.ts';
 import type { StoresOf } from '../../stores.ts';
@@ -151,9 +151,7 @@ export function createController(deps: ControllerDeps): Controller {
     let decisions = 0;
     let indexes = 0;
     for (const where of channels.values()) {
-      const committed = await onChannel(where, now, key, (state) =>
-        decideChannel(state, { kind: 'pins.lapse' }, now),
-      );
+      const committed = await onChannel(where, now, key, () => ({ kind: 'pins.lapse' }));
       if (committed === null) continue;
       decisions += committed.records.length;
       if (committed.index !== null) {
@@ -169,10 +167,8 @@ export function createController(deps: ControllerDeps): Controller {
     let indexes = 0;
     for (const listed of await stores.channels.list()) {
       if (!due(listed.indexExpiresAt, listed.indexTtlSeconds)) continue;
-      const committed = await onChannel(listed, now, key, (state, channel) =>
-        due(channel.indexExpiresAt, channel.indexTtlSeconds)
-          ? decideChannel(state, { kind: 'index.refresh' }, now)
-          : null,
+      const committed = await onChannel(listed, now, key, (_state, channel) =>
+        due(channel.indexExpiresAt, channel.indexTtlSeconds) ? { kind: 'index.refresh' } : null,
       );
       if (committed?.index != null) {
         indexes += publish([{ key: committed.channel, index: committed.index }]);
@@ -189,15 +185,17 @@ export function createController(deps: ControllerDeps): Controller {
     where: ChannelKey,
     now: Date,
     key: IndexSigningKey,
-    decideFn: (state: ChannelState, channel: StoredChannel) => ChannelDecision | null,
+    eventOf: (state: ChannelState, channel: StoredChannel) => ChannelEvent | null,
   ) =>
     stores.transaction(async (tx) => {
       if (!(await lease.stillHeld(tx, now))) return null;
       const channel = await tx.channels.lock(where.env, where.name);
       if (channel === null) return null;
       return commitLockedChannel(tx, channel, { now, key, holder }, (state, locked) => {
-        const decision = decideFn(state, locked);
-        return decision === null ? null : { decision, value: null };
+        const event = eventOf(state, locked);
+        return event === null
+          ? null
+          : { call: channelCall({ fn: 'decideChannel', state, event }, now), value: null };
       });
     });
 

@@ -14,7 +14,9 @@
  * - record: `recordDecisions` appends one hash-chained decision record per draft — the single
  *   record step, also for decisions about no channel (tokens, environments, freezes, targets);
  *   each record carries the core version that decided, and a release decision's context (given
- *   by the caller that decided) is stored content-addressed in the same step, for replay;
+ *   by the caller that decided) is stored content-addressed in the same step, for replay; a
+ *   channel decision is run here from its core call (`channelCall`: function, inputs, time),
+ *   which is stored the same way and named by its records (`inputs.context`), so it replays too;
  * - index: when the decision changed what the index carries, the channel index is built from the
  *   store, signed and stored under a version check (`resignChannelIndex`);
  * - agents: the caller publishes what this returns after the transaction commits (SSE
@@ -27,15 +29,20 @@
 import { randomUUID } from 'node:crypto';
 import {
   buildChannelIndex,
+  channelCall,
+  channelCallDigest,
+  channelCallDrafts,
   CORE_VERSION,
-  decideChannel,
   LockgateError,
-  revocationDraft,
+  runChannelCall,
   signChannelIndex,
+  stampChannelCall,
 } from '@lockgate/core';
 import type {
+  ChannelCall,
   ChannelDecision,
   ChannelPack,
+  ChannelStateCall,
   ChannelState,
   IndexPackInfo,
   NamedPack,
@@ -79,8 +86,12 @@ export interface RoadOptions {
   context?: ReleaseContext;
 }
 
-/** What a channel function decided: the core decision and a value for the caller. */
-export type ChannelDecided<T> = { decision: ChannelDecision; value: T } | null;
+/**
+ * What a channel function asks core to decide: the call (core `channelCall`: the function, its
+ * inputs and the time; the road runs it and stores it as the context of its records) and a value
+ * for the caller.
+ */
+export type ChannelDecided<T> = { call: ChannelStateCall; value: T } | null;
 
 export interface CommittedChannelChange<T> {
   value: T;
@@ -204,15 +215,17 @@ export async function commitLockedChannel<T>(
 ): Promise<CommittedChannelChange<T> | null> {
   const decided = await decideFn(await loadChannelState(tx, channel), channel);
   if (decided === null) return null;
-  return commitDecision(tx, channel, decided, options);
+  const { call, value } = decided;
+  return commitDecision(tx, channel, { decision: runChannelCall(call), value, call }, options);
 }
 
 /** Stores a new channel decided by core `createChannel`, records it and signs its first index. */
 export async function commitNewChannel(
   tx: UsedStores,
-  decision: ChannelDecision,
+  call: Extract<ChannelStateCall, { fn: 'createChannel' }>,
   options: RoadOptions,
 ): Promise<CommittedChannelChange<null>> {
+  const decision = runChannelCall(call);
   const { state } = decision;
   const channel: StoredChannel = {
     ...rowOf(state),
@@ -220,7 +233,7 @@ export async function commitNewChannel(
     indexEnvelope: { payloadType: '', payload: '', signatures: [] },
     indexExpiresAt: state.createdAt,
   };
-  return commitDecision(tx, channel, { decision, value: null }, options);
+  return commitDecision(tx, channel, { decision, value: null, call }, options);
 }
 
 /**
@@ -250,18 +263,27 @@ export async function commitPackRevocation(
     revokedAt: options.now.toISOString(),
   };
   await tx.revocations.insert(revocation);
-  const draft = revocationDraft({
-    pack: channelPackOf(pack),
-    reason,
-    actor,
-    channels: channels.map(({ channel }) => channel),
-    now: options.now,
-  });
-  await recordDecisions(tx, [withHolder(draft, options)]);
+  const revocationCall = channelCall(
+    {
+      fn: 'revocation',
+      input: {
+        pack: channelPackOf(pack),
+        reason,
+        actor,
+        channels: channels.map(({ channel }) => ({ env: channel.env, name: channel.name })),
+      },
+    },
+    options.now,
+  );
+  await recordCall(tx, revocationCall, channelCallDrafts(revocationCall), options);
   const changed: { channel: StoredChannel; index: SignedIndex }[] = [];
   for (const { channel, state } of channels) {
-    const decision = decideChannel(state, { kind: 'pack.revoked', pack: pack.digest }, options.now);
-    const committed = await commitDecision(tx, channel, { decision, value: null }, options);
+    const call = channelCall(
+      { fn: 'decideChannel', state, event: { kind: 'pack.revoked', pack: pack.digest } },
+      options.now,
+    );
+    const decision = runChannelCall(call);
+    const committed = await commitDecision(tx, channel, { decision, value: null, call }, options);
     if (committed.index !== null) changed.push({ channel, index: committed.index });
   }
   return { revocation, changed };
@@ -275,7 +297,7 @@ export function newRollbackAuthorizationId(): string {
 async function commitDecision<T>(
   tx: UsedStores,
   channel: StoredChannel,
-  decided: { decision: ChannelDecision; value: T },
+  decided: { decision: ChannelDecision; value: T; call: ChannelCall },
   options: RoadOptions,
 ): Promise<CommittedChannelChange<T>> {
   const { decision, value } = decided;
@@ -321,13 +343,33 @@ async function commitDecision<T>(
         break;
     }
   }
-  const records = await recordDecisions(
-    tx,
-    decision.drafts.map((draft) => withHolder(draft, options)),
-    { context: options.context },
-  );
+  const records = await recordCall(tx, decided.call, decision.drafts, options);
   const index = decision.resign ? await resignChannelIndex(tx, channel, options) : null;
   return { value, channel, state, records, index };
+}
+
+/**
+ * Records the drafts of a channel call: those that name no context (a release step's own drafts
+ * name theirs, given in `options.context`) name the call's digest, and the call is stored under
+ * it in the same transaction, so each channel decision replays (core `replayChannelCall`).
+ */
+async function recordCall(
+  tx: RecordStores,
+  call: ChannelCall,
+  drafts: readonly ChannelDecision['drafts'][number][],
+  options: RoadOptions,
+): Promise<DecisionRecord[]> {
+  if (drafts.length === 0) return [];
+  const digest = channelCallDigest(call);
+  const stamped = stampChannelCall(drafts, digest);
+  if (stamped.some((draft, i) => draft !== drafts[i])) {
+    await tx.contexts.put(call, stamped[0]?.at ?? call.now);
+  }
+  return recordDecisions(
+    tx,
+    stamped.map((draft) => withHolder(draft, options)),
+    { context: options.context },
+  );
 }
 
 function withHolder(
@@ -386,11 +428,11 @@ export async function appendDecisions(
       seq: lastSeq + 1,
       digest: decisionRecordDigest(unsealed),
     };
-    await tx.decisions.insert(record);
     records.push(record);
     lastSeq = record.seq;
     lastDigest = record.digest;
   }
+  await tx.decisions.insertMany(records);
   await tx.decisions.setHead({ lastSeq, lastDigest });
   // Every record is signed as an in-toto statement and appended to the transparency log.
   await logDecisionRecords(tx, records);

@@ -86,7 +86,7 @@ function stageOfRecord(record: DecisionRecord): number | null {
 }
 
 export function createEvidenceService(deps: {
-  stores: StoresOf<'releases' | 'decisions' | 'log' | 'packs' | 'trust'>;
+  stores: StoresOf<'releases' | 'decisions' | 'log' | 'packs' | 'trust' | 'contexts'>;
   log: LogService;
 }): EvidenceService {
   const { stores, log } = deps;
@@ -267,6 +267,15 @@ export function createEvidenceService(deps: {
       const buildKeys = (await stores.trust.list())
         .filter((k) => signers.has(k.keyId))
         .map((k) => ({ keyId: k.keyId, publicKeyPem: k.publicKeyPem }));
+      // The contexts the records were decided on, for replay: as stored (an edited row is
+      // carried as it is, so the verifier's replay shows it).
+      const contexts = new Map<string, unknown>();
+      for (const record of records) {
+        const digest = record.inputs['context'];
+        if (typeof digest !== 'string' || contexts.has(digest)) continue;
+        const stored = await stores.contexts.get(digest);
+        if (stored !== null) contexts.set(digest, stored.context);
+      }
       const key = await log.key();
       const files = evidenceBundleFiles({
         release: id,
@@ -276,6 +285,7 @@ export function createEvidenceService(deps: {
         buildKeys,
         logKey: { verifierKey: key.verifierKey, publicKeyPem: key.publicKeyPem },
         witnesses: await log.witnessKeys(),
+        contexts,
       });
       return {
         bytes: await writeEvidenceBundle(files, [BUNDLE_CONTEXTS_DIR]),

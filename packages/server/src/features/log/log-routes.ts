@@ -1,13 +1,17 @@
-import { Type } from '@sinclair/typebox';
-import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import {
-  Base64List,
+  CheckpointListSchema,
+  CheckpointsQuery,
+  ConsistencyProofSchema,
+  ConsistencyQuery,
+  CosignatureAcceptedSchema,
+  CosignatureBody,
   errorResponses,
   InclusionProofSchema,
-  LimitQuery,
+  InclusionQuery,
   limitOf,
-  LogCount,
+  LogCheckpointNoteSchema,
+  LogEntryParams,
   LogEntrySchema,
   LogKeySchema,
 } from '@lockgate/api';
@@ -27,10 +31,7 @@ export function logRoutes(app: FastifyInstance, options: { log: LogService }): v
       schema: {
         summary: "The log's public key: note verifier key, origin, DSSE key id and PEM",
         tags: ['log'],
-        response: {
-          200: LogKeySchema,
-          ...errorResponses,
-        },
+        response: { 200: LogKeySchema, ...errorResponses },
       },
     },
     async () => log.key(),
@@ -44,7 +45,7 @@ export function logRoutes(app: FastifyInstance, options: { log: LogService }): v
         summary: 'The latest checkpoint: a C2SP signed note with its witness cosignatures',
         tags: ['log'],
         produces: ['text/plain'],
-        response: { 200: Type.String(), ...errorResponses },
+        response: { 200: LogCheckpointNoteSchema, ...errorResponses },
       },
     },
     async (_request, reply) => {
@@ -53,28 +54,21 @@ export function logRoutes(app: FastifyInstance, options: { log: LogService }): v
     },
   );
 
-  app.get<{ Params: { seq: string } }>(
+  app.get<{ Params: LogEntryParams }>(
     '/log/entries/:seq',
     {
       config,
       schema: {
         summary: 'One log entry: the DSSE envelope of a decision record and its leaf index',
         tags: ['log'],
-        params: Type.Object({ seq: LogCount }, { additionalProperties: false }),
-        response: {
-          200: LogEntrySchema,
-          ...errorResponses,
-        },
+        params: LogEntryParams,
+        response: { 200: LogEntrySchema, ...errorResponses },
       },
     },
     async (request) => log.entry(Number(request.params.seq)),
   );
 
-  const InclusionQuery = Type.Object(
-    { seq: LogCount, size: Type.Optional(LogCount) },
-    { additionalProperties: false },
-  );
-  app.get<{ Querystring: Static<typeof InclusionQuery> }>(
+  app.get<{ Querystring: InclusionQuery }>(
     '/log/proofs/inclusion',
     {
       config,
@@ -82,10 +76,7 @@ export function logRoutes(app: FastifyInstance, options: { log: LogService }): v
         summary: 'RFC 9162 inclusion proof of record seq (leaf seq - 1) in the tree of size leaves',
         tags: ['log'],
         querystring: InclusionQuery,
-        response: {
-          200: InclusionProofSchema,
-          ...errorResponses,
-        },
+        response: { 200: InclusionProofSchema, ...errorResponses },
       },
     },
     async (request) => {
@@ -94,11 +85,7 @@ export function logRoutes(app: FastifyInstance, options: { log: LogService }): v
     },
   );
 
-  const ConsistencyQuery = Type.Object(
-    { from: LogCount, to: LogCount },
-    { additionalProperties: false },
-  );
-  app.get<{ Querystring: Static<typeof ConsistencyQuery> }>(
+  app.get<{ Querystring: ConsistencyQuery }>(
     '/log/proofs/consistency',
     {
       config,
@@ -106,26 +93,13 @@ export function logRoutes(app: FastifyInstance, options: { log: LogService }): v
         summary: 'RFC 9162 consistency proof between tree sizes from and to',
         tags: ['log'],
         querystring: ConsistencyQuery,
-        response: {
-          200: Type.Object(
-            { from: Type.Integer(), to: Type.Integer(), proof: Base64List },
-            { additionalProperties: false },
-          ),
-          ...errorResponses,
-        },
+        response: { 200: ConsistencyProofSchema, ...errorResponses },
       },
     },
     async (request) => log.consistency(Number(request.query.from), Number(request.query.to)),
   );
 
-  const CheckpointsQuery = Type.Object(
-    {
-      after: Type.Optional(Type.String({ pattern: '^(0|[1-9][0-9]{0,15})$' })),
-      limit: Type.Optional(LimitQuery),
-    },
-    { additionalProperties: false },
-  );
-  app.get<{ Querystring: Static<typeof CheckpointsQuery> }>(
+  app.get<{ Querystring: CheckpointsQuery }>(
     '/log/checkpoints',
     {
       config,
@@ -133,17 +107,7 @@ export function logRoutes(app: FastifyInstance, options: { log: LogService }): v
         summary: 'Every stored checkpoint (signed by the log key), oldest first, for auditors',
         tags: ['log'],
         querystring: CheckpointsQuery,
-        response: {
-          200: Type.Object({
-            items: Type.Array(
-              Type.Object(
-                { size: Type.Integer(), note: Type.String(), createdAt: Type.String() },
-                { additionalProperties: false },
-              ),
-            ),
-          }),
-          ...errorResponses,
-        },
+        response: { 200: CheckpointListSchema, ...errorResponses },
       },
     },
     async (request) => ({
@@ -151,14 +115,7 @@ export function logRoutes(app: FastifyInstance, options: { log: LogService }): v
     }),
   );
 
-  const CosignatureBody = Type.Object(
-    {
-      checkpoint: Type.String({ minLength: 1, maxLength: 4096, description: 'the cosigned body' }),
-      cosignature: Type.String({ minLength: 1, maxLength: 1024, description: 'one note line' }),
-    },
-    { additionalProperties: false },
-  );
-  app.post<{ Body: Static<typeof CosignatureBody> }>(
+  app.post<{ Body: CosignatureBody }>(
     '/log/cosignatures',
     {
       config: { roles: OPERATORS },
@@ -166,13 +123,7 @@ export function logRoutes(app: FastifyInstance, options: { log: LogService }): v
         summary: 'A witness posts its C2SP cosignature/v1 of a checkpoint',
         tags: ['log'],
         body: CosignatureBody,
-        response: {
-          201: Type.Object(
-            { size: Type.Integer(), witness: Type.String() },
-            { additionalProperties: false },
-          ),
-          ...errorResponses,
-        },
+        response: { 201: CosignatureAcceptedSchema, ...errorResponses },
       },
     },
     async (request, reply) => reply.code(201).send(await log.addCosignature(request.body)),

@@ -1,4 +1,4 @@
-import { applyReleaseResult } from '@lockgate/core';
+import { channelCall } from '@lockgate/core';
 import type { DecideResult, ReleaseContext, ReleaseState } from '@lockgate/core';
 import type { StoresOf } from '../../stores.ts';
 import type { SignedIndex, StoredChannel } from '../channels/public.ts';
@@ -64,7 +64,15 @@ export async function commitReleaseChange(
       return null;
     }
     return {
-      decision: applyReleaseResult(state, result, now, newRollbackAuthorizationId()),
+      call: channelCall(
+        {
+          fn: 'applyReleaseResult',
+          state,
+          result,
+          authorizationId: newRollbackAuthorizationId(),
+        },
+        now,
+      ),
       value: result.release,
     };
   });

@@ -1,40 +1,11 @@
 import type { Kysely, Selectable } from 'kysely';
+import type { ReplayMismatch, ReplaySkipped } from '@lockgate/core';
 import type { Database, ReleaseReplaysTable } from '../../db/schema.ts';
 
 export type ReplayStatus = 'completed' | 'failed';
 
-/** One decision that did not replay to the digest it was recorded with. */
-export interface ReplayMismatch {
-  /** the record's place in the log */
-  seq: number;
-  recordId: string;
-  rule: string;
-  /**
-   * what went wrong: `field` (the replayed draft differs; `field` names where first),
-   * `context_missing` (no context stored under the digest the record names),
-   * `refused` (the current core refused the call: `actual` is its error code),
-   * `decision_missing` (the replay returned fewer drafts than were recorded),
-   * `decision_extra` (the replay returned more drafts than were recorded)
-   */
-  problem: 'field' | 'context_missing' | 'refused' | 'decision_missing' | 'decision_extra';
-  /** the path into the draft of the first differing field (`inputs.gates[0].threshold`) */
-  field: string | null;
-  /** the recorded value (absent when the recorded draft has no such field) */
-  expected?: unknown;
-  /** the replayed value (absent when the replayed draft has no such field) */
-  actual?: unknown;
-  /** the core version recorded with the decision */
-  recordedBy: string | null;
-  /** false when the stored context no longer hashes to the digest the record names */
-  contextIntact: boolean | null;
-}
-
-/** A record of the release that is not a core decision with a stored context. */
-export interface ReplaySkipped {
-  seq: number;
-  rule: string;
-  why: string;
-}
+/** One decision that did not replay, and a record left out (core replay-records.ts). */
+export type { ReplayMismatch, ReplaySkipped } from '@lockgate/core';
 
 /** The figures of one replay and what did not match. */
 export interface ReplayResult {
