@@ -23,10 +23,14 @@ interface Job {
 export const ERROR_FACTORS = [1.25, 1.5, 2, 5];
 export const LATENCY_FACTORS = [1.1, 1.25, 1.5, 2];
 const LATENCY_MODELS = ['heterogeneous', 'overdispersed', 'low-traffic'];
+const LATENCY_LOOKS = 60;
 
 function runJob(job: Job): { results: ConfigurationResult[]; threshold: number } {
-  const model = TRAFFIC_MODELS.find((m) => m.name === job.model);
-  if (model === undefined) throw new Error(`no model ${job.model}`);
+  const found = TRAFFIC_MODELS.find((m) => m.name === job.model);
+  if (found === undefined) throw new Error(`no model ${job.model}`);
+  // slow requests are common (a share of 10 % and more), not rare events: latency configurations
+  // keep the busy models' stage of 60 looks whatever the model's error-rate horizon
+  const model = job.metric === 'latency' ? { ...found, looks: LATENCY_LOOKS } : found;
   const calibration = runConfiguration({
     model,
     metric: job.metric,
@@ -125,8 +129,11 @@ if (!isMainThread) {
     '',
     '## Traffic models',
     '',
-    'A look is one 5-minute report interval; a run is one stage of 60 looks. Every model has a',
-    'day effect (the base rate of a run is lognormal, σ 0.35, the same on both sides).',
+    'A look is one 5-minute report interval; a run is one stage, whose length (in looks) each model',
+    'states: a stage is as long as its channel needs to gather the evidence, so the busy models',
+    'soak 5 to 10 hours, the diurnal one a whole day, the low-traffic and bursty ones two and four',
+    'days. Every judge sees the same stage. Every model has a day effect (the base rate of a run is',
+    'lognormal, σ 0.35, the same on both sides).',
     '',
     ...models.map((m) => `- **${m.model}**: ${m.description}.`),
     '',
@@ -144,7 +151,8 @@ if (!isMainThread) {
     '  judged at every look.',
     '',
     'Latency configurations judge the share of requests slower than 200 ms (bounds 100/200/400 ms',
-    "for the sequential judge); the canary's latency distribution is scaled by the factor.",
+    "for the sequential judge); the canary's latency distribution is scaled by the factor. Slow",
+    'requests are common, not rare events, so every latency configuration runs stages of 60 looks.',
     '',
     '## How to read',
     '',

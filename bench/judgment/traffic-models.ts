@@ -42,7 +42,7 @@ export const LATENCY_BOUNDS_MS = [100, 200, 400];
 const BASE: TrafficModel = {
   name: 'heterogeneous',
   description:
-    '10 targets a side, ~100 requests per target per look, rates and traffic differ by target',
+    '10 targets a side, ~100 requests per target per look, rates and traffic differ by target; stages of 60 looks (5 hours)',
   targetsPerSide: 10,
   looks: 60,
   meanRequests: 100,
@@ -63,7 +63,7 @@ export const TRAFFIC_MODELS: readonly TrafficModel[] = [
     ...BASE,
     name: 'heterogeneous-strong',
     description:
-      'as heterogeneous, with targets far apart: traffic σ 0.8, error-rate σ 0.3 (lognormal)',
+      'as heterogeneous, with targets far apart: traffic σ 0.8, error-rate σ 0.3 (lognormal); stages of 60 looks',
     trafficSpread: 0.8,
     targetSpread: 0.3,
   },
@@ -71,7 +71,8 @@ export const TRAFFIC_MODELS: readonly TrafficModel[] = [
     ...BASE,
     name: 'overdispersed',
     description:
-      'as heterogeneous, with a gamma(shape 1.5) error-rate multiplier per target and look',
+      'as heterogeneous, with a gamma(shape 1.5) error-rate multiplier per target and look; stages of 120 looks (10 hours)',
+    looks: 120,
     dispersionShape: 1.5,
     latency: { ...BASE.latency, lookSpread: 0.15 },
   },
@@ -79,14 +80,17 @@ export const TRAFFIC_MODELS: readonly TrafficModel[] = [
     ...BASE,
     name: 'diurnal',
     description:
-      'as heterogeneous, traffic and error rate swing ±60 % over a day (288 looks), random phase',
+      'as heterogeneous, traffic and error rate swing ±60 % over a day, random phase; stages of 288 looks (one day, the whole swing)',
+    looks: 288,
     diurnalAmplitude: 0.6,
   },
   {
     ...BASE,
     name: 'low-traffic',
-    description: '3 targets a side, ~4 requests per target per look, 1 % errors',
+    description:
+      '3 targets a side, ~4 requests per target per look, 1 % errors; stages of 576 looks (two days)',
     targetsPerSide: 3,
+    looks: 576,
     meanRequests: 4,
     errorRate: 0.01,
     trafficSpread: 0.5,
@@ -95,8 +99,9 @@ export const TRAFFIC_MODELS: readonly TrafficModel[] = [
     ...BASE,
     name: 'zero-inflated',
     description:
-      '10 targets a side, ~30 requests per target per look, errors only in bursts (4 % of looks at 12.5 %)',
+      '10 targets a side, ~30 requests per target per look, errors only in bursts (4 % of looks at 12.5 %); stages of 1152 looks (four days)',
     meanRequests: 30,
+    looks: 1152,
     burstProbability: 0.04,
     burstErrorRate: 0.125,
   },

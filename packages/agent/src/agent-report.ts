@@ -51,10 +51,10 @@ export async function buildReport(
     // Outside a trial the check only informs the report.
     if (!(await input.trialRunning())) {
       const result = await input.check();
-      health.signals = { health_check: result.ok ? 1 : 0 };
+      health.signals = { ...health.signals, health_check: result.ok ? 1 : 0 };
     } else {
       const last = input.lastHealth();
-      if (last !== null) health.signals = { health_check: last.ok ? 1 : 0 };
+      if (last !== null) health.signals = { ...health.signals, health_check: last.ok ? 1 : 0 };
     }
   }
   if (Object.keys(health).length > 0) body.health = health;

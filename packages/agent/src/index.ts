@@ -38,7 +38,10 @@ export type { PackPayload, PolicyInput, RuntimeProfile } from './pack-verificati
 export {
   DEFAULT_RUNTIME_METRIC_NAMES,
   histogramQuantile,
+  MAX_LATENCY_SIGNALS,
   parseRuntimeSample,
+  slowerCounts,
+  slowerThanSignal,
   trafficDelta,
 } from './runtime-metrics.ts';
 export type { RuntimeMetricNames, RuntimeSample, TrafficDelta } from './runtime-metrics.ts';

@@ -4,6 +4,12 @@
  * keeps the last scrape it reported and subtracts (a counter that went down was reset: its new
  * value is the delta). p95/p99 come from the histogram's bucket deltas, interpolated linearly
  * inside the bucket as Prometheus' `histogram_quantile` does.
+ *
+ * The latency a `compare` gate tests is a count, not a quantile: for every finite bucket bound B
+ * of the histogram, the signal `slower_than_ms:B` holds the requests of the delta slower than B
+ * milliseconds (the +Inf bucket minus bucket B). A count per report is a rate the sequential
+ * test handles (docs/adr/0008-sequential-canary-judgment.md); a quantile per report is not. A
+ * gate's `latencyBoundsMs` must be among the runtime's bucket bounds.
  */
 import { readBounded } from './server-client.ts';
 
@@ -39,7 +45,17 @@ export interface TrafficDelta {
   errors?: number;
   latencyP95Ms?: number;
   latencyP99Ms?: number;
+  /** `slower_than_ms:B` → requests slower than B ms, per finite bucket bound B */
+  signals?: Record<string, number>;
 }
+
+/** The signal that counts requests slower than `boundMs`. */
+export function slowerThanSignal(boundMs: number): string {
+  return `slower_than_ms:${boundMs}`;
+}
+
+/** Most `slower_than_ms` signals a report carries (the report holds at most 64 signals). */
+export const MAX_LATENCY_SIGNALS = 32;
 
 /** A sample of value `value` for `name{labels}`. */
 interface Series {
@@ -81,7 +97,28 @@ export function trafficDelta(
   const p99 = histogramQuantile(0.99, buckets);
   if (p95 !== null) delta.latencyP95Ms = round(p95 * scale);
   if (p99 !== null) delta.latencyP99Ms = round(p99 * scale);
+  const slower = slowerCounts(buckets, scale);
+  if (slower !== null) delta.signals = slower;
   return delta;
+}
+
+/**
+ * Requests slower than each finite bucket bound (in ms): the +Inf bucket minus the bound's
+ * cumulative count. Null without a +Inf bucket (the total is unknown) or without observations.
+ */
+export function slowerCounts(
+  buckets: readonly [number, number][],
+  scale: number,
+): Record<string, number> | null {
+  const last = buckets.at(-1);
+  if (last === undefined || last[0] !== Infinity || last[1] <= 0) return null;
+  const total = last[1];
+  const signals: Record<string, number> = {};
+  for (const [bound, count] of buckets.slice(0, MAX_LATENCY_SIGNALS)) {
+    if (bound === Infinity) break;
+    signals[slowerThanSignal(round(bound * scale))] = Math.max(0, total - count);
+  }
+  return signals;
 }
 
 /**

@@ -136,10 +136,16 @@ describe('talking to the server', () => {
     expect(report).toMatchObject({
       activePack: a.digest,
       lastAttempt: { kind: 'activate', pack: a.digest, result: 'ok' },
-      health: { requests: 200, errors: 4, signals: { health_check: 1 } },
+      health: { requests: 200, errors: 4 },
     });
     // 180 fast + 20 slow new requests: p95 (rank 190) lies in the 10-100 ms bucket.
     expect(report?.health).toMatchObject({ latencyP95Ms: 55, latencyP99Ms: 91 });
+    // the counts a compare gate on latency reads, beside the health check's signal
+    expect((report?.health as { signals: Record<string, number> }).signals).toEqual({
+      'slower_than_ms:10': 20,
+      'slower_than_ms:100': 0,
+      health_check: 1,
+    });
   });
 
   it('sends no report before a 429 Retry-After ends, then sends the deltas it held back', async () => {

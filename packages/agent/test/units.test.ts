@@ -4,6 +4,7 @@ import {
   histogramQuantile,
   parseRuntimeSample,
   readServerSentEvents,
+  slowerThanSignal,
   trafficDelta,
 } from '../src/index.ts';
 import type { ServerSentEvent } from '../src/index.ts';
@@ -50,6 +51,52 @@ describe('runtime metrics', () => {
       names,
     );
     expect(sample).toEqual({ requests: null, errors: 5, buckets: [] });
+  });
+
+  /** A runtime's exposition with two routes, as examples/runtime writes it (seconds). */
+  function exposition(routes: { fast: number[]; slow: number[] }): string {
+    const bounds = ['0.05', '0.1', '0.25', '+Inf'];
+    const lines: string[] = [];
+    for (const [route, cumulative] of Object.entries(routes)) {
+      const total = cumulative.at(-1) as number;
+      lines.push(`lockgate_runtime_requests_total{route="${route}"} ${total}`);
+      bounds.forEach((le, i) => {
+        lines.push(
+          `lockgate_runtime_request_duration_seconds_bucket{route="${route}",le="${le}"} ${cumulative[i]}`,
+        );
+      });
+    }
+    return lines.join('\n');
+  }
+
+  it('counts the requests of the delta slower than every bucket bound, in milliseconds', () => {
+    const before = parseRuntimeSample(
+      exposition({ fast: [90, 100, 100, 100], slow: [0, 10, 40, 50] }),
+      names,
+    );
+    const after = parseRuntimeSample(
+      exposition({ fast: [170, 190, 200, 200], slow: [0, 20, 90, 110] }),
+      names,
+    );
+    const delta = trafficDelta(before, after, names);
+    // the delta: fast 80 ≤ 50 ms, 10 in (50, 100], 10 in (100, 250]; slow 10 in (50, 100], 40 in
+    // (100, 250], 10 above 250 ms
+    expect(delta.requests).toBe(160);
+    expect(delta.signals).toEqual({
+      [slowerThanSignal(50)]: 160 - 80,
+      [slowerThanSignal(100)]: 160 - 100,
+      [slowerThanSignal(250)]: 10,
+    });
+  });
+
+  it('sends no latency counts without a +Inf bucket or without new requests', () => {
+    const partial = parseRuntimeSample(
+      'lockgate_runtime_request_duration_seconds_bucket{le="0.1"} 5\n',
+      names,
+    );
+    expect(trafficDelta(null, partial, names).signals).toBeUndefined();
+    const idle = parseRuntimeSample(exposition({ fast: [1, 2, 3, 3], slow: [0, 0, 0, 0] }), names);
+    expect(trafficDelta(idle, idle, names).signals).toBeUndefined();
   });
 
   it('interpolates quantiles inside the bucket and has none without observations', () => {

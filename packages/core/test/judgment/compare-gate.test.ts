@@ -202,6 +202,11 @@ describe('compareGate properties', () => {
     );
   });
 
+  // "Swapping canary and baseline never turns a fail into a pass" cannot hold as written for a
+  // test that can ever pass a better canary: when A is shown worse than B, B is shown no worse
+  // than A by the margin, and `pass` is the right verdict for it (the example test below). What
+  // swapping must never do is show each side worse than the other, or move the estimate other
+  // than to its mirror image: the property checked here.
   it('swapping canary and baseline never makes both orders fail, and mirrors the estimate', () => {
     fc.assert(
       fc.property(specs, looks, (gate, sequence) => {
@@ -219,6 +224,21 @@ describe('compareGate properties', () => {
         });
       }),
     );
+  });
+
+  it('a canary shown worse fails, and the same counts swapped pass: the better side is no harm', () => {
+    const looks = Array.from(
+      { length: 30 },
+      () => [arm('c', 5, 400, 20), arm('b', 5, 400, 10)] as const,
+    );
+    const straight = run(spec, looks).at(-1) as CompareGateResult;
+    const swapped = run(
+      spec,
+      looks.map(([c, b]) => [b, c] as const),
+    ).at(-1) as CompareGateResult;
+    expect(straight.verdict).toBe('fail');
+    expect(swapped.verdict).toBe('pass');
+    expect(swapped.evidence.effect.upper as number).toBeLessThan(1);
   });
 
   it('replaying a recorded look from its JSON gives the same digest', () => {

@@ -221,10 +221,14 @@ export class Fleet {
     }
   }
 
-  /** poll(), activate what changed, and report `requests` with errorRate(target, pack). */
+  /**
+   * poll(), activate what changed, and report `requests` with errorRate(target, pack), and the
+   * signals `signalsOf(target, pack, requests)` gives (as an agent reads them from its runtime).
+   */
   async step(
     errorRate: (targetId: string, pack: string | null) => number = () => 0,
     requests = 100,
+    signalsOf?: (targetId: string, pack: string | null, requests: number) => Record<string, number>,
   ): Promise<void> {
     await this.poll();
     const at = this.#world.clock.now().toISOString();
@@ -239,7 +243,11 @@ export class Fleet {
       const reported = await this.#world.call('POST', `/targets/${target.id}/reports`, {
         activePack: active,
         ...(attempt === undefined ? {} : { lastAttempt: attempt }),
-        health: { requests, errors: Math.round(requests * errorRate(target.id, active)) },
+        health: {
+          requests,
+          errors: Math.round(requests * errorRate(target.id, active)),
+          ...(signalsOf === undefined ? {} : { signals: signalsOf(target.id, active, requests) }),
+        },
       });
       if (reported.status !== 202) throw new Error(JSON.stringify(reported.body));
     }

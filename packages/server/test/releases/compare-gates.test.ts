@@ -39,6 +39,34 @@ const strictShadow = {
   mode: 'shadow',
 };
 
+/** The latency test: the shares of requests slower than 100 ms and than 250 ms. */
+const latencyCompare = {
+  kind: 'compare',
+  metric: 'latency',
+  alpha: 0.01,
+  margin: { relative: 0.2 },
+  minSamples: 500,
+  windowSeconds: 60,
+  latencyBoundsMs: [100, 250],
+};
+
+/** Shares of requests slower than 100 ms and 250 ms per pack: v2 is the slow one. */
+const SLOW_SHARES: Record<string, [number, number]> = {};
+
+/** What an agent reads from its runtime's histogram: requests slower than each bucket bound. */
+function slowerSignals(
+  _targetId: string,
+  pack: string | null,
+  requests: number,
+): Record<string, number> {
+  const [over100, over250] = SLOW_SHARES[pack ?? ''] ?? [0, 0];
+  return {
+    'slower_than_ms:100': Math.round(requests * over100),
+    'slower_than_ms:250': Math.round(requests * over250),
+    health_check: 1,
+  };
+}
+
 function judgedPlan(endSoakOnPass: boolean): unknown[] {
   return [
     {
@@ -82,6 +110,12 @@ for (const dialect of DIALECTS) {
       await baseline(w, w.packs.v1);
       await putPlan(w, 'judged', judgedPlan(false));
       await putPlan(w, 'judged-early', judgedPlan(true));
+      await putPlan(w, 'judged-latency', [
+        { name: 'canary', percent: 20, soakSeconds: 1800, baseline: {}, gates: [latencyCompare] },
+        { name: 'all', percent: 100, soakSeconds: 0, gates: [] },
+      ]);
+      SLOW_SHARES[w.packs.v1.digest] = [0.1, 0.02];
+      SLOW_SHARES[w.packs.v2.digest] = [0.3, 0.08];
       fleet = new Fleet(w, simulatedTargets(20));
       await fleet.register();
       await fleet.step();
@@ -136,6 +170,41 @@ for (const dialect of DIALECTS) {
       );
       await fleet.poll();
       expect([...fleet.desired.values()].every((d) => d.pack === w.packs.v1.digest)).toBe(true);
+    }, 120_000);
+
+    it('rolls back a canary slower than its baseline on the slower-than counts agents report', async () => {
+      const created = await createRelease(w, { pack: w.packs.v2.digest, plan: 'judged-latency' });
+      const noErrors = (): number => 0;
+      for (let i = 0; i < 8 && (await getRelease(w, created.id)).state !== 'rolled_back'; i += 1) {
+        await w.t.services.controller.tick();
+        await fleet.step(noErrors, 2000, slowerSignals);
+        w.clock.advance(60);
+      }
+      const release = await getRelease(w, created.id);
+      expect(release.state).toBe('rolled_back');
+      const timeline = await timelineOf(w, created.id);
+      const failed = timeline.find((r) => r.rule === 'gate.failed');
+      const judged = (failed?.inputs['gates'] as HealthGateResult[])[0];
+      expect(judged).toMatchObject({ kind: 'compare', metric: 'latency', verdict: 'fail' });
+      const streams = judged?.compare?.evidence.streams ?? [];
+      expect(streams.map((s) => s.boundMs)).toEqual([100, 250]);
+      // the canary's share of slow requests is about 3x (100 ms) and 4x (250 ms) the baseline's
+      expect(streams[0]?.canary.rate).toBeCloseTo(0.3, 2);
+      expect(streams[0]?.baseline.rate).toBeCloseTo(0.1, 2);
+      expect(judged?.compare?.evidence.effect.lower as number).toBeGreaterThan(1);
+      expect(release.outcome?.reasons[0]?.message).toMatch(/requests slower than (100|250) ms/);
+    }, 120_000);
+
+    it('keeps a latency gate inconclusive when the reports carry no slower-than counts', async () => {
+      const created = await createRelease(w, { pack: w.packs.v2.digest, plan: 'judged-latency' });
+      for (let i = 0; i < 4; i += 1) {
+        await w.t.services.controller.tick();
+        await fleet.step(() => 0, 2000);
+        w.clock.advance(60);
+      }
+      expect((await getRelease(w, created.id)).state).not.toBe('rolled_back');
+      const shown = (await status(created.id)).why?.gates ?? [];
+      expect(shown[0]).toMatchObject({ verdict: 'inconclusive' });
     }, 120_000);
 
     it('passes an A/A stage, ends its soak early when the plan allows, and completes', async () => {
