@@ -26,7 +26,7 @@ export async function fleetBench(flags: Map<string, string>): Promise<void> {
   try {
     const result = await runScenario({ server, adminToken: server.adminToken, agents, scenario });
     printTable(
-      `fleet: ${agents.toLocaleString('en-US')} agents (${scenario.mode}${scenario.streams === undefined ? '' : `, ${scenario.streams} streams`}), report every ${scenario.reportIntervalMs} ms, ${postgresUrl === undefined ? 'SQLite' : 'PostgreSQL'}; registered in ${result.registerSeconds.toFixed(1)} s; ${result.requests.toLocaleString('en-US')} requests, ${result.failures} failed`,
+      `fleet: ${agents.toLocaleString('en-US')} agents (${scenario.mode}${scenario.streams === undefined ? '' : `, ${scenario.streams} streams`}), report every ${scenario.reportIntervalMs} ms, ${postgresUrl === undefined ? 'SQLite' : 'PostgreSQL'}; registered in ${result.registerSeconds.toFixed(1)} s; ${result.requests.toLocaleString('en-US')} requests, ${result.failures} failed, ${result.refusals} desired answers refused (not backed by the verified index)`,
       [
         'release',
         'state',

@@ -47,6 +47,8 @@ export interface StepResult {
   /** server CPU cores used on average during the step, and RSS at its end (when known) */
   serverCpu: number;
   serverRssMiB: number;
+  /** agents by the pack they run once the fleet converged (null: none) */
+  counts: Map<string | null, number>;
 }
 
 export interface ScenarioResult {
@@ -55,6 +57,10 @@ export interface ScenarioResult {
   steps: StepResult[];
   failures: number;
   requests: number;
+  /** desired answers no verified index backed (never run) */
+  refusals: number;
+  /** every pack some agent ran, with how many agents ran it */
+  ran: Map<string, number>;
   /** releases by version → id, for callers that look further */
   releases: Map<string, string>;
   packs: Map<string, string>;
@@ -136,6 +142,7 @@ export async function runScenario(options: {
         propagationSamples: stats.propagationSamples,
         serverCpu: (server.cpuSeconds() - cpu) / convergedSeconds,
         serverRssMiB: server.rssMiB(),
+        counts: stats.counts,
       });
     }
     const stats = fleet.stats();
@@ -145,6 +152,8 @@ export async function runScenario(options: {
       steps,
       failures: stats.failures,
       requests: stats.requests,
+      refusals: stats.refusals,
+      ran: stats.ran,
       releases,
       packs,
     };
