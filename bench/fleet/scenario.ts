@@ -75,6 +75,8 @@ export async function runScenario(options: {
   adminToken: string;
   agents: number;
   scenario: Scenario;
+  /** requests in flight at most, per pool (check-ins, reports; default 32) */
+  connections?: number;
   /** bound on each wait (default 120 s) */
   timeoutMs?: number;
 }): Promise<ScenarioResult> {
@@ -99,6 +101,7 @@ export async function runScenario(options: {
     ...(scenario.streams === undefined ? {} : { streams: scenario.streams }),
     ...(scenario.pollIntervalMs === undefined ? {} : { pollIntervalMs: scenario.pollIntervalMs }),
     reportIntervalMs: scenario.reportIntervalMs,
+    ...(options.connections === undefined ? {} : { connections: options.connections }),
     errorRate: (_agent, pack) => (faulty !== null && pack === faulty.pack ? faulty.rate : 0),
   });
   const releases = new Map<string, string>();
