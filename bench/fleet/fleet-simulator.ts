@@ -293,7 +293,9 @@ export class FleetSimulator {
         if (desired.pack !== null && desired.pack !== agent.activePack) {
           if (index === null || !packAllowed(index.payload, desired.pack, new Date())) {
             this.#refusals += 1;
-            // Asked again shortly: what runs stays until a verified index backs the answer.
+            // Asked again shortly, in full (not a 304 on this answer): what runs stays until a
+            // verified index backs the answer.
+            agent.etag = null;
             setTimeout(() => {
               if (!this.#stopped) void this.#checkIn(agent);
             }, 200);
