@@ -8,7 +8,8 @@ import { quantile } from '../lib/load.ts';
  * N simulated agents on one event loop, as cheap as can be: no packs, no disks, one keep-alive
  * connection pool. Each registers, learns of index changes by stream (SSE, `streams` streams
  * shared by the agents) or by polling, asks what it should run, "activates" it at once, and
- * reports on an interval with the health its scenario gives the pack it runs.
+ * reports on an interval with the health its scenario gives the pack it runs (a report is skipped
+ * while the agent's previous one is in flight, or while every report connection is busy).
  *
  * An agent activates a pack only when the channel index, verified against the server's keys
  * (`GET /server/keys`, read once at start), allows it (core `verifyChannelIndex` and
@@ -48,6 +49,8 @@ export interface FleetStats {
   failures: number;
   /** desired answers the verified index did not back (the pack was not run) */
   refusals: number;
+  /** reports not sent because every report connection was busy */
+  reportsSkipped: number;
   /** every pack some agent ran at some point, with how many agents ran it */
   ran: Map<string, number>;
 }
@@ -82,6 +85,8 @@ export class FleetSimulator {
   readonly #indexes = new Map<number, Promise<VerifiedIndex | null>>();
   #serverKeys: PublicKeyInfo[] = [];
   #refusals = 0;
+  #reportsInFlight = 0;
+  #reportsSkipped = 0;
   #propagation: number[] = [];
   #timers: NodeJS.Timeout[] = [];
   #streams: IncomingMessage[] = [];
@@ -171,6 +176,7 @@ export class FleetSimulator {
       requests: this.#requests,
       failures: this.#failures,
       refusals: this.#refusals,
+      reportsSkipped: this.#reportsSkipped,
       ran,
     };
   }
@@ -320,7 +326,14 @@ export class FleetSimulator {
   /** Reports, unless the agent's previous report is still in flight (it is then skipped). */
   async #report(agent: SimAgent): Promise<void> {
     if (agent.reporting) return;
+    // A report waiting for a socket would carry what the agent ran when it was queued: when
+    // every report connection is busy the report is skipped, and the next interval sends one.
+    if (this.#reportsInFlight >= (this.#options.connections ?? 32)) {
+      this.#reportsSkipped += 1;
+      return;
+    }
     agent.reporting = true;
+    this.#reportsInFlight += 1;
     try {
       const rate = this.#options.errorRate?.(agent.id, agent.activePack) ?? 0;
       const errors = Math.round(rate * REQUESTS_PER_REPORT);
@@ -336,6 +349,7 @@ export class FleetSimulator {
         this.#reportAgent,
       );
     } finally {
+      this.#reportsInFlight -= 1;
       agent.reporting = false;
     }
   }

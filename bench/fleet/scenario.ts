@@ -59,6 +59,8 @@ export interface ScenarioResult {
   requests: number;
   /** desired answers no verified index backed (never run) */
   refusals: number;
+  /** reports not sent because every report connection was busy */
+  reportsSkipped: number;
   /** every pack some agent ran, with how many agents ran it */
   ran: Map<string, number>;
   /** releases by version → id, for callers that look further */
@@ -156,6 +158,7 @@ export async function runScenario(options: {
       failures: stats.failures,
       requests: stats.requests,
       refusals: stats.refusals,
+      reportsSkipped: stats.reportsSkipped,
       ran: stats.ran,
       releases,
       packs,
