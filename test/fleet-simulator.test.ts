@@ -4,7 +4,10 @@ import { loadScenario, runScenario } from '../bench/fleet/scenario.ts';
 import { startLockgate } from '../bench/lib/processes.ts';
 import type { LockgateProcess } from '../bench/lib/processes.ts';
 
-const AGENTS = 200;
+const AGENTS = 2000;
+/** SSE streams shared by the agents, and the report interval: cheap enough for 2 cores in CI. */
+const STREAMS = 40;
+const REPORT_INTERVAL_MS = 2000;
 
 /** PostgreSQL runs when CI=true or LOCKGATE_TEST_POSTGRES_URL is set, as the store suites do. */
 function postgresUrl(): string | null {
@@ -29,27 +32,44 @@ for (const database of DATABASES) {
         server = null;
       });
 
-      it(`takes ${AGENTS} agents through a canary to 100%, then rolls a failing canary back`, async () => {
+      it(`takes ${AGENTS} agents through a canary to 100%, then rolls a failing canary back, each agent running only packs a verified index allows`, async () => {
         server = await startLockgate({
           ...(database.url === null ? {} : { postgresUrl: database.url }),
           logLevel: 'warn',
           controllerIntervalMs: 100,
         });
         const scenario = await loadScenario(DEFAULT_SCENARIO);
+        scenario.streams = STREAMS;
+        scenario.reportIntervalMs = REPORT_INTERVAL_MS;
         const result = await runScenario({
           server,
           adminToken: server.adminToken,
           agents: AGENTS,
           scenario,
-          timeoutMs: 90_000,
+          timeoutMs: 120_000,
         });
-        // runScenario waits for each release's state and for every agent to run the pack the
-        // step names; a different final state or a fleet that does not converge throws.
-        expect(result.steps.map((step) => [step.release, step.state])).toEqual([
-          ['1.0.0', 'completed'],
-          ['2.0.0', 'completed'],
-          ['3.0.0', 'rolled_back'],
+        const pack = (version: string): string => {
+          const digest = result.packs.get(version);
+          if (digest === undefined) throw new Error(`no pack ${version}`);
+          return digest;
+        };
+        // v1 to everyone, v2 through its canary to everyone, v3 rolled back: everyone on v2.
+        expect(result.steps.map((step) => [step.release, step.state, step.counts])).toEqual([
+          ['1.0.0', 'completed', new Map([[pack('1.0.0'), AGENTS]])],
+          ['2.0.0', 'completed', new Map([[pack('2.0.0'), AGENTS]])],
+          ['3.0.0', 'rolled_back', new Map([[pack('2.0.0'), AGENTS]])],
         ]);
+        // Every agent ran v1 and v2; v3 reached its canary only; no agent ran anything else, and
+        // no desired answer went unbacked by the signed index the agent verified.
+        expect(result.refusals).toBe(0);
+        expect([...result.ran.keys()].sort()).toEqual(
+          [pack('1.0.0'), pack('2.0.0'), pack('3.0.0')].sort(),
+        );
+        expect(result.ran.get(pack('1.0.0'))).toBe(AGENTS);
+        expect(result.ran.get(pack('2.0.0'))).toBe(AGENTS);
+        const canary = result.ran.get(pack('3.0.0')) ?? 0;
+        expect(canary).toBeGreaterThan(0);
+        expect(canary).toBeLessThan(AGENTS / 2);
         expect(result.failures).toBe(0);
         const v3 = result.releases.get('3.0.0') ?? '';
         const timeline = await fetch(`${server.url}/api/v1/releases/${v3}/timeline`, {
@@ -58,7 +78,7 @@ for (const database of DATABASES) {
         const text = await timeline.text();
         expect(timeline.status).toBe(200);
         expect(text).toContain('gate.failed');
-      }, 240_000);
+      }, 400_000);
     },
   );
 }

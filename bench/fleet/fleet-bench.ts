@@ -17,6 +17,10 @@ export async function fleetBench(flags: Map<string, string>): Promise<void> {
   const scenario = await loadScenario(flags.get('scenario') ?? DEFAULT_SCENARIO);
   if (flags.has('mode')) scenario.mode = flags.get('mode') === 'poll' ? 'poll' : 'stream';
   if (flags.has('streams')) scenario.streams = numberFlag(flags, 'streams', agents);
+  if (flags.has('report-interval')) {
+    scenario.reportIntervalMs = numberFlag(flags, 'report-interval', scenario.reportIntervalMs);
+  }
+  const connections = numberFlag(flags, 'connections', 32);
   const postgresUrl = flags.get('postgres');
   const server = await startLockgate({
     ...(postgresUrl === undefined ? {} : { postgresUrl }),
@@ -24,9 +28,16 @@ export async function fleetBench(flags: Map<string, string>): Promise<void> {
     controllerIntervalMs: numberFlag(flags, 'controller-interval', 200),
   });
   try {
-    const result = await runScenario({ server, adminToken: server.adminToken, agents, scenario });
+    const result = await runScenario({
+      server,
+      adminToken: server.adminToken,
+      agents,
+      scenario,
+      connections,
+      timeoutMs: numberFlag(flags, 'timeout', 600) * 1000,
+    });
     printTable(
-      `fleet: ${agents.toLocaleString('en-US')} agents (${scenario.mode}${scenario.streams === undefined ? '' : `, ${scenario.streams} streams`}), report every ${scenario.reportIntervalMs} ms, ${postgresUrl === undefined ? 'SQLite' : 'PostgreSQL'}; registered in ${result.registerSeconds.toFixed(1)} s; ${result.requests.toLocaleString('en-US')} requests, ${result.failures} failed`,
+      `fleet: ${agents.toLocaleString('en-US')} agents (${scenario.mode}${scenario.streams === undefined ? '' : `, ${scenario.streams} streams`}), report every ${scenario.reportIntervalMs} ms, ${connections} connections, ${postgresUrl === undefined ? 'SQLite' : 'PostgreSQL'}; registered in ${result.registerSeconds.toFixed(1)} s; ${result.requests.toLocaleString('en-US')} requests, ${result.failures} failed, ${result.reportsSkipped.toLocaleString('en-US')} reports skipped (connections busy), ${result.refusals} desired answers refused (not backed by the verified index)`,
       [
         'release',
         'state',

@@ -1,12 +1,21 @@
 import { Agent, request } from 'node:http';
 import type { IncomingMessage } from 'node:http';
+import { isLockgateError, packAllowed, parsePublicKey, verifyChannelIndex } from '@lockgate/core';
+import type { ChannelIndexPayload, PublicKeyInfo } from '@lockgate/core';
 import { quantile } from '../lib/load.ts';
 
 /**
  * N simulated agents on one event loop, as cheap as can be: no packs, no disks, one keep-alive
  * connection pool. Each registers, learns of index changes by stream (SSE, `streams` streams
  * shared by the agents) or by polling, asks what it should run, "activates" it at once, and
- * reports on an interval with the health its scenario gives the pack it runs.
+ * reports on an interval with the health its scenario gives the pack it runs (a report is skipped
+ * while the agent's previous one is in flight, or while every report connection is busy).
+ *
+ * An agent activates a pack only when the channel index, verified against the server's keys
+ * (`GET /server/keys`, read once at start), allows it (core `verifyChannelIndex` and
+ * `packAllowed`, as a real agent checks before it fetches a pack); a desired answer the signed
+ * index does not back is refused and counted (`refusals`), never run. Each agent keeps the list
+ * of packs it ran.
  *
  * Propagation of an index version to an agent = the time the agent's desired answer first
  * carries that version minus the index's `issuedAt` (server and simulator share the clock).
@@ -38,6 +47,18 @@ export interface FleetStats {
   propagationSamples: number;
   requests: number;
   failures: number;
+  /** desired answers the verified index did not back (the pack was not run) */
+  refusals: number;
+  /** reports not sent because every report connection was busy */
+  reportsSkipped: number;
+  /** every pack some agent ran at some point, with how many agents ran it */
+  ran: Map<string, number>;
+}
+
+/** A channel index version, verified: its payload and `issuedAt` in ms. */
+interface VerifiedIndex {
+  payload: ChannelIndexPayload;
+  issuedAtMs: number;
 }
 
 interface SimAgent {
@@ -49,6 +70,8 @@ interface SimAgent {
   checking: boolean;
   again: boolean;
   reporting: boolean;
+  /** every pack this agent ran, in order */
+  ran: string[];
 }
 
 const REQUESTS_PER_REPORT = 100;
@@ -59,7 +82,11 @@ export class FleetSimulator {
   readonly #reportAgent: Agent;
   readonly #streamAgent: Agent;
   readonly #agents: SimAgent[];
-  readonly #issuedAt = new Map<number, Promise<number>>();
+  readonly #indexes = new Map<number, Promise<VerifiedIndex | null>>();
+  #serverKeys: PublicKeyInfo[] = [];
+  #refusals = 0;
+  #reportsInFlight = 0;
+  #reportsSkipped = 0;
   #propagation: number[] = [];
   #timers: NodeJS.Timeout[] = [];
   #streams: IncomingMessage[] = [];
@@ -86,6 +113,7 @@ export class FleetSimulator {
       checking: false,
       again: false,
       reporting: false,
+      ran: [],
     }));
   }
 
@@ -109,6 +137,10 @@ export class FleetSimulator {
   /** Starts checking in (stream or poll) and reporting; every agent checks in once at once. */
   async start(): Promise<void> {
     const { mode, reportIntervalMs } = this.#options;
+    const keys = await this.#call('GET', '/server/keys');
+    const items = (keys.body as { items?: { publicKeyPem: string }[] } | null)?.items ?? [];
+    this.#serverKeys = items.map((key) => parsePublicKey(key.publicKeyPem));
+    if (this.#serverKeys.length === 0) throw new Error('The server listed no keys.');
     await Promise.all(this.#agents.map((agent) => this.#checkIn(agent)));
     if (mode === 'stream') {
       const streams = Math.max(
@@ -132,6 +164,10 @@ export class FleetSimulator {
       counts.set(agent.activePack, (counts.get(agent.activePack) ?? 0) + 1);
     }
     const sorted = Float64Array.from(this.#propagation).sort();
+    const ran = new Map<string, number>();
+    for (const agent of this.#agents) {
+      for (const pack of new Set(agent.ran)) ran.set(pack, (ran.get(pack) ?? 0) + 1);
+    }
     return {
       counts,
       propagationP50Ms: quantile(sorted, 0.5),
@@ -139,6 +175,9 @@ export class FleetSimulator {
       propagationSamples: sorted.length,
       requests: this.#requests,
       failures: this.#failures,
+      refusals: this.#refusals,
+      reportsSkipped: this.#reportsSkipped,
+      ran,
     };
   }
 
@@ -250,13 +289,26 @@ export class FleetSimulator {
         if (answer.status === 304 || answer.body === null) continue;
         const desired = answer.body as { pack: string | null; indexVersion: number };
         agent.etag = answer.etag;
+        const index = await this.#verifiedIndex(desired.indexVersion);
         if (desired.indexVersion > agent.version) {
           agent.version = desired.indexVersion;
-          const issued = await this.#issuedAtOf(desired.indexVersion);
-          if (Number.isFinite(issued)) this.#propagation.push(Date.now() - issued);
+          if (index !== null && index.payload.version === desired.indexVersion) {
+            this.#propagation.push(Date.now() - index.issuedAtMs);
+          }
         }
         if (desired.pack !== null && desired.pack !== agent.activePack) {
+          if (index === null || !packAllowed(index.payload, desired.pack, new Date())) {
+            this.#refusals += 1;
+            // Asked again shortly, in full (not a 304 on this answer): what runs stays until a
+            // verified index backs the answer.
+            agent.etag = null;
+            setTimeout(() => {
+              if (!this.#stopped) void this.#checkIn(agent);
+            }, 200);
+            continue;
+          }
           agent.activePack = desired.pack;
+          agent.ran.push(desired.pack);
           agent.lastAttempt = {
             kind: 'activate',
             pack: desired.pack,
@@ -274,7 +326,14 @@ export class FleetSimulator {
   /** Reports, unless the agent's previous report is still in flight (it is then skipped). */
   async #report(agent: SimAgent): Promise<void> {
     if (agent.reporting) return;
+    // A report waiting for a socket would carry what the agent ran when it was queued: when
+    // every report connection is busy the report is skipped, and the next interval sends one.
+    if (this.#reportsInFlight >= (this.#options.connections ?? 32)) {
+      this.#reportsSkipped += 1;
+      return;
+    }
     agent.reporting = true;
+    this.#reportsInFlight += 1;
     try {
       const rate = this.#options.errorRate?.(agent.id, agent.activePack) ?? 0;
       const errors = Math.round(rate * REQUESTS_PER_REPORT);
@@ -290,28 +349,40 @@ export class FleetSimulator {
         this.#reportAgent,
       );
     } finally {
+      this.#reportsInFlight -= 1;
       agent.reporting = false;
     }
   }
 
-  /** The issuedAt of an index version (ms), read once per version from the signed index. */
-  #issuedAtOf(version: number): Promise<number> {
-    let known = this.#issuedAt.get(version);
+  /**
+   * The channel index at `version` or later, verified against the server's keys (signature,
+   * expiry, env and channel), read once per version; null when the index served is older than
+   * `version` or does not verify.
+   */
+  #verifiedIndex(version: number): Promise<VerifiedIndex | null> {
+    let known = this.#indexes.get(version);
     if (known === undefined) {
       const { env, channel } = this.#options;
       known = this.#call('GET', `/channels/${env}/${channel}/index`).then((answer) => {
-        const envelope = answer.body as { payload?: string } | null;
-        const payload = JSON.parse(
-          Buffer.from(envelope?.payload ?? '', 'base64').toString('utf8') || '{}',
-        ) as {
-          version?: number;
-          issuedAt?: string;
-        };
-        return payload.version === version && payload.issuedAt !== undefined
-          ? Date.parse(payload.issuedAt)
-          : Number.NaN;
+        try {
+          const payload = verifyChannelIndex(answer.body, this.#serverKeys, {
+            now: new Date(),
+            env,
+            channel,
+          });
+          return payload.version >= version
+            ? { payload, issuedAtMs: Date.parse(payload.issuedAt) }
+            : null;
+        } catch (error) {
+          if (!isLockgateError(error)) throw error;
+          return null;
+        }
       });
-      this.#issuedAt.set(version, known);
+      this.#indexes.set(version, known);
+      // A version that could not be verified is asked again next time.
+      void known.then((index) => {
+        if (index === null) this.#indexes.delete(version);
+      });
     }
     return known;
   }

@@ -47,6 +47,8 @@ export interface StepResult {
   /** server CPU cores used on average during the step, and RSS at its end (when known) */
   serverCpu: number;
   serverRssMiB: number;
+  /** agents by the pack they run once the fleet converged (null: none) */
+  counts: Map<string | null, number>;
 }
 
 export interface ScenarioResult {
@@ -55,6 +57,12 @@ export interface ScenarioResult {
   steps: StepResult[];
   failures: number;
   requests: number;
+  /** desired answers no verified index backed (never run) */
+  refusals: number;
+  /** reports not sent because every report connection was busy */
+  reportsSkipped: number;
+  /** every pack some agent ran, with how many agents ran it */
+  ran: Map<string, number>;
   /** releases by version → id, for callers that look further */
   releases: Map<string, string>;
   packs: Map<string, string>;
@@ -69,6 +77,8 @@ export async function runScenario(options: {
   adminToken: string;
   agents: number;
   scenario: Scenario;
+  /** requests in flight at most, per pool (check-ins, reports; default 32) */
+  connections?: number;
   /** bound on each wait (default 120 s) */
   timeoutMs?: number;
 }): Promise<ScenarioResult> {
@@ -93,6 +103,7 @@ export async function runScenario(options: {
     ...(scenario.streams === undefined ? {} : { streams: scenario.streams }),
     ...(scenario.pollIntervalMs === undefined ? {} : { pollIntervalMs: scenario.pollIntervalMs }),
     reportIntervalMs: scenario.reportIntervalMs,
+    ...(options.connections === undefined ? {} : { connections: options.connections }),
     errorRate: (_agent, pack) => (faulty !== null && pack === faulty.pack ? faulty.rate : 0),
   });
   const releases = new Map<string, string>();
@@ -136,6 +147,7 @@ export async function runScenario(options: {
         propagationSamples: stats.propagationSamples,
         serverCpu: (server.cpuSeconds() - cpu) / convergedSeconds,
         serverRssMiB: server.rssMiB(),
+        counts: stats.counts,
       });
     }
     const stats = fleet.stats();
@@ -145,6 +157,9 @@ export async function runScenario(options: {
       steps,
       failures: stats.failures,
       requests: stats.requests,
+      refusals: stats.refusals,
+      reportsSkipped: stats.reportsSkipped,
+      ran: stats.ran,
       releases,
       packs,
     };
