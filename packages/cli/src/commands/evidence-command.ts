@@ -194,14 +194,25 @@ export async function verifyBundleFiles(
     const verify = recordVerifier(opened.check);
     facts = seqs.map((seq) => verify(files, seq));
   } else {
+    // The main thread takes the first share while the workers start and take the rest.
     const size = Math.ceil(seqs.length / workers);
     const chunks = Array.from({ length: workers }, (_, i) => seqs.slice(i * size, (i + 1) * size));
-    const results = await Promise.all(
-      chunks.map((chunk) =>
-        runWorker({ check: opened.check, seqs: chunk, files: filesOf(files, chunk) }),
-      ),
+    const [own = [], ...others] = chunks;
+    const running = others.map((chunk) =>
+      runWorker({ check: opened.check, seqs: chunk, files: filesOf(files, chunk) }),
     );
-    facts = [];
+    const verify = recordVerifier(opened.check);
+    const ownFacts: RecordFacts[] = [];
+    let ownFailure: Error | null = null;
+    try {
+      for (const seq of own) ownFacts.push(verify(files, seq));
+    } catch (error) {
+      ownFailure = error instanceof Error ? error : new Error(String(error));
+    }
+    // Every worker is awaited before a failure is thrown: none is left running.
+    const results = await Promise.all(running);
+    if (ownFailure !== null) throw ownFailure;
+    facts = ownFacts;
     for (const result of results) {
       if (!result.ok) {
         throw new LockgateError(result.code as ErrorCode, result.message, {

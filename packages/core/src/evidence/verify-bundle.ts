@@ -236,7 +236,7 @@ export function recordVerifier(
       );
     }
     const { seq: recordSeq, digest, ...unsealed } = predicate;
-    if (typeof digest !== 'string' || digestOf(canonicalJson(unsealed)) !== digest) {
+    if (typeof digest !== 'string' || digestOf(jcsOfParsed(unsealed)) !== digest) {
       throw fail(
         'RECORD_SIGNATURE_INVALID',
         envelopePath,
@@ -551,7 +551,28 @@ function canonicalObject(bytes: Uint8Array): Record<string, unknown> | null {
     return null;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
-  return canonicalize(value) === text ? (value as Record<string, unknown>) : null;
+  // JCS is JSON.stringify with every object's keys in UTF-16 order (RFC 8785 §3.2): when the
+  // parsed value's keys are already in that order, the cheap serialization decides.
+  const canonical = keysInOrder(value)
+    ? JSON.stringify(value) === text
+    : canonicalize(value) === text;
+  return canonical ? (value as Record<string, unknown>) : null;
+}
+
+/** canonicalJson of a value parsed from JSON text (no undefined, no toJSON): fast when in order. */
+function jcsOfParsed(value: unknown): string {
+  return keysInOrder(value) ? JSON.stringify(value) : canonicalJson(value);
+}
+
+/** Whether every object in a parsed JSON value lists its keys in UTF-16 code unit order. */
+function keysInOrder(value: unknown): boolean {
+  if (Array.isArray(value)) return value.every(keysInOrder);
+  if (typeof value !== 'object' || value === null) return true;
+  const keys = Object.keys(value);
+  for (let i = 1; i < keys.length; i++) {
+    if ((keys[i - 1] as string) >= (keys[i] as string)) return false;
+  }
+  return keys.every((key) => keysInOrder((value as Record<string, unknown>)[key]));
 }
 
 function fail(
