@@ -1,4 +1,4 @@
-import { canonicalBytes, digestOf } from '@lockgate/core';
+import { canonicalBytes, digestOf, releaseDraftOf } from '@lockgate/core';
 import type { DecisionDraft } from '@lockgate/core';
 import type { DecisionRecord } from './decision-store.ts';
 
@@ -44,21 +44,7 @@ export function decisionRecordDigest(record: Omit<DecisionRecord, 'seq' | 'diges
 
 /** The core decision draft a release record was made from (for replay with decisionDigest). */
 export function draftOf(record: DecisionRecord): DecisionDraft | null {
-  if (record.release === null || record.from === null || record.to === null) return null;
-  if (record.stageIndex === null) return null;
-  return {
-    release: record.release,
-    at: record.at,
-    kind: record.kind as DecisionDraft['kind'],
-    rule: record.rule,
-    actor: record.actor,
-    reason: record.reason,
-    from: record.from as DecisionDraft['from'],
-    to: record.to as DecisionDraft['to'],
-    stageIndex: record.stageIndex,
-    inputs: record.inputs,
-    verdict: record.verdict,
-  };
+  return releaseDraftOf(record);
 }
 
 export interface ChainVerification {
