@@ -5,8 +5,7 @@ import { useLive } from '../app/live.tsx';
 import { Link } from '../app/router.tsx';
 import { useConsole } from '../app/session.tsx';
 import { Refusal } from '../ui/refusal.tsx';
-
-const DAYS: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+import { WeekdayPicker } from '../ui/weekday-picker.tsx';
 
 /** The form's schedule fields as the API takes them; null when neither is set (not scheduled). */
 export function scheduleOf(fields: {
@@ -125,21 +124,7 @@ export function ScheduleReleaseForm(props: {
       </p>
       {inWindow ? (
         <p>
-          <span id={`${id}-days`}>Window days</span>{' '}
-          <span role="group" aria-labelledby={`${id}-days`}>
-            {DAYS.map((day) => (
-              <label key={day}>
-                <input
-                  type="checkbox"
-                  checked={days.includes(day)}
-                  onChange={(e) =>
-                    setDays(e.target.checked ? [...days, day] : days.filter((d) => d !== day))
-                  }
-                />
-                {day}{' '}
-              </label>
-            ))}
-          </span>{' '}
+          <WeekdayPicker id={id} label="Window days" days={days} onChange={setDays} />{' '}
           <label htmlFor={`${id}-start`}>Window start (UTC, HH:MM)</label>{' '}
           <input
             id={`${id}-start`}

@@ -12,11 +12,11 @@ import { canAct, useConsole } from '../app/session.tsx';
 import { ReasonAction } from '../ui/action.tsx';
 import { packName, time } from '../ui/format.ts';
 import { Refusal } from '../ui/refusal.tsx';
+import { WeekdayPicker } from '../ui/weekday-picker.tsx';
 import { calendar } from './schedule-model.ts';
 import { PRECONDITION_MARK, preconditionsOf } from './schedule-preconditions.ts';
 import { ScheduleReleaseForm } from './schedule-release-form.tsx';
 
-const DAYS: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 /** Most scheduled releases whose preconditions are shown (the soonest first). */
 const MAX_SCHEDULED = 20;
 
@@ -268,21 +268,7 @@ function NewFreezeWindow(props: { envs: readonly string[]; onDone: () => void })
         </p>
       ) : (
         <p>
-          <span id={`${id}-days`}>Days</span>{' '}
-          <span role="group" aria-labelledby={`${id}-days`}>
-            {DAYS.map((day) => (
-              <label key={day}>
-                <input
-                  type="checkbox"
-                  checked={days.includes(day)}
-                  onChange={(e) =>
-                    setDays(e.target.checked ? [...days, day] : days.filter((d) => d !== day))
-                  }
-                />
-                {day}{' '}
-              </label>
-            ))}
-          </span>{' '}
+          <WeekdayPicker id={id} label="Days" days={days} onChange={setDays} />{' '}
           <label htmlFor={`${id}-time`}>Start (UTC, HH:MM)</label>{' '}
           <input
             id={`${id}-time`}
