@@ -27,10 +27,12 @@ import { decisionDigest } from '../release/decision-record.ts';
 import { commandOfDraft, firstDifference, replayCall } from '../release/decision-replay.ts';
 import type { DecisionDraft, ReleaseCommand, ReleaseContext } from '../release/release-state.ts';
 
-/** A decision record as the log holds it (the fields replay reads). */
+/** A decision record as the log holds it (the fields replay reads; the server's record adds its chain). */
 export interface ReplayRecord {
+  /** position in the hash chain: 1, 2, 3, ... */
   seq: number;
   id: string;
+  /** null for records about a channel or environment rather than one release (pins, freezes) */
   release: string | null;
   env: string | null;
   channel: string | null;
@@ -39,11 +41,16 @@ export interface ReplayRecord {
   rule: string;
   actor: string;
   reason: string | null;
+  /** release state before and after; null for records that are not about a release's state */
   from: string | null;
   to: string | null;
   stageIndex: number | null;
   inputs: Record<string, unknown>;
   verdict: string;
+  /**
+   * The core that decided (`CORE_VERSION`, e.g. `0.1.0+decide.1`), stamped on every record the
+   * log appends; null on records written before it was kept.
+   */
   coreVersion: string | null;
 }
 

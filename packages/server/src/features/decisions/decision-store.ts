@@ -1,37 +1,18 @@
 import { sql } from 'kysely';
+import type { ReplayRecord } from '@lockgate/core';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, DecisionRecordsTable } from '../../db/schema.ts';
 
-/** One entry of the decision log, as stored and as the API shows it. */
-export interface DecisionRecord {
-  /** position in the hash chain: 1, 2, 3, ... */
-  seq: number;
-  id: string;
-  /** null for records about a channel or environment rather than one release (pins, freezes) */
-  release: string | null;
-  env: string | null;
-  channel: string | null;
-  at: string;
-  kind: string;
-  rule: string;
-  actor: string;
-  reason: string | null;
-  /** release state before and after; null for records that are not about a release's state */
-  from: string | null;
-  to: string | null;
-  stageIndex: number | null;
-  inputs: Record<string, unknown>;
-  verdict: string;
+/**
+ * One entry of the decision log, as stored and as the API shows it: the record core replays
+ * (`ReplayRecord`) and its place in the hash chain. `coreVersion` is part of the record digest
+ * only when set, so the digests of older records still verify (decision-log.ts).
+ */
+export interface DecisionRecord extends ReplayRecord {
   /** the controller (holder id) that decided; null for operator actions */
   holder: string | null;
   digest: string;
   prevDigest: string | null;
-  /**
-   * The core that decided (`CORE_VERSION`, e.g. `0.1.0+decide.1`), stamped on every record the
-   * log appends; null on records written before it was kept. Part of the record digest only when
-   * set, so the digests of older records still verify (decision-log.ts).
-   */
-  coreVersion: string | null;
 }
 
 export interface ChainHead {
