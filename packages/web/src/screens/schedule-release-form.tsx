@@ -5,7 +5,7 @@ import { useLive } from '../app/live.tsx';
 import { Link } from '../app/router.tsx';
 import { useConsole } from '../app/session.tsx';
 import { Refusal } from '../ui/refusal.tsx';
-import { WeekdayPicker } from '../ui/weekday-picker.tsx';
+import { WeeklyWindowFields } from '../ui/weekday-picker.tsx';
 
 /** The form's schedule fields as the API takes them; null when neither is set (not scheduled). */
 export function scheduleOf(fields: {
@@ -124,24 +124,19 @@ export function ScheduleReleaseForm(props: {
       </p>
       {inWindow ? (
         <p>
-          <WeekdayPicker id={id} label="Window days" days={days} onChange={setDays} />{' '}
-          <label htmlFor={`${id}-start`}>Window start (UTC, HH:MM)</label>{' '}
-          <input
-            id={`${id}-start`}
-            required
-            pattern="([01][0-9]|2[0-3]):[0-5][0-9]"
-            value={start}
-            onChange={(e) => setStart(e.target.value)}
-          />{' '}
-          <label htmlFor={`${id}-minutes`}>Window minutes</label>{' '}
-          <input
-            id={`${id}-minutes`}
-            type="number"
-            min={1}
-            max={10080}
-            required
-            value={minutes}
-            onChange={(e) => setMinutes(e.target.value)}
+          <WeeklyWindowFields
+            id={id}
+            labels={{
+              days: 'Window days',
+              start: 'Window start (UTC, HH:MM)',
+              minutes: 'Window minutes',
+            }}
+            days={days}
+            onDays={setDays}
+            start={start}
+            onStart={setStart}
+            minutes={minutes}
+            onMinutes={setMinutes}
           />
         </p>
       ) : null}

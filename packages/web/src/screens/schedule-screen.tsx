@@ -12,7 +12,7 @@ import { canAct, useConsole } from '../app/session.tsx';
 import { ReasonAction } from '../ui/action.tsx';
 import { packName, time } from '../ui/format.ts';
 import { Refusal } from '../ui/refusal.tsx';
-import { WeekdayPicker } from '../ui/weekday-picker.tsx';
+import { WeeklyWindowFields } from '../ui/weekday-picker.tsx';
 import { calendar } from './schedule-model.ts';
 import { PRECONDITION_MARK, preconditionsOf } from './schedule-preconditions.ts';
 import { ScheduleReleaseForm } from './schedule-release-form.tsx';
@@ -268,24 +268,15 @@ function NewFreezeWindow(props: { envs: readonly string[]; onDone: () => void })
         </p>
       ) : (
         <p>
-          <WeekdayPicker id={id} label="Days" days={days} onChange={setDays} />{' '}
-          <label htmlFor={`${id}-time`}>Start (UTC, HH:MM)</label>{' '}
-          <input
-            id={`${id}-time`}
-            required
-            pattern="[0-2][0-9]:[0-5][0-9]"
-            value={start}
-            onChange={(e) => setStart(e.target.value)}
-          />{' '}
-          <label htmlFor={`${id}-minutes`}>Minutes</label>{' '}
-          <input
-            id={`${id}-minutes`}
-            type="number"
-            min={1}
-            max={10080}
-            required
-            value={duration}
-            onChange={(e) => setDuration(e.target.value)}
+          <WeeklyWindowFields
+            id={id}
+            labels={{ days: 'Days', start: 'Start (UTC, HH:MM)', minutes: 'Minutes' }}
+            days={days}
+            onDays={setDays}
+            start={start}
+            onStart={setStart}
+            minutes={duration}
+            onMinutes={setDuration}
           />
         </p>
       )}

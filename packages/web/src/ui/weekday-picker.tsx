@@ -31,3 +31,43 @@ export function WeekdayPicker(props: {
     </>
   );
 }
+
+/** 00:00 to 23:59 */
+const HH_MM = '([01][0-9]|2[0-3]):[0-5][0-9]';
+
+/** The fields of a weekly window: its days, its start (UTC) and its length in minutes. */
+export function WeeklyWindowFields(props: {
+  id: string;
+  labels: { days: string; start: string; minutes: string };
+  days: readonly Weekday[];
+  onDays: (days: Weekday[]) => void;
+  start: string;
+  onStart: (start: string) => void;
+  minutes: string;
+  onMinutes: (minutes: string) => void;
+}) {
+  const { id, labels } = props;
+  return (
+    <>
+      <WeekdayPicker id={id} label={labels.days} days={props.days} onChange={props.onDays} />{' '}
+      <label htmlFor={`${id}-start`}>{labels.start}</label>{' '}
+      <input
+        id={`${id}-start`}
+        required
+        pattern={HH_MM}
+        value={props.start}
+        onChange={(e) => props.onStart(e.target.value)}
+      />{' '}
+      <label htmlFor={`${id}-minutes`}>{labels.minutes}</label>{' '}
+      <input
+        id={`${id}-minutes`}
+        type="number"
+        min={1}
+        max={10080}
+        required
+        value={props.minutes}
+        onChange={(e) => props.onMinutes(e.target.value)}
+      />
+    </>
+  );
+}
