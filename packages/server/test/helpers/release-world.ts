@@ -260,3 +260,22 @@ export class Fleet {
     return counts;
   }
 }
+
+/**
+ * A world where every target already runs v1: the channel, v1 released as its base, the plan
+ * named, and a fleet of `targets` simulated targets registered and reported once.
+ */
+export async function createFleetWorld(
+  dialect: TestDialect,
+  plan: { name: string; stages: unknown[] },
+  targets: number,
+): Promise<{ w: World; fleet: Fleet }> {
+  const w = await createWorld(dialect);
+  await createChannel(w);
+  await baseline(w, w.packs.v1);
+  await putPlan(w, plan.name, plan.stages);
+  const fleet = new Fleet(w, simulatedTargets(targets));
+  await fleet.register();
+  await fleet.step();
+  return { w, fleet };
+}

@@ -5,19 +5,15 @@ import type { DecisionRecord } from '../../src/features/decisions/decision-store
 import type { ReleaseView } from '../../src/features/releases/release-service.ts';
 import { DIALECTS, describeDialect } from '../helpers/test-database.ts';
 import {
-  baseline,
   CHANNEL,
-  createChannel,
+  createFleetWorld,
   createRelease,
-  createWorld,
   ENV,
-  Fleet,
   getRelease,
   putPlan,
-  simulatedTargets,
   timelineOf,
 } from '../helpers/release-world.ts';
-import type { World } from '../helpers/release-world.ts';
+import type { World, Fleet } from '../helpers/release-world.ts';
 
 const gate = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
   metric: 'error_rate',
@@ -68,13 +64,7 @@ for (const dialect of DIALECTS) {
     let fleet: Fleet;
 
     beforeEach(async () => {
-      w = await createWorld(dialect);
-      await createChannel(w);
-      await baseline(w, w.packs.v1);
-      await putPlan(w, 'two', TWO_STAGES);
-      fleet = new Fleet(w, simulatedTargets(40));
-      await fleet.register();
-      await fleet.step();
+      ({ w, fleet } = await createFleetWorld(dialect, { name: 'two', stages: TWO_STAGES }, 40));
     });
 
     afterEach(async () => {

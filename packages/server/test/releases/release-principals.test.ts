@@ -3,18 +3,13 @@ import type { ChannelView } from '../../src/features/channels/channel-service.ts
 import type { ReleaseView } from '../../src/features/releases/release-service.ts';
 import { DIALECTS, describeDialect } from '../helpers/test-database.ts';
 import {
-  baseline,
   CHANNEL,
-  createChannel,
-  createWorld,
+  createFleetWorld,
   ENV,
-  Fleet,
   getRelease,
-  putPlan,
-  simulatedTargets,
   timelineOf,
 } from '../helpers/release-world.ts';
-import type { World } from '../helpers/release-world.ts';
+import type { World, Fleet } from '../helpers/release-world.ts';
 
 /** A first stage that waits for two approvals, then everyone. */
 const APPROVED = [
@@ -63,13 +58,7 @@ for (const dialect of DIALECTS) {
     };
 
     beforeEach(async () => {
-      w = await createWorld(dialect);
-      await createChannel(w);
-      await baseline(w, w.packs.v1);
-      await putPlan(w, 'approved', APPROVED);
-      fleet = new Fleet(w, simulatedTargets(8));
-      await fleet.register();
-      await fleet.step();
+      ({ w, fleet } = await createFleetWorld(dialect, { name: 'approved', stages: APPROVED }, 8));
       for (const name of ['alice', 'bob', 'carol']) {
         const created = await w.call<{ secret: string }>('POST', '/tokens', {
           name,

@@ -3,18 +3,14 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { ReleaseView } from '../../src/features/releases/release-service.ts';
 import { DIALECTS, describeDialect } from '../helpers/test-database.ts';
 import {
-  baseline,
   CHANNEL,
-  createChannel,
+  createFleetWorld,
   createRelease,
-  createWorld,
   ENV,
-  Fleet,
   getRelease,
   putPlan,
-  simulatedTargets,
 } from '../helpers/release-world.ts';
-import type { World } from '../helpers/release-world.ts';
+import type { World, Fleet } from '../helpers/release-world.ts';
 
 const CANARY = [
   { name: 'slow', percent: 25, soakSeconds: 600, gates: [] },
@@ -27,13 +23,7 @@ for (const dialect of DIALECTS) {
     let fleet: Fleet;
 
     beforeEach(async () => {
-      w = await createWorld(dialect);
-      await createChannel(w);
-      await baseline(w, w.packs.v1);
-      await putPlan(w, 'slow', CANARY);
-      fleet = new Fleet(w, simulatedTargets(40));
-      await fleet.register();
-      await fleet.step();
+      ({ w, fleet } = await createFleetWorld(dialect, { name: 'slow', stages: CANARY }, 40));
     });
 
     afterEach(async () => {

@@ -4,17 +4,12 @@ import { CORE_VERSION } from '@lockgate/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DecisionRecord } from '../../src/features/decisions/decision-store.ts';
 import {
-  baseline,
-  createChannel,
+  createFleetWorld,
   createRelease,
-  createWorld,
-  Fleet,
   getRelease,
-  putPlan,
-  simulatedTargets,
   timelineOf,
 } from '../helpers/release-world.ts';
-import type { World } from '../helpers/release-world.ts';
+import type { World, Fleet } from '../helpers/release-world.ts';
 import { DIALECTS, describeDialect } from '../helpers/test-database.ts';
 
 const gate = {
@@ -79,13 +74,7 @@ for (const dialect of DIALECTS) {
     let fleet: Fleet;
 
     beforeEach(async () => {
-      w = await createWorld(dialect);
-      await createChannel(w);
-      await baseline(w, w.packs.v1);
-      await putPlan(w, 'two', TWO_STAGES);
-      fleet = new Fleet(w, simulatedTargets(40));
-      await fleet.register();
-      await fleet.step();
+      ({ w, fleet } = await createFleetWorld(dialect, { name: 'two', stages: TWO_STAGES }, 40));
     });
 
     afterEach(async () => {

@@ -12,17 +12,8 @@ import type {
 } from '../../src/features/evidence/evidence-service.ts';
 import type { DecisionRecord } from '../../src/features/decisions/decision-store.ts';
 import { DIALECTS, describeDialect } from '../helpers/test-database.ts';
-import {
-  baseline,
-  createChannel,
-  createRelease,
-  createWorld,
-  Fleet,
-  getRelease,
-  putPlan,
-  simulatedTargets,
-} from '../helpers/release-world.ts';
-import type { World } from '../helpers/release-world.ts';
+import { createFleetWorld, createRelease, getRelease } from '../helpers/release-world.ts';
+import type { World, Fleet } from '../helpers/release-world.ts';
 
 const GATE = {
   metric: 'error_rate',
@@ -51,13 +42,7 @@ for (const dialect of DIALECTS) {
     let fleet: Fleet;
 
     beforeEach(async () => {
-      w = await createWorld(dialect);
-      await createChannel(w);
-      await baseline(w, w.packs.v1);
-      await putPlan(w, 'two', TWO_STAGES);
-      fleet = new Fleet(w, simulatedTargets(12));
-      await fleet.register();
-      await fleet.step();
+      ({ w, fleet } = await createFleetWorld(dialect, { name: 'two', stages: TWO_STAGES }, 12));
     });
 
     afterEach(async () => {
