@@ -37,7 +37,7 @@ export async function fleetBench(flags: Map<string, string>): Promise<void> {
       timeoutMs: numberFlag(flags, 'timeout', 600) * 1000,
     });
     printTable(
-      `fleet: ${agents.toLocaleString('en-US')} agents (${scenario.mode}${scenario.streams === undefined ? '' : `, ${scenario.streams} streams`}), report every ${scenario.reportIntervalMs} ms, ${connections} connections, ${postgresUrl === undefined ? 'SQLite' : 'PostgreSQL'}; registered in ${result.registerSeconds.toFixed(1)} s; ${result.requests.toLocaleString('en-US')} requests, ${result.failures} failed, ${result.reportsSkipped.toLocaleString('en-US')} reports skipped (connections busy), ${result.refusals} desired answers refused (not backed by the verified index)`,
+      `fleet: ${agents.toLocaleString('en-US')} agents (${scenario.mode}${scenario.streams === undefined ? '' : `, ${scenario.streams} streams`}), report every ${scenario.reportIntervalMs} ms, ${connections} connections, ${postgresUrl === undefined ? 'SQLite' : 'PostgreSQL'}; registered in ${result.registerSeconds.toFixed(1)} s; ${result.requests.toLocaleString('en-US')} requests, ${result.failures} failed, ${result.reportsMerged.toLocaleString('en-US')} report intervals merged into a waiting report (report queue peak ${result.reportQueuePeak.toLocaleString('en-US')}), ${result.refusals} desired answers refused (not backed by the verified index)`,
       [
         'release',
         'state',

@@ -8,8 +8,13 @@ import { quantile } from '../lib/load.ts';
  * N simulated agents on one event loop, as cheap as can be: no packs, no disks, one keep-alive
  * connection pool. Each registers, learns of index changes by stream (SSE, `streams` streams
  * shared by the agents) or by polling, asks what it should run, "activates" it at once, and
- * reports on an interval with the health its scenario gives the pack it runs (a report is skipped
- * while the agent's previous one is in flight, or while every report connection is busy).
+ * reports on an interval with the health its scenario gives the pack it runs.
+ *
+ * Reports wait their turn in one first-come queue drained by the report connections; an agent is
+ * in it at most once (an interval that finds its report still waiting or in flight is merged into
+ * it and counted in `reportsMerged`), and a report's body is built when it is sent, so it carries
+ * what the agent runs then, never what it ran when it was queued. When the server takes reports
+ * more slowly than the fleet makes them, every agent still reports in turn, less often.
  *
  * An agent activates a pack only when the channel index, verified against the server's keys
  * (`GET /server/keys`, read once at start), allows it (core `verifyChannelIndex` and
@@ -49,8 +54,10 @@ export interface FleetStats {
   failures: number;
   /** desired answers the verified index did not back (the pack was not run) */
   refusals: number;
-  /** reports not sent because every report connection was busy */
-  reportsSkipped: number;
+  /** report intervals merged into the agent's report still waiting or in flight */
+  reportsMerged: number;
+  /** the longest the report queue has been (agents waiting for a report connection) */
+  reportQueuePeak: number;
   /** every pack some agent ran at some point, with how many agents ran it */
   ran: Map<string, number>;
 }
@@ -69,6 +76,7 @@ interface SimAgent {
   version: number;
   checking: boolean;
   again: boolean;
+  /** queued or in flight */
   reporting: boolean;
   /** every pack this agent ran, in order */
   ran: string[];
@@ -86,7 +94,11 @@ export class FleetSimulator {
   #serverKeys: PublicKeyInfo[] = [];
   #refusals = 0;
   #reportsInFlight = 0;
-  #reportsSkipped = 0;
+  #reportsMerged = 0;
+  /** agents waiting for a report connection, first come first served, from `#reportHead` on */
+  #reportQueue: SimAgent[] = [];
+  #reportHead = 0;
+  #reportQueuePeak = 0;
   #propagation: number[] = [];
   #timers: NodeJS.Timeout[] = [];
   #streams: IncomingMessage[] = [];
@@ -155,7 +167,7 @@ export class FleetSimulator {
       const every = this.#options.pollIntervalMs ?? 1000;
       this.#spread(every, (agent) => void this.#checkIn(agent));
     }
-    this.#spread(reportIntervalMs, (agent) => void this.#report(agent));
+    this.#spread(reportIntervalMs, (agent) => this.#report(agent));
   }
 
   stats(): FleetStats {
@@ -176,7 +188,8 @@ export class FleetSimulator {
       requests: this.#requests,
       failures: this.#failures,
       refusals: this.#refusals,
-      reportsSkipped: this.#reportsSkipped,
+      reportsMerged: this.#reportsMerged,
+      reportQueuePeak: this.#reportQueuePeak,
       ran,
     };
   }
@@ -315,7 +328,7 @@ export class FleetSimulator {
             result: 'ok',
             at: new Date().toISOString(),
           };
-          void this.#report(agent);
+          this.#report(agent);
         }
       } while (agent.again && !this.#stopped);
     } finally {
@@ -323,16 +336,39 @@ export class FleetSimulator {
     }
   }
 
-  /** Reports, unless the agent's previous report is still in flight (it is then skipped). */
-  async #report(agent: SimAgent): Promise<void> {
-    if (agent.reporting) return;
-    // A report waiting for a socket would carry what the agent ran when it was queued: when
-    // every report connection is busy the report is skipped, and the next interval sends one.
-    if (this.#reportsInFlight >= (this.#options.connections ?? 32)) {
-      this.#reportsSkipped += 1;
+  /** Queues the agent's report, or merges it into the one still waiting or in flight. */
+  #report(agent: SimAgent): void {
+    if (agent.reporting) {
+      this.#reportsMerged += 1;
       return;
     }
     agent.reporting = true;
+    this.#reportQueue.push(agent);
+    this.#reportQueuePeak = Math.max(
+      this.#reportQueuePeak,
+      this.#reportQueue.length - this.#reportHead,
+    );
+    this.#drainReports();
+  }
+
+  /** Sends queued reports while a report connection is free. */
+  #drainReports(): void {
+    const connections = this.#options.connections ?? 32;
+    while (
+      !this.#stopped &&
+      this.#reportsInFlight < connections &&
+      this.#reportHead < this.#reportQueue.length
+    ) {
+      const agent = this.#reportQueue[this.#reportHead++];
+      if (agent !== undefined) void this.#sendReport(agent);
+    }
+    if (this.#reportHead > 4096 && this.#reportHead * 2 > this.#reportQueue.length) {
+      this.#reportQueue = this.#reportQueue.slice(this.#reportHead);
+      this.#reportHead = 0;
+    }
+  }
+
+  async #sendReport(agent: SimAgent): Promise<void> {
     this.#reportsInFlight += 1;
     try {
       const rate = this.#options.errorRate?.(agent.id, agent.activePack) ?? 0;
@@ -351,6 +387,7 @@ export class FleetSimulator {
     } finally {
       this.#reportsInFlight -= 1;
       agent.reporting = false;
+      this.#drainReports();
     }
   }
 

@@ -59,8 +59,10 @@ export interface ScenarioResult {
   requests: number;
   /** desired answers no verified index backed (never run) */
   refusals: number;
-  /** reports not sent because every report connection was busy */
-  reportsSkipped: number;
+  /** report intervals merged into a report still waiting or in flight */
+  reportsMerged: number;
+  /** the longest the simulator's report queue has been */
+  reportQueuePeak: number;
   /** every pack some agent ran, with how many agents ran it */
   ran: Map<string, number>;
   /** releases by version → id, for callers that look further */
@@ -158,7 +160,8 @@ export async function runScenario(options: {
       failures: stats.failures,
       requests: stats.requests,
       refusals: stats.refusals,
-      reportsSkipped: stats.reportsSkipped,
+      reportsMerged: stats.reportsMerged,
+      reportQueuePeak: stats.reportQueuePeak,
       ran: stats.ran,
       releases,
       packs,
