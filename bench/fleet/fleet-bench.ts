@@ -25,6 +25,9 @@ export async function fleetBench(flags: Map<string, string>): Promise<void> {
   const server = await startLockgate({
     ...(postgresUrl === undefined ? {} : { postgresUrl }),
     logLevel: flags.get('log-level') ?? 'info',
+    ...(flags.has('profile')
+      ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${flags.get('profile')}` } }
+      : {}),
     controllerIntervalMs: numberFlag(flags, 'controller-interval', 200),
   });
   try {

@@ -62,7 +62,10 @@ export interface Controller {
    * within half their TTL of expiry, and prunes old reports and idempotency keys.
    */
   tick(): Promise<TickResult>;
-  /** Runs tick every intervalMs, and soon after wake(). */
+  /**
+   * Runs tick every intervalMs, and soon after wake(); after each tick it pauses at least as long
+   * as that tick took (ticks hold the event loop at most half the time).
+   */
   start(): void;
   /** Asks for a tick soon (debounced); does nothing unless started. */
   wake(): void;
@@ -256,20 +259,23 @@ export function createController(deps: ControllerDeps): Controller {
     return result;
   };
 
-  // The loop: one tick at a time; wake() brings the next one forward.
+  // The loop: one tick at a time; wake() brings the next one forward, but never sooner than the
+  // last tick took after it ended: ticks hold the event loop at most half the time, so check-ins,
+  // reports and operator commands are answered however often reports wake the controller.
   let started = false;
   let timer: NodeJS.Timeout | null = null;
   let timerDueAt = 0;
+  let notBefore = 0;
   let running: Promise<void> | null = null;
   let rerun = false;
 
   const schedule = (delayMs: number): void => {
     if (!started) return;
-    const dueAt = performance.now() + delayMs;
+    const dueAt = Math.max(performance.now() + delayMs, notBefore);
     if (timer !== null && timerDueAt <= dueAt) return;
     if (timer !== null) clearTimeout(timer);
     timerDueAt = dueAt;
-    timer = setTimeout(run, delayMs);
+    timer = setTimeout(run, dueAt - performance.now());
   };
 
   const run = (): void => {
@@ -278,6 +284,7 @@ export function createController(deps: ControllerDeps): Controller {
       rerun = true;
       return;
     }
+    const startedAt = performance.now();
     running = tick()
       .then(
         () => undefined,
@@ -285,6 +292,8 @@ export function createController(deps: ControllerDeps): Controller {
       )
       .finally(() => {
         running = null;
+        const endedAt = performance.now();
+        notBefore = endedAt + (endedAt - startedAt);
         const soon = rerun;
         rerun = false;
         schedule(soon ? Math.min(WAKE_DEBOUNCE_MS, intervalMs) : intervalMs);
