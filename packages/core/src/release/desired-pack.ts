@@ -16,6 +16,7 @@
 import { BUCKET_COUNT, bucketsOf, inBucket, inPercent } from './bucket.ts';
 import type { ChannelIndexPayload } from './channel-index.ts';
 import type { Instant } from './instant.ts';
+import { parseTime, toMillis } from './instant.ts';
 import { isUnexpired, rollbackAuthorized } from './pin.ts';
 import { matchesSelector } from './selector.ts';
 import type { TargetRef } from './selector.ts';
@@ -70,6 +71,23 @@ export function desiredPack(
   if (index.base !== null && packAllowed(index, index.base, now))
     return { pack: index.base, reason: 'base' };
   return { pack: null, reason: 'none' };
+}
+
+/**
+ * Until when `desiredPack`'s answers on this index hold: the first pin or rollback authorization
+ * expiry after `now`, in milliseconds since the epoch (+∞ when none). `desiredPack` reads the
+ * time only through those expiries, so for every target and every `t` with
+ * `now ≤ t < desiredPackStableUntil(index, now)`, `desiredPack(index, target, t)` equals
+ * `desiredPack(index, target, now)`: a caller may keep an answer until then.
+ */
+export function desiredPackStableUntil(index: ChannelIndexPayload, now: Instant): number {
+  const nowMs = toMillis(now);
+  let until = Number.POSITIVE_INFINITY;
+  for (const { expiresAt } of [...index.pins, ...index.rollbackAuthorizations]) {
+    const end = parseTime(expiresAt);
+    if (end !== null && end > nowMs && end < until) until = end;
+  }
+  return until;
 }
 
 /**

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   buildChannelIndex,
   desiredPack,
+  desiredPackStableUntil,
   inPercent,
   preAuthEncoding,
   rolloutOf,
@@ -252,6 +253,71 @@ describe('desiredPack', () => {
           return at1.pack !== NEW || at2.pack === NEW;
         },
       ),
+    );
+  });
+});
+
+describe('desiredPackStableUntil', () => {
+  it('is the first pin or rollback authorization expiry after now, and +∞ without one', () => {
+    const index = buildChannelIndex(
+      input({
+        pins: [{ cohort: null, pack: PINNED, expiresAt: at(600), reason: 'hold' }],
+        rollbackAuthorizations: [{ pack: OLDER, reason: 'r', expiresAt: at(300) }],
+      }),
+    );
+    expect(desiredPackStableUntil(index, at(1))).toBe(Date.parse(at(300)));
+    expect(desiredPackStableUntil(index, at(300))).toBe(Date.parse(at(600)));
+    expect(desiredPackStableUntil(index, at(600))).toBe(Number.POSITIVE_INFINITY);
+    expect(desiredPackStableUntil(buildChannelIndex(input()), at(1))).toBe(
+      Number.POSITIVE_INFINITY,
+    );
+  });
+
+  it('bounds a time during which desiredPack gives every target the same answer', () => {
+    const expiry = fc.integer({ min: 1, max: 900 }).map((s) => at(s));
+    const pin = fc.record({
+      cohort: fc.option(fc.constantFrom({ matchLabels: { region: 'eu' } }), { nil: null }),
+      pack: fc.constantFrom(NEW, OLD, OLDER, PINNED),
+      expiresAt: expiry,
+      reason: fc.constant('hold'),
+    });
+    const authorization = fc.record({
+      pack: fc.constantFrom(OLDER, PINNED),
+      reason: fc.constant('r'),
+      expiresAt: expiry,
+    });
+    const target = fc.record({
+      id: fc.string(),
+      labels: fc.constantFrom<Record<string, string>>({ region: 'eu' }, { region: 'us' }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(pin, { maxLength: 3 }),
+        fc.array(authorization, { maxLength: 2 }),
+        fc.constantFrom<number | null>(null, 14),
+        fc.array(target, { minLength: 1, maxLength: 5 }),
+        fc.integer({ min: 0, max: 1000 }),
+        fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }),
+        (pins, rollbackAuthorizations, floor, targets, seconds, fraction) => {
+          const index = buildChannelIndex(
+            input({ pins, rollbackAuthorizations, floor, base: OLDER }),
+          );
+          const nowMs = Date.parse(at(seconds));
+          const until = desiredPackStableUntil(index, at(seconds));
+          if (until <= nowMs) return false;
+          const span = Number.isFinite(until) ? until - nowMs : 3_600_000;
+          const later = new Date(nowMs + Math.floor(span * fraction)).toISOString();
+          const last = new Date(nowMs + span - 1).toISOString();
+          return targets.every((t) => {
+            const now = desiredPack(index, t, at(seconds));
+            return [later, last].every((when) => {
+              const then = desiredPack(index, t, when);
+              return then.pack === now.pack && then.reason === now.reason;
+            });
+          });
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });

@@ -434,6 +434,17 @@ for (const dialect of DIALECTS) {
           status: 200,
           body: { pack: w.packs.v2.digest, reason: 'pin' },
         });
+        // The same index answers by the clock: the pin holds until it expires, not after.
+        w.clock.advance(599);
+        const held = await w.call('GET', url, undefined, {
+          'if-none-match': String(pinned.headers['etag']),
+        });
+        expect(held.status).toBe(304);
+        w.clock.advance(1);
+        expect(await w.call('GET', url)).toMatchObject({
+          status: 200,
+          body: { pack: w.packs.v1.digest, reason: 'base' },
+        });
         expect(await w.call('GET', '/targets/nobody/desired')).toMatchObject({
           status: 404,
           body: { code: 'TARGET_NOT_FOUND' },

@@ -134,14 +134,25 @@ export function targetRoutes(app: FastifyInstance, options: { targets: TargetSer
     },
     async (request, reply) => {
       const desired = await targets.desired(request.params.id, actorOf(request));
-      const tag = createHash('sha256')
-        .update(`${desired.pack ?? ''}\n${desired.reason}`)
-        .digest('hex')
-        .slice(0, 32);
-      const etag = `"${tag}"`;
+      const etag = desiredEtag(desired.pack, desired.reason);
       void reply.header('etag', etag).header('cache-control', 'no-cache');
       if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send();
       return reply.code(200).send(desired);
     },
   );
+}
+
+// A desired answer's ETag depends on its pack and reason only; the few in use are kept.
+const etags = new Map<string, string>();
+const MAX_KEPT_ETAGS = 1024;
+
+function desiredEtag(pack: string | null, reason: string): string {
+  const key = `${pack ?? ''}\n${reason}`;
+  let etag = etags.get(key);
+  if (etag === undefined) {
+    etag = `"${createHash('sha256').update(key).digest('hex').slice(0, 32)}"`;
+    if (etags.size >= MAX_KEPT_ETAGS) etags.clear();
+    etags.set(key, etag);
+  }
+  return etag;
 }

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { desiredPack, isLabelKey, isLabelValue, LockgateError } from '@lockgate/core';
+import {
+  desiredPack,
+  desiredPackStableUntil,
+  isLabelKey,
+  isLabelValue,
+  LockgateError,
+} from '@lockgate/core';
 import type { DesiredReason, TargetAttempt, TargetHealth } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
 import type { Signals } from '../../signals.ts';
@@ -8,7 +14,7 @@ import { findChannel } from '../channels/public.ts';
 import { recordDecisions } from '../decisions/public.ts';
 import { assertChannelInScope, assertTargetInScope } from '../tokens/public.ts';
 import type { Principal } from '../tokens/public.ts';
-import type { CheckinCache } from './checkin-cache.ts';
+import type { CachedIndex, CheckinCache } from './checkin-cache.ts';
 import { createReportQueue } from './report-queue.ts';
 import type { ReportQueueOptions } from './report-queue.ts';
 import type { StoredTarget } from './target-store.ts';
@@ -120,6 +126,14 @@ export function createTargetService(deps: {
     },
   });
 
+  // What `desired` answered for a cached target row on a cached index, kept while core says the
+  // answer holds (desiredPackStableUntil): a new index version or a re-read row is another key,
+  // so an answer is never served past a change; a row dropped from the cache takes its answer.
+  const answers = new WeakMap<
+    StoredTarget,
+    { index: CachedIndex; fromMs: number; untilMs: number; view: DesiredView }
+  >();
+
   /** The target as check-ins read it: where it is and its labels, from the check-in cache. */
   const placementOf = async (id: string): Promise<StoredTarget> =>
     orNotFound(id, await checkin.target(id));
@@ -211,8 +225,15 @@ export function createTargetService(deps: {
       const target = await placementOf(id);
       assertChannelInScope(actor, target.env, target.channel, `read what ${id} runs in`);
       const index = await checkin.index(target.env, target.channel);
-      const desired = desiredPack(index.payload, { id, labels: target.labels }, clock());
-      return { pack: desired.pack, reason: desired.reason, indexVersion: index.version };
+      const now = clock();
+      const nowMs = now.getTime();
+      const kept = answers.get(target);
+      if (kept?.index === index && kept.fromMs <= nowMs && nowMs < kept.untilMs) return kept.view;
+      const desired = desiredPack(index.payload, { id, labels: target.labels }, now);
+      const view = { pack: desired.pack, reason: desired.reason, indexVersion: index.version };
+      const untilMs = desiredPackStableUntil(index.payload, now);
+      answers.set(target, { index, fromMs: nowMs, untilMs, view });
+      return view;
     },
 
     drain: () => reports.drain(),
