@@ -7,6 +7,8 @@ import { LockgateError } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
 import type { ServerConfig } from '../../config.ts';
 import type { StoresOf } from '../../stores.ts';
+import { CHANGE_FEED_SAFETY_POLL_MS } from '../../change-feed.ts';
+import type { ChangeFeed } from '../../change-feed.ts';
 import { CHANGE_POLL_SKEW_MS, createChangePoll } from '../../change-poll.ts';
 import { recordDecisions } from '../decisions/public.ts';
 import type { DecisionRecordDraft } from '../decisions/public.ts';
@@ -96,10 +98,12 @@ export function createTokenService(deps: {
   /** Told the ids of tokens just revoked, after the commit. */
   onRevoked?: (tokenIds: readonly string[]) => void;
   /**
-   * How long before a revocation by another replica takes effect here (default 1000 ms; 0: no
-   * cache). A revocation in this process takes effect at once.
+   * How long before a revocation by another replica takes effect here while the feed does not
+   * listen (default 1000 ms; 0: no cache). A revocation in this process takes effect at once.
    */
   cacheMaxAgeMs?: number;
+  /** Other replicas' revocations as they commit (PostgreSQL): they take effect at once too. */
+  feed?: ChangeFeed;
 }): TokenService {
   const { config, stores, clock } = deps;
   const cacheMaxAgeMs = deps.cacheMaxAgeMs ?? DEFAULT_TOKEN_CACHE_MAX_AGE_MS;
@@ -118,6 +122,15 @@ export function createTokenService(deps: {
     skewMs: CHANGE_POLL_SKEW_MS,
     changedSince: (since) => stores.tokens.revokedSince(since),
     onChanged: forget,
+    ...(deps.feed === undefined
+      ? {}
+      : {
+          feed: {
+            source: deps.feed,
+            pick: (change) => (change.kind === 'token' ? change.id : null),
+            safetyIntervalMs: CHANGE_FEED_SAFETY_POLL_MS,
+          },
+        }),
   });
 
   const lookup = async (hash: string): Promise<Actor | null> => {
