@@ -76,3 +76,54 @@ export function parseChange(payload: string | undefined): Change | null {
       return null;
   }
 }
+
+/** What `watchChanges` heard since it began. */
+export interface ChangeWatch {
+  /**
+   * Resolves true once every key was heard (also before this call), false after `timeoutMs` or
+   * at once when the feed does not listen.
+   */
+  heard(keys: readonly string[], timeoutMs: number): Promise<boolean>;
+  stop(): void;
+}
+
+/**
+ * Collects the keys of the changes `match` names, from now on. A replica that made a change
+ * waits until its own listener heard it before answering: PostgreSQL signals every listening
+ * session at the same commit, so the other replicas have been sent it too by then.
+ */
+export function watchChanges(
+  feed: ChangeFeed,
+  match: (change: Change) => string | null,
+): ChangeWatch {
+  const heard = new Set<string>();
+  let waiting: { keys: readonly string[]; done: (value: boolean) => void } | null = null;
+  const all = (keys: readonly string[]): boolean => keys.every((key) => heard.has(key));
+  const unsubscribe = feed.subscribe({
+    change(change) {
+      const key = match(change);
+      if (key === null) return;
+      heard.add(key);
+      if (waiting !== null && all(waiting.keys)) waiting.done(true);
+    },
+  });
+  return {
+    heard(keys, timeoutMs) {
+      if (all(keys)) return Promise.resolve(true);
+      if (feed.session() === null) return Promise.resolve(false);
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => finish(false), timeoutMs);
+        const finish = (value: boolean): void => {
+          clearTimeout(timer);
+          waiting = null;
+          resolve(value);
+        };
+        waiting = { keys, done: finish };
+      });
+    },
+    stop() {
+      waiting?.done(false);
+      unsubscribe();
+    },
+  };
+}
