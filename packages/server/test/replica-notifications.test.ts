@@ -108,6 +108,40 @@ for (const dialect of postgres) {
       );
     });
 
+    it('reads a target moved to another channel by one replica from that channel on another', async () => {
+      const call = (app: FastifyInstance, method: 'GET' | 'PUT', url: string, payload?: object) =>
+        app.inject({
+          method,
+          url: `/api/v1${url}`,
+          headers: one.auth,
+          ...(payload === undefined ? {} : { payload }),
+        });
+      expect((await call(one.app, 'PUT', '/environments/prod', {})).statusCode).toBe(201);
+      expect(
+        (await call(one.app, 'PUT', '/environments/prod/channels/stable', {})).statusCode,
+      ).toBe(201);
+      expect((await call(one.app, 'PUT', '/environments/prod/channels/beta', {})).statusCode).toBe(
+        201,
+      );
+      // beta's index is at version 2, stable's at 1.
+      expect(
+        (await call(one.app, 'PUT', '/environments/prod/channels/beta', { floor: 1 })).statusCode,
+      ).toBe(200);
+      const register = (channel: string) =>
+        call(one.app, 'PUT', '/targets/host-1', { env: 'prod', channel, labels: {} });
+      expect((await register('stable')).statusCode).toBeLessThan(300);
+      const versionOnTwo = async (): Promise<number> =>
+        (await call(two.app, 'GET', '/targets/host-1/desired')).json<{ indexVersion: number }>()
+          .indexVersion;
+      // Replica two reads the target once and keeps its row (its poll would not ask for 10 min).
+      expect(await versionOnTwo()).toBe(1);
+      expect(await versionOnTwo()).toBe(1);
+      expect((await register('beta')).statusCode).toBe(200);
+      await eventually('replica two to read the target in beta', 10_000, async () =>
+        (await versionOnTwo()) === 2 ? true : null,
+      );
+    });
+
     it('wakes the event streams on one replica when another publishes an index version', async () => {
       const put = (floor: number) =>
         one.app.inject({
