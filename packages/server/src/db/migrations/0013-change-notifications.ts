@@ -39,7 +39,9 @@ const TRIGGERS = [
   },
   {
     table: 'targets',
-    events: 'insert or update or delete',
+    // Not on every update: reports update targets (active pack, last report) many times a
+    // second and leave updated_at alone; the trigger does not even run for them.
+    events: 'insert or update of updated_at or delete',
     body: sql`
       if tg_op = 'DELETE' then
         perform pg_notify('lockgate_changes', json_build_object(
