@@ -8,14 +8,14 @@ import { numberFlag, printTable } from './lib/table.ts';
 const ENV = 'bench';
 const CHANNEL = 'stable';
 
-interface Streams {
+export interface Streams {
   /** Resolves with each stream's delay (ms) from `started` to its event with `version`. */
   until(version: number, started: number): Promise<number[]>;
   close(): void;
 }
 
 /** Opens `count` SSE streams on loopback and notes when each sees each version. */
-async function openStreams(
+export async function openStreams(
   url: string,
   count: number,
   headers: Record<string, string>,

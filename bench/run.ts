@@ -3,6 +3,7 @@ import { flipBench } from './flip.ts';
 import { fleetBench } from './fleet/fleet-bench.ts';
 import { ingestBench } from './ingest.ts';
 import { propagationBench } from './propagation.ts';
+import { replicasBench } from './replicas.ts';
 import { tickBench } from './tick.ts';
 import { verifyBench } from './verify.ts';
 import { flagsOf } from './lib/table.ts';
@@ -33,6 +34,11 @@ const BENCHES: Record<
     about:
       'an index change to N SSE streams, p50/p99, vs a bare node:http fan-out (--streams 1000,10000 --changes)',
     run: propagationBench,
+  },
+  replicas: {
+    about:
+      'an index change on one of two PostgreSQL replicas to SSE streams on both, p50/p99 (--streams, --changes, --postgres URL)',
+    run: replicasBench,
   },
   tick: {
     about:

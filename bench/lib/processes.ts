@@ -51,6 +51,8 @@ export async function startBare(): Promise<ServedProcess> {
 export interface LockgateProcess extends ServedProcess {
   adminToken: string;
   dataDir: string;
+  /** The PostgreSQL database it runs on (null: SQLite). */
+  databaseUrl: string | null;
 }
 
 export interface LockgateOptions {
@@ -60,16 +62,25 @@ export interface LockgateOptions {
   controllerIntervalMs?: number;
   /** Extra environment for the server process. */
   env?: Record<string, string>;
+  /** Another replica of this server: its database, data directory and admin token (kept). */
+  replicaOf?: LockgateProcess;
 }
 
 /** A Lockgate server (`lockgate server`) in its own process on a fresh data directory. */
 export async function startLockgate(options: LockgateOptions = {}): Promise<LockgateProcess> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'lockgate-bench-'));
+  const primary = options.replicaOf;
+  const dataDir = primary?.dataDir ?? (await mkdtemp(join(tmpdir(), 'lockgate-bench-')));
   const port = await freePort();
-  const adminToken = randomBytes(24).toString('hex');
+  const adminToken = primary?.adminToken ?? randomBytes(24).toString('hex');
   let database: { url: string; drop: () => Promise<void> } | null = null;
-  if (options.postgresUrl !== undefined) database = await freshPostgres(options.postgresUrl);
-  const log = openSync(join(dataDir, 'server.log'), 'a');
+  if (primary !== undefined) {
+    if (primary.databaseUrl === null) throw new Error('replicas need PostgreSQL');
+    database = { url: primary.databaseUrl, drop: () => Promise.resolve() };
+  } else if (options.postgresUrl !== undefined) {
+    database = await freshPostgres(options.postgresUrl);
+  }
+  const logFile = join(dataDir, primary === undefined ? 'server.log' : `server-${port}.log`);
+  const log = openSync(logFile, 'a');
   const args = [
     join(ROOT, 'packages', 'cli', 'src', 'main.ts'),
     'server',
@@ -89,18 +100,21 @@ export async function startLockgate(options: LockgateOptions = {}): Promise<Lock
   });
   const url = `http://127.0.0.1:${port}`;
   try {
-    await untilReady(`${url}/healthz`, child, join(dataDir, 'server.log'));
+    await untilReady(`${url}/healthz`, child, logFile);
   } catch (error) {
     child.kill('SIGKILL');
-    await database?.drop();
-    await rm(dataDir, { recursive: true, force: true });
+    if (primary === undefined) {
+      await database?.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
     throw error;
   }
   const base = served(child, url, async () => {
+    if (primary !== undefined) return;
     await database?.drop();
     await rm(dataDir, { recursive: true, force: true });
   });
-  return { ...base, adminToken, dataDir };
+  return { ...base, adminToken, dataDir, databaseUrl: database?.url ?? null };
 }
 
 function served(child: ChildProcess, url: string, cleanup: () => Promise<void>): ServedProcess {

@@ -51,6 +51,8 @@ import type { WebhookWorkerOptions } from './features/webhooks/index.ts';
 import type { ReportQueueOptions } from './features/targets/index.ts';
 import { createErrorBudgetPolicy, createOperationsJobs } from './features/operations/index.ts';
 import type { OperationsJobs } from './features/operations/index.ts';
+import { createPostgresChangeFeed } from './postgres-change-feed.ts';
+import type { PostgresChangeFeed } from './postgres-change-feed.ts';
 import type { Signals } from './signals.ts';
 import type { Stores } from './stores.ts';
 
@@ -118,17 +120,28 @@ export function createServices(
   clock: Clock,
   options: ServiceOptions = {},
 ): Services {
+  const holder = options.holder ?? newHolderId();
+  const onError = (error: unknown, context: Record<string, unknown>): void =>
+    options.onControllerError?.(error, context);
+  // PostgreSQL: other replicas' changes as they commit (LISTEN/NOTIFY); SQLite has one process.
+  const feed: PostgresChangeFeed | null =
+    config.database.dialect === 'postgres'
+      ? createPostgresChangeFeed({
+          url: config.database.url,
+          name: `lockgate-changes ${holder}`,
+          onError: (error) => onError(error, { step: 'change-feed' }),
+        })
+      : null;
+  const feedOption = feed === null ? {} : { feed };
   // Check-ins read the index and the target from memory; every published version reaches it.
   let checkin: CheckinCache | null = null;
   const events = createChannelEvents({
     stores,
+    ...feedOption,
     onPublish: (key, version) => checkin?.indexChanged(key, version),
     ...(options.eventsPollMs === undefined ? {} : { pollIntervalMs: options.eventsPollMs }),
   });
   const serverKeys = createServerKeyService({ config, stores, clock });
-  const holder = options.holder ?? newHolderId();
-  const onError = (error: unknown, context: Record<string, unknown>): void =>
-    options.onControllerError?.(error, context);
   const metrics = createMetricsService({
     stores,
     clock,
@@ -175,6 +188,7 @@ export function createServices(
     loadIndex: (env, name) => channels.index(env, name),
     loadTarget: (id) => stores.targets.find(id),
     targetsUpdatedSince: (since) => stores.targets.updatedSince(since),
+    ...feedOption,
     ...(options.cacheMaxAgeMs === undefined ? {} : { maxAgeMs: options.cacheMaxAgeMs }),
   });
   const checkinCache = checkin;
@@ -183,6 +197,7 @@ export function createServices(
     stores,
     clock,
     onRevoked: (tokenIds) => events.endStreamsOf(tokenIds),
+    ...feedOption,
     ...(options.cacheMaxAgeMs === undefined ? {} : { cacheMaxAgeMs: options.cacheMaxAgeMs }),
   });
   const log = createLogService({ config, stores, clock });
@@ -216,6 +231,7 @@ export function createServices(
       : { intervalMs: options.operationsIntervalMs }),
     onError: (error, step) => onError(error, { step }),
   });
+  feed?.start();
   let closing: Promise<void> | null = null;
   return Object.freeze({
     packs: createPackService({ stores, blobs, clock }),
@@ -251,6 +267,7 @@ export function createServices(
           events.close();
           checkinCache.close();
           tokens.close();
+          await feed?.stop();
         }
       })()),
   });

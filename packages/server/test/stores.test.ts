@@ -72,6 +72,7 @@ for (const dialect of DIALECTS) {
         '0008-replays',
         '0009-channel-counters',
         '0011-operations-jobs',
+        '0013-change-notifications',
       ]);
     });
 

@@ -8,6 +8,7 @@ import { webhooks } from './0006-webhooks.ts';
 import { replays } from './0008-replays.ts';
 import { channelCounters } from './0009-channel-counters.ts';
 import { operationsJobs } from './0011-operations-jobs.ts';
+import { changeNotifications } from './0013-change-notifications.ts';
 
 /** Every migration, keyed by a name that sorts in the order they must run. Append only. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -20,6 +21,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0008-replays': replays,
   '0009-channel-counters': channelCounters,
   '0011-operations-jobs': operationsJobs,
+  '0013-change-notifications': changeNotifications,
 });
 
 export const migrationProvider: MigrationProvider = {

@@ -1,3 +1,5 @@
+import { CHANGE_FEED_SAFETY_POLL_MS } from '../../change-feed.ts';
+import type { ChangeFeed } from '../../change-feed.ts';
 import type { StoresOf } from '../../stores.ts';
 import { channelKeyOf } from './channel-store.ts';
 import type { ChannelKey } from './channel-store.ts';
@@ -15,13 +17,16 @@ export interface StreamHolder {
 
 /**
  * Tells subscribers (SSE streams) when a channel's index version goes up. Changes made in this
- * process are published right after their commit; since another replica may make the change,
- * the hub also polls the stored versions of the subscribed channels (every pollIntervalMs) and
- * publishes what went up. Each subscriber sees each version at most once, in increasing order.
+ * process are published right after their commit. Another replica's change is published when
+ * the `feed` (PostgreSQL LISTEN/NOTIFY) tells it, as it commits; the hub also polls the stored
+ * versions of the subscribed channels (every pollIntervalMs while the feed does not listen, every
+ * CHANGE_FEED_SAFETY_POLL_MS while it does, and at once when a feed session begins, to catch up
+ * on what it missed) and publishes what went up. Each subscriber sees each version at most once,
+ * in increasing order.
  *
  * A stream lives no longer than its token: a revocation in this process ends the streams opened
- * with the revoked tokens at once (endStreamsOf); the same poll ends those whose token another
- * replica revoked.
+ * with the revoked tokens at once (endStreamsOf); one by another replica ends them when the feed
+ * tells it, or at the next poll.
  */
 export interface ChannelEvents {
   /**
@@ -39,7 +44,7 @@ export interface ChannelEvents {
   endStreamsOf(tokenIds: readonly string[]): number;
   /** Subscriber count (for tests and metrics). */
   size(): number;
-  /** Stops polling and drops every subscriber. */
+  /** Stops polling and listening, and drops every subscriber. */
   close(): void;
 }
 
@@ -54,6 +59,8 @@ export const DEFAULT_EVENTS_POLL_MS = 1000;
 export function createChannelEvents(deps: {
   stores: UsedStores;
   pollIntervalMs?: number;
+  /** Other replicas' changes as they commit (PostgreSQL); none for SQLite. */
+  feed?: ChangeFeed;
   /**
    * Told every version published, those of this process and those the poll finds, whether or
    * not a stream listens (the check-in cache drops what is older).
@@ -65,10 +72,21 @@ export function createChannelEvents(deps: {
   const channels = new Map<string, { key: ChannelKey; subscribers: Set<Subscriber> }>();
   let timer: NodeJS.Timeout | null = null;
   let polling = false;
+  let again = false;
+  // Monotonic time of the last poll that succeeded, and the feed session it began in.
+  let lastPolled = 0;
+  let caughtUp: number | null = null;
+  const feed = deps.feed;
+
+  // The newest version published per channel: a stream that subscribes with an older one (it
+  // read the index just before a change was published) is told at once.
+  const latest = new Map<string, number>();
 
   const publish = (key: ChannelKey, version: number): void => {
     deps.onPublish?.(key, version);
-    const entry = channels.get(channelKeyOf(key.env, key.name));
+    const id = channelKeyOf(key.env, key.name);
+    if (version > (latest.get(id) ?? 0)) latest.set(id, version);
+    const entry = channels.get(id);
     if (entry === undefined) return;
     for (const subscriber of [...entry.subscribers]) {
       if (version <= subscriber.last) continue;
@@ -99,9 +117,17 @@ export function createChannelEvents(deps: {
     return ended;
   };
 
-  const poll = async (): Promise<void> => {
-    if (polling || channels.size === 0) return;
+  const poll = async (force: boolean): Promise<void> => {
+    if (polling) {
+      again ||= force;
+      return;
+    }
+    if (channels.size === 0) return;
+    const session = feed?.session() ?? null;
+    const listening = session !== null && session === caughtUp;
+    if (!force && listening && performance.now() - lastPolled < CHANGE_FEED_SAFETY_POLL_MS) return;
     polling = true;
+    const started = performance.now();
     try {
       const keys = [...channels.values()].map((entry) => entry.key);
       const versions = await stores.channels.indexVersions(keys);
@@ -112,16 +138,31 @@ export function createChannelEvents(deps: {
       const tokenIds = [...new Set(subscribers().map((s) => s.holder.tokenId))];
       const active = await stores.tokens.activeIds(tokenIds);
       endStreamsOf(tokenIds.filter((id) => !active.has(id)));
+      lastPolled = started;
+      caughtUp = session;
     } catch {
       // The database may be briefly unavailable; the next poll tries again.
     } finally {
       polling = false;
+      if (again) {
+        again = false;
+        void poll(true);
+      }
     }
   };
 
+  const unsubscribe = feed?.subscribe({
+    change(change) {
+      if (change.kind === 'index')
+        publish({ env: change.env, name: change.channel }, change.version);
+      else if (change.kind === 'token') endStreamsOf([change.id]);
+    },
+    listening: () => void poll(true),
+  });
+
   const startPolling = (): void => {
     if (timer !== null) return;
-    timer = setInterval(() => void poll(), pollIntervalMs);
+    timer = setInterval(() => void poll(false), pollIntervalMs);
     timer.unref();
   };
 
@@ -141,6 +182,15 @@ export function createChannelEvents(deps: {
       const subscriber: Subscriber = { last: since, listener, holder };
       entry.subscribers.add(subscriber);
       startPolling();
+      const newest = latest.get(id) ?? 0;
+      if (newest > since) {
+        subscriber.last = newest;
+        try {
+          listener(newest);
+        } catch {
+          // As in publish: the subscriber's failure is its own.
+        }
+      }
       return () => {
         const current = channels.get(id);
         if (current === undefined) return;
@@ -162,7 +212,9 @@ export function createChannelEvents(deps: {
 
     close() {
       stopPolling();
+      unsubscribe?.();
       channels.clear();
+      latest.clear();
     },
   };
 }

@@ -247,7 +247,8 @@ export function channelRoutes(app: FastifyInstance, options: ChannelRoutesOption
         summary: 'Server-Sent Events: `event: index` with `{"version": n}` on every change',
         description:
           'The current version is sent first; then each new version, from this replica at once ' +
-          'and from others within about a second. A comment line every 15 s keeps it open. The ' +
+          'and from others as they commit (PostgreSQL; within about a second while a replica is not ' +
+          'listening). A comment line every 15 s keeps it open. The ' +
           'stream ends when its token is revoked. An agent token: FORBIDDEN outside its scope.',
         tags: ['channels'],
         params: ChannelParams,

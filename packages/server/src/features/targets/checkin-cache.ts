@@ -1,4 +1,6 @@
 import type { ChannelIndexPayload, DsseEnvelope } from '@lockgate/core';
+import { CHANGE_FEED_SAFETY_POLL_MS } from '../../change-feed.ts';
+import type { ChangeFeed } from '../../change-feed.ts';
 import { CHANGE_POLL_SKEW_MS, createChangePoll } from '../../change-poll.ts';
 import { indexPayloadOf } from '../channels/public.ts';
 import { channelKeyOf } from '../channels/public.ts';
@@ -13,10 +15,14 @@ import type { StoredTarget } from './target-store.ts';
  * - A change committed in this process is seen by the next read: `indexChanged` (told for every
  *   published index version, also those the SSE hub's poll finds) and `targetChanged` (told by
  *   register) drop the entry, and a load that was in flight when the change came is not kept.
- * - A change committed by another process (a replica on the same database) is seen within about
- *   `maxAgeMs`: an index is not served older than that; target rows are kept until a change poll
- *   (`change-poll.ts`, every `maxAgeMs`) names them, and are not served from memory while that
- *   poll is failing.
+ * - A change committed by another process (a replica on the same database) is seen when it
+ *   commits while the `feed` (PostgreSQL LISTEN/NOTIFY) listens: an index loaded during the
+ *   feed's current session is kept until the feed tells a newer version; target rows are kept
+ *   until the feed (or the safety-net change poll) names them.
+ * - Without a listening feed (SQLite, or the listener disconnected) another process's change is
+ *   seen within about `maxAgeMs`: an index is not served older than that; target rows are kept
+ *   until a change poll (`change-poll.ts`, every `maxAgeMs`) names them, and are not served from
+ *   memory while that poll is failing or has not caught up since the feed reconnected.
  * - Memory is bounded: at most `maxTargets` target rows (oldest dropped first); channels are few.
  * - Only found rows are kept: an unknown id or channel is looked up each time.
  * - A cached row is what register last stored: its where and labels; what reports change
@@ -31,7 +37,7 @@ export interface CheckinCache {
   indexChanged(key: ChannelKey, version: number): void;
   /** A target's row changed (committed). */
   targetChanged(id: string): void;
-  /** Stops the change poll. */
+  /** Stops the change poll and stops listening to the feed. */
   close(): void;
 }
 
@@ -46,8 +52,10 @@ export interface CheckinCacheOptions {
   loadTarget(id: string): Promise<StoredTarget | null>;
   /** Targets registered or updated since a time (also by another replica). */
   targetsUpdatedSince(since: string): Promise<readonly { id: string; updatedAt: string }[]>;
-  /** How long before another replica's change is seen (default 1000 ms). */
+  /** How long before another replica's change is seen without a listening feed (default 1000 ms). */
   maxAgeMs?: number;
+  /** Other replicas' changes as they commit (PostgreSQL); none for SQLite. */
+  feed?: ChangeFeed;
   maxTargets?: number;
   /** Monotonic milliseconds (default performance.now). */
   now?: () => number;
@@ -60,7 +68,9 @@ export function createCheckinCache(options: CheckinCacheOptions): CheckinCache {
   const maxAgeMs = options.maxAgeMs ?? DEFAULT_CHECKIN_CACHE_MAX_AGE_MS;
   const maxTargets = options.maxTargets ?? DEFAULT_CHECKIN_CACHE_MAX_TARGETS;
   const now = options.now ?? (() => performance.now());
-  const indexes = new Map<string, { value: CachedIndex; at: number }>();
+  const feed = options.feed;
+  // `session`: the feed session the entry was loaded in (null: loaded while not listening).
+  const indexes = new Map<string, { value: CachedIndex; at: number; session: number | null }>();
   const targets = new Map<string, StoredTarget>();
   // Bumped on every change told; a load that saw another generation is served, not kept.
   let indexGeneration = 0;
@@ -83,23 +93,52 @@ export function createCheckinCache(options: CheckinCacheOptions): CheckinCache {
         if (cached !== undefined && cached.updatedAt !== updatedAt) dropTarget(id);
       }
     },
+    ...(feed === undefined
+      ? {}
+      : {
+          feed: {
+            source: feed,
+            pick: (change) =>
+              change.kind === 'target'
+                ? { id: change.id, updatedAt: change.updatedAt ?? '' }
+                : null,
+            safetyIntervalMs: CHANGE_FEED_SAFETY_POLL_MS,
+          },
+        }),
     now,
   });
+  const indexChanged = (key: ChannelKey, version: number): void => {
+    const id = channelKeyOf(key.env, key.name);
+    indexGeneration += 1;
+    toldVersions.set(id, Math.max(version, toldVersions.get(id) ?? 0));
+    const cached = indexes.get(id);
+    if (cached !== undefined && cached.value.version < version) indexes.delete(id);
+  };
+  const unsubscribe = feed?.subscribe({
+    change(change) {
+      if (change.kind === 'index') {
+        indexChanged({ env: change.env, name: change.channel }, change.version);
+      }
+    },
+  });
+  const indexFresh = (entry: { at: number; session: number | null }): boolean =>
+    now() - entry.at <= maxAgeMs || (entry.session !== null && entry.session === feed?.session());
 
   return {
     async index(env, name) {
       const key = channelKeyOf(env, name);
       const cached = indexes.get(key);
-      if (cached !== undefined && now() - cached.at <= maxAgeMs) return cached.value;
+      if (cached !== undefined && indexFresh(cached)) return cached.value;
       const generation = indexGeneration;
       const at = now();
+      const session = feed?.session() ?? null;
       const loaded = await options.loadIndex(env, name);
       const value: CachedIndex =
         cached !== undefined && cached.value.version === loaded.version
           ? cached.value
           : { ...loaded, payload: indexPayloadOf(loaded.envelope) };
       if (generation === indexGeneration && value.version >= (toldVersions.get(key) ?? 0)) {
-        indexes.set(key, { value, at });
+        indexes.set(key, { value, at, session });
       }
       return value;
     },
@@ -122,13 +161,7 @@ export function createCheckinCache(options: CheckinCacheOptions): CheckinCache {
       return loaded;
     },
 
-    indexChanged(key, version) {
-      const id = channelKeyOf(key.env, key.name);
-      indexGeneration += 1;
-      toldVersions.set(id, Math.max(version, toldVersions.get(id) ?? 0));
-      const cached = indexes.get(id);
-      if (cached !== undefined && cached.value.version < version) indexes.delete(id);
-    },
+    indexChanged,
 
     targetChanged(id) {
       dropTarget(id);
@@ -136,6 +169,7 @@ export function createCheckinCache(options: CheckinCacheOptions): CheckinCache {
 
     close() {
       poll.stop();
+      unsubscribe?.();
       targets.clear();
       indexes.clear();
     },

@@ -7,6 +7,8 @@ import { LockgateError } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
 import type { ServerConfig } from '../../config.ts';
 import type { StoresOf } from '../../stores.ts';
+import { CHANGE_FEED_SAFETY_POLL_MS, watchChanges } from '../../change-feed.ts';
+import type { ChangeFeed, ChangeWatch } from '../../change-feed.ts';
 import { CHANGE_POLL_SKEW_MS, createChangePoll } from '../../change-poll.ts';
 import { recordDecisions } from '../decisions/public.ts';
 import type { DecisionRecordDraft } from '../decisions/public.ts';
@@ -21,6 +23,8 @@ export const ADMIN_TOKEN_FILE = 'admin-token';
 export const ADMIN_TOKEN_NAME = 'admin';
 export const DEFAULT_TOKEN_CACHE_MAX_AGE_MS = 1000;
 const MAX_CACHED_TOKENS = 200_000;
+/** How long a revoke waits for its own notification before answering anyway. */
+const REVOCATION_ECHO_TIMEOUT_MS = 2000;
 
 /**
  * What a token may do: `admin` everything; `operator` everything but managing tokens; `viewer`
@@ -81,7 +85,9 @@ export interface TokenService {
   list(): Promise<TokenView[]>;
   /**
    * Revokes the tokens with this name at once and records it; a revoked one is answered as it is.
-   * Once committed, `onRevoked` is told the revoked token ids (the event hub ends their streams).
+   * Once committed, `onRevoked` is told the revoked token ids (the event hub ends their streams);
+   * with a listening feed, it returns once this replica heard its own notification (so every
+   * other listening replica has been sent it), or after 2 s.
    * TOKEN_NOT_FOUND for an unknown name; CONFLICT when no active admin token would be left.
    */
   revoke(name: string, actor: string): Promise<TokenView>;
@@ -96,10 +102,12 @@ export function createTokenService(deps: {
   /** Told the ids of tokens just revoked, after the commit. */
   onRevoked?: (tokenIds: readonly string[]) => void;
   /**
-   * How long before a revocation by another replica takes effect here (default 1000 ms; 0: no
-   * cache). A revocation in this process takes effect at once.
+   * How long before a revocation by another replica takes effect here while the feed does not
+   * listen (default 1000 ms; 0: no cache). A revocation in this process takes effect at once.
    */
   cacheMaxAgeMs?: number;
+  /** Other replicas' revocations as they commit (PostgreSQL): they take effect at once too. */
+  feed?: ChangeFeed;
 }): TokenService {
   const { config, stores, clock } = deps;
   const cacheMaxAgeMs = deps.cacheMaxAgeMs ?? DEFAULT_TOKEN_CACHE_MAX_AGE_MS;
@@ -118,6 +126,15 @@ export function createTokenService(deps: {
     skewMs: CHANGE_POLL_SKEW_MS,
     changedSince: (since) => stores.tokens.revokedSince(since),
     onChanged: forget,
+    ...(deps.feed === undefined
+      ? {}
+      : {
+          feed: {
+            source: deps.feed,
+            pick: (change) => (change.kind === 'token' ? change.id : null),
+            safetyIntervalMs: CHANGE_FEED_SAFETY_POLL_MS,
+          },
+        }),
   });
 
   const lookup = async (hash: string): Promise<Actor | null> => {
@@ -215,32 +232,15 @@ export function createTokenService(deps: {
 
     async revoke(name, actor) {
       const at = clock().toISOString();
-      const { view, revokedIds } = await stores.transaction(async (tx) => {
-        const revoked = await tx.tokens.revokeByName(name, at);
-        const last = revoked.at(-1);
-        if (last === undefined) {
-          const existing = (await tx.tokens.findByName(name)).at(-1);
-          if (existing === undefined) {
-            throw new LockgateError('TOKEN_NOT_FOUND', `No token is named ${name}.`, {
-              details: { name },
-            });
-          }
-          return { view: toView(existing), revokedIds: [] };
-        }
-        const adminRevoked = revoked.some((token) => token.role === 'admin');
-        if (adminRevoked && (await tx.tokens.countActive('admin')) === 0) {
-          const message = `Revoking ${name} would leave no active admin token.`;
-          // Throwing rolls the revocation back.
-          throw new LockgateError('CONFLICT', message, { details: { name } });
-        }
-        await recordDecisions(tx, [tokenDecision(last, 'token.revoked', actor, at)]);
-        return { view: toView(last), revokedIds: revoked.map((token) => token.id) };
-      });
-      if (revokedIds.length > 0) {
-        forget(revokedIds);
-        deps.onRevoked?.(revokedIds);
+      const echo =
+        deps.feed === undefined
+          ? null
+          : watchChanges(deps.feed, (change) => (change.kind === 'token' ? change.id : null));
+      try {
+        return await revokeWatched(name, actor, at, echo);
+      } finally {
+        echo?.stop();
       }
-      return view;
     },
 
     close() {
@@ -248,6 +248,42 @@ export function createTokenService(deps: {
       cache.clear();
     },
   };
+
+  /** revoke's transaction and signals; `echo` collects what this replica's listener heard. */
+  async function revokeWatched(
+    name: string,
+    actor: string,
+    at: string,
+    echo: ChangeWatch | null,
+  ): Promise<TokenView> {
+    const { view, revokedIds } = await stores.transaction(async (tx) => {
+      const revoked = await tx.tokens.revokeByName(name, at);
+      const last = revoked.at(-1);
+      if (last === undefined) {
+        const existing = (await tx.tokens.findByName(name)).at(-1);
+        if (existing === undefined) {
+          throw new LockgateError('TOKEN_NOT_FOUND', `No token is named ${name}.`, {
+            details: { name },
+          });
+        }
+        return { view: toView(existing), revokedIds: [] };
+      }
+      const adminRevoked = revoked.some((token) => token.role === 'admin');
+      if (adminRevoked && (await tx.tokens.countActive('admin')) === 0) {
+        const message = `Revoking ${name} would leave no active admin token.`;
+        // Throwing rolls the revocation back.
+        throw new LockgateError('CONFLICT', message, { details: { name } });
+      }
+      await recordDecisions(tx, [tokenDecision(last, 'token.revoked', actor, at)]);
+      return { view: toView(last), revokedIds: revoked.map((token) => token.id) };
+    });
+    if (revokedIds.length > 0) {
+      forget(revokedIds);
+      deps.onRevoked?.(revokedIds);
+      await echo?.heard(revokedIds, REVOCATION_ECHO_TIMEOUT_MS);
+    }
+    return view;
+  }
 }
 
 /** A new bearer token: 32 random bytes, base64url. */
