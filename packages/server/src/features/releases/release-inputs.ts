@@ -227,9 +227,11 @@ export function createReleaseInputs(): ReleaseInputs {
       ) {
         return stage.ids;
       }
-      const ids = entry.targets
+      const computed = entry.targets
         .filter((target) => desiredPack(index, target, now).pack === pack)
         .map((target) => target.id);
+      // the same members keep the same array, so the stage rollup built for them is kept
+      const ids = stage !== null && sameIds(stage.ids, computed) ? stage.ids : computed;
       entry.stage = {
         generation,
         indexVersion: channel.indexVersion,
@@ -305,6 +307,12 @@ export function createReleaseInputs(): ReleaseInputs {
       return measureStage(kept.rollup, { now: to, reportsFrom: from, windows });
     },
   };
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function compareReports(
