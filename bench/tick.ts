@@ -20,8 +20,13 @@ const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(do
 /**
  * The controller tick against fleet size and reports in the window, in process on SQLite: a
  * release rolling in its canary stage (gated on error rate), `targets` targets with `reports`
- * reports each in the window; the tick is timed with nothing new to decide. The baseline is the
- * same run's cheapest database round trip (one `GET /healthz`-sized read: a target by id).
+ * reports each in the window; the tick is timed with nothing new to decide (the median of 5, and
+ * the first, which catches up the reports). The baseline is the same run's cheapest database
+ * round trip (one `GET /healthz`-sized read: a target by id).
+ *
+ * Operator commands in the same setup: a pause and a resume of the release through the API while
+ * the controller ticks without pause beside them (median of 5 round trips), against the same
+ * run's `GET /targets/{id}` through the API (median of 20) as the baseline.
  */
 export async function tickBench(flags: Map<string, string>): Promise<void> {
   const sizes = (flags.get('targets') ?? '1000,10000')
@@ -34,7 +39,19 @@ export async function tickBench(flags: Map<string, string>): Promise<void> {
   }
   printTable(
     'controller tick (SQLite, in process, a release in its gated canary stage, median of 5 ticks)',
-    ['targets', 'reports/target', 'tick ms', 'target read ms', 'tick / target read', 'budget ms'],
+    [
+      'targets',
+      'reports/target',
+      'tick ms',
+      'first tick ms',
+      'target read ms',
+      'tick / target read',
+      'budget ms',
+      'pause+resume ms',
+      'GET target ms',
+      'command / GET',
+      'command budget ms',
+    ],
     rows,
   );
 }
@@ -99,7 +116,7 @@ async function oneTick(targets: number, reports: number): Promise<(string | numb
         });
       }
     });
-    const release = async (pack: string, plan: string, state: string): Promise<void> => {
+    const release = async (pack: string, plan: string, state: string): Promise<string> => {
       const created = await api.call<{ release: { id: string } }>('POST', '/releases', {
         pack,
         env: ENV,
@@ -113,13 +130,13 @@ async function oneTick(targets: number, reports: number): Promise<(string | numb
           'GET',
           `/releases/${created.release.id}`,
         );
-        if (current.release.state === state) return;
+        if (current.release.state === state) return created.release.id;
         await sleep(10);
       }
       throw new Error(`release of ${pack} never ${state}`);
     };
     await release(v1, 'all', 'completed');
-    await release(v2, 'gated', 'rolling');
+    const rolling = await release(v2, 'gated', 'rolling');
     await stores.transaction(async (tx) => {
       for (let r = 0; r < reports; r++) {
         const at = new Date(Date.now() - r * 1000).toISOString();
@@ -148,9 +165,49 @@ async function oneTick(targets: number, reports: number): Promise<(string | numb
       await stores.targets.find(`fleet-${i}`);
       reads.push(performance.now() - started);
     }
+    // operator commands while the controller keeps ticking
+    let ticking = true;
+    const ticker = (async () => {
+      while (ticking) {
+        await services.controller.tick();
+        await sleep(0);
+      }
+    })();
+    const commands: number[] = [];
+    const gets: number[] = [];
+    try {
+      for (let i = 0; i < 5; i++) {
+        const started = performance.now();
+        await api.call('POST', `/releases/${rolling}/pause`, { reason: 'tick bench' });
+        await api.call('POST', `/releases/${rolling}/resume`, { reason: 'tick bench' });
+        commands.push(performance.now() - started);
+      }
+      for (let i = 0; i < 20; i++) {
+        const started = performance.now();
+        await api.call('GET', `/targets/fleet-${i}`);
+        gets.push(performance.now() - started);
+      }
+    } finally {
+      ticking = false;
+      await ticker;
+    }
     const tick = median(ticks);
     const read = median(reads);
-    return [targets, reports, tick, read, tick / read, 50];
+    const command = median(commands);
+    const get = median(gets);
+    return [
+      targets,
+      reports,
+      tick,
+      ticks[0] ?? Number.NaN,
+      read,
+      tick / read,
+      50,
+      command,
+      get,
+      command / get,
+      100,
+    ];
   } finally {
     await services.close();
     await app.close();

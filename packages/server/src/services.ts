@@ -29,7 +29,7 @@ import { createPackService } from './features/packs/index.ts';
 import type { PackService } from './features/packs/index.ts';
 import { createPlanService } from './features/plans/index.ts';
 import type { PlanService } from './features/plans/index.ts';
-import { createReleaseService } from './features/releases/index.ts';
+import { createReleaseInputs, createReleaseService } from './features/releases/index.ts';
 import { createReplayService } from './features/replays/index.ts';
 import type { ReplayService } from './features/replays/index.ts';
 import type { ReleaseService } from './features/releases/index.ts';
@@ -159,6 +159,8 @@ export function createServices(
           holder,
           ttlMs: Math.max(1000, 5 * config.controllerIntervalMs),
         });
+  // what controller ticks keep between them, read by operator commands too
+  const releaseInputs = createReleaseInputs();
   const controller = createController({
     stores,
     blobs,
@@ -170,6 +172,7 @@ export function createServices(
     onError,
     onTick: (result, seconds) => metrics.observeTick(result, seconds),
     gateAnswers: createPrometheusAnswers({ stores, blobs, prometheusUrl: config.prometheusUrl }),
+    inputs: releaseInputs,
   });
   const signals: Signals = {
     indexChanged: (key, version) => events.publish(key, version),
@@ -243,7 +246,14 @@ export function createServices(
     channels: { ...channels, index: (env: string, name: string) => checkinCache.index(env, name) },
     plans: createPlanService({ stores, clock }),
     targets,
-    releases: createReleaseService({ stores, blobs, clock, keys: serverKeys, signals }),
+    releases: createReleaseService({
+      stores,
+      blobs,
+      clock,
+      keys: serverKeys,
+      signals,
+      inputs: releaseInputs,
+    }),
     replays: createReplayService({ stores, clock, onError }),
     revocations: createRevocationService({ stores, clock, keys: serverKeys, signals }),
     decisions: createDecisionService({ stores }),

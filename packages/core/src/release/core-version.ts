@@ -10,8 +10,12 @@
  */
 export const CORE_PACKAGE_VERSION = '0.1.0';
 
-/** The revision of the decision rules; raise it when a recorded decision may replay differently. */
-export const DECIDE_REVISION = 1;
+/**
+ * The revision of the decision rules; raise it when a recorded decision may replay differently.
+ * 2: a context may carry stage measures (stage-rollup.ts) instead of the window's reports; a
+ * core of revision 1 would not read them. Contexts without them decide exactly as in 1.
+ */
+export const DECIDE_REVISION = 2;
 
 /** `<package version>+decide.<revision>`, e.g. `0.1.0+decide.1` (semver build metadata). */
 export const CORE_VERSION = `${CORE_PACKAGE_VERSION}+decide.${DECIDE_REVISION}`;

@@ -263,6 +263,16 @@ export function reportsInWindow(
   });
 }
 
+/** What a health gate measured, before it is judged against its threshold. */
+export interface HealthMeasure {
+  measured: number | null;
+  /** distinct targets that contributed */
+  targets: number;
+  samples: number;
+  /** reports with invalid values left out */
+  ignored: number;
+}
+
 /** Evaluates one health gate on target reports at `now`. Pure; never passes without data. */
 export function evaluateHealthGate(
   spec: HealthGateSpec,
@@ -272,13 +282,21 @@ export function evaluateHealthGate(
 ): HealthGateResult {
   const inWindow = reportsInWindow(reports, spec.windowSeconds, now);
   const m = measure(spec.metric, inWindow, options.pack ?? null);
+  return judgeHealthMeasure(spec, { ...m, targets: m.targets.size });
+}
+
+/**
+ * Judges what a health gate measured (from reports or from a stage rollup, stage-rollup.ts):
+ * the same measure always gives the same result, whichever way it was measured.
+ */
+export function judgeHealthMeasure(spec: HealthGateSpec, m: HealthMeasure): HealthGateResult {
   const reasons: string[] = [];
   const base = { metric: spec.metric, threshold: spec.threshold, op: spec.op };
   const result = (verdict: GateVerdict): HealthGateResult => ({
     ...base,
     verdict,
     measured: m.measured,
-    targets: m.targets.size,
+    targets: m.targets,
     samples: m.samples,
     reasons,
   });
@@ -288,8 +306,8 @@ export function evaluateHealthGate(
     return result('inconclusive');
   }
   let enough = true;
-  if (m.targets.size < spec.minTargets) {
-    reasons.push(`${m.targets.size} target(s) reported, ${spec.minTargets} needed`);
+  if (m.targets < spec.minTargets) {
+    reasons.push(`${m.targets} target(s) reported, ${spec.minTargets} needed`);
     enough = false;
   }
   if (m.samples < spec.minSamples) {

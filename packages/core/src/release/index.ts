@@ -13,6 +13,7 @@ export * from './rollback.ts';
 export * from './release-state.ts';
 export * from './release-verification.ts';
 export * from './stage-refusals.ts';
+export * from './stage-rollup.ts';
 export * from './decide.ts';
 export * from './release-commands.ts';
 export * from './channel-index.ts';

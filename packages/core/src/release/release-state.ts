@@ -17,6 +17,7 @@ import { validatePlan } from './plan.ts';
 import type { Cohort, TargetRef } from './selector.ts';
 import type { Plan } from './plan.ts';
 import type { PrometheusAnswer } from './prometheus-gate.ts';
+import type { StageMeasures } from './stage-rollup.ts';
 
 export type ReleaseStatus =
   | 'requested'
@@ -126,7 +127,13 @@ export interface ReleaseContext {
   release: ReleaseState;
   channel: ChannelContext;
   pack: PackContext;
+  /** the channel's reports of the gate window; empty when `measures` stand for them */
   reports: TargetReport[];
+  /**
+   * the stage's gates and refusals measured from a stage rollup at `now` (stage-rollup.ts),
+   * read instead of the reports; absent in contexts decided on the reports
+   */
+  measures?: StageMeasures;
   /** ids of the targets currently in the stage */
   stageTargets: string[];
   /** the channel's targets (id and labels): who a stage can reach */

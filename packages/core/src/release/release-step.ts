@@ -12,8 +12,8 @@
 import { canonicalBytes } from '../canonical-json.ts';
 import { digestOf } from '../digest.ts';
 import { LockgateError } from '../errors.ts';
-import { evaluateHealthGate } from './health-gate.ts';
-import type { HealthGateResult } from './health-gate.ts';
+import { evaluateHealthGate, judgeHealthMeasure } from './health-gate.ts';
+import type { HealthGateResult, HealthGateSpec } from './health-gate.ts';
 import { evaluateCompareStageGate, isCompareGate } from './compare-stage-gate.ts';
 import { modeOf, onFailOf } from './gate-policy.ts';
 import { evaluatePrometheusGate, isPrometheusGate } from './prometheus-gate.ts';
@@ -30,6 +30,7 @@ import type {
 } from './release-state.ts';
 import { inCohort, matchesSelector } from './selector.ts';
 import type { TargetRef } from './selector.ts';
+import type { StageMeasures } from './stage-rollup.ts';
 
 /** One state change: the next release, its actions and its decision draft without the envelope. */
 export interface Step {
@@ -191,8 +192,48 @@ export function stageBaseline(
 }
 
 /**
+ * The context's stage measures when it has them, checked to be the ones measured for this
+ * release's pack at this `now` (RELEASE_STATE_INVALID otherwise); undefined without them.
+ */
+export function measuresOf(
+  context: ReleaseContext,
+  release: ReleaseState,
+  at: string,
+): StageMeasures | undefined {
+  const measures = context.measures;
+  if (measures === undefined) return undefined;
+  if (measures.at !== at || measures.pack !== release.pack) {
+    throw new LockgateError(
+      'RELEASE_STATE_INVALID',
+      `The stage measures of release ${release.id} were taken at ${measures.at} for ${measures.pack}, not at ${at} for ${release.pack}.`,
+      { details: { release: release.id, measuredAt: measures.at, at } },
+    );
+  }
+  return measures;
+}
+
+function measuredGate(
+  measures: StageMeasures,
+  release: ReleaseState,
+  gate: HealthGateSpec,
+): HealthGateResult {
+  const m = measures.metrics.find(
+    (x) => x.metric === gate.metric && x.windowSeconds === gate.windowSeconds,
+  );
+  if (m === undefined) {
+    throw new LockgateError(
+      'RELEASE_STATE_INVALID',
+      `The stage measures of release ${release.id} have no ${gate.metric} over ${gate.windowSeconds}s.`,
+      { details: { release: release.id, metric: gate.metric, windowSeconds: gate.windowSeconds } },
+    );
+  }
+  return judgeHealthMeasure(gate, m);
+}
+
+/**
  * The current stage's gates evaluated on the reports of the stage's targets (compare gates: the
- * canary against the stage's baseline), each named (`stage#index`) and with its policy. Shadow
+ * canary against the stage's baseline), or on the context's stage measures when it has them
+ * (the same results: stage-rollup.ts), each named (`stage#index`) and with its policy. Shadow
  * gates are evaluated exactly like enforcing ones; only decide tells them apart.
  */
 export function stageGates(
@@ -200,8 +241,10 @@ export function stageGates(
   release: ReleaseState,
   tick: Tick,
 ): HealthGateResult[] {
-  const inStage = new Set(context.stageTargets);
-  const reports = context.reports.filter((r) => inStage.has(r.targetId));
+  const measures = measuresOf(context, release, tick.at);
+  const inStage = new Set(measures === undefined ? context.stageTargets : []);
+  const reports =
+    measures === undefined ? context.reports.filter((r) => inStage.has(r.targetId)) : [];
   const scope = {
     release: release.id,
     pack: release.pack,
@@ -210,7 +253,15 @@ export function stageGates(
     targets: context.stageTargets,
   };
   const stage = stageOf(release);
-  const baseline = stage.gates.some(isCompareGate) ? stageBaseline(context, release) : [];
+  const compared = stage.gates.some(isCompareGate);
+  if (compared && measures !== undefined) {
+    throw new LockgateError(
+      'RELEASE_STATE_INVALID',
+      `Release ${release.id} has a compare gate: it is decided on reports, not stage measures.`,
+      { details: { release: release.id, stage: stage.name } },
+    );
+  }
+  const baseline = compared ? stageBaseline(context, release) : [];
   return stage.gates.map((gate, index) => {
     const result = isPrometheusGate(gate)
       ? evaluatePrometheusGate(gate, scope, context.prometheus ?? [])
@@ -224,7 +275,9 @@ export function stageGates(
             stageStartedAt: release.stageStartedAt ?? tick.at,
             now: tick.at,
           })
-        : evaluateHealthGate(gate, reports, tick.at, { pack: release.pack });
+        : measures === undefined
+          ? evaluateHealthGate(gate, reports, tick.at, { pack: release.pack })
+          : measuredGate(measures, release, gate);
     return {
       ...result,
       gate: `${stage.name}#${index}`,

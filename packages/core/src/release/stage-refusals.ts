@@ -36,20 +36,35 @@ export function stageRefusals(
 ): { failing: boolean; summary: StageRefusal[] } {
   const started = release.stageStartedAt === null ? null : parseTime(release.stageStartedAt);
   if (started === null) return { failing: false, summary: [] };
-  const inStage = new Set(context.stageTargets);
-  const latest = new Map<string, TargetReport>();
-  for (const report of context.reports) {
-    if (!inStage.has(report.targetId)) continue;
-    const seen = latest.get(report.targetId);
-    if (seen === undefined || (parseTime(report.at) ?? 0) >= (parseTime(seen.at) ?? 0)) {
-      latest.set(report.targetId, report);
+  // each stage target's latest attempt: from its latest report, or from the stage measures
+  const attempts: { kind: string; pack: string; result: string; code?: string; at: string }[] = [];
+  if (context.measures !== undefined) {
+    for (const r of context.measures.refusals) {
+      attempts.push({
+        kind: r.kind,
+        pack: release.pack,
+        result: 'failed',
+        code: r.code,
+        at: r.attemptAt,
+      });
+    }
+  } else {
+    const inStage = new Set(context.stageTargets);
+    const latest = new Map<string, TargetReport>();
+    for (const report of context.reports) {
+      if (!inStage.has(report.targetId)) continue;
+      const seen = latest.get(report.targetId);
+      if (seen === undefined || (parseTime(report.at) ?? 0) >= (parseTime(seen.at) ?? 0)) {
+        latest.set(report.targetId, report);
+      }
+    }
+    for (const report of latest.values()) {
+      if (report.lastAttempt !== undefined) attempts.push(report.lastAttempt);
     }
   }
   const counts = new Map<string, StageRefusal>();
-  for (const report of latest.values()) {
-    const attempt = report.lastAttempt;
+  for (const attempt of attempts) {
     if (
-      attempt === undefined ||
       attempt.pack !== release.pack ||
       attempt.result !== 'failed' ||
       (attempt.kind !== 'verify' && attempt.kind !== 'activate') ||

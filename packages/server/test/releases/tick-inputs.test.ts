@@ -1,6 +1,13 @@
+import { decide, evaluateStageGates, stageRefusals } from '@lockgate/core';
+import type { DecideResult, ReleaseContext } from '@lockgate/core';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { loadReleaseContext } from '../../src/features/releases/release-context.ts';
+import { createReleaseInputs } from '../../src/features/releases/release-inputs.ts';
+import type { ReleaseInputs } from '../../src/features/releases/release-inputs.ts';
 import { DIALECTS, describeDialect } from '../helpers/test-database.ts';
 import {
+  CHANNEL,
+  ENV,
   baseline,
   createChannel,
   createRelease,
@@ -21,6 +28,14 @@ const gate = (minTargets: number) => ({
   minTargets,
   minSamples: 1,
 });
+
+/** Without the context digest, which differs on purpose (the contexts differ). */
+function withoutContext(result: DecideResult): unknown {
+  return {
+    ...result,
+    decisions: result.decisions.map((d) => ({ ...d, inputs: { ...d.inputs, context: null } })),
+  };
+}
 
 /**
  * The controller keeps the channel's targets, the stage membership and the reports between
@@ -78,6 +93,57 @@ for (const dialect of DIALECTS) {
       await fleet.step((_, pack) => (pack === w.packs.v2.digest ? 0.5 : 0));
       await w.t.services.controller.tick();
       expect((await getRelease(w, release.id)).state).toBe('rolled_back');
+    });
+
+    it('decides on its stage measures exactly what a full read of the reports decides', async () => {
+      await baseline(w, w.packs.v1);
+      const fleet = new Fleet(w, simulatedTargets(6));
+      await fleet.register();
+      await putPlan(w, 'measured', [
+        {
+          name: 'canary',
+          percent: 50,
+          soakSeconds: 3600,
+          gates: [
+            gate(2),
+            { ...gate(1), metric: 'latency_p95_ms', threshold: 500, windowSeconds: 30 },
+            { ...gate(1), metric: 'activation_success_rate', op: '>=', threshold: 0.9 },
+          ],
+        },
+        { name: 'all', percent: 100, soakSeconds: 0, gates: [] },
+      ]);
+      const release = await createRelease(w, { pack: w.packs.v2.digest, plan: 'measured' });
+      const inputs = createReleaseInputs();
+      const load = (kept?: ReleaseInputs): Promise<ReleaseContext> =>
+        w.t.stores.transaction(async (tx) => {
+          const channel = await tx.channels.lock(ENV, CHANNEL);
+          const stored = await tx.releases.find(release.id);
+          if (channel === null || stored === null) throw new Error('missing');
+          return loadReleaseContext(tx, w.t.blobs, stored.release, channel, w.clock.now(), kept);
+        });
+      let measuredTicks = 0;
+      for (let i = 0; i < 8; i++) {
+        // errors on some targets, and more as the rounds go on
+        await fleet.step((id, pack) =>
+          pack === w.packs.v2.digest && id.endsWith('1') ? i / 20 : 0,
+        );
+        w.clock.advance(7);
+        const full = await load();
+        const kept = await load(inputs);
+        if (full.release.state !== 'rolling' || full.release.stageStartedAt === null) {
+          await w.t.services.controller.tick();
+          continue;
+        }
+        expect(kept.reports).toEqual([]);
+        expect(kept.measures).toBeDefined();
+        expect(full.measures).toBeUndefined();
+        const now = w.clock.now();
+        expect(evaluateStageGates(kept, now)).toEqual(evaluateStageGates(full, now));
+        expect(stageRefusals(kept, kept.release)).toEqual(stageRefusals(full, full.release));
+        expect(withoutContext(decide(kept, now))).toEqual(withoutContext(decide(full, now)));
+        measuredTicks += 1;
+      }
+      expect(measuredTicks).toBeGreaterThan(3);
     });
   });
 }

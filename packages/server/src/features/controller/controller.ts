@@ -13,6 +13,7 @@ import { commitReleaseChange } from '../releases/public.ts';
 import { loadReleaseContext } from '../releases/public.ts';
 import type { IndexSigningKey, ServerKeyService } from '../server-keys/public.ts';
 import { createReleaseInputs } from '../releases/public.ts';
+import type { ReleaseInputs } from '../releases/public.ts';
 import type { ControllerLease } from './controller-lease.ts';
 
 /** The stores this module uses, and no others. */
@@ -91,6 +92,8 @@ export interface ControllerDeps {
    * transaction and passed to decide in the context (features/metrics/prometheus-answers.ts).
    */
   gateAnswers?: (releaseId: string, now: Date) => Promise<PrometheusAnswer[]>;
+  /** what ticks keep between them, shared with the operator commands (a new one when absent) */
+  inputs?: ReleaseInputs;
 }
 
 /** `host:pid:random`, so a record tells which process decided. */
@@ -103,7 +106,7 @@ export function createController(deps: ControllerDeps): Controller {
   const { holder } = lease;
   const onError = deps.onError ?? (() => undefined);
   // Targets, stage membership and reports kept between ticks: a tick reads what changed.
-  const inputs = createReleaseInputs();
+  const inputs = deps.inputs ?? createReleaseInputs();
 
   const publish = (changes: readonly { key: ChannelKey; index: SignedIndex }[]): number => {
     for (const { key, index } of changes) indexChanged(key, index.version);

@@ -4,6 +4,7 @@ import {
   isCompareGate,
   isLockgateError,
   isTerminal,
+  measurablePlan,
   parsePublicKey,
   verifySignatures,
 } from '@lockgate/core';
@@ -13,6 +14,7 @@ import type {
   PackManifest,
   ReleaseContext,
   ReleaseState,
+  StageMeasures,
 } from '@lockgate/core';
 import type { BlobStore } from '../../blob-store.ts';
 import type { StoresOf } from '../../stores.ts';
@@ -83,11 +85,6 @@ export async function loadReleaseContext(
   const from = new Date(fromMs).toISOString();
   const rolling = release.state === 'rolling' || release.state === 'paused';
   const to = now.toISOString();
-  const reports = !rolling
-    ? []
-    : inputs === undefined
-      ? await tx.targets.listReports(channel.env, channel.name, from, to)
-      : await inputs.reports(tx, channel, from, to);
   let stageTargets: string[] = [];
   // Every live release reads the channel's targets: the tick that starts a stage may be the one
   // that also verifies the release, and the stage's reach is decided from them.
@@ -106,12 +103,31 @@ export async function loadReleaseContext(
       stageTargets = await inputs.stageTargets(tx, channel, index, release.pack, now);
     }
   }
+  // With the kept inputs, a plan without compare gates is decided on its stage measured from
+  // the kept rollup (core stage-rollup.ts: the same verdicts), not on the window's reports.
+  const measures: StageMeasures | null =
+    rolling && inputs !== undefined && measurablePlan(release.plan)
+      ? await inputs.measures(
+          tx,
+          channel,
+          { release: release.id, pack: release.pack, plan: release.plan, stageTargets },
+          from,
+          to,
+        )
+      : null;
+  const reports =
+    !rolling || measures !== null
+      ? []
+      : inputs === undefined
+        ? await tx.targets.listReports(channel.env, channel.name, from, to)
+        : await inputs.reports(tx, channel, from, to);
   const freezeWindows = (await tx.environments.listFreezeWindows(channel.env)).map((f) => f.window);
   return {
     release,
     channel: channelContext,
     pack: await loadPackContext(tx, blobs, release),
     reports,
+    ...(measures === null ? {} : { measures }),
     stageTargets,
     targets,
     freezeWindows,

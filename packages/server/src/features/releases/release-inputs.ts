@@ -16,11 +16,33 @@
  *   locked until commit, so no smaller number can still appear), and a tick that needs reports
  *   older than `loadedFrom` reads the window again. What a tick gets is filtered to
  *   `from <= at <= to` and ordered by (at, id), as the store's listReports.
+ * - Stage rollup (core stage-rollup.ts): per channel, the rolling release's stage measured from
+ *   a rollup of the held reports of its stage targets, for its pack and its plan's health gates.
+ *   It is rebuilt from the held reports when any of those changes, when the held reports are
+ *   read again or when a tick asks for older reports or an earlier `now` than the last; else a
+ *   tick adds only the reports caught up since the last one (those made after `now` wait until
+ *   `now` reaches them). Core measureStage gives exactly what the gates would compute on the
+ *   reports, or null (the caller then decides on the reports).
  * - Memory: reports older than what the last tick needed are dropped; a channel that no live
  *   release read for an hour is forgotten.
  */
-import { desiredPack } from '@lockgate/core';
-import type { ChannelIndexPayload, Labels, TargetReport } from '@lockgate/core';
+import {
+  addReports,
+  desiredPack,
+  emptyRollup,
+  expireRollup,
+  measureStage,
+  planHealthWindows,
+} from '@lockgate/core';
+import type {
+  ChannelIndexPayload,
+  Labels,
+  Plan,
+  RollupReport,
+  StageMeasures,
+  StageRollup,
+  TargetReport,
+} from '@lockgate/core';
 import type { StoresOf } from '../../stores.ts';
 import type { StoredChannel } from '../channels/public.ts';
 
@@ -48,7 +70,21 @@ interface ChannelEntry {
     loadedFrom: string;
     seq: number;
     /** ordered by (at, id) */
-    items: { id: string; report: TargetReport }[];
+    items: RollupReport[];
+    /** caught up since the stage rollup last took them */
+    fresh: RollupReport[];
+  } | null;
+  rollup: {
+    release: string;
+    pack: string;
+    /** the stage targets it was built for (the same array while they are unchanged) */
+    members: readonly string[];
+    windows: string;
+    /** the `to` of the last tick that read it */
+    to: string;
+    rollup: StageRollup;
+    /** held reports made after `to`, not added yet */
+    pending: RollupReport[];
   } | null;
 }
 
@@ -70,6 +106,18 @@ export interface ReleaseInputs {
     from: string,
     to: string,
   ): Promise<TargetReport[]>;
+  /**
+   * The stage of a rolling release measured at `to` from its stage targets' reports with
+   * from ≤ at ≤ to (core measureStage on the kept rollup); null when they cannot stand for the
+   * reports exactly.
+   */
+  measures(
+    tx: UsedStores,
+    channel: StoredChannel,
+    stage: { release: string; pack: string; plan: Plan; stageTargets: readonly string[] },
+    from: string,
+    to: string,
+  ): Promise<StageMeasures | null>;
 }
 
 export function createReleaseInputs(): ReleaseInputs {
@@ -83,7 +131,14 @@ export function createReleaseInputs(): ReleaseInputs {
     }
     let entry = channels.get(key);
     if (entry === undefined) {
-      entry = { usedAt: nowMs, generation: null, targets: [], stage: null, reports: null };
+      entry = {
+        usedAt: nowMs,
+        generation: null,
+        targets: [],
+        stage: null,
+        reports: null,
+        rollup: null,
+      };
       channels.set(key, entry);
     }
     entry.usedAt = nowMs;
@@ -102,6 +157,52 @@ export function createReleaseInputs(): ReleaseInputs {
       entry.stage = null;
     }
     return targetsGeneration;
+  };
+
+  /**
+   * The channel's held reports caught up to the last numbered report, holding every report with
+   * at ≥ `from`; `fresh` collects what was caught up since the rollup last took it.
+   */
+  const catchUp = async (
+    tx: UsedStores,
+    channel: StoredChannel,
+    entry: ChannelEntry,
+    from: string,
+  ): Promise<NonNullable<ChannelEntry['reports']>> => {
+    let held = entry.reports;
+    if (held === null || from < held.loadedFrom) {
+      const { reportSeq } = await tx.targets.channelCounters(channel.env, channel.name);
+      const items = await tx.targets.reportsUpTo(channel.env, channel.name, from, reportSeq);
+      held = { loadedFrom: from, seq: reportSeq, items, fresh: [] };
+      entry.reports = held;
+      entry.rollup = null;
+      return held;
+    }
+    let unsorted = false;
+    for (;;) {
+      const fresh = await tx.targets.reportsAfter(
+        channel.env,
+        channel.name,
+        held.seq,
+        CATCH_UP_ROWS,
+      );
+      for (const item of fresh) {
+        if (item.seq !== null) held.seq = Math.max(held.seq, item.seq);
+        if (item.report.at < held.loadedFrom) continue;
+        const last = held.items.at(-1);
+        const kept = { id: item.id, report: item.report };
+        if (last !== undefined && compareReports(last, kept) > 0) unsorted = true;
+        held.items.push(kept);
+        held.fresh.push(kept);
+      }
+      if (fresh.length < CATCH_UP_ROWS) break;
+    }
+    if (unsorted) held.items.sort(compareReports);
+    // What this tick no longer needs goes: ticks only move forward in time.
+    const firstKept = firstAtOrAfter(held.items, from);
+    if (firstKept > 0) held.items = held.items.slice(firstKept);
+    held.loadedFrom = from;
+    return held;
   };
 
   return {
@@ -126,9 +227,11 @@ export function createReleaseInputs(): ReleaseInputs {
       ) {
         return stage.ids;
       }
-      const ids = entry.targets
+      const computed = entry.targets
         .filter((target) => desiredPack(index, target, now).pack === pack)
         .map((target) => target.id);
+      // the same members keep the same array, so the stage rollup built for them is kept
+      const ids = stage !== null && sameIds(stage.ids, computed) ? stage.ids : computed;
       entry.stage = {
         generation,
         indexVersion: channel.indexVersion,
@@ -142,35 +245,11 @@ export function createReleaseInputs(): ReleaseInputs {
 
     async reports(tx, channel, from, to) {
       const entry = entryOf(channel);
-      let held = entry.reports;
-      if (held === null || from < held.loadedFrom) {
-        const { reportSeq } = await tx.targets.channelCounters(channel.env, channel.name);
-        const items = await tx.targets.reportsUpTo(channel.env, channel.name, from, reportSeq);
-        held = { loadedFrom: from, seq: reportSeq, items };
-        entry.reports = held;
-      } else {
-        let unsorted = false;
-        for (;;) {
-          const fresh = await tx.targets.reportsAfter(
-            channel.env,
-            channel.name,
-            held.seq,
-            CATCH_UP_ROWS,
-          );
-          for (const item of fresh) {
-            if (item.seq !== null) held.seq = Math.max(held.seq, item.seq);
-            if (item.report.at < held.loadedFrom) continue;
-            const last = held.items.at(-1);
-            if (last !== undefined && compareReports(last, item) > 0) unsorted = true;
-            held.items.push({ id: item.id, report: item.report });
-          }
-          if (fresh.length < CATCH_UP_ROWS) break;
-        }
-        if (unsorted) held.items.sort(compareReports);
-        // What this tick no longer needs goes: ticks only move forward in time.
-        const firstKept = firstAtOrAfter(held.items, from);
-        if (firstKept > 0) held.items = held.items.slice(firstKept);
-        held.loadedFrom = from;
+      const held = await catchUp(tx, channel, entry, from);
+      // a stage rollup that ticks stopped reading is dropped (it is rebuilt when needed again)
+      if (entry.rollup === null || held.fresh.length > held.items.length + CATCH_UP_ROWS) {
+        held.fresh = [];
+        entry.rollup = null;
       }
       const out: TargetReport[] = [];
       for (const item of held.items) {
@@ -180,7 +259,60 @@ export function createReleaseInputs(): ReleaseInputs {
       }
       return out;
     },
+
+    async measures(tx, channel, stage, from, to) {
+      const entry = entryOf(channel);
+      const held = await catchUp(tx, channel, entry, from);
+      const windows = planHealthWindows(stage.plan);
+      const windowsKey = JSON.stringify(windows);
+      let kept = entry.rollup;
+      let source: readonly RollupReport[][] = [kept?.pending ?? [], held.fresh];
+      if (
+        kept === null ||
+        kept.release !== stage.release ||
+        kept.pack !== stage.pack ||
+        kept.members !== stage.stageTargets ||
+        kept.windows !== windowsKey ||
+        from < new Date(kept.rollup.horizon).toISOString() ||
+        to < kept.to
+      ) {
+        const rollup = emptyRollup({
+          pack: stage.pack,
+          members: stage.stageTargets,
+          metrics: windows.map((w) => w.metric),
+          horizon: Date.parse(from),
+        });
+        kept = {
+          release: stage.release,
+          pack: stage.pack,
+          members: stage.stageTargets,
+          windows: windowsKey,
+          to,
+          rollup,
+          pending: [],
+        };
+        source = [held.items];
+        entry.rollup = kept;
+      }
+      const ready: RollupReport[] = [];
+      const pending: RollupReport[] = [];
+      for (const list of source) {
+        for (const item of list) (item.report.at <= to ? ready : pending).push(item);
+      }
+      held.fresh = [];
+      kept.pending = pending;
+      kept.to = to;
+      expireRollup(kept.rollup, Date.parse(from));
+      addReports(kept.rollup, ready);
+      return measureStage(kept.rollup, { now: to, reportsFrom: from, windows });
+    },
   };
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function compareReports(

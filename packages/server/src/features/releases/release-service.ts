@@ -17,6 +17,7 @@ import { resolvePlan } from '../plans/public.ts';
 import type { ServerKeyService } from '../server-keys/public.ts';
 import { commitReleaseChange } from './release-commit.ts';
 import { loadPackContext, loadReleaseContext } from './release-context.ts';
+import type { ReleaseInputs } from './release-inputs.ts';
 import { previewRollback } from './release-preview.ts';
 import type { StoredRelease } from './release-store.ts';
 import { loadReleaseWhy } from './release-why.ts';
@@ -117,8 +118,14 @@ export function createReleaseService(deps: {
   clock: Clock;
   keys: ServerKeyService;
   signals: Signals;
+  /**
+   * the controller's kept inputs (release-inputs.ts): a command reads what changed since the
+   * last tick instead of every target and report; both run with the channel row locked, so
+   * they never catch up at the same time
+   */
+  inputs?: ReleaseInputs;
 }): ReleaseService {
-  const { stores, blobs, clock, keys, signals } = deps;
+  const { stores, blobs, clock, keys, signals, inputs } = deps;
 
   const findOrThrow = async (tx: UsedStores, id: string): Promise<StoredRelease> => {
     const stored = await tx.releases.find(id);
@@ -236,7 +243,7 @@ export function createReleaseService(deps: {
         const channel = await lockChannel(tx, peek.release.env, peek.release.channel);
         const stored = await findOrThrow(tx, id);
         const before = stored.release;
-        const context = await loadReleaseContext(tx, blobs, before, channel, now);
+        const context = await loadReleaseContext(tx, blobs, before, channel, now, inputs);
         const result = applyCommand(
           before,
           {
