@@ -1,5 +1,5 @@
 import { BUILTIN_PLANS, newRelease } from '@lockgate/core';
-import type { ReleaseState } from '@lockgate/core';
+import type { ReleaseState, TargetAttempt } from '@lockgate/core';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { StoredChannel } from '../src/features/channels/channel-store.ts';
 import { createSqliteLease } from '../src/features/controller/controller-lease.ts';
@@ -398,6 +398,53 @@ for (const dialect of DIALECTS) {
       expect((await stores.targets.activePackCounts(AT)).every((c) => c.silent === 0)).toBe(true);
     });
 
+    it("summarises a channel for a release's status: targets, those on the pack, the failed attempts with it", async () => {
+      await stores.channels.insert(channel());
+      await stores.channels.insert(channel({ name: 'canary' }));
+      const cases: [string, string, string | null, TargetAttempt | null][] = [
+        ['a', 'stable', digest(2), null],
+        ['b', 'stable', digest(1), failed(digest(2), 'PACK_SIGNATURE_INVALID')],
+        ['c', 'stable', digest(1), failed(digest(3), 'PACK_SIGNATURE_INVALID')],
+        // a code quoting the failed form is still an ok attempt
+        ['d', 'stable', digest(2), { ...failed(digest(2), '"result":"failed"'), result: 'ok' }],
+        ['e', 'canary', digest(1), failed(digest(2), 'PACK_SIGNATURE_INVALID')],
+        ['f', 'stable', null, null],
+      ];
+      for (const [id, channelName, pack, attempt] of cases) {
+        await stores.targets.upsert({
+          id,
+          env: 'prod',
+          channel: channelName,
+          labels: {},
+          capabilities: {},
+          activePack: null,
+          lastAttempt: null,
+          lastReportAt: null,
+          registeredAt: AT,
+          updatedAt: AT,
+        });
+        await stores.targets.recordReport({
+          id: `r-${id}`,
+          targetId: id,
+          env: 'prod',
+          channel: channelName,
+          at: AT,
+          activePack: pack,
+          ...(attempt === null ? {} : { lastAttempt: attempt }),
+        });
+      }
+      expect(await stores.targets.packSummary('prod', 'stable', digest(2))).toEqual({
+        targets: 5,
+        onPack: 2,
+        failedAttempts: [{ id: 'b', lastAttempt: failed(digest(2), 'PACK_SIGNATURE_INVALID') }],
+      });
+      expect(await stores.targets.packSummary('prod', 'none', digest(2))).toEqual({
+        targets: 0,
+        onPack: 0,
+        failedAttempts: [],
+      });
+    });
+
     it('saves a release only over the version it read, and lists the ones still active', async () => {
       await stores.channels.insert(channel());
       const first = release('rel_a');
@@ -516,4 +563,14 @@ for (const dialect of DIALECTS) {
       ]);
     });
   });
+}
+
+function failed(pack: string, code: string): TargetAttempt {
+  return {
+    kind: 'verify',
+    pack,
+    result: 'failed',
+    at: AT,
+    code,
+  };
 }

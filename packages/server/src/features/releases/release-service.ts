@@ -227,7 +227,7 @@ export function createReleaseService(deps: {
 
     async status(id) {
       const stored = await findOrThrow(stores, id);
-      const why = await loadReleaseWhy(stores, blobs, stored, clock());
+      const why = await loadReleaseWhy(stores, blobs, stored, clock(), inputs);
       return { release: releaseView(stored), why };
     },
 

@@ -9,6 +9,10 @@
  * the channel's targets whose last attempt for the release's pack (since the release was created)
  * failed, grouped by attempt kind and code.
  *
+ * Cost: the context comes through the controller's kept inputs when given (what changed since
+ * the last tick is read), and the channel's targets are counted by the database (target store
+ * `packSummary`), so a status of a 100,000-target release reads no target row but the failed ones.
+ *
  * A prometheus gate is not asked here (a status makes no network call): it shows the answer the
  * controller last recorded for the same rendered query in the current stage — the gate results
  * in the inputs of the release's latest decision record that has them (a stage paused because its
@@ -31,6 +35,7 @@ import type { HealthGateResult, Reason, ReleaseContext, TargetAttempt } from '@l
 import type { BlobStore } from '../../blob-store.ts';
 import type { StoresOf } from '../../stores.ts';
 import { loadReleaseContext } from './release-context.ts';
+import type { ReleaseInputs } from './release-inputs.ts';
 import type { StoredRelease } from './release-store.ts';
 
 /** The stores this module uses, and no others. */
@@ -119,30 +124,31 @@ export interface RecordedGates {
   gates: HealthGateResult[];
 }
 
-export interface TargetSnapshot {
-  id: string;
-  activePack: string | null;
-  lastAttempt: TargetAttempt | null;
+/** The channel's targets as a status counts them (target store `packSummary`). */
+export interface FleetSummary {
+  targets: number;
+  /** of them, those running the release's pack */
+  onPack: number;
+  /** those whose last attempt was a failure with the release's pack */
+  failedAttempts: readonly { id: string; lastAttempt: TargetAttempt }[];
 }
 
 const MAX_SAMPLE_TARGETS = 5;
 /** How many of a release's newest decision records are searched for recorded gate results. */
 export const MAX_RECORDS_FOR_GATES = 20;
-/** Most targets one status reads; a larger channel is summarised on its first ones (by id). */
-export const MAX_STATUS_TARGETS = 100_000;
 
 /** The pure part: what holds the release at `now`, from the controller's context. */
 export function explainRelease(
   input: {
     context: ReleaseContext;
-    targets: readonly TargetSnapshot[];
+    fleet: FleetSummary;
     createdAt: string;
     /** the latest recorded gate results of the release, newest first (see the file header) */
     recorded?: readonly RecordedGates[];
   },
   now: Date,
 ): ReleaseWhy {
-  const { context, targets, createdAt } = input;
+  const { context, fleet, createdAt } = input;
   const { release } = context;
   const at = now.toISOString();
   const blockers: Blocker[] = [];
@@ -186,7 +192,7 @@ export function explainRelease(
   }
 
   const approvals = approvalsOf(context);
-  const refusals = refusalsOf(targets, release.pack, createdAt);
+  const refusals = refusalsOf(fleet.failedAttempts, createdAt);
   let stage: ReleaseWhy['stage'] = null;
   let gates: ReleaseWhy['gates'] = [];
 
@@ -203,8 +209,8 @@ export function explainRelease(
             cohort: spec.cohort ?? null,
             startedAt: release.stageStartedAt,
             targets: inStage.size,
-            onPack: targets.filter((t) => t.activePack === release.pack).length,
-            channelTargets: targets.length,
+            onPack: fleet.onPack,
+            channelTargets: fleet.targets,
             soakSeconds: spec.soakSeconds,
             progressDeadlineSeconds: progressDeadlineOf(spec),
           };
@@ -237,7 +243,7 @@ export function explainRelease(
       if (inStage.size === 0) {
         blockers.push({
           kind: 'no_targets',
-          message: `no target is in stage ${release.stageIndex + 1} ${spec.name} (${targets.length} target(s) in the channel)`,
+          message: `no target is in stage ${release.stageIndex + 1} ${spec.name} (${fleet.targets} target(s) in the channel)`,
         });
       }
       // shadow gates never hold a release: they are shown in `gates`, not as blockers
@@ -365,16 +371,14 @@ function approvalsOf(context: ReleaseContext): ReleaseWhy['approvals'] {
 }
 
 function refusalsOf(
-  targets: readonly TargetSnapshot[],
-  pack: string,
+  failedAttempts: FleetSummary['failedAttempts'],
   since: string,
 ): ReleaseWhy['refusals'] {
   const sinceMs = Date.parse(since);
   const groups = new Map<string, RefusalGroup & { ids: string[] }>();
   let count = 0;
-  for (const target of targets) {
+  for (const target of failedAttempts) {
     const attempt = target.lastAttempt;
-    if (attempt === null || attempt.pack !== pack || attempt.result !== 'failed') continue;
     const atMs = Date.parse(attempt.at);
     if (!Number.isFinite(atMs) || atMs < sinceMs) continue;
     count += 1;
@@ -402,18 +406,16 @@ export async function loadReleaseWhy(
   blobs: BlobStore,
   stored: StoredRelease,
   now: Date,
+  /** the controller's kept inputs (release-inputs.ts): without them everything is read */
+  inputs?: ReleaseInputs,
 ): Promise<ReleaseWhy | null> {
   const { release } = stored;
   if (isTerminal(release.state)) return null;
   return stores.transaction(async (tx) => {
     const channel = await tx.channels.find(release.env, release.channel);
     if (channel === null) return null;
-    const context = await loadReleaseContext(tx, blobs, release, channel, now);
-    const targets = await tx.targets.list({
-      env: release.env,
-      channel: release.channel,
-      limit: MAX_STATUS_TARGETS,
-    });
+    const context = await loadReleaseContext(tx, blobs, release, channel, now, inputs);
+    const fleet = await tx.targets.packSummary(release.env, release.channel, release.pack);
     const hasPrometheusGate =
       release.plan.stages[release.stageIndex]?.gates.some(isPrometheusGate) ?? false;
     const recorded = hasPrometheusGate
@@ -430,11 +432,7 @@ export async function loadReleaseWhy(
     return explainRelease(
       {
         context,
-        targets: targets.map((t) => ({
-          id: t.id,
-          activePack: t.activePack,
-          lastAttempt: t.lastAttempt,
-        })),
+        fleet,
         createdAt: stored.createdAt,
         recorded,
       },

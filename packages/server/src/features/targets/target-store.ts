@@ -107,7 +107,25 @@ export interface TargetStore {
   activePackCounts(silentBefore: string): Promise<ActivePackCount[]>;
   /** The targets registered or updated at or after `since` (reports do not count). */
   updatedSince(since: string): Promise<{ id: string; updatedAt: string }[]>;
+  /**
+   * One channel's targets as a release's status counts them, without reading every row: how
+   * many, how many run `pack`, and the targets whose last attempt was a failure with `pack`
+   * (ordered by id).
+   */
+  packSummary(env: string, channel: string, pack: string): Promise<ChannelPackSummary>;
 }
+
+export interface ChannelPackSummary {
+  targets: number;
+  onPack: number;
+  failedAttempts: { id: string; lastAttempt: TargetAttempt }[];
+}
+
+/**
+ * Attempts are stored as `JSON.stringify` writes them (no spaces), so a failed one always holds
+ * this text; rows without it cannot hold a failure and are not read.
+ */
+const FAILED_ATTEMPT_TEXT = '%"result":"failed"%';
 
 /**
  * Rows per multi-row insert (8 columns each): well under SQLite's limit of 32,766 bound
@@ -383,6 +401,43 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
         silent: Number(row.silent ?? 0),
         lastReportAt: row.last_report_at,
       }));
+    },
+
+    async packSummary(env, channel, pack) {
+      const counts = await db
+        .selectFrom('targets')
+        .select((eb) => [
+          eb.fn.countAll<number | string>().as('targets'),
+          eb.fn
+            .sum<number | string | null>(
+              eb.case().when('active_pack', '=', pack).then(1).else(0).end(),
+            )
+            .as('on_pack'),
+        ])
+        .where('env', '=', env)
+        .where('channel', '=', channel)
+        .executeTakeFirstOrThrow();
+      const rows = await db
+        .selectFrom('targets')
+        .select(['id', 'last_attempt_json'])
+        .where('env', '=', env)
+        .where('channel', '=', channel)
+        .where('last_attempt_json', 'like', FAILED_ATTEMPT_TEXT)
+        .orderBy('id')
+        .execute();
+      const failedAttempts: ChannelPackSummary['failedAttempts'] = [];
+      for (const row of rows) {
+        if (row.last_attempt_json === null) continue;
+        const lastAttempt = JSON.parse(row.last_attempt_json) as TargetAttempt;
+        if (lastAttempt.pack === pack && lastAttempt.result === 'failed') {
+          failedAttempts.push({ id: row.id, lastAttempt });
+        }
+      }
+      return {
+        targets: Number(counts.targets),
+        onPack: Number(counts.on_pack ?? 0),
+        failedAttempts,
+      };
     },
   };
   return store;
