@@ -38,6 +38,8 @@ function runJob(job: Job): { results: ConfigurationResult[]; threshold: number }
     runs: Math.max(2000, job.aaRuns / 5),
     seed: 'calibration',
     fixedThreshold: Infinity,
+    // the fixed-calibrated judge reads no history; the calibration runs skip drawing it
+    historyLooks: 0,
   });
   const threshold = calibratedThreshold(calibration.maxRates, 0.01);
   const results: ConfigurationResult[] = [];

@@ -36,6 +36,8 @@ import { digestOf } from '../digest.ts';
 import type { Digest } from '../digest.ts';
 import { LockgateError } from '../errors.ts';
 import { mixtureBoundary } from './confidence-sequence.ts';
+import { historyArm, historyEffect, historyPrior } from './history-effect.ts';
+import type { HistoryArm } from './history-effect.ts';
 
 export type CompareMetric = 'error_rate' | 'activation_failure_rate' | 'latency';
 
@@ -74,6 +76,37 @@ export interface TargetCounts {
 }
 
 export type ArmCounts = Readonly<Record<string, TargetCounts>>;
+
+/**
+ * Each target's totals from before the stage started, when both sides still ran the base pack
+ * (same shapes as a look's counts). The same history is passed at every look of a stage.
+ */
+export interface CompareHistory {
+  canary: ArmCounts;
+  baseline: ArmCounts;
+}
+
+/** One side's history and what it expected of the stage, for one stream. */
+export interface HistorySideEvidence {
+  /** the side's history: targets, requests and events */
+  targets: number;
+  requests: number;
+  events: number;
+  /** stage targets with history of their own (the others get the side's pooled rate) */
+  targetsWithHistory: number;
+  /** the stage events the targets' history expects; null before both sides reach minSamples */
+  expected: number | null;
+}
+
+/** What the history contributed to a look. */
+export interface HistoryEvidence {
+  /** false when a side's history has fewer than minSamples requests: judged without it */
+  used: boolean;
+  canary: HistorySideEvidence;
+  baseline: HistorySideEvidence;
+  /** the dispersion factor φ on what the history leaves; null when not computed */
+  dispersion: number | null;
+}
 
 export interface CompareStreamState {
   /** running lower bound of θ; null until both sides reached minSamples */
@@ -117,6 +150,8 @@ export interface StreamEvidence {
   harmPValue: number;
   canary: ArmSummary;
   baseline: ArmSummary;
+  /** present when the look was given a history */
+  history?: HistoryEvidence;
 }
 
 export interface CompareEvidence {
@@ -147,6 +182,8 @@ export interface CompareEvidence {
   looks: number;
   samples: { canary: ArmSummary; baseline: ArmSummary };
   streams: StreamEvidence[];
+  /** the deciding stream's history evidence; present when the look was given a history */
+  history?: HistoryEvidence;
   reasons: string[];
 }
 
@@ -410,12 +447,28 @@ export function checkCompareGateSpec(spec: CompareGateSpec): void {
   }
 }
 
-/** Judges one look of a compare gate. Pure and deterministic; never passes below minSamples. */
+function historySide(arm: HistoryArm | null, totals: Record<string, number[]>, stream: number) {
+  const summary = armStats(totals, stream).summary;
+  return {
+    targets: summary.targets,
+    requests: summary.requests,
+    events: summary.events,
+    targetsWithHistory: arm?.targetsWithHistory ?? 0,
+    expected: arm?.expected ?? null,
+  };
+}
+
+/**
+ * Judges one look of a compare gate. Pure and deterministic; never passes below minSamples.
+ * `history` (optional): each target's totals from before the stage; without it the look is
+ * judged exactly as before history existed.
+ */
 export function compareGate(
   spec: CompareGateSpec,
   canary: ArmCounts,
   baseline: ArmCounts,
   prior: CompareGateState | null,
+  history?: CompareHistory,
 ): CompareGateResult {
   checkCompareGateSpec(spec);
   const start = prior ?? initialCompareState(spec);
@@ -434,6 +487,23 @@ export function compareGate(
   const baselineLook = accumulate(start.baseline, baseline, spec, streams, 'baseline', reasons);
   const canaryTotals = canaryLook.totals;
   const baselineTotals = baselineLook.totals;
+  let past: { canary: Record<string, number[]>; baseline: Record<string, number[]> } | null = null;
+  let historyUsed = false;
+  if (history !== undefined) {
+    const h = isObject(history) ? history : { canary: {}, baseline: {} };
+    past = {
+      canary: accumulate({}, h.canary ?? {}, spec, streams, 'canary history', reasons).totals,
+      baseline: accumulate({}, h.baseline ?? {}, spec, streams, 'baseline history', reasons).totals,
+    };
+    const hc = armStats(past.canary, 0).summary.requests;
+    const hb = armStats(past.baseline, 0).summary.requests;
+    historyUsed = hc >= spec.minSamples && hb >= spec.minSamples;
+    reasons.push(
+      historyUsed
+        ? `judged against the targets' history (${hc} canary and ${hb} baseline request(s) before the stage)`
+        : `history too thin (${hc} canary and ${hb} baseline request(s), ${spec.minSamples} needed on each side): judged without it`,
+    );
+  }
   const relative = 'relative' in spec.margin;
   const marginTheta =
     'relative' in spec.margin ? Math.log(1 + spec.margin.relative) : spec.margin.absolute;
@@ -457,8 +527,23 @@ export function compareGate(
       cl.summary.events * (1 - cl.concentration) +
       bl.summary.events * (1 - bl.concentration);
     let estimate: number | null = null;
+    let hc: HistoryArm | null = null;
+    let hb: HistoryArm | null = null;
+    let phi: number | null = null;
     if (c.summary.requests >= spec.minSamples && b.summary.requests >= spec.minSamples) {
-      const effect = effectOf(c, b, relative, { spread: lookSpread, expected: lookExpected });
+      const looks = { spread: lookSpread, expected: lookExpected };
+      let effect: { estimate: number; variance: number };
+      if (past !== null && historyUsed) {
+        const within = lookExpected > 0 ? Math.max(1, lookSpread / lookExpected) : 1;
+        const prior = historyPrior([past.canary, past.baseline], s, within);
+        hc = historyArm(canaryTotals, past.canary, s, prior);
+        hb = historyArm(baselineTotals, past.baseline, s, prior);
+        const withHistory = historyEffect(hc, hb, relative, looks);
+        phi = withHistory.dispersion;
+        effect = withHistory;
+      } else {
+        effect = effectOf(c, b, relative, looks);
+      }
       estimate = effect.estimate;
       const atZero = mixtureBoundary(estimate, effect.variance, 0, tau, alphaEach);
       const atMargin = mixtureBoundary(estimate, effect.variance, marginTheta, tau, alphaEach);
@@ -485,6 +570,16 @@ export function compareGate(
       harmPValue,
       canary: c.summary,
       baseline: b.summary,
+      ...(past === null
+        ? {}
+        : {
+            history: {
+              used: historyUsed,
+              canary: historySide(hc, past.canary, s),
+              baseline: historySide(hb, past.baseline, s),
+              dispersion: phi,
+            },
+          }),
     });
   }
   const verdict: CompareVerdict = anyFail ? 'fail' : enough && allPass ? 'pass' : 'inconclusive';
@@ -551,6 +646,7 @@ export function compareGate(
     looks: state.looks,
     samples: { canary: top.canary, baseline: top.baseline },
     streams: evidenceStreams,
+    ...(top.history === undefined ? {} : { history: top.history }),
     reasons,
   };
   return { verdict, evidence, state };
@@ -563,6 +659,8 @@ export function compareLookDigest(
   baseline: ArmCounts,
   prior: CompareGateState | null,
   result: CompareGateResult,
+  history?: CompareHistory,
 ): Digest {
-  return digestOf(canonicalJson({ spec, canary, baseline, prior, result }));
+  const look = { spec, canary, baseline, prior, result };
+  return digestOf(canonicalJson(history === undefined ? look : { ...look, history }));
 }
