@@ -37,7 +37,7 @@ import type { Digest } from '../digest.ts';
 import { LockgateError } from '../errors.ts';
 import { mixtureBoundary } from './confidence-sequence.ts';
 import { historyArm, historyEffect, historyPrior } from './history-effect.ts';
-import type { HistoryArm } from './history-effect.ts';
+import type { HistoryArm, HistoryPrior } from './history-effect.ts';
 
 export type CompareMetric = 'error_rate' | 'activation_failure_rate' | 'latency';
 
@@ -120,6 +120,13 @@ export interface CompareStreamState {
   lookSpread: number;
   /** … and what that sum would be if every request failed independently at one rate */
   lookExpected: number;
+  /**
+   * with history only: Σ over looks and sides of the spread of each target's events around what
+   * its history expects (at the side's observed-to-expected ratio of the look) …
+   */
+  historyLookSpread?: number;
+  /** … and what that sum would be from Poisson noise and the history's noise alone */
+  historyLookExpected?: number;
 }
 
 export interface CompareGateState {
@@ -530,15 +537,29 @@ export function compareGate(
     let hc: HistoryArm | null = null;
     let hb: HistoryArm | null = null;
     let phi: number | null = null;
+    // with history, each look's spread is measured around what the targets' history expects,
+    // so persistent differences between targets are not counted as bursts; the prior's
+    // dispersion is the one measured up to the previous look
+    let prior: HistoryPrior | null = null;
+    let historyLooks: { spread: number; expected: number } | null = null;
+    if (past !== null && historyUsed) {
+      const hs = was.historyLookSpread ?? 0;
+      const he = was.historyLookExpected ?? 0;
+      prior = historyPrior([past.canary, past.baseline], s, he > 0 ? Math.max(1, hs / he) : 1);
+      const lc = historyArm(canaryLook.look, past.canary, s, prior);
+      const lb = historyArm(baselineLook.look, past.baseline, s, prior);
+      historyLooks = {
+        spread: hs + lc.spread + lb.spread,
+        expected: he + lc.spreadExpected + lb.spreadExpected,
+      };
+    }
     if (c.summary.requests >= spec.minSamples && b.summary.requests >= spec.minSamples) {
       const looks = { spread: lookSpread, expected: lookExpected };
       let effect: { estimate: number; variance: number };
-      if (past !== null && historyUsed) {
-        const within = lookExpected > 0 ? Math.max(1, lookSpread / lookExpected) : 1;
-        const prior = historyPrior([past.canary, past.baseline], s, within);
+      if (past !== null && prior !== null && historyLooks !== null) {
         hc = historyArm(canaryTotals, past.canary, s, prior);
         hb = historyArm(baselineTotals, past.baseline, s, prior);
-        const withHistory = historyEffect(hc, hb, relative, looks);
+        const withHistory = historyEffect(hc, hb, relative, historyLooks);
         phi = withHistory.dispersion;
         effect = withHistory;
       } else {
@@ -559,7 +580,17 @@ export function compareGate(
     const passes = estimate !== null && harmPValue <= alphaEach;
     anyFail ||= fails;
     allPass &&= passes;
-    nextStreams.push({ lower, upper, pValue, harmPValue, lookSpread, lookExpected });
+    nextStreams.push({
+      lower,
+      upper,
+      pValue,
+      harmPValue,
+      lookSpread,
+      lookExpected,
+      ...(historyLooks === null
+        ? {}
+        : { historyLookSpread: historyLooks.spread, historyLookExpected: historyLooks.expected }),
+    });
     evidenceStreams.push({
       boundMs: spec.metric === 'latency' ? ((spec.latencyBoundsMs ?? [])[s] as number) : null,
       alpha: alphaEach,

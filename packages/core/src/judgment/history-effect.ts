@@ -36,7 +36,7 @@ export interface HistoryArm {
   expected: number;
   /** the variance of `expected` that comes from the history's own noise */
   expectedVariance: number;
-  /** Σ (e_i − D x_i)² with D = (O + ½)/(X + ½) */
+  /** Σ (e_i − D x_i)² with D = O / X */
   spread: number;
   /** what `spread` would be in expectation from stage Poisson noise and history noise alone */
   spreadExpected: number;
@@ -139,7 +139,8 @@ export function historyArm(
     expected += x;
     expectedVariance += v;
   }
-  const ratio = (observed + 0.5) / (expected + 0.5);
+  // the side's observed-to-expected ratio fitted exactly (as a side's rate is without history)
+  const ratio = expected > 0 ? observed / expected : 0;
   let spread = 0;
   let squares = 0;
   for (const { e, x } of rows) {
