@@ -28,6 +28,11 @@ export interface CompareGateSpec {
   latencyBoundsMs?: number[];
   /** τ of the normal mixture; default 0.5 on the log-ratio scale, 2 × margin on the absolute */
   mixtureScale?: number;
+  /**
+   * how far back before the stage started the server reads each member's reports on the base
+   * pack as its history (compareGate's `history`); integer > 0; absent: no history
+   */
+  historySeconds?: number;
 }
 
 const SPEC_FIELDS = [
@@ -39,6 +44,7 @@ const SPEC_FIELDS = [
   'windowSeconds',
   'latencyBoundsMs',
   'mixtureScale',
+  'historySeconds',
 ];
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -106,6 +112,12 @@ export function compareGateProblems(
     }
   } else if (bounds !== undefined) {
     problems.push(`${path}.latencyBoundsMs is for the latency metric only`);
+  }
+  if (
+    value.historySeconds !== undefined &&
+    (!Number.isSafeInteger(value.historySeconds) || (value.historySeconds as number) <= 0)
+  ) {
+    problems.push(`${path}.historySeconds must be a positive integer`);
   }
   if (value.mixtureScale !== undefined && !positiveFinite(value.mixtureScale)) {
     problems.push(`${path}.mixtureScale must be a number > 0`);
