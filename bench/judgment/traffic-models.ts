@@ -6,7 +6,9 @@
  * bucketing puts a random mix of targets on each side) and a day effect (the base error rate of
  * the whole run varies from day to day, the same for both sides). On top of that a model may add
  * overdispersion (a gamma-distributed multiplier per target and look), a diurnal swing of traffic
- * and error rate, low traffic, or zero-inflated errors (errors only in bursts).
+ * and error rate, low traffic, or zero-inflated errors (errors only in bursts). Before the stage
+ * each target has a history on the base pack (drawHistory, historyLooksOf): the same targets, a
+ * day effect of its own, the diurnal phase running on into the stage.
  */
 import type { Random } from './random.ts';
 
