@@ -86,6 +86,45 @@ describe('the judgment harness, small and seeded', () => {
     });
   }
 
+  // targets far apart: without their history the two sides' mix of targets differs in every
+  // A/A run, which capped detection at about 70 % (docs/adr/0016); against each target's own
+  // history the mix drops out
+  it("detects a doubled error rate in at least 95 % of runs of targets far apart, against the targets' history", () => {
+    const m = model('heterogeneous-strong');
+    const aa = runConfiguration({
+      model: m,
+      metric: 'errors',
+      factor: 1,
+      runs: 400,
+      seed: 'ci',
+      fixedThreshold: Infinity,
+    });
+    expect(aa.judges.sequential.rollbacks / aa.runs).toBeLessThanOrEqual(0.01);
+    const withHistory = runConfiguration({
+      model: m,
+      metric: 'errors',
+      factor: 2,
+      runs: 150,
+      seed: 'ci',
+      fixedThreshold: Infinity,
+    });
+    const without = runConfiguration({
+      model: m,
+      metric: 'errors',
+      factor: 2,
+      runs: 150,
+      seed: 'ci',
+      fixedThreshold: Infinity,
+      historyLooks: 0,
+    });
+    expect(withHistory.judges.sequential.rollbacks / withHistory.runs).toBeGreaterThanOrEqual(0.95);
+    expect(withHistory.judges.sequential.rollbacks).toBeGreaterThan(
+      without.judges.sequential.rollbacks,
+    );
+    // the other judges read the stage only: the same looks, the same verdicts
+    expect(withHistory.judges['kayenta-like']).toEqual(without.judges['kayenta-like']);
+  });
+
   it('gives the Wilson interval of a known case', () => {
     const [lo, hi] = wilson(10, 1000);
     expect(lo).toBeCloseTo(0.00544, 4);

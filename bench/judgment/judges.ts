@@ -15,9 +15,14 @@
  * sequential judge reads every bound.
  */
 import { compareGate } from '@lockgate/core';
-import type { CompareGateSpec, CompareGateState, TargetCounts } from '@lockgate/core';
+import type {
+  CompareGateSpec,
+  CompareGateState,
+  CompareHistory,
+  TargetCounts,
+} from '@lockgate/core';
 import { LATENCY_BOUNDS_MS } from './traffic-models.ts';
-import type { LookCounts } from './traffic-models.ts';
+import type { HistoryCounts, LookCounts } from './traffic-models.ts';
 
 export const JUDGES = [
   'fixed-0.05',
@@ -187,11 +192,31 @@ export function sequentialSpec(latency: boolean): CompareGateSpec {
       };
 }
 
-/** core's compareGate; `onPass` is told the first look non-inferiority is shown. */
+/** Each target's pre-stage totals in compareGate's shape. */
+export function historyOf(k: number, spec: CompareGateSpec, counts: HistoryCounts): CompareHistory {
+  const bounds = LATENCY_BOUNDS_MS.length;
+  const history: { canary: Record<string, TargetCounts>; baseline: Record<string, TargetCounts> } =
+    { canary: {}, baseline: {} };
+  for (let i = 0; i < 2 * k; i += 1) {
+    const requests = counts.requests[i] as number;
+    const row: TargetCounts =
+      spec.metric === 'latency'
+        ? { requests, slower: Array.from(counts.slower.subarray(i * bounds, (i + 1) * bounds)) }
+        : { requests, errors: counts.errors[i] };
+    (i < k ? history.canary : history.baseline)[`t${i}`] = row;
+  }
+  return history;
+}
+
+/**
+ * core's compareGate; `onPass` is told the first look non-inferiority is shown. With `history`
+ * (each target's pre-stage totals) every look is judged against the targets' own history.
+ */
 export function sequentialJudge(
   k: number,
   spec: CompareGateSpec,
   onPass: () => void = () => {},
+  history?: CompareHistory,
 ): Judge {
   const ids = Array.from({ length: 2 * k }, (_, i) => `t${i}`);
   const latency = spec.metric === 'latency';
@@ -209,7 +234,7 @@ export function sequentialJudge(
           : { requests, errors: counts.errors[i] };
         (i < k ? canary : baseline)[ids[i] as string] = row;
       }
-      const result = compareGate(spec, canary, baseline, state);
+      const result = compareGate(spec, canary, baseline, state, history);
       state = result.state;
       if (result.verdict === 'pass' && !passed) {
         passed = true;

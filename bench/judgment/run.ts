@@ -38,6 +38,8 @@ function runJob(job: Job): { results: ConfigurationResult[]; threshold: number }
     runs: Math.max(2000, job.aaRuns / 5),
     seed: 'calibration',
     fixedThreshold: Infinity,
+    // the fixed-calibrated judge reads no history; the calibration runs skip drawing it
+    historyLooks: 0,
   });
   const threshold = calibratedThreshold(calibration.maxRates, 0.01);
   const results: ConfigurationResult[] = [];
@@ -133,7 +135,9 @@ if (!isMainThread) {
     'states: a stage is as long as its channel needs to gather the evidence, so the busy models',
     'soak 5 to 10 hours, the diurnal one a whole day, the low-traffic and bursty ones two and four',
     'days. Every judge sees the same stage. Every model has a day effect (the base rate of a run is',
-    'lognormal, σ 0.35, the same on both sides).',
+    'lognormal, σ 0.35, the same on both sides). Before the stage every target has a history on',
+    'the base pack: one day, or the stage length when that is longer, with a day effect of its own',
+    'and the diurnal phase running on into the stage; the targets keep their traffic and error rate.',
     '',
     ...models.map((m) => `- **${m.model}**: ${m.description}.`),
     '',
@@ -148,7 +152,8 @@ if (!isMainThread) {
     '- **kayenta-like**: at the end of the stage, Mann-Whitney U of per-look canary rates against',
     '  per-look baseline rates, two-sided at confidence 0.98, fails when the canary ranks higher.',
     '- **sequential**: `compareGate` of @lockgate/core, α = 0.01, margin +20 %, minSamples 100,',
-    '  judged at every look.',
+    "  judged at every look against each target's history (docs/adr/0017-canary-judgment-against-",
+    '  target-history.md); the other judges read the stage only, as their real counterparts do.',
     '',
     'Latency configurations judge the share of requests slower than 200 ms (bounds 100/200/400 ms',
     "for the sequential judge); the canary's latency distribution is scaled by the factor. Slow",

@@ -10,13 +10,21 @@ import {
   fixedCumulativeJudge,
   fixedWindowJudge,
   flaggerJudge,
+  historyOf,
   kayentaJudge,
   sequentialJudge,
   sequentialSpec,
 } from './judges.ts';
 import type { Judge, JudgeName } from './judges.ts';
 import { createRandom, seedOf } from './random.ts';
-import { LATENCY_BOUNDS_MS, createLookCounts, drawLook, drawRun } from './traffic-models.ts';
+import {
+  LATENCY_BOUNDS_MS,
+  createLookCounts,
+  drawHistory,
+  drawLook,
+  drawRun,
+  historyLooksOf,
+} from './traffic-models.ts';
 import type { TrafficModel } from './traffic-models.ts';
 
 export interface Configuration {
@@ -28,6 +36,11 @@ export interface Configuration {
   seed: string;
   /** the fixed-calibrated judge's threshold; Infinity while calibrating on A/A */
   fixedThreshold: number;
+  /**
+   * looks of history before the stage the sequential judge compares each target with; default
+   * historyLooksOf(model), 0 = none (the judge as it was before history)
+   */
+  historyLooks?: number;
 }
 
 export interface JudgeOutcome {
@@ -76,6 +89,22 @@ export function runConfiguration(config: Configuration): ConfigurationResult {
   for (let run = 0; run < config.runs; run += 1) {
     const random = createRandom(seedOf(config.seed, model.name, metric, factor, run));
     const draw = drawRun(model, random);
+    // the history has a stream of its own, so the stage's looks are the same with or without it
+    const historyLooks = config.historyLooks ?? historyLooksOf(model);
+    const history =
+      historyLooks > 0
+        ? historyOf(
+            k,
+            spec,
+            drawHistory(
+              model,
+              draw,
+              historyLooks,
+              latency,
+              createRandom(seedOf(config.seed, model.name, metric, factor, run, 'history')),
+            ),
+          )
+        : undefined;
     let maxRate = 0;
     let passed = false;
     const active = new Map<JudgeName, Judge>([
@@ -88,7 +117,7 @@ export function runConfiguration(config: Configuration): ConfigurationResult {
       ],
       ['flagger-like', flaggerJudge(k, reader, 2 * nominalRate(model, metric))],
       ['kayenta-like', kayentaJudge(k, reader)],
-      ['sequential', sequentialJudge(k, spec, () => (passed = true))],
+      ['sequential', sequentialJudge(k, spec, () => (passed = true), history)],
     ]);
     if (latency) active.delete('fixed-0.05');
     let canarySamples = 0;

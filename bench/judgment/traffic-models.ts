@@ -6,7 +6,9 @@
  * bucketing puts a random mix of targets on each side) and a day effect (the base error rate of
  * the whole run varies from day to day, the same for both sides). On top of that a model may add
  * overdispersion (a gamma-distributed multiplier per target and look), a diurnal swing of traffic
- * and error rate, low traffic, or zero-inflated errors (errors only in bursts).
+ * and error rate, low traffic, or zero-inflated errors (errors only in bursts). Before the stage
+ * each target has a history on the base pack (drawHistory, historyLooksOf): the same targets, a
+ * day effect of its own, the diurnal phase running on into the stage.
  */
 import type { Random } from './random.ts';
 
@@ -218,4 +220,57 @@ export function drawLook(
       }
     }
   }
+}
+
+/** Each target's totals over the history: requests, errors, slower[i * bounds + j]. */
+export interface HistoryCounts {
+  looks: number;
+  requests: Float64Array;
+  errors: Float64Array;
+  slower: Float64Array;
+}
+
+/**
+ * How long a target's history before the stage is: one day, or the stage's length when that is
+ * longer. The base pack has run at least that long before a release in any realistic cadence, and
+ * a whole day averages each target's rate over the diurnal swing.
+ */
+export function historyLooksOf(model: TrafficModel): number {
+  return Math.max(model.looks, 288);
+}
+
+/**
+ * Draws the `looks` looks before the stage on the base pack (no regression on either side): the
+ * same targets with the same persistent traffic and error multipliers, a day effect of its own
+ * (the history is another day), and the diurnal phase continuing up to the stage's start.
+ */
+export function drawHistory(
+  model: TrafficModel,
+  run: RunDraw,
+  looks: number,
+  withLatency: boolean,
+  random: Random,
+): HistoryCounts {
+  const sigma = model.daySpread;
+  const day = Math.exp(sigma * random.normal() - (sigma * sigma) / 2);
+  const before: RunDraw = { ...run, day };
+  const n = 2 * model.targetsPerSide;
+  const out: HistoryCounts = {
+    looks,
+    requests: new Float64Array(n),
+    errors: new Float64Array(n),
+    slower: new Float64Array(n * LATENCY_BOUNDS_MS.length),
+  };
+  const look = createLookCounts(model);
+  for (let j = 0; j < looks; j += 1) {
+    drawLook(model, before, j - looks, 1, 1, withLatency, random, look);
+    for (let i = 0; i < n; i += 1) {
+      out.requests[i] = (out.requests[i] as number) + (look.requests[i] as number);
+      out.errors[i] = (out.errors[i] as number) + (look.errors[i] as number);
+    }
+    for (let i = 0; i < look.slower.length; i += 1) {
+      out.slower[i] = (out.slower[i] as number) + (look.slower[i] as number);
+    }
+  }
+  return out;
 }

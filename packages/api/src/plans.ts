@@ -96,6 +96,7 @@ export const CompareGateBody = Type.Object(
     windowSeconds: PlanInteger,
     latencyBoundsMs: Type.Optional(Type.Array(BoundedNumber(), { maxItems: 8 })),
     mixtureScale: Type.Optional(BoundedNumber()),
+    historySeconds: Type.Optional(PlanInteger),
   },
   {
     additionalProperties: false,

@@ -10,11 +10,22 @@
  * - `prior` is the `state` the previous look returned (`null` on the first look). The state holds
  *   the per-target running totals and, per tested quantity, the running confidence-sequence
  *   bounds and always-valid p-value; it is plain JSON so a look can be recorded and replayed.
+ * - `history` (optional) is each target's totals from before the stage started, when both sides
+ *   ran the base pack; the same at every look. With it (and ≥ minSamples history requests on each
+ *   side), each side's events are measured against what its own targets' history expects
+ *   (history-effect.ts, docs/adr/0017-canary-judgment-against-target-history.md): θ is the log of
+ *   the canary's observed-over-expected events over the baseline's, which removes the persistent
+ *   differences between the two sides' mix of targets and lets the baseline carry what changed
+ *   for everyone since (the day, the hour). The evidence says what the history contributed
+ *   (`history`: its requests and events per side, the expected events, the dispersion left).
+ *   Without it every look is judged, and digested, exactly as before history existed.
  *
  * The tested quantity θ is, per stream (one for a rate metric, one per latency bound):
  * - relative margin: θ = ln(canary rate / baseline rate), estimated with ½ added to each side's
  *   events so a zero count has a finite logarithm; variance φ (1/(E_c + ½) + 1/(E_b + ½));
  * - absolute margin: θ = canary rate − baseline rate; variance φ (p_c(1−p_c)/N_c + p_b(1−p_b)/N_b).
+ * (With history: see history-effect.ts for θ, its variance and φ measured around the expected
+ * counts.)
  * φ ≥ 1 is the dispersion the counts show beyond independent requests: the larger of the spread
  * of the targets' running totals around their side's rate (persistent differences between
  * targets) and the spread of each look's per-target counts (bursts, look-to-look noise), each
@@ -35,208 +46,44 @@ import { canonicalJson } from '../canonical-json.ts';
 import { digestOf } from '../digest.ts';
 import type { Digest } from '../digest.ts';
 import { LockgateError } from '../errors.ts';
+import { checkCompareGateSpec } from './compare-spec.ts';
+import type { CompareGateSpec } from './compare-spec.ts';
 import { mixtureBoundary } from './confidence-sequence.ts';
+import { historyArm, historyEffect, historyPrior } from './history-effect.ts';
+import type { HistoryArm, HistoryPrior } from './history-effect.ts';
 
-export type CompareMetric = 'error_rate' | 'activation_failure_rate' | 'latency';
+export { COMPARE_METRICS, checkCompareGateSpec, compareGateProblems } from './compare-spec.ts';
+export type { CompareGateSpec, CompareMargin, CompareMetric } from './compare-spec.ts';
 
-export const COMPARE_METRICS: readonly CompareMetric[] = [
-  'error_rate',
-  'activation_failure_rate',
-  'latency',
-];
-
-/** The tolerated harm: a relative increase (0.1 = 10 % worse) or an absolute rate difference. */
-export type CompareMargin = { relative: number } | { absolute: number };
-
-export interface CompareGateSpec {
-  kind: 'compare';
-  metric: CompareMetric;
-  /** the false-rollback rate: P(ever fail | canary no worse) ≤ alpha, in (0, 0.5] */
-  alpha: number;
-  margin: CompareMargin;
-  /** requests (or activation attempts) each side needs before any verdict; integer ≥ 1 */
-  minSamples: number;
-  /** how far back reports count when the server builds a look; integer > 0 */
-  windowSeconds: number;
-  /** latency only: increasing bucket bounds in milliseconds (1 to 8 of them) */
-  latencyBoundsMs?: number[];
-  /** τ of the normal mixture; default 0.5 on the log-ratio scale, 2 × margin on the absolute */
-  mixtureScale?: number;
-}
-
-/** One target's counts for one look, as deltas since its previous look. */
-export interface TargetCounts {
-  requests: number;
-  /** rate metrics: failed requests (or failed activations) */
-  errors?: number;
-  /** latency: slower[j] = requests slower than latencyBoundsMs[j] */
-  slower?: number[];
-}
-
-export type ArmCounts = Readonly<Record<string, TargetCounts>>;
-
-export interface CompareStreamState {
-  /** running lower bound of θ; null until both sides reached minSamples */
-  lower: number | null;
-  upper: number | null;
-  /** running always-valid p-value of "the canary is no worse" (θ ≤ 0): fail when ≤ α */
-  pValue: number;
-  /** running always-valid p-value of "the canary is worse by the margin or more": pass when ≤ α */
-  harmPValue: number;
-  /** Σ over looks and sides of the look's spread of events between targets … */
-  lookSpread: number;
-  /** … and what that sum would be if every request failed independently at one rate */
-  lookExpected: number;
-}
-
-export interface CompareGateState {
-  looks: number;
-  /** per target: [requests, events of stream 0, events of stream 1, …] totals */
-  canary: Record<string, number[]>;
-  baseline: Record<string, number[]>;
-  streams: CompareStreamState[];
-}
-
-export type CompareVerdict = 'pass' | 'fail' | 'inconclusive';
-
-export interface ArmSummary {
-  targets: number;
-  requests: number;
-  events: number;
-  rate: number | null;
-}
-
-export interface StreamEvidence {
-  /** latency: the bound in ms; null for a rate metric */
-  boundMs: number | null;
-  alpha: number;
-  estimate: number | null;
-  lower: number | null;
-  upper: number | null;
-  pValue: number;
-  harmPValue: number;
-  canary: ArmSummary;
-  baseline: ArmSummary;
-}
-
-export interface CompareEvidence {
-  metric: CompareMetric;
-  verdict: CompareVerdict;
-  statistic: 'log_rate_ratio' | 'rate_difference';
-  /** the stream that decides (the worst one for latency) */
-  estimate: number | null;
-  lower: number | null;
-  upper: number | null;
-  /** the effect in plain units: canary/baseline ratio, or canary − baseline difference */
-  effect: {
-    scale: 'ratio' | 'difference';
-    estimate: number | null;
-    lower: number | null;
-    upper: number | null;
-  };
-  /** always-valid p-value of "the canary is no worse"; fail when ≤ alpha */
-  pValue: number;
-  /** 1 / pValue: the e-value of the regression evidence (capped at 1e300) */
-  eValue: number;
-  /** always-valid p-value of "the canary is worse by the margin or more"; pass when ≤ alpha */
-  harmPValue: number;
-  alpha: number;
-  margin: CompareMargin;
-  minSamples: number;
-  mixtureScale: number;
-  looks: number;
-  samples: { canary: ArmSummary; baseline: ArmSummary };
-  streams: StreamEvidence[];
-  reasons: string[];
-}
-
-export interface CompareGateResult {
-  verdict: CompareVerdict;
-  evidence: CompareEvidence;
-  state: CompareGateState;
-}
-
-const SPEC_FIELDS = [
-  'kind',
-  'metric',
-  'alpha',
-  'margin',
-  'minSamples',
-  'windowSeconds',
-  'latencyBoundsMs',
-  'mixtureScale',
-];
+export type {
+  TargetCounts,
+  ArmCounts,
+  CompareHistory,
+  HistorySideEvidence,
+  HistoryEvidence,
+  CompareStreamState,
+  CompareGateState,
+  CompareVerdict,
+  ArmSummary,
+  StreamEvidence,
+  CompareEvidence,
+  CompareGateResult,
+} from './compare-types.ts';
+import type {
+  TargetCounts,
+  ArmCounts,
+  CompareHistory,
+  CompareStreamState,
+  CompareGateState,
+  CompareVerdict,
+  ArmSummary,
+  StreamEvidence,
+  CompareEvidence,
+  CompareGateResult,
+} from './compare-types.ts';
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function positiveFinite(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0;
-}
-
-/**
- * Problems of an unknown value as a CompareGateSpec; empty when valid. `extraFields` are fields
- * the caller reads itself (a plan gate's `mode`, `onFail`).
- */
-export function compareGateProblems(
-  value: unknown,
-  path = 'gate',
-  extraFields: readonly string[] = [],
-): string[] {
-  if (!isObject(value)) return [`${path} must be an object`];
-  const problems: string[] = [];
-  for (const field of Object.keys(value)) {
-    if (!SPEC_FIELDS.includes(field) && !extraFields.includes(field)) {
-      problems.push(`${path}.${field} is not a compare gate field`);
-    }
-  }
-  if (value.kind !== 'compare') problems.push(`${path}.kind must be compare`);
-  if (
-    typeof value.metric !== 'string' ||
-    !(COMPARE_METRICS as readonly string[]).includes(value.metric)
-  ) {
-    problems.push(`${path}.metric must be one of ${COMPARE_METRICS.join(', ')}`);
-  }
-  if (!positiveFinite(value.alpha) || value.alpha > 0.5) {
-    problems.push(`${path}.alpha must be a number in (0, 0.5]`);
-  }
-  const margin = value.margin;
-  if (!isObject(margin) || Object.keys(margin).length !== 1) {
-    problems.push(`${path}.margin must be {relative: r} or {absolute: a}`);
-  } else if ('relative' in margin) {
-    if (!positiveFinite(margin.relative))
-      problems.push(`${path}.margin.relative must be a number > 0`);
-  } else if ('absolute' in margin) {
-    if (!positiveFinite(margin.absolute) || margin.absolute >= 1) {
-      problems.push(`${path}.margin.absolute must be a number in (0, 1)`);
-    }
-  } else {
-    problems.push(`${path}.margin must be {relative: r} or {absolute: a}`);
-  }
-  if (!Number.isSafeInteger(value.minSamples) || (value.minSamples as number) < 1) {
-    problems.push(`${path}.minSamples must be an integer ≥ 1`);
-  }
-  if (!Number.isSafeInteger(value.windowSeconds) || (value.windowSeconds as number) <= 0) {
-    problems.push(`${path}.windowSeconds must be a positive integer`);
-  }
-  const bounds = value.latencyBoundsMs;
-  if (value.metric === 'latency') {
-    if (
-      !Array.isArray(bounds) ||
-      bounds.length < 1 ||
-      bounds.length > 8 ||
-      !bounds.every((b, i) => positiveFinite(b) && (i === 0 || b > (bounds[i - 1] as number)))
-    ) {
-      problems.push(`${path}.latencyBoundsMs must be 1 to 8 increasing positive numbers`);
-    }
-  } else if (bounds !== undefined) {
-    problems.push(`${path}.latencyBoundsMs is for the latency metric only`);
-  }
-  if (value.mixtureScale !== undefined && !positiveFinite(value.mixtureScale)) {
-    problems.push(`${path}.mixtureScale must be a number > 0`);
-  }
-  return problems;
 }
 
 /** The state before the first look. */
@@ -400,22 +247,28 @@ function words(x: number | null): string {
   return Number(x.toPrecision(3)).toString();
 }
 
-/** Checks the spec, or throws PLAN_INVALID with details.problems. */
-export function checkCompareGateSpec(spec: CompareGateSpec): void {
-  const problems = compareGateProblems(spec);
-  if (problems.length > 0) {
-    throw new LockgateError('PLAN_INVALID', `The compare gate is malformed: ${problems[0]}.`, {
-      details: { problems },
-    });
-  }
+function historySide(arm: HistoryArm | null, totals: Record<string, number[]>, stream: number) {
+  const summary = armStats(totals, stream).summary;
+  return {
+    targets: summary.targets,
+    requests: summary.requests,
+    events: summary.events,
+    targetsWithHistory: arm?.targetsWithHistory ?? 0,
+    expected: arm?.expected ?? null,
+  };
 }
 
-/** Judges one look of a compare gate. Pure and deterministic; never passes below minSamples. */
+/**
+ * Judges one look of a compare gate. Pure and deterministic; never passes below minSamples.
+ * `history` (optional): each target's totals from before the stage; without it the look is
+ * judged exactly as before history existed.
+ */
 export function compareGate(
   spec: CompareGateSpec,
   canary: ArmCounts,
   baseline: ArmCounts,
   prior: CompareGateState | null,
+  history?: CompareHistory,
 ): CompareGateResult {
   checkCompareGateSpec(spec);
   const start = prior ?? initialCompareState(spec);
@@ -434,6 +287,23 @@ export function compareGate(
   const baselineLook = accumulate(start.baseline, baseline, spec, streams, 'baseline', reasons);
   const canaryTotals = canaryLook.totals;
   const baselineTotals = baselineLook.totals;
+  let past: { canary: Record<string, number[]>; baseline: Record<string, number[]> } | null = null;
+  let historyUsed = false;
+  if (history !== undefined) {
+    const h = isObject(history) ? history : { canary: {}, baseline: {} };
+    past = {
+      canary: accumulate({}, h.canary ?? {}, spec, streams, 'canary history', reasons).totals,
+      baseline: accumulate({}, h.baseline ?? {}, spec, streams, 'baseline history', reasons).totals,
+    };
+    const hc = armStats(past.canary, 0).summary.requests;
+    const hb = armStats(past.baseline, 0).summary.requests;
+    historyUsed = hc >= spec.minSamples && hb >= spec.minSamples;
+    reasons.push(
+      historyUsed
+        ? `judged against the targets' history (${hc} canary and ${hb} baseline request(s) before the stage)`
+        : `history too thin (${hc} canary and ${hb} baseline request(s), ${spec.minSamples} needed on each side): judged without it`,
+    );
+  }
   const relative = 'relative' in spec.margin;
   const marginTheta =
     'relative' in spec.margin ? Math.log(1 + spec.margin.relative) : spec.margin.absolute;
@@ -457,8 +327,37 @@ export function compareGate(
       cl.summary.events * (1 - cl.concentration) +
       bl.summary.events * (1 - bl.concentration);
     let estimate: number | null = null;
+    let hc: HistoryArm | null = null;
+    let hb: HistoryArm | null = null;
+    let phi: number | null = null;
+    // with history, each look's spread is measured around what the targets' history expects,
+    // so persistent differences between targets are not counted as bursts; the prior's
+    // dispersion is the one measured up to the previous look
+    let prior: HistoryPrior | null = null;
+    let historyLooks: { spread: number; expected: number } | null = null;
+    if (past !== null && historyUsed) {
+      const hs = was.historyLookSpread ?? 0;
+      const he = was.historyLookExpected ?? 0;
+      prior = historyPrior([past.canary, past.baseline], s, he > 0 ? Math.max(1, hs / he) : 1);
+      const lc = historyArm(canaryLook.look, past.canary, s, prior);
+      const lb = historyArm(baselineLook.look, past.baseline, s, prior);
+      historyLooks = {
+        spread: hs + lc.spread + lb.spread,
+        expected: he + lc.spreadExpected + lb.spreadExpected,
+      };
+    }
     if (c.summary.requests >= spec.minSamples && b.summary.requests >= spec.minSamples) {
-      const effect = effectOf(c, b, relative, { spread: lookSpread, expected: lookExpected });
+      const looks = { spread: lookSpread, expected: lookExpected };
+      let effect: { estimate: number; variance: number };
+      if (past !== null && prior !== null && historyLooks !== null) {
+        hc = historyArm(canaryTotals, past.canary, s, prior);
+        hb = historyArm(baselineTotals, past.baseline, s, prior);
+        const withHistory = historyEffect(hc, hb, relative, historyLooks);
+        phi = withHistory.dispersion;
+        effect = withHistory;
+      } else {
+        effect = effectOf(c, b, relative, looks);
+      }
       estimate = effect.estimate;
       const atZero = mixtureBoundary(estimate, effect.variance, 0, tau, alphaEach);
       const atMargin = mixtureBoundary(estimate, effect.variance, marginTheta, tau, alphaEach);
@@ -474,7 +373,17 @@ export function compareGate(
     const passes = estimate !== null && harmPValue <= alphaEach;
     anyFail ||= fails;
     allPass &&= passes;
-    nextStreams.push({ lower, upper, pValue, harmPValue, lookSpread, lookExpected });
+    nextStreams.push({
+      lower,
+      upper,
+      pValue,
+      harmPValue,
+      lookSpread,
+      lookExpected,
+      ...(historyLooks === null
+        ? {}
+        : { historyLookSpread: historyLooks.spread, historyLookExpected: historyLooks.expected }),
+    });
     evidenceStreams.push({
       boundMs: spec.metric === 'latency' ? ((spec.latencyBoundsMs ?? [])[s] as number) : null,
       alpha: alphaEach,
@@ -485,6 +394,16 @@ export function compareGate(
       harmPValue,
       canary: c.summary,
       baseline: b.summary,
+      ...(past === null
+        ? {}
+        : {
+            history: {
+              used: historyUsed,
+              canary: historySide(hc, past.canary, s),
+              baseline: historySide(hb, past.baseline, s),
+              dispersion: phi,
+            },
+          }),
     });
   }
   const verdict: CompareVerdict = anyFail ? 'fail' : enough && allPass ? 'pass' : 'inconclusive';
@@ -551,6 +470,7 @@ export function compareGate(
     looks: state.looks,
     samples: { canary: top.canary, baseline: top.baseline },
     streams: evidenceStreams,
+    ...(top.history === undefined ? {} : { history: top.history }),
     reasons,
   };
   return { verdict, evidence, state };
@@ -563,6 +483,8 @@ export function compareLookDigest(
   baseline: ArmCounts,
   prior: CompareGateState | null,
   result: CompareGateResult,
+  history?: CompareHistory,
 ): Digest {
-  return digestOf(canonicalJson({ spec, canary, baseline, prior, result }));
+  const look = { spec, canary, baseline, prior, result };
+  return digestOf(canonicalJson(history === undefined ? look : { ...look, history }));
 }

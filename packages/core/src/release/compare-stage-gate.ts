@@ -17,8 +17,16 @@
  *   it); `latency` reads `health.requests` and, per bound B of `latencyBoundsMs`, the signal
  *   `slower_than_ms:B` (requests slower than B ms). A report with counts that are negative, not
  *   finite, or more events than requests is left out and counted in the reasons.
- * The result carries the last look (its counts and the state before it) and the look's digest
- * (`compareLookDigest`): `compareGate` on them gives the same verdict and digest again.
+ * - History (a gate with `historySeconds`): the reports of the stage's members (canary and
+ *   baseline alike) made in the `historySeconds` before the stage started, while they ran the
+ *   channel's base pack, summed per target, are `compareGate`'s history, the same at every look:
+ *   each side is then measured against what its own targets did before
+ *   (docs/adr/0017-canary-judgment-against-target-history.md). A report made at the stage's start
+ *   belongs to the history. The reader must load reports from that far back (the server widens its
+ *   report window by `historySeconds` when the stage has such a gate).
+ * The result carries the last look (its counts, the state before it, and the history) and the
+ * look's digest (`compareLookDigest`): `compareGate` on them gives the same verdict and digest
+ * again.
  */
 import { compareGate, compareLookDigest } from '../judgment/compare-gate.ts';
 import type {
@@ -26,6 +34,7 @@ import type {
   CompareEvidence,
   CompareGateSpec,
   CompareGateState,
+  CompareHistory,
   TargetCounts,
 } from '../judgment/compare-gate.ts';
 import type { GatePolicy } from './gate-policy.ts';
@@ -56,6 +65,8 @@ export interface CompareLook {
   canary: ArmCounts;
   baseline: ArmCounts;
   prior: CompareGateState | null;
+  /** the members' pre-stage totals; present when the gate has `historySeconds` */
+  history?: CompareHistory;
 }
 
 /** What a compare gate adds to its HealthGateResult. */
@@ -184,14 +195,41 @@ export function evaluateCompareStageGate(
     add(look[side], report.targetId, counts);
     looks.set(index, look);
   }
+  let history: CompareHistory | undefined;
+  if (gate.historySeconds !== undefined) {
+    const past = {
+      canary: {} as Record<string, TargetCounts>,
+      baseline: {} as Record<string, TargetCounts>,
+    };
+    const from = start - gate.historySeconds * 1000;
+    const seenBefore = new Set<string>();
+    for (const report of sorted) {
+      const at = parseTime(report.at);
+      if (at === null || at <= from || at > start || input.basePack === null) continue;
+      const side = canaryIds.has(report.targetId)
+        ? 'canary'
+        : baselineIds.has(report.targetId)
+          ? 'baseline'
+          : null;
+      if (side === null) continue;
+      const counts = eventsOf(gate, report, input.basePack, seenBefore);
+      if (counts === null) continue;
+      if (counts === 'invalid') {
+        invalid += 1;
+        continue;
+      }
+      add(past[side], report.targetId, counts);
+    }
+    history = past;
+  }
   let state: CompareGateState | null = null;
   let last: CompareLook | undefined;
-  let result = compareGate(gate, {}, {}, null);
+  let result = compareGate(gate, {}, {}, null, history);
   let count = 0;
   for (const index of [...looks.keys()].sort((a, b) => a - b)) {
     const look = looks.get(index) as { canary: ArmCounts; baseline: ArmCounts };
     const prior = state;
-    result = compareGate(gate, look.canary, look.baseline, prior);
+    result = compareGate(gate, look.canary, look.baseline, prior, history);
     last = {
       spec: gate,
       index,
@@ -200,6 +238,7 @@ export function evaluateCompareStageGate(
       canary: look.canary,
       baseline: look.baseline,
       prior,
+      ...(history === undefined ? {} : { history }),
     };
     state = result.state;
     count += 1;
@@ -235,7 +274,7 @@ export function evaluateCompareStageGate(
       digest:
         last === undefined
           ? null
-          : compareLookDigest(gate, last.canary, last.baseline, last.prior, result),
+          : compareLookDigest(gate, last.canary, last.baseline, last.prior, result, history),
     },
   };
 }

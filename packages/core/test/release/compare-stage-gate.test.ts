@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareGate, compareLookDigest } from '../../src/judgment/index.ts';
+import { compareGate, compareGateProblems, compareLookDigest } from '../../src/judgment/index.ts';
 import {
   decide,
+  evaluateCompareStageGate,
   evaluateStageBaseline,
   evaluateStageGates,
   inPercent,
@@ -11,6 +12,8 @@ import {
 } from '../../src/release/index.ts';
 import type {
   CompareGateRecord,
+  CompareLook,
+  CompareStageGate,
   HealthGateResult,
   Plan,
   ReleaseContext,
@@ -389,5 +392,91 @@ describe('shadow gates', () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('a compare gate with historySeconds', () => {
+  const gate: StageGate = { ...compare, minSamples: 100, historySeconds: 3600 };
+  const canary = ['c0', 'c1', 'c2', 'c3'];
+  const baseline = ['b0', 'b1', 'b2', 'b3'];
+  // the canary's targets fail three times as often as the baseline's, before the stage as in it
+  const rate = (id: string): number =>
+    (id.startsWith('c') ? 0.03 : 0.01) * (id.endsWith('0') ? 2 : 1);
+
+  /** One report a minute per target from `fromMinute` to `toMinute` (the stage starts at 0). */
+  function reports(
+    fromMinute: number,
+    toMinute: number,
+    canaryPack: string,
+    factor = 1,
+  ): TargetReport[] {
+    const out: TargetReport[] = [];
+    for (let m = fromMinute; m < toMinute; m += 1) {
+      for (const targetId of [...canary, ...baseline]) {
+        const inCanary = targetId.startsWith('c');
+        const pack = m < 0 || !inCanary ? OLD : canaryPack;
+        const r = rate(targetId) * (inCanary && m >= 0 ? factor : 1);
+        out.push({
+          targetId,
+          at: at(60 * (m + 1)),
+          activePack: pack,
+          health: { requests: 1000, errors: Math.round(1000 * r) },
+        });
+      }
+    }
+    return out;
+  }
+
+  function judge(spec: StageGate, all: TargetReport[]) {
+    return evaluateCompareStageGate(spec as CompareStageGate, {
+      reports: all,
+      canaryTargets: canary,
+      canaryPack: NEW,
+      baselineTargets: baseline,
+      basePack: OLD,
+      stageStartedAt: at(0),
+      now: at(60 * 30),
+    });
+  }
+
+  it("measures each side against its own targets' reports from before the stage", () => {
+    // two hours before the stage: only the last hour is history; canary targets then ran OLD
+    const all = [...reports(-120, 0, NEW), ...reports(0, 30, NEW)];
+    const without = judge(compare, all);
+    const withHistory = judge(gate, all);
+    // the mix alone makes the canary look three times worse without its history (the spread
+    // between targets keeps that from a rollback, at the price of a wide interval)
+    expect(without.verdict).not.toBe('pass');
+    expect(without.compare.evidence.effect.estimate as number).toBeGreaterThan(2.5);
+    expect(withHistory.verdict).not.toBe('fail');
+    const effect = withHistory.compare.evidence.effect;
+    expect(effect.estimate as number).toBeCloseTo(1, 1);
+    expect(effect.lower as number).toBeLessThan(1);
+    expect(effect.upper as number).toBeGreaterThan(1);
+    expect(withHistory.compare.evidence.history).toMatchObject({
+      used: true,
+      canary: { targets: 4, requests: 240_000, targetsWithHistory: 4 },
+      baseline: { targets: 4, requests: 240_000, targetsWithHistory: 4 },
+    });
+    // and the recorded look replays to the same digest, history included
+    const look = withHistory.compare.look as CompareLook;
+    expect(look.history?.canary['c0']).toEqual({ requests: 60_000, errors: 3600 });
+    const replayed = compareGate(look.spec, look.canary, look.baseline, look.prior, look.history);
+    expect(
+      compareLookDigest(look.spec, look.canary, look.baseline, look.prior, replayed, look.history),
+    ).toBe(withHistory.compare.digest);
+  });
+
+  it('rolls back a canary whose targets fail twice as often as they did before the stage', () => {
+    const all = [...reports(-60, 0, NEW), ...reports(0, 30, NEW, 2)];
+    const result = judge(gate, all);
+    expect(result.verdict).toBe('fail');
+    expect(result.compare.evidence.effect.estimate as number).toBeCloseTo(2, 0);
+  });
+
+  it('refuses a historySeconds that is not a positive integer', () => {
+    expect(compareGateProblems({ ...compare, historySeconds: 0 })).toEqual([
+      'gate.historySeconds must be a positive integer',
+    ]);
   });
 });

@@ -225,6 +225,63 @@ for (const dialect of DIALECTS) {
       );
     }, 120_000);
 
+    // every fifth target fails five times as often as the others, on any pack: sticky bucketing
+    // puts a different mix of them on each side of the stage
+    const noisy = (id: string): number => (Number(id.slice(2)) % 5 === 0 ? 0.2 : 0.04);
+
+    async function judgedAgainstHistory(v2Factor: number): Promise<string> {
+      await putPlan(w, 'judged-history', [
+        {
+          name: 'canary',
+          percent: 20,
+          soakSeconds: 1800,
+          baseline: {},
+          gates: [{ ...compare, historySeconds: 3600 }],
+        },
+        { name: 'all', percent: 100, soakSeconds: 0, gates: [] },
+      ]);
+      // an hour of reports on v1 before the release: the targets' history
+      for (let i = 0; i < 60; i += 1) {
+        await fleet.step((id) => noisy(id), 2000);
+        w.clock.advance(60);
+      }
+      const created = await createRelease(w, { pack: w.packs.v2.digest, plan: 'judged-history' });
+      const rate = (id: string, pack: string | null): number =>
+        noisy(id) * (pack === w.packs.v2.digest ? v2Factor : 1);
+      for (let i = 0; i < 10 && (await getRelease(w, created.id)).state !== 'rolled_back'; i += 1) {
+        await w.t.services.controller.tick();
+        await fleet.step(rate, 2000);
+        w.clock.advance(60);
+      }
+      return created.id;
+    }
+
+    it("judges a canary of noisy targets against the targets' own reports before the stage", async () => {
+      const id = await judgedAgainstHistory(1);
+      expect((await getRelease(w, id)).state).not.toBe('rolled_back');
+      const gate = (await status(id)).why?.gates[0];
+      const evidence = gate?.compare?.evidence;
+      expect(evidence?.history?.used).toBe(true);
+      const canary = evidence?.history?.canary;
+      // every canary target reported its hour on v1 (the report on its first instant is outside),
+      // and the stage's errors are what that history expects
+      expect(canary?.targetsWithHistory).toBe(evidence?.samples.canary.targets);
+      expect(canary?.requests).toBeGreaterThanOrEqual(59 * 2000 * (canary?.targets ?? 0));
+      expect(canary?.expected as number).toBeCloseTo(evidence?.samples.canary.events as number, -1);
+      expect(evidence?.effect.estimate as number).toBeCloseTo(1, 1);
+    }, 120_000);
+
+    it('rolls back a canary whose targets fail twice as often as they did before the stage', async () => {
+      const id = await judgedAgainstHistory(2);
+      const release = await getRelease(w, id);
+      expect(release.state).toBe('rolled_back');
+      const timeline = await timelineOf(w, id);
+      const failed = timeline.find((r) => r.rule === 'gate.failed');
+      const judged = (failed?.inputs['gates'] as HealthGateResult[])[0];
+      expect(judged?.compare?.evidence.history?.used).toBe(true);
+      expect(judged?.compare?.evidence.effect.estimate as number).toBeCloseTo(2, 0);
+    }, 120_000);
+
     it('reports how often each shadow gate agreed with how the releases ended', async () => {
       const bad = await createRelease(w, { pack: w.packs.v2.digest, plan: 'judged' });
       await run(

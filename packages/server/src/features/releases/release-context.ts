@@ -76,11 +76,16 @@ export async function loadReleaseContext(
     ...release.plan.stages.flatMap((stage) => stage.gates.map((gate) => gate.windowSeconds)),
   );
   let fromMs = now.getTime() - (windowSeconds || DEFAULT_REPORT_WINDOW_SECONDS) * 1000;
-  // a compare gate recomputes its sequential test from every report since the stage started
+  // a compare gate recomputes its sequential test from every report since the stage started,
+  // and from its members' reports of the historySeconds before it when it has a history
   const stage = release.plan.stages[release.stageIndex];
   const startedMs = release.stageStartedAt === null ? NaN : Date.parse(release.stageStartedAt);
   if (stage?.gates.some(isCompareGate) === true && Number.isFinite(startedMs)) {
-    fromMs = Math.min(fromMs, startedMs);
+    const historySeconds = Math.max(
+      0,
+      ...stage.gates.map((gate) => (isCompareGate(gate) ? (gate.historySeconds ?? 0) : 0)),
+    );
+    fromMs = Math.min(fromMs, startedMs - historySeconds * 1000);
   }
   const from = new Date(fromMs).toISOString();
   const rolling = release.state === 'rolling' || release.state === 'paused';
