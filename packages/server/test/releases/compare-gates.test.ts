@@ -282,6 +282,30 @@ for (const dialect of DIALECTS) {
       expect(judged?.compare?.evidence.effect.estimate as number).toBeCloseTo(2, 0);
     }, 120_000);
 
+    it('keeps the reports of a compare stage that soaks longer than the report retention', async () => {
+      await putPlan(w, 'judged-days', [
+        { name: 'canary', percent: 20, soakSeconds: 3 * 86_400, baseline: {}, gates: [compare] },
+        { name: 'all', percent: 100, soakSeconds: 0, gates: [] },
+      ]);
+      const created = await createRelease(w, { pack: w.packs.v2.digest, plan: 'judged-days' });
+      const rates = new Map([[w.packs.v2.digest, 0.02]]);
+      await run(3, rates);
+      const startedAt = (await getRelease(w, created.id)).stageStartedAt ?? '';
+      // what a restarted server or another replica would read: the database
+      const stored = async (): Promise<number> =>
+        (await w.t.stores.targets.listReports(ENV, CHANNEL, startedAt, w.clock.now().toISOString()))
+          .length;
+      const before = await stored();
+      expect(before).toBeGreaterThan(0);
+      // a day and a half later, with no report since: the controller prunes old reports
+      w.clock.advance(36 * 3600);
+      await w.t.services.controller.tick();
+      expect((await getRelease(w, created.id)).state).toBe('rolling');
+      expect(await stored()).toBe(before);
+      const evidence = (await status(created.id)).why?.gates[0]?.compare?.evidence;
+      expect(evidence?.samples.canary.requests).toBeGreaterThan(0);
+    }, 120_000);
+
     it('reports how often each shadow gate agreed with how the releases ended', async () => {
       const bad = await createRelease(w, { pack: w.packs.v2.digest, plan: 'judged' });
       await run(

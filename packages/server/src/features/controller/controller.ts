@@ -10,7 +10,7 @@ import type { ChannelKey, SignedIndex, StoredChannel } from '../channels/public.
 import { commitLockedChannel } from '../decisions/public.ts';
 import { IDEMPOTENCY_RETENTION_SECONDS } from '../idempotency/public.ts';
 import { commitReleaseChange } from '../releases/public.ts';
-import { loadReleaseContext } from '../releases/public.ts';
+import { loadReleaseContext, reportWindowStartMs } from '../releases/public.ts';
 import type { IndexSigningKey, ServerKeyService } from '../server-keys/public.ts';
 import { createReleaseInputs } from '../releases/public.ts';
 import type { ReleaseInputs } from '../releases/public.ts';
@@ -35,7 +35,7 @@ type UsedStores = StoresOf<
   | 'webhooks'
 >;
 
-/** Target reports older than this are deleted by the controller. */
+/** Target reports older than this are deleted by the controller, unless a live release reads them. */
 export const REPORT_RETENTION_SECONDS = 24 * 3600;
 /** After an event (report, command, new release) the controller runs within this delay. */
 export const WAKE_DEBOUNCE_MS = 200;
@@ -208,7 +208,14 @@ export function createController(deps: ControllerDeps): Controller {
   const prune = async (now: Date): Promise<void> => {
     const before = (seconds: number): string =>
       new Date(now.getTime() - seconds * 1000).toISOString();
-    await stores.targets.pruneReports(before(REPORT_RETENTION_SECONDS));
+    // Reports a live release still reads are kept however old (a compare stage soaking days).
+    let keepFromMs = now.getTime() - REPORT_RETENTION_SECONDS * 1000;
+    for (const id of await stores.releases.listActiveIds()) {
+      const stored = await stores.releases.find(id);
+      if (stored === null || isTerminal(stored.release.state)) continue;
+      keepFromMs = Math.min(keepFromMs, reportWindowStartMs(stored.release, now));
+    }
+    await stores.targets.pruneReports(new Date(keepFromMs).toISOString());
     await stores.idempotency.prune(before(IDEMPOTENCY_RETENTION_SECONDS));
   };
 

@@ -31,12 +31,37 @@ import type { ReleaseInputs } from './release-inputs.ts';
 const DEFAULT_REPORT_WINDOW_SECONDS = 300;
 
 /**
+ * The earliest report time (ms) a live release's context reads at `now`: its plan's largest gate
+ * window back from `now`, and for a stage with a compare gate also since the stage started, less
+ * the largest `historySeconds` of its compare gates. The controller keeps every report from here
+ * on (prune), however long the stage soaks.
+ */
+export function reportWindowStartMs(release: ReleaseState, now: Date): number {
+  const windowSeconds = Math.max(
+    0,
+    ...release.plan.stages.flatMap((stage) => stage.gates.map((gate) => gate.windowSeconds)),
+  );
+  let fromMs = now.getTime() - (windowSeconds || DEFAULT_REPORT_WINDOW_SECONDS) * 1000;
+  // a compare gate recomputes its sequential test from every report since the stage started,
+  // and from its members' reports of the historySeconds before it when it has a history
+  const stage = release.plan.stages[release.stageIndex];
+  const startedMs = release.stageStartedAt === null ? NaN : Date.parse(release.stageStartedAt);
+  if (stage?.gates.some(isCompareGate) === true && Number.isFinite(startedMs)) {
+    const historySeconds = Math.max(
+      0,
+      ...stage.gates.map((gate) => (isCompareGate(gate) ? (gate.historySeconds ?? 0) : 0)),
+    );
+    fromMs = Math.min(fromMs, startedMs - historySeconds * 1000);
+  }
+  return fromMs;
+}
+
+/**
  * Everything core `decide` / `applyCommand` read about a release, loaded inside the caller's
  * transaction (with the channel row locked): the channel context (pins, LKG, floor, revoked,
  * constraints, rollback authorizations), the pack context (eligibility by core
  * evaluateEligibility against the build record and signatures against the keys trusted now,
- * evidence = the pack row and its file are stored), the channel's targets, the channel's reports within the plan's largest gate window (and since the stage started when it has a compare gate), the stage targets (the
- * channel's targets whose desiredPack on the current index is the release pack) and the
+ * evidence = the pack row and its file are stored), the channel's targets, the channel's reports from `reportWindowStartMs`, the stage targets (the channel's targets whose desiredPack on the current index is the release pack) and the
  * environment's freeze windows.
  */
 export async function loadReleaseContext(
@@ -71,22 +96,7 @@ export async function loadReleaseContext(
       expiresAt: a.expiresAt,
     })),
   };
-  const windowSeconds = Math.max(
-    0,
-    ...release.plan.stages.flatMap((stage) => stage.gates.map((gate) => gate.windowSeconds)),
-  );
-  let fromMs = now.getTime() - (windowSeconds || DEFAULT_REPORT_WINDOW_SECONDS) * 1000;
-  // a compare gate recomputes its sequential test from every report since the stage started,
-  // and from its members' reports of the historySeconds before it when it has a history
-  const stage = release.plan.stages[release.stageIndex];
-  const startedMs = release.stageStartedAt === null ? NaN : Date.parse(release.stageStartedAt);
-  if (stage?.gates.some(isCompareGate) === true && Number.isFinite(startedMs)) {
-    const historySeconds = Math.max(
-      0,
-      ...stage.gates.map((gate) => (isCompareGate(gate) ? (gate.historySeconds ?? 0) : 0)),
-    );
-    fromMs = Math.min(fromMs, startedMs - historySeconds * 1000);
-  }
+  const fromMs = reportWindowStartMs(release, now);
   const from = new Date(fromMs).toISOString();
   const rolling = release.state === 'rolling' || release.state === 'paused';
   const to = now.toISOString();
