@@ -114,6 +114,8 @@ export interface TargetStore {
  * variables and PostgreSQL's 65,535.
  */
 const INSERT_CHUNK_ROWS = 500;
+/** Targets per `update … from (values …)` (4 bound values each). */
+const UPDATE_CHUNK_ROWS = 1000;
 
 export function createTargetStore(db: Kysely<Database>): TargetStore {
   const store: TargetStore = {
@@ -257,16 +259,20 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
           .values(rows.slice(start, start + INSERT_CHUNK_ROWS))
           .execute();
       }
-      for (const [id, update] of latest) {
-        await db
-          .updateTable('targets')
-          .set({
-            active_pack: update.activePack,
-            last_report_at: update.at,
-            ...(update.attempt === undefined ? {} : { last_attempt_json: update.attempt }),
-          })
-          .where('id', '=', id)
-          .execute();
+      // One statement per chunk for the targets' last reports (a CTE both dialects read), in id
+      // order so that two writers lock target rows in the same order.
+      const updates = [...latest].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      for (let start = 0; start < updates.length; start += UPDATE_CHUNK_ROWS) {
+        const values = updates
+          .slice(start, start + UPDATE_CHUNK_ROWS)
+          .map(
+            ([id, update]) =>
+              sql`(${id}, ${update.activePack}, ${update.at}, ${update.attempt ?? null})`,
+          );
+        await sql`with v (id, active_pack, at, attempt) as (values ${sql.join(values)})
+          update targets set active_pack = v.active_pack, last_report_at = v.at,
+            last_attempt_json = coalesce(v.attempt, targets.last_attempt_json)
+          from v where targets.id = v.id`.execute(db);
       }
     },
 
