@@ -51,6 +51,8 @@ export async function startBare(): Promise<ServedProcess> {
 export interface LockgateProcess extends ServedProcess {
   adminToken: string;
   dataDir: string;
+  /** where the server keeps its data: its SQLite file, or its PostgreSQL database */
+  database: { sqlitePath: string } | { postgresUrl: string };
 }
 
 export interface LockgateOptions {
@@ -100,7 +102,15 @@ export async function startLockgate(options: LockgateOptions = {}): Promise<Lock
     await database?.drop();
     await rm(dataDir, { recursive: true, force: true });
   });
-  return { ...base, adminToken, dataDir };
+  return {
+    ...base,
+    adminToken,
+    dataDir,
+    database:
+      database === null
+        ? { sqlitePath: join(dataDir, 'lockgate.db') }
+        : { postgresUrl: database.url },
+  };
 }
 
 function served(child: ChildProcess, url: string, cleanup: () => Promise<void>): ServedProcess {
