@@ -11,8 +11,9 @@ import type { StoredTarget } from './target-store.ts';
  *
  * Invariants:
  * - A change committed in this process is seen by the next read: `indexChanged` (told for every
- *   published index version, also those the SSE hub's poll finds) and `targetChanged` (told by
- *   register) drop the entry, and a load that was in flight when the change came is not kept.
+ *   published index version, also those the SSE hub's poll finds) and `targetChanged` drop the
+ *   entry, `targetStored` (told by register with the row it committed) replaces it, and a load
+ *   that was in flight when the change came is not kept.
  * - A change committed by another process (a replica on the same database) is seen within about
  *   `maxAgeMs`: an index is not served older than that; target rows are kept until a change poll
  *   (`change-poll.ts`, every `maxAgeMs`) names them, and are not served from memory while that
@@ -31,6 +32,11 @@ export interface CheckinCache {
   indexChanged(key: ChannelKey, version: number): void;
   /** A target's row changed (committed). */
   targetChanged(id: string): void;
+  /**
+   * A target's row as this process just committed it (register): kept as the cached row, so the
+   * reports and check-ins that follow a registration read no database.
+   */
+  targetStored(target: StoredTarget): void;
   /** Stops the change poll. */
   close(): void;
 }
@@ -86,6 +92,14 @@ export function createCheckinCache(options: CheckinCacheOptions): CheckinCache {
     now,
   });
 
+  const keep = (target: StoredTarget): void => {
+    targets.set(target.id, target);
+    if (targets.size > maxTargets) {
+      const oldest = targets.keys().next();
+      if (oldest.done !== true) targets.delete(oldest.value);
+    }
+  };
+
   return {
     async index(env, name) {
       const key = channelKeyOf(env, name);
@@ -111,13 +125,10 @@ export function createCheckinCache(options: CheckinCacheOptions): CheckinCache {
       if (cached !== undefined && fresh) return cached;
       const generation = targetGeneration;
       const loaded = await options.loadTarget(id);
-      targets.delete(id);
-      if (loaded !== null && fresh && generation === targetGeneration) {
-        targets.set(id, loaded);
-        if (targets.size > maxTargets) {
-          const oldest = targets.keys().next();
-          if (oldest.done !== true) targets.delete(oldest.value);
-        }
+      // A change told meanwhile left the cache as it should be (dropped, or the stored row).
+      if (generation === targetGeneration) {
+        targets.delete(id);
+        if (loaded !== null && fresh) keep(loaded);
       }
       return loaded;
     },
@@ -132,6 +143,12 @@ export function createCheckinCache(options: CheckinCacheOptions): CheckinCache {
 
     targetChanged(id) {
       dropTarget(id);
+    },
+
+    targetStored(target) {
+      dropTarget(target.id);
+      poll.start();
+      if (poll.fresh()) keep(target);
     },
 
     close() {

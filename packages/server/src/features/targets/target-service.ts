@@ -176,10 +176,10 @@ export function createTargetService(deps: {
             },
           ]);
         }
-        return { target: targetView(target), created };
+        return { stored: target, created };
       });
-      checkin.targetChanged(id);
-      return result;
+      checkin.targetStored(result.stored);
+      return { target: targetView(result.stored), created: result.created };
     },
 
     async report(id, input, actor) {
