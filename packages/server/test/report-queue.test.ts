@@ -149,6 +149,34 @@ for (const dialect of DIALECTS) {
       }
     });
 
+    it('tells each committed report the attempt its target had before it: stored, or from an earlier report of the batch', async () => {
+      const first = { kind: 'activate' as const, pack: PACK, result: 'ok' as const, at: AT };
+      const second = { ...first, kind: 'verify' as const, result: 'failed' as const };
+      await stores.targets.recordReports([{ ...report('t0', 'stable', 1), lastAttempt: first }]);
+      const batches: CommittedReport[][] = [];
+      const queue = createReportQueue({
+        stores,
+        maxBatch: 10,
+        lingerMs: 50,
+        readPrevious: true,
+        onCommitted: (batch) => batches.push([...batch]),
+      });
+      await Promise.all([
+        queue.submit(report('t0', 'stable', 2)),
+        queue.submit({ ...report('t0', 'stable', 3), lastAttempt: second }),
+        queue.submit(report('t0', 'stable', 4)),
+        queue.submit(report('t1', 'canary', 5)),
+      ]);
+      expect(batches).toHaveLength(1);
+      expect(batches[0]?.map((c) => [c.report.targetId, c.previous?.kind ?? null])).toEqual([
+        ['t0', 'activate'],
+        ['t0', 'activate'],
+        ['t0', 'verify'],
+        ['t1', null],
+      ]);
+      expect((await stores.targets.find('t0'))?.lastAttempt).toEqual(second);
+    });
+
     it('leaves each target at its last report of the batch, keeping the last attempt a later report did not carry', async () => {
       const attempt = {
         kind: 'activate' as const,

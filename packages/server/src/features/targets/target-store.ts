@@ -1,5 +1,5 @@
 import type { Labels, TargetAttempt, TargetHealth, TargetReport } from '@lockgate/core';
-import { sql } from 'kysely';
+import { PostgresAdapter, sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, TargetReportsTable, TargetsTable } from '../../db/schema.ts';
 
@@ -69,8 +69,13 @@ export interface TargetStore {
    * Appends reports (a group commit's batch, in the order given) and updates each target once,
    * to what its reports leave it at: the active pack and time of its last report, the last
    * attempt of its last report that carries one. The same rows as one `recordReport` per report.
+   * With `previous`, returns the last attempt each known target had before the batch (on
+   * PostgreSQL read by the update itself, no round trip more); else an empty map.
    */
-  recordReports(reports: readonly StoredReport[]): Promise<void>;
+  recordReports(
+    reports: readonly StoredReport[],
+    options?: { previous?: boolean },
+  ): Promise<Map<string, TargetAttempt | null>>;
   /** The stored last attempt of each of these targets; an unknown id is absent. */
   lastAttempts(ids: readonly string[]): Promise<Map<string, TargetAttempt | null>>;
   /** Reports of a channel with from ≤ at ≤ to, oldest first. */
@@ -208,7 +213,7 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
       await store.recordReports([report]);
     },
 
-    async recordReports(reports) {
+    async recordReports(reports, options) {
       const latest = new Map<string, { activePack: string | null; at: string; attempt?: string }>();
       const rows = reports.map((report) => {
         const lastAttempt =
@@ -260,8 +265,17 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
           .execute();
       }
       // One statement per chunk for the targets' last reports (a CTE both dialects read), in id
-      // order so that two writers lock target rows in the same order.
+      // order so that two writers lock target rows in the same order. PostgreSQL returns each
+      // target's attempt before the update (`old`: the statement's snapshot); SQLite cannot
+      // return a joined table's columns, and reads them first (in process, no round trip).
+      const previous = new Map<string, TargetAttempt | null>();
+      const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
       const updates = [...latest].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      if (options?.previous === true && !postgres) {
+        for (const [id, attempt] of await store.lastAttempts(updates.map(([id]) => id))) {
+          previous.set(id, attempt);
+        }
+      }
       for (let start = 0; start < updates.length; start += UPDATE_CHUNK_ROWS) {
         const values = updates
           .slice(start, start + UPDATE_CHUNK_ROWS)
@@ -269,11 +283,24 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
             ([id, update]) =>
               sql`(${id}, ${update.activePack}, ${update.at}, ${update.attempt ?? null})`,
           );
-        await sql`with v (id, active_pack, at, attempt) as (values ${sql.join(values)})
+        const update = sql`with v (id, active_pack, at, attempt) as (values ${sql.join(values)})
           update targets set active_pack = v.active_pack, last_report_at = v.at,
-            last_attempt_json = coalesce(v.attempt, targets.last_attempt_json)
-          from v where targets.id = v.id`.execute(db);
+            last_attempt_json = coalesce(v.attempt, targets.last_attempt_json)`;
+        if (options?.previous === true && postgres) {
+          const { rows } = await sql<{ id: string; before: string | null }>`${update}
+            from v join targets as old on old.id = v.id where targets.id = v.id
+            returning targets.id, old.last_attempt_json as before`.execute(db);
+          for (const row of rows) {
+            previous.set(
+              row.id,
+              row.before === null ? null : (JSON.parse(row.before) as TargetAttempt),
+            );
+          }
+        } else {
+          await sql`${update} from v where targets.id = v.id`.execute(db);
+        }
       }
+      return previous;
     },
 
     async lastAttempts(ids) {
