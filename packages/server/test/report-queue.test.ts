@@ -130,13 +130,37 @@ for (const dialect of DIALECTS) {
       expect(await outcomes([queue.submit(report('t1', 'canary', 6))])).toEqual(['ok']);
     });
 
+    it('fails a one-channel batch whose transaction fails without taking a number', async () => {
+      await stores.targets.recordReports([report('t0', 'stable', 1, 'taken-alone')]);
+      const queue = createReportQueue({ stores, maxBatch: 10, lingerMs: 50 });
+      const results = outcomes([
+        queue.submit(report('t2', 'stable', 2)),
+        queue.submit(report('t4', 'stable', 3, 'taken-alone')),
+      ]);
+      expect(await results).toEqual(['failed', 'failed']);
+      expect((await stores.targets.channelCounters(ENV, 'stable')).reportSeq).toBe(1);
+      const stored = await stores.targets.listReports(ENV, 'stable', HOUR_AGO, IN_AN_HOUR);
+      expect(stored.map((r) => r.health?.requests)).toEqual([1]);
+      expect(await outcomes([queue.submit(report('t2', 'stable', 4))])).toEqual(['ok']);
+      const numbered = await stores.targets.reportsAfter(ENV, 'stable', 0, 10);
+      expect(numbered.map((r) => [r.seq, r.report.health?.requests])).toEqual([
+        [1, 1],
+        [2, 4],
+      ]);
+    });
+
     it('numbers each channel’s reports 1, 2, 3… in the order they were submitted, across batches', async () => {
       const queue = createReportQueue({ stores, maxBatch: 4, lingerMs: 0 });
-      const sent = Array.from({ length: 23 }, (_, n) => {
+      // Batches of one channel first (on PostgreSQL, numbered by the insert itself), then
+      // batches mixing both.
+      const alone = Array.from({ length: 9 }, (_, n) => report(`t${(n % 3) * 2}`, 'stable', n));
+      expect(await outcomes(alone.map((r) => queue.submit(r)))).toEqual(alone.map(() => 'ok'));
+      const mixed = Array.from({ length: 23 }, (_, n) => {
         const id = `t${n % 6}`;
         return report(id, (n % 6) % 2 === 0 ? 'stable' : 'canary', n);
       });
-      expect(await outcomes(sent.map((r) => queue.submit(r)))).toEqual(sent.map(() => 'ok'));
+      expect(await outcomes(mixed.map((r) => queue.submit(r)))).toEqual(mixed.map(() => 'ok'));
+      const sent = [...alone, ...mixed];
 
       for (const channel of ['stable', 'canary']) {
         const numbered = await stores.targets.reportsAfter(ENV, channel, 0, 100);

@@ -1,6 +1,6 @@
 import type { Labels, TargetAttempt, TargetHealth, TargetReport } from '@lockgate/core';
 import { PostgresAdapter, sql } from 'kysely';
-import type { Kysely, Selectable } from 'kysely';
+import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { Database, TargetReportsTable, TargetsTable } from '../../db/schema.ts';
 
 export interface StoredTarget {
@@ -237,6 +237,7 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
           seq: 0,
         };
       });
+      const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
       // Each channel's numbers are taken with its counter row locked until commit.
       const counts = new Map<string, { env: string; channel: string; n: number }>();
       for (const row of rows) {
@@ -245,31 +246,37 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
         entry.n += 1;
         counts.set(key, entry);
       }
-      const next = new Map<string, number>();
-      for (const key of [...counts.keys()].sort()) {
-        const entry = counts.get(key);
-        if (entry === undefined) continue;
-        const last = await bumpCounter(db, entry.env, entry.channel, 'reports', entry.n);
-        next.set(key, last - entry.n + 1);
-      }
-      for (const row of rows) {
-        const key = `${row.env}\n${row.channel}`;
-        const seq = next.get(key) ?? 0;
-        next.set(key, seq + 1);
-        row.seq = seq;
-      }
-      for (let start = 0; start < rows.length; start += INSERT_CHUNK_ROWS) {
-        await db
-          .insertInto('target_reports')
-          .values(rows.slice(start, start + INSERT_CHUNK_ROWS))
-          .execute();
+      const only = counts.size === 1 ? [...counts.values()][0] : undefined;
+      if (postgres && only !== undefined && rows.length <= INSERT_CHUNK_ROWS) {
+        // The usual batch (one channel): the bump and the insert in one statement, one round
+        // trip; the counter row is locked by the bump until commit as below.
+        await insertNumbered(db, only.env, only.channel, rows);
+      } else {
+        const next = new Map<string, number>();
+        for (const key of [...counts.keys()].sort()) {
+          const entry = counts.get(key);
+          if (entry === undefined) continue;
+          const last = await bumpCounter(db, entry.env, entry.channel, 'reports', entry.n);
+          next.set(key, last - entry.n + 1);
+        }
+        for (const row of rows) {
+          const key = `${row.env}\n${row.channel}`;
+          const seq = next.get(key) ?? 0;
+          next.set(key, seq + 1);
+          row.seq = seq;
+        }
+        for (let start = 0; start < rows.length; start += INSERT_CHUNK_ROWS) {
+          await db
+            .insertInto('target_reports')
+            .values(rows.slice(start, start + INSERT_CHUNK_ROWS))
+            .execute();
+        }
       }
       // One statement per chunk for the targets' last reports (a CTE both dialects read), in id
       // order so that two writers lock target rows in the same order. PostgreSQL returns each
       // target's attempt before the update (`old`: the statement's snapshot); SQLite cannot
       // return a joined table's columns, and reads them first (in process, no round trip).
       const previous = new Map<string, TargetAttempt | null>();
-      const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
       const updates = [...latest].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       if (options?.previous === true && !postgres) {
         for (const [id, attempt] of await store.lastAttempts(updates.map(([id]) => id))) {
@@ -460,6 +467,34 @@ async function bumpCounter(
     .returning(column)
     .executeTakeFirstOrThrow();
   return Number((row as Record<string, number | string>)[column]);
+}
+
+/**
+ * PostgreSQL: bumps the channel's report counter by the number of rows and inserts the rows
+ * numbered after its previous value, in their order, in one statement (a data-modifying CTE).
+ */
+async function insertNumbered(
+  db: Kysely<Database>,
+  env: string,
+  channel: string,
+  rows: readonly Insertable<TargetReportsTable>[],
+): Promise<void> {
+  const n = rows.length;
+  const values = rows.map(
+    (row, i) =>
+      sql`(${row.id}, ${row.target_id}, ${row.at}, ${row.active_pack}, ${row.last_attempt_json}, ${row.health_json}, ${i + 1})`,
+  );
+  await sql`with c as (
+      insert into channel_counters (env, channel, report_seq) values (${env}, ${channel}, ${n})
+      on conflict (env, channel) do update set report_seq = channel_counters.report_seq + ${n}
+      returning report_seq
+    )
+    insert into target_reports
+      (id, target_id, env, channel, at, active_pack, last_attempt_json, health_json, seq)
+    select v.id, v.target_id, ${env}, ${channel}, v.at, v.active_pack, v.last_attempt_json,
+      v.health_json, c.report_seq - ${n}::bigint + v.ord::bigint
+    from (values ${sql.join(values)})
+      as v (id, target_id, at, active_pack, last_attempt_json, health_json, ord), c`.execute(db);
 }
 
 function numberedFromRow(row: Selectable<TargetReportsTable>): NumberedReport {
