@@ -1,8 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { REPORT_BATCH_MAX } from '../packages/server/src/features/targets/report-queue.ts';
 import { CHANNEL, ENV, seedRollingFleet } from './checkin.ts';
 import { runLoad } from './lib/load.ts';
 import type { LoadResult } from './lib/load.ts';
 import { adminApi } from './lib/lockgate-api.ts';
 import { startBare, startLockgate } from './lib/processes.ts';
+import { rawWrite } from './lib/raw-write.ts';
+import type { RawWriteResult } from './lib/raw-write.ts';
 import type { ServedProcess } from './lib/processes.ts';
 import { numberFlag, printTable } from './lib/table.ts';
 
@@ -10,14 +14,18 @@ const REPORT = (pack: string): string =>
   JSON.stringify({ activePack: pack, health: { requests: 100, errors: 1, latencyP95Ms: 12 } });
 
 /**
- * Report ingestion: `POST /targets/{id}/reports` (ids rotating over the fleet) against a bare
- * node:http server reading the same body and answering 202, in the same run.
+ * Report ingestion: `POST /targets/{id}/reports` (ids rotating over the fleet) against two
+ * baselines measured in the same run: a bare node:http server reading the same body and
+ * answering 202 (the HTTP path), and the same rows written in batches straight into the server's
+ * database through the same driver (the database path, `lib/raw-write.ts`).
  */
 export async function ingestBench(flags: Map<string, string>): Promise<void> {
   const targets = numberFlag(flags, 'targets', 10_000);
   const seconds = numberFlag(flags, 'seconds', 5);
   const connections = numberFlag(flags, 'connections', 32);
   const postgresUrl = flags.get('postgres');
+  /** `--cpu-prof DIR`: the server writes a V8 CPU profile there when it stops. */
+  const profileDir = flags.get('cpu-prof');
   const body = REPORT(`sha256:${'a'.repeat(64)}`);
 
   const bare = await startBare();
@@ -33,6 +41,9 @@ export async function ingestBench(flags: Map<string, string>): Promise<void> {
     ...(postgresUrl === undefined ? {} : { postgresUrl }),
     logLevel: flags.get('log-level') ?? 'info',
     controllerIntervalMs: 2000,
+    ...(profileDir === undefined
+      ? {}
+      : { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } }),
   });
   try {
     const api = adminApi(server.url, server.adminToken);
@@ -50,38 +61,69 @@ export async function ingestBench(flags: Map<string, string>): Promise<void> {
         }),
       }),
     );
+    const load = loadAverage();
+    // The database path: the same rows written straight through the driver, no HTTP.
+    const raw: { batch: number; result: RawWriteResult }[] = [];
+    for (const batch of [connections, REPORT_BATCH_MAX]) {
+      const result = await rawWrite({
+        database: server.database,
+        batch,
+        seconds,
+        targetIds: Array.from({ length: targets }, (_, n) => `fleet-${n}`),
+        env: ENV,
+        channel: `${CHANNEL}-raw`,
+        activePack: seeded.v1,
+        health: JSON.stringify({ requests: 100, errors: 1, latencyP95Ms: 12 }),
+      });
+      raw.push({ batch, result });
+    }
+    const rate = run.result.perSecond;
     printTable(
-      `ingestion: ${targets.toLocaleString('en-US')} targets in ${ENV}/${CHANNEL}, ${connections} connections, ${seconds}s, ${postgresUrl === undefined ? 'SQLite' : 'PostgreSQL'}`,
-      [
-        'route',
-        'req/s',
-        'p50 ms',
-        'p99 ms',
-        'bare req/s',
-        'ratio',
-        'CPU µs/req',
-        'bare CPU µs/req',
-        'answers',
-      ],
+      `ingestion: ${targets.toLocaleString('en-US')} targets in ${ENV}/${CHANNEL}, ${connections} connections, ${seconds}s, ${postgresUrl === undefined ? 'SQLite' : 'PostgreSQL'}; load average ${load} (after the HTTP runs)`,
+      ['path', 'reports/s', 'p50 ms', 'p99 ms', 'CPU µs/report', 'Lockgate ÷ this', 'answers'],
       [
         [
-          'POST reports',
-          run.result.perSecond,
+          'Lockgate POST reports',
+          rate,
           run.result.p50Ms,
           run.result.p99Ms,
-          bareRun.result.perSecond,
-          run.result.perSecond / bareRun.result.perSecond,
           run.cpu * 1e6,
-          bareRun.cpu * 1e6,
-          Object.entries(run.result.statuses)
-            .map(([status, count]) => `${status}×${count}`)
-            .join(' '),
+          1,
+          statusesOf(run.result),
         ],
+        [
+          'bare node:http POST (202, no write)',
+          bareRun.result.perSecond,
+          bareRun.result.p50Ms,
+          bareRun.result.p99Ms,
+          bareRun.cpu * 1e6,
+          rate / bareRun.result.perSecond,
+          statusesOf(bareRun.result),
+        ],
+        ...raw.map(({ batch, result }) => [
+          `raw batched write, ${batch} rows/transaction (client CPU)`,
+          result.perSecond,
+          Number.NaN,
+          Number.NaN,
+          result.cpuPerRow * 1e6,
+          rate / result.perSecond,
+          `${result.rows} rows`,
+        ]),
       ],
     );
   } finally {
     await server.stop();
   }
+}
+
+function statusesOf(result: LoadResult): string {
+  return Object.entries(result.statuses)
+    .map(([status, count]) => `${status}×${count}`)
+    .join(' ');
+}
+
+function loadAverage(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }
 
 /** Runs the load and returns it with the server's CPU seconds per request. */

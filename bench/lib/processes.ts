@@ -51,8 +51,8 @@ export async function startBare(): Promise<ServedProcess> {
 export interface LockgateProcess extends ServedProcess {
   adminToken: string;
   dataDir: string;
-  /** The PostgreSQL database it runs on (null: SQLite). */
-  databaseUrl: string | null;
+  /** where the server keeps its data: its SQLite file, or its PostgreSQL database */
+  database: { sqlitePath: string } | { postgresUrl: string };
 }
 
 export interface LockgateOptions {
@@ -74,8 +74,8 @@ export async function startLockgate(options: LockgateOptions = {}): Promise<Lock
   const adminToken = primary?.adminToken ?? randomBytes(24).toString('hex');
   let database: { url: string; drop: () => Promise<void> } | null = null;
   if (primary !== undefined) {
-    if (primary.databaseUrl === null) throw new Error('replicas need PostgreSQL');
-    database = { url: primary.databaseUrl, drop: () => Promise.resolve() };
+    if (!('postgresUrl' in primary.database)) throw new Error('replicas need PostgreSQL');
+    database = { url: primary.database.postgresUrl, drop: () => Promise.resolve() };
   } else if (options.postgresUrl !== undefined) {
     database = await freshPostgres(options.postgresUrl);
   }
@@ -114,7 +114,15 @@ export async function startLockgate(options: LockgateOptions = {}): Promise<Lock
     await database?.drop();
     await rm(dataDir, { recursive: true, force: true });
   });
-  return { ...base, adminToken, dataDir, databaseUrl: database?.url ?? null };
+  return {
+    ...base,
+    adminToken,
+    dataDir,
+    database:
+      database === null
+        ? { sqlitePath: join(dataDir, 'lockgate.db') }
+        : { postgresUrl: database.url },
+  };
 }
 
 function served(child: ChildProcess, url: string, cleanup: () => Promise<void>): ServedProcess {

@@ -73,6 +73,36 @@ describe('the check-in cache', () => {
     expect(w.reads.targets).toBe(2);
   });
 
+  it('serves the row a registration committed without reading it, and drops it when another process changes it', async () => {
+    const w = world();
+    cache = createCheckinCache(w.options);
+    const registered = target('t-2', '2026-01-02T00:00:00.000Z', 'north');
+    w.rows.set('t-2', registered);
+    cache.targetStored(registered);
+    expect((await cache.target('t-2'))?.labels).toEqual({ zone: 'north' });
+    expect(w.reads.targets).toBe(0);
+    // Another replica moved it: the poll names a newer row, which is read again.
+    w.rows.set('t-2', target('t-2', '2026-01-03T00:00:00.000Z', 'south'));
+    w.changes.push({ id: 't-2', updatedAt: '2026-01-03T00:00:00.000Z' });
+    await sleep(60);
+    expect((await cache.target('t-2'))?.labels).toEqual({ zone: 'south' });
+    expect(w.reads.targets).toBe(1);
+  });
+
+  it('does not keep a read that was in flight when a registration stored a newer row', async () => {
+    const w = world();
+    cache = createCheckinCache(w.options);
+    const release = w.hold();
+    const stale = cache.target('t-1');
+    const moved = target('t-1', '2026-01-02T00:00:00.000Z', 'east');
+    w.rows.set('t-1', moved);
+    cache.targetStored(moved);
+    release();
+    expect((await stale)?.labels).toEqual({ zone: 'west' });
+    expect((await cache.target('t-1'))?.labels).toEqual({ zone: 'east' });
+    expect(w.reads.targets).toBe(1);
+  });
+
   it('does not keep a read that was in flight when a change was told', async () => {
     const w = world();
     cache = createCheckinCache(w.options);

@@ -13,8 +13,9 @@ import type { StoredTarget } from './target-store.ts';
  *
  * Invariants:
  * - A change committed in this process is seen by the next read: `indexChanged` (told for every
- *   published index version, also those the SSE hub's poll finds) and `targetChanged` (told by
- *   register) drop the entry, and a load that was in flight when the change came is not kept.
+ *   published index version, also those the SSE hub's poll finds) and `targetChanged` drop the
+ *   entry, `targetStored` (told by register with the row it committed) replaces it, and a load
+ *   that was in flight when the change came is not kept.
  * - A change committed by another process (a replica on the same database) is seen when it
  *   commits while the `feed` (PostgreSQL LISTEN/NOTIFY) listens: an index loaded during the
  *   feed's current session is kept until the feed tells a newer version; target rows are kept
@@ -37,6 +38,11 @@ export interface CheckinCache {
   indexChanged(key: ChannelKey, version: number): void;
   /** A target's row changed (committed). */
   targetChanged(id: string): void;
+  /**
+   * A target's row as this process just committed it (register): kept as the cached row, so the
+   * reports and check-ins that follow a registration read no database.
+   */
+  targetStored(target: StoredTarget): void;
   /** Stops the change poll and stops listening to the feed. */
   close(): void;
 }
@@ -124,6 +130,14 @@ export function createCheckinCache(options: CheckinCacheOptions): CheckinCache {
   const indexFresh = (entry: { at: number; session: number | null }): boolean =>
     now() - entry.at <= maxAgeMs || (entry.session !== null && entry.session === feed?.session());
 
+  const keep = (target: StoredTarget): void => {
+    targets.set(target.id, target);
+    if (targets.size > maxTargets) {
+      const oldest = targets.keys().next();
+      if (oldest.done !== true) targets.delete(oldest.value);
+    }
+  };
+
   return {
     async index(env, name) {
       const key = channelKeyOf(env, name);
@@ -150,13 +164,10 @@ export function createCheckinCache(options: CheckinCacheOptions): CheckinCache {
       if (cached !== undefined && fresh) return cached;
       const generation = targetGeneration;
       const loaded = await options.loadTarget(id);
-      targets.delete(id);
-      if (loaded !== null && fresh && generation === targetGeneration) {
-        targets.set(id, loaded);
-        if (targets.size > maxTargets) {
-          const oldest = targets.keys().next();
-          if (oldest.done !== true) targets.delete(oldest.value);
-        }
+      // A change told meanwhile left the cache as it should be (dropped, or the stored row).
+      if (generation === targetGeneration) {
+        targets.delete(id);
+        if (loaded !== null && fresh) keep(loaded);
       }
       return loaded;
     },
@@ -165,6 +176,12 @@ export function createCheckinCache(options: CheckinCacheOptions): CheckinCache {
 
     targetChanged(id) {
       dropTarget(id);
+    },
+
+    targetStored(target) {
+      dropTarget(target.id);
+      poll.start();
+      if (poll.fresh()) keep(target);
     },
 
     close() {

@@ -36,7 +36,7 @@ export interface ReportQueueOptions {
   maxBatch?: number;
   /** how long an idle writer waits for more reports before it writes (default 2 ms) */
   lingerMs?: number;
-  /** whether `onCommitted` needs each report's previous attempt (read in the same transaction) */
+  /** whether `onCommitted` needs each report's previous attempt (read by the batch's write) */
   readPrevious?: boolean;
   onCommitted?: (batch: readonly CommittedReport[]) => void;
 }
@@ -83,18 +83,15 @@ export function createReportQueue(options: ReportQueueOptions): ReportQueue {
     const reports = batch.map((pending) => pending.report);
     try {
       const committed = await stores.transaction(async (tx) => {
-        const stored =
-          options.readPrevious === true
-            ? await tx.targets.lastAttempts(reports.map((report) => report.targetId))
-            : new Map<string, TargetAttempt | null>();
+        const stored = await tx.targets.recordReports(reports, {
+          previous: options.readPrevious === true,
+        });
         const seen = new Map(stored);
-        const result = reports.map((report) => {
+        return reports.map((report) => {
           const previous = seen.get(report.targetId) ?? null;
           if (report.lastAttempt !== undefined) seen.set(report.targetId, report.lastAttempt);
           return { report, previous };
         });
-        await tx.targets.recordReports(reports);
-        return result;
       });
       const seconds = Math.max((performance.now() - started) / 1000, 1e-4);
       const batchRate = batch.length / seconds;

@@ -138,62 +138,87 @@ export function createTargetService(deps: {
   const placementOf = async (id: string): Promise<StoredTarget> =>
     orNotFound(id, await checkin.target(id));
 
+  // Registrations in flight per target (see register).
+  const registering = new Map<string, { inFlight: number; overlapped: boolean }>();
+
+  /** Stores the target (where it is, its labels) and records a move; one transaction. */
+  const registerIn = (
+    id: string,
+    input: TargetRegistration,
+    actor: Principal,
+    at: string,
+  ): Promise<{ stored: StoredTarget; created: boolean }> =>
+    stores.transaction(async (tx) => {
+      await findChannel(tx, input.env, input.channel);
+      const existing = await tx.targets.find(id);
+      if (existing !== null) {
+        assertChannelInScope(actor, existing.env, existing.channel, `move ${id} out of`);
+      }
+      const target: StoredTarget = {
+        id,
+        env: input.env,
+        channel: input.channel,
+        labels: { ...input.labels },
+        capabilities: { ...(input.capabilities ?? existing?.capabilities ?? {}) },
+        activePack: existing?.activePack ?? null,
+        lastAttempt: existing?.lastAttempt ?? null,
+        lastReportAt: existing?.lastReportAt ?? null,
+        registeredAt: existing?.registeredAt ?? at,
+        updatedAt: at,
+      };
+      const created = await tx.targets.upsert(target);
+      if (
+        existing !== null &&
+        (existing.env !== target.env || existing.channel !== target.channel)
+      ) {
+        await recordDecisions(tx, [
+          {
+            release: null,
+            env: target.env,
+            channel: target.channel,
+            at,
+            kind: 'target',
+            rule: 'target.moved',
+            actor: actor.name,
+            reason: null,
+            from: null,
+            to: null,
+            stageIndex: null,
+            inputs: {
+              target: id,
+              from: { env: existing.env, channel: existing.channel },
+              to: { env: target.env, channel: target.channel },
+            },
+            verdict: 'moved',
+            holder: null,
+          },
+        ]);
+      }
+      return { stored: target, created };
+    });
+
   return {
     async register(id, input, actor) {
       assertTargetInScope(actor, id);
       assertChannelInScope(actor, input.env, input.channel, `register ${id} in`);
       checkLabels(input.labels, 'labels');
       const at = clock().toISOString();
-      const result = await stores.transaction(async (tx) => {
-        await findChannel(tx, input.env, input.channel);
-        const existing = await tx.targets.find(id);
-        if (existing !== null) {
-          assertChannelInScope(actor, existing.env, existing.channel, `move ${id} out of`);
-        }
-        const target: StoredTarget = {
-          id,
-          env: input.env,
-          channel: input.channel,
-          labels: { ...input.labels },
-          capabilities: { ...(input.capabilities ?? existing?.capabilities ?? {}) },
-          activePack: existing?.activePack ?? null,
-          lastAttempt: existing?.lastAttempt ?? null,
-          lastReportAt: existing?.lastReportAt ?? null,
-          registeredAt: existing?.registeredAt ?? at,
-          updatedAt: at,
-        };
-        const created = await tx.targets.upsert(target);
-        if (
-          existing !== null &&
-          (existing.env !== target.env || existing.channel !== target.channel)
-        ) {
-          await recordDecisions(tx, [
-            {
-              release: null,
-              env: target.env,
-              channel: target.channel,
-              at,
-              kind: 'target',
-              rule: 'target.moved',
-              actor: actor.name,
-              reason: null,
-              from: null,
-              to: null,
-              stageIndex: null,
-              inputs: {
-                target: id,
-                from: { env: existing.env, channel: existing.channel },
-                to: { env: target.env, channel: target.channel },
-              },
-              verdict: 'moved',
-              holder: null,
-            },
-          ]);
-        }
-        return { target: targetView(target), created };
-      });
-      checkin.targetChanged(id);
-      return result;
+      // Registrations of one target that overlap may commit in either order: none of their rows
+      // is kept, the next read takes the committed one from the database.
+      const entry = registering.get(id) ?? { inFlight: 0, overlapped: false };
+      entry.overlapped ||= entry.inFlight > 0;
+      entry.inFlight += 1;
+      registering.set(id, entry);
+      let result: { stored: StoredTarget; created: boolean };
+      try {
+        result = await registerIn(id, input, actor, at);
+        if (entry.overlapped) checkin.targetChanged(id);
+        else checkin.targetStored(result.stored);
+      } finally {
+        entry.inFlight -= 1;
+        if (entry.inFlight === 0) registering.delete(id);
+      }
+      return { target: targetView(result.stored), created: result.created };
     },
 
     async report(id, input, actor) {

@@ -1,7 +1,7 @@
 import type { Labels, TargetAttempt, TargetHealth, TargetReport } from '@lockgate/core';
-import { sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, TargetReportsTable, TargetsTable } from '../../db/schema.ts';
+import { bumpCounter, writeReportBatch } from './report-batch-write.ts';
 
 export interface StoredTarget {
   id: string;
@@ -69,8 +69,13 @@ export interface TargetStore {
    * Appends reports (a group commit's batch, in the order given) and updates each target once,
    * to what its reports leave it at: the active pack and time of its last report, the last
    * attempt of its last report that carries one. The same rows as one `recordReport` per report.
+   * With `previous`, returns the last attempt each known target had before the batch (on
+   * PostgreSQL read by the update itself, no round trip more); else an empty map.
    */
-  recordReports(reports: readonly StoredReport[]): Promise<void>;
+  recordReports(
+    reports: readonly StoredReport[],
+    options?: { previous?: boolean },
+  ): Promise<Map<string, TargetAttempt | null>>;
   /** The stored last attempt of each of these targets; an unknown id is absent. */
   lastAttempts(ids: readonly string[]): Promise<Map<string, TargetAttempt | null>>;
   /** Reports of a channel with from ≤ at ≤ to, oldest first. */
@@ -127,11 +132,8 @@ export interface ChannelPackSummary {
  */
 const FAILED_ATTEMPT_TEXT = '%"result":"failed"%';
 
-/**
- * Rows per multi-row insert (8 columns each): well under SQLite's limit of 32,766 bound
- * variables and PostgreSQL's 65,535.
- */
-const INSERT_CHUNK_ROWS = 500;
+/** Ids per `where id in (…)`: well under SQLite's and PostgreSQL's bound-variable limits. */
+const READ_CHUNK_ROWS = 500;
 
 export function createTargetStore(db: Kysely<Database>): TargetStore {
   const store: TargetStore = {
@@ -224,78 +226,20 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
       await store.recordReports([report]);
     },
 
-    async recordReports(reports) {
-      const latest = new Map<string, { activePack: string | null; at: string; attempt?: string }>();
-      const rows = reports.map((report) => {
-        const lastAttempt =
-          report.lastAttempt === undefined ? null : JSON.stringify(report.lastAttempt);
-        const before = latest.get(report.targetId);
-        const attempt = lastAttempt ?? before?.attempt;
-        latest.set(report.targetId, {
-          activePack: report.activePack,
-          at: report.at,
-          ...(attempt === undefined ? {} : { attempt }),
-        });
-        return {
-          id: report.id,
-          target_id: report.targetId,
-          env: report.env,
-          channel: report.channel,
-          at: report.at,
-          active_pack: report.activePack,
-          last_attempt_json: lastAttempt,
-          health_json: report.health === undefined ? null : JSON.stringify(report.health),
-          seq: 0,
-        };
-      });
-      // Each channel's numbers are taken with its counter row locked until commit.
-      const counts = new Map<string, { env: string; channel: string; n: number }>();
-      for (const row of rows) {
-        const key = `${row.env}\n${row.channel}`;
-        const entry = counts.get(key) ?? { env: row.env, channel: row.channel, n: 0 };
-        entry.n += 1;
-        counts.set(key, entry);
-      }
-      const next = new Map<string, number>();
-      for (const key of [...counts.keys()].sort()) {
-        const entry = counts.get(key);
-        if (entry === undefined) continue;
-        const last = await bumpCounter(db, entry.env, entry.channel, 'reports', entry.n);
-        next.set(key, last - entry.n + 1);
-      }
-      for (const row of rows) {
-        const key = `${row.env}\n${row.channel}`;
-        const seq = next.get(key) ?? 0;
-        next.set(key, seq + 1);
-        row.seq = seq;
-      }
-      for (let start = 0; start < rows.length; start += INSERT_CHUNK_ROWS) {
-        await db
-          .insertInto('target_reports')
-          .values(rows.slice(start, start + INSERT_CHUNK_ROWS))
-          .execute();
-      }
-      for (const [id, update] of latest) {
-        await db
-          .updateTable('targets')
-          .set({
-            active_pack: update.activePack,
-            last_report_at: update.at,
-            ...(update.attempt === undefined ? {} : { last_attempt_json: update.attempt }),
-          })
-          .where('id', '=', id)
-          .execute();
-      }
-    },
+    recordReports: (reports, options) =>
+      writeReportBatch(db, reports, {
+        previous: options?.previous === true,
+        lastAttempts: (ids) => store.lastAttempts(ids),
+      }),
 
     async lastAttempts(ids) {
       const found = new Map<string, TargetAttempt | null>();
       const unique = [...new Set(ids)];
-      for (let start = 0; start < unique.length; start += INSERT_CHUNK_ROWS) {
+      for (let start = 0; start < unique.length; start += READ_CHUNK_ROWS) {
         const rows = await db
           .selectFrom('targets')
           .select(['id', 'last_attempt_json'])
-          .where('id', 'in', unique.slice(start, start + INSERT_CHUNK_ROWS))
+          .where('id', 'in', unique.slice(start, start + READ_CHUNK_ROWS))
           .execute();
         for (const row of rows) {
           found.set(
@@ -457,31 +401,6 @@ function fromRow(row: Selectable<TargetsTable>): StoredTarget {
     registeredAt: row.registered_at,
     updatedAt: row.updated_at,
   };
-}
-
-/**
- * Adds `by` to one of the channel's counters (creating its row) and returns the new value; in
- * PostgreSQL the row stays locked until the transaction ends.
- */
-async function bumpCounter(
-  db: Kysely<Database>,
-  env: string,
-  channel: string,
-  counter: 'targets' | 'reports',
-  by: number,
-): Promise<number> {
-  const column = counter === 'targets' ? 'targets_generation' : 'report_seq';
-  const row = await db
-    .insertInto('channel_counters')
-    .values({ env, channel, [column]: by })
-    .onConflict((conflict) =>
-      conflict
-        .columns(['env', 'channel'])
-        .doUpdateSet({ [column]: sql<number>`${sql.ref(`channel_counters.${column}`)} + ${by}` }),
-    )
-    .returning(column)
-    .executeTakeFirstOrThrow();
-  return Number((row as Record<string, number | string>)[column]);
 }
 
 function numberedFromRow(row: Selectable<TargetReportsTable>): NumberedReport {
