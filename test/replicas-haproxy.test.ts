@@ -17,7 +17,8 @@ import {
   PROCESS_ADMIN_TOKEN,
   pushPack,
   QUICK_ERROR_GATE,
-  startServerProcess,
+  releaseCalls,
+  startReplica,
 } from '../packages/server/test/helpers/server-process.ts';
 import type { ServerProcess } from '../packages/server/test/helpers/server-process.ts';
 import { DIALECTS, describeDialect } from '../packages/server/test/helpers/test-database.ts';
@@ -162,21 +163,15 @@ for (const dialect of postgres) {
     it.skipIf(!HAS_HAPROXY && process.env['CI'] !== 'true')(
       'finishes releases, keeps every agent on its pack and loses no report when a replica is killed',
       async () => {
-        const { database } = testDatabase.config;
-        if (database.dialect !== 'postgres') throw new Error('expected PostgreSQL');
         const ports = await Promise.all([freePort(), freePort(), freePort()]);
         const start = async (port: number): Promise<ServerProcess> => {
-          // Replicas share the database and the data directory (pack files).
-          const server = await startServerProcess([
-            '--data',
-            testDatabase.dataDir,
-            '--db',
-            database.url,
+          const server = await startReplica(
+            testDatabase,
             '--port',
             String(port),
             '--controller-interval',
             '100',
-          ]);
+          );
           servers.set(port, server);
           return server;
         };
@@ -250,19 +245,7 @@ for (const dialect of postgres) {
         const fleetOf = reporters(url, REPORTERS);
         fleet = fleetOf;
 
-        const release = async (pack: string, plan: string): Promise<string> => {
-          const created = await api<{ release: ReleaseView }>('POST', '/releases', {
-            env: 'prod',
-            channel: 'stable',
-            pack,
-            plan,
-            reason: 'replicas test',
-          });
-          expect(created.status).toBe(201);
-          return created.body.release.id;
-        };
-        const stateOf = async (id: string): Promise<ReleaseView> =>
-          (await api<{ release: ReleaseView }>('GET', `/releases/${id}`)).body.release;
+        const { create: release, stateOf } = releaseCalls(api, 'replicas test');
         const completed = (id: string): Promise<ReleaseView> =>
           eventually(`release ${id} to complete`, SETTLE_MS, async () => {
             const current = await stateOf(id);

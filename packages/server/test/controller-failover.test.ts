@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { DecisionRecord } from '../src/features/decisions/decision-store.ts';
-import type { ReleaseView } from '../src/features/releases/release-service.ts';
 import { makePack, newSigner } from './helpers/packs.ts';
 import {
   apiOf,
@@ -8,7 +7,8 @@ import {
   healthyFleet,
   pushPack,
   QUICK_ERROR_GATE,
-  startServerProcess,
+  releaseCalls,
+  startReplica,
 } from './helpers/server-process.ts';
 import type { ServerProcess } from './helpers/server-process.ts';
 import { DIALECTS, describeDialect } from './helpers/test-database.ts';
@@ -47,18 +47,8 @@ for (const dialect of postgres) {
     });
 
     it('lets only one advance releases, and the other takes over and finishes when it is killed', async () => {
-      const { database } = testDatabase.config;
-      if (database.dialect !== 'postgres') throw new Error('expected PostgreSQL');
-      // Replicas share the data directory (pack files) and the database.
       const start = async (): Promise<ServerProcess> => {
-        const server = await startServerProcess([
-          '--data',
-          testDatabase.dataDir,
-          '--db',
-          database.url,
-          '--controller-interval',
-          '100',
-        ]);
+        const server = await startReplica(testDatabase, '--controller-interval', '100');
         processes.push(server);
         return server;
       };
@@ -82,19 +72,7 @@ for (const dialect of postgres) {
       for (const id of TARGETS) {
         await api('PUT', `/targets/${id}`, { env: 'prod', channel: 'stable', labels: {} });
       }
-      const release = async (pack: string, plan: string): Promise<string> => {
-        const created = await api<{ release: ReleaseView }>('POST', '/releases', {
-          env: 'prod',
-          channel: 'stable',
-          pack,
-          plan,
-          reason: 'failover test',
-        });
-        expect(created.status).toBe(201);
-        return created.body.release.id;
-      };
-      const stateOf = async (id: string): Promise<ReleaseView> =>
-        (await api<{ release: ReleaseView }>('GET', `/releases/${id}`)).body.release;
+      const { create: release, stateOf } = releaseCalls(api, 'failover test');
       const controllerRecords = async (): Promise<DecisionRecord[]> =>
         (await api<{ items: DecisionRecord[] }>('GET', '/decisions?limit=1000')).body.items.filter(
           (r) => r.actor === 'controller',

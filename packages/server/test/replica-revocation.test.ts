@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { apiOf, eventually, startServerProcess } from './helpers/server-process.ts';
+import { apiOf, eventually, startReplica } from './helpers/server-process.ts';
 import type { ServerProcess } from './helpers/server-process.ts';
 import { DIALECTS, describeDialect } from './helpers/test-database.ts';
 import type { TestDatabase } from './helpers/test-database.ts';
@@ -22,15 +22,8 @@ for (const dialect of postgres) {
     });
 
     it('is refused by another process on the first request after the revoke returns', async () => {
-      const { database } = testDatabase.config;
-      if (database.dialect !== 'postgres') throw new Error('expected PostgreSQL');
       const start = async (): Promise<ServerProcess> => {
-        const server = await startServerProcess([
-          '--data',
-          testDatabase.dataDir,
-          '--db',
-          database.url,
-        ]);
+        const server = await startReplica(testDatabase);
         processes.push(server);
         return server;
       };

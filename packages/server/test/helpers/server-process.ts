@@ -2,7 +2,9 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TargetAttempt } from '@lockgate/core';
+import type { ReleaseView } from '../../src/features/releases/release-service.ts';
 import type { TestPack } from './packs.ts';
+import type { TestDatabase } from './test-database.ts';
 
 /** The `lockgate` command, run from its TypeScript source by the Node that runs the tests. */
 export const CLI_MAIN = fileURLToPath(new URL('../../../cli/src/main.ts', import.meta.url));
@@ -99,6 +101,42 @@ export function apiOf(url: () => string) {
     });
     const text = await response.text();
     return { status: response.status, body: (text === '' ? {} : JSON.parse(text)) as T };
+  };
+}
+
+/**
+ * A server process on a PostgreSQL test database and its data directory, as every replica of
+ * one deployment shares them; `args` are further flags.
+ */
+export async function startReplica(
+  testDatabase: TestDatabase,
+  ...args: string[]
+): Promise<ServerProcess> {
+  const { database } = testDatabase.config;
+  if (database.dialect !== 'postgres') throw new Error('replicas need PostgreSQL');
+  return startServerProcess(['--data', testDatabase.dataDir, '--db', database.url, ...args]);
+}
+
+/** Creates releases in prod/stable and reads them back, through `api`. */
+export function releaseCalls(api: ReturnType<typeof apiOf>, reason: string) {
+  return {
+    create: async (pack: string, plan: string): Promise<string> => {
+      const created = await api<{ release: ReleaseView }>('POST', '/releases', {
+        env: 'prod',
+        channel: 'stable',
+        pack,
+        plan,
+        reason,
+      });
+      if (created.status !== 201) {
+        throw new Error(
+          `POST /releases answered ${created.status}: ${JSON.stringify(created.body)}`,
+        );
+      }
+      return created.body.release.id;
+    },
+    stateOf: async (id: string): Promise<ReleaseView> =>
+      (await api<{ release: ReleaseView }>('GET', `/releases/${id}`)).body.release,
   };
 }
 
