@@ -451,27 +451,6 @@ for (const dialect of DIALECTS) {
         });
       });
 
-      it('answers check-ins by the labels last committed when registrations of a target overlap', async () => {
-        await baseline(w, w.packs.v1);
-        const cohorts = [{ name: 'eu', selector: { matchLabels: { region: 'eu' } } }];
-        expect((await w.call('PUT', CHANNEL_URL, { cohorts })).status).toBe(200);
-        const pinned = await w.call('PUT', `${CHANNEL_URL}/pins/eu`, {
-          pack: w.packs.v2.digest,
-          reason: 'eu first',
-          expiresIn: '1h',
-        });
-        expect(pinned.status).toBe(200);
-        const register = (region: string) =>
-          w.call('PUT', '/targets/racer', { env: ENV, channel: CHANNEL, labels: { region } });
-        for (let round = 0; round < 10; round += 1) {
-          const answers = await Promise.all([register('eu'), register('us'), register('eu')]);
-          expect(answers.every((a) => a.status === 200 || a.status === 201)).toBe(true);
-          const row = await w.t.stores.targets.find('racer');
-          const desired = await w.call<{ reason: string }>('GET', '/targets/racer/desired');
-          expect(desired.body.reason).toBe(row?.labels['region'] === 'eu' ? 'pin' : 'base');
-        }
-      });
-
       it('streams index versions over SSE, including changes another replica makes', async () => {
         const address = await w.t.app.listen({ host: '127.0.0.1', port: 0 });
         const abort = new AbortController();
