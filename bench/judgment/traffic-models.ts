@@ -90,9 +90,9 @@ export const TRAFFIC_MODELS: readonly TrafficModel[] = [
     ...BASE,
     name: 'low-traffic',
     description:
-      '3 targets a side, ~4 requests per target per look, 1 % errors; stages of 576 looks (two days)',
+      '3 targets a side, ~4 requests per target per look, 1 % errors; stages of 4032 looks (two weeks)',
     targetsPerSide: 3,
-    looks: 576,
+    looks: 4032,
     meanRequests: 4,
     errorRate: 0.01,
     trafficSpread: 0.5,
