@@ -8,16 +8,17 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { createAgent } from '@lockgate/agent';
 import type { Agent } from '@lockgate/agent';
-import type { TargetAttempt } from '@lockgate/core';
 import type { ReleaseView } from '../packages/server/src/features/releases/release-service.ts';
 import { makePack, newSigner } from '../packages/server/test/helpers/packs.ts';
 import {
+  agentRound,
   apiOf,
   eventually,
   PROCESS_ADMIN_TOKEN,
   pushPack,
   QUICK_ERROR_GATE,
   releaseCalls,
+  simulatedAgents,
   startReplica,
 } from '../packages/server/test/helpers/server-process.ts';
 import type { ServerProcess } from '../packages/server/test/helpers/server-process.ts';
@@ -82,8 +83,7 @@ async function haproxyConfig(listen: number, replicas: readonly number[]): Promi
  */
 function reporters(url: string, ids: readonly string[]) {
   const accepted = new Map<string, number[]>(ids.map((id) => [id, []]));
-  const running = new Map<string, string | null>();
-  const attempts = new Map<string, TargetAttempt>();
+  const agents = simulatedAgents();
   const api = apiOf(() => url);
   let seq = 0;
   let stopped = false;
@@ -91,26 +91,11 @@ function reporters(url: string, ids: readonly string[]) {
     while (!stopped) {
       await Promise.all(
         ids.map(async (id) => {
+          seq += 1;
+          const mine = seq;
           try {
-            const desired = await api<{ pack: string | null }>('GET', `/targets/${id}/desired`);
-            const want = desired.body.pack;
-            if (desired.status === 200 && want !== null && want !== running.get(id)) {
-              running.set(id, want);
-              attempts.set(id, {
-                kind: 'activate',
-                pack: want,
-                result: 'ok',
-                at: new Date().toISOString(),
-              });
-            }
-            seq += 1;
-            const mine = seq;
-            const attempt = attempts.get(id);
-            const answer = await api('POST', `/targets/${id}/reports`, {
-              activePack: running.get(id) ?? null,
-              ...(attempt === undefined ? {} : { lastAttempt: attempt }),
-              health: { requests: 20, errors: 0, signals: { report_seq: mine } },
-            });
+            const health = { requests: 20, errors: 0, signals: { report_seq: mine } };
+            const answer = await agentRound(api, agents, id, health);
             if (answer.status === 202) accepted.get(id)?.push(mine);
           } catch {
             // The replica went away mid-request: the next round asks again.

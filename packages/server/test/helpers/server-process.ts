@@ -172,6 +172,41 @@ export async function eventually<T>(
   throw new Error(`timed out waiting for ${what}`, { cause: lastError });
 }
 
+/** What simulated agents run and last attempted, by target id. */
+export interface SimulatedAgents {
+  running: Map<string, string | null>;
+  attempts: Map<string, TargetAttempt>;
+}
+
+export function simulatedAgents(): SimulatedAgents {
+  return { running: new Map(), attempts: new Map() };
+}
+
+/**
+ * One round of a simulated agent: asks what to run, "activates" it when it changed, and reports
+ * `health`; answers the report's answer (throws what the calls throw).
+ */
+export async function agentRound(
+  api: ReturnType<typeof apiOf>,
+  agents: SimulatedAgents,
+  id: string,
+  health: Record<string, unknown>,
+): Promise<HttpAnswer<Record<string, unknown>>> {
+  const { running, attempts } = agents;
+  const desired = await api<{ pack: string | null }>('GET', `/targets/${id}/desired`);
+  const want = desired.body.pack;
+  if (desired.status === 200 && want !== null && want !== running.get(id)) {
+    running.set(id, want);
+    attempts.set(id, { kind: 'activate', pack: want, result: 'ok', at: new Date().toISOString() });
+  }
+  const attempt = attempts.get(id);
+  return api('POST', `/targets/${id}/reports`, {
+    activePack: running.get(id) ?? null,
+    ...(attempt === undefined ? {} : { lastAttempt: attempt }),
+    health,
+  });
+}
+
 /**
  * Simulated agents in real time: every `everyMs` each target asks the current server (urls()
  * may change as servers die and start) what to run, activates it, and reports healthy traffic.
@@ -182,8 +217,7 @@ export function healthyFleet(
   ids: readonly string[],
   everyMs = 200,
 ): { stop(): Promise<void> } {
-  const running = new Map<string, string | null>();
-  const attempts = new Map<string, TargetAttempt>();
+  const agents = simulatedAgents();
   let stopped = false;
   let round = 0;
   const loop = (async () => {
@@ -193,25 +227,13 @@ export function healthyFleet(
         const server = servers[round % Math.max(1, servers.length)];
         round += 1;
         if (server === undefined || stopped) continue;
-        const api = apiOf(() => server);
         try {
-          const desired = await api<{ pack: string | null }>('GET', `/targets/${id}/desired`);
-          const want = desired.body.pack;
-          if (desired.status === 200 && want !== null && want !== running.get(id)) {
-            running.set(id, want);
-            attempts.set(id, {
-              kind: 'activate',
-              pack: want,
-              result: 'ok',
-              at: new Date().toISOString(),
-            });
-          }
-          const attempt = attempts.get(id);
-          await api('POST', `/targets/${id}/reports`, {
-            activePack: running.get(id) ?? null,
-            ...(attempt === undefined ? {} : { lastAttempt: attempt }),
-            health: { requests: 20, errors: 0 },
-          });
+          await agentRound(
+            apiOf(() => server),
+            agents,
+            id,
+            { requests: 20, errors: 0 },
+          );
         } catch {
           // The server is down or restarting: try again next round.
         }

@@ -10,7 +10,7 @@
  * - Stage targets (core desiredPack on the index is the release's pack) are recomputed when the
  *   targets, the index version or the pack change, when the clock goes back, or when `now`
  *   reaches the first pin or rollback authorization expiry of the index after the time they
- *   were computed at (desiredPack reads `now` only through those expiries).
+ *   were computed at (core desiredPackStableUntil: desiredPack reads `now` only through those).
  * - Reports: every report with `at >= loadedFrom` and a number up to `seq` is held; a tick reads
  *   the reports numbered after `seq` (a batch takes its numbers with its channel's counter row
  *   locked until commit, so no smaller number can still appear), and a tick that needs reports
@@ -29,6 +29,7 @@
 import {
   addReports,
   desiredPack,
+  desiredPackStableUntil,
   emptyRollup,
   expireRollup,
   measureStage,
@@ -237,7 +238,7 @@ export function createReleaseInputs(): ReleaseInputs {
         indexVersion: channel.indexVersion,
         pack,
         computedAt: nowMs,
-        validUntil: nextExpiry(index, nowMs),
+        validUntil: desiredPackStableUntil(index, now),
         ids,
       };
       return ids;
@@ -333,15 +334,4 @@ function firstAtOrAfter(items: readonly { report: TargetReport }[], from: string
     else high = mid;
   }
   return low;
-}
-
-/** The first pin or rollback authorization expiry of the index after `nowMs` (∞ when none). */
-function nextExpiry(index: ChannelIndexPayload, nowMs: number): number {
-  let next = Number.POSITIVE_INFINITY;
-  for (const { expiresAt } of [...index.pins, ...index.rollbackAuthorizations]) {
-    if (expiresAt === null || expiresAt === undefined) continue;
-    const at = Date.parse(expiresAt);
-    if (Number.isFinite(at) && at > nowMs && at < next) next = at;
-  }
-  return next;
 }
