@@ -16,7 +16,8 @@
  *   O = Σ e_i, X = Σ x_i                        per side, observed and expected events
  *   θ̂ = ln((O_c + ½)/(X_c + ½)) − ln((O_b + ½)/(X_b + ½))
  *
- * (a relative margin; the absolute one is O_c/N_c − D_b · X_c/N_c with D_b = (O_b + ½)/(X_b + ½):
+ * (a relative margin; the absolute one is (O_c + ½)/N_c − D_b · (X_c + ½)/N_c with
+ * D_b = (O_b + ½)/(X_b + ½):
  * the canary's rate minus the rate its own targets would have at the baseline's observed-to-
  * expected ratio). The baseline's observed-to-expected ratio carries what changed for everyone
  * between the history and the stage (a bad day, the time of day), so it cancels. The variance
@@ -188,11 +189,13 @@ export function historyEffect(
       dispersion: phi,
     };
   }
+  // ½ on both of the canary's counts, as on the baseline's: the estimate's sign is that of
+  // co/cx − bo/bx, so swapping the sides turns it (a shared change cannot show on both sides)
   const cn = Math.max(c.requests, 1);
   const ratio = bo / bx;
-  const canaryExpectedRate = (ratio * c.expected) / cn;
+  const canaryExpectedRate = (ratio * cx) / cn;
   return {
-    estimate: c.observed / cn - canaryExpectedRate,
+    estimate: co / cn - canaryExpectedRate,
     variance:
       phi *
       (co / (cn * cn) +

@@ -55,12 +55,28 @@ const mixedHistory: CompareHistory = {
   ),
 };
 
+/** 40 looks of both sides' targets at `factor` times their rates, `requests` each. */
+const mixedLooks = (requests: number, factor: number) =>
+  Array.from(
+    { length: 40 },
+    () =>
+      [
+        arm(
+          'c',
+          requests,
+          canaryRates.map((r) => factor * r),
+        ),
+        arm(
+          'b',
+          requests,
+          baselineRates.map((r) => factor * r),
+        ),
+      ] as const,
+  );
+
 describe('compareGate against the targets’ own history', () => {
   it('does not take a persistent difference between the sides’ targets for a regression', () => {
-    const looks = Array.from(
-      { length: 40 },
-      () => [arm('c', 1000, canaryRates), arm('b', 1000, baselineRates)] as const,
-    );
+    const looks = mixedLooks(1000, 1);
     const without = run(spec, looks).at(-1) as CompareGateResult;
     const withHistory = run(spec, looks, mixedHistory).at(-1) as CompareGateResult;
     // the mix alone: the canary side fails twice as often as the baseline side
@@ -96,22 +112,7 @@ describe('compareGate against the targets’ own history', () => {
 
   it('lets a change shared by both sides since the history cancel out (a bad day)', () => {
     // every target fails 1.5 times its history in the stage, on both sides
-    const looks = Array.from(
-      { length: 40 },
-      () =>
-        [
-          arm(
-            'c',
-            5000,
-            canaryRates.map((r) => 7.5 * r),
-          ),
-          arm(
-            'b',
-            5000,
-            baselineRates.map((r) => 7.5 * r),
-          ),
-        ] as const,
-    );
+    const looks = mixedLooks(5000, 7.5);
     const result = run(spec, looks, mixedHistory).at(-1) as CompareGateResult;
     expect(result.verdict).toBe('pass');
     expect(result.evidence.effect.estimate).toBeCloseTo(1, 1);
@@ -171,22 +172,7 @@ describe('compareGate against the targets’ own history', () => {
 
   it('judges an absolute margin as the canary’s rate over what its own targets would show', () => {
     const absolute: CompareGateSpec = { ...spec, margin: { absolute: 0.002 } };
-    const looks = Array.from(
-      { length: 40 },
-      () =>
-        [
-          arm(
-            'c',
-            5000,
-            canaryRates.map((r) => 5 * r),
-          ),
-          arm(
-            'b',
-            5000,
-            baselineRates.map((r) => 5 * r),
-          ),
-        ] as const,
-    );
+    const looks = mixedLooks(5000, 5);
     const result = run(absolute, looks, mixedHistory).at(-1) as CompareGateResult;
     expect(result.verdict).toBe('pass');
     expect(result.evidence.estimate as number).toBeCloseTo(0, 3);
@@ -292,7 +278,38 @@ describe('compareGate with history, properties', () => {
     );
   });
 
-  it('swapping canary and baseline (and their histories) never makes both orders fail', () => {
+  it('does not fail both orders when both sides turn far worse than a history without errors', () => {
+    // found by the property below: with an absolute margin the canary's expectation lacked the
+    // ½ event its baseline had, so a change shared by both sides showed on both
+    const gate: CompareGateSpec = {
+      ...spec,
+      alpha: 0.001,
+      margin: { absolute: 0.0076 },
+      minSamples: 1,
+    };
+    const sequence = [
+      [{ c0: { requests: 56, errors: 21 } }, { b0: { requests: 0, errors: 0 } }],
+      [{ c0: { requests: 294, errors: 5 } }, { b0: { requests: 393, errors: 23 } }],
+    ] as const;
+    const history: CompareHistory = {
+      canary: { c0: { requests: 6600, errors: 0 }, c1: { requests: 50, errors: 1 } },
+      baseline: { b0: { requests: 17_850, errors: 0 } },
+    };
+    const straight = run(gate, sequence, history);
+    const swapped = run(
+      gate,
+      sequence.map(([c, b]) => [b, c] as const),
+      { canary: history.baseline, baseline: history.canary },
+    );
+    straight.forEach((result, i) => {
+      expect(result.verdict === 'fail' && swapped[i]?.verdict === 'fail').toBe(false);
+    });
+  });
+
+  // A fail is sticky: one order may fail on the early looks and the other on later ones when the
+  // sides move apart from their histories at different times; what may never happen is one look's
+  // evidence showing harm in both orders.
+  it('swapping canary and baseline (and their histories) turns the estimate and never fails both orders on one look', () => {
     fc.assert(
       fc.property(gates, looks, histories, (gate, sequence, history) => {
         const straight = run(gate, sequence, history);
@@ -303,7 +320,13 @@ describe('compareGate with history, properties', () => {
         );
         straight.forEach((result, i) => {
           const mirror = swapped[i] as CompareGateResult;
-          expect(result.verdict === 'fail' && mirror.verdict === 'fail').toBe(false);
+          const failsNow = (r: CompareGateResult, before: CompareGateResult | undefined) =>
+            r.verdict === 'fail' && before?.verdict !== 'fail';
+          expect(failsNow(result, straight[i - 1]) && failsNow(mirror, swapped[i - 1])).toBe(false);
+          const [a, b] = [result.evidence.estimate, mirror.evidence.estimate];
+          if (a !== null && b !== null && Math.abs(a) > 1e-12 && Math.abs(b) > 1e-12) {
+            expect(Math.sign(a)).toBe(-Math.sign(b));
+          }
           if ('relative' in gate.margin && result.evidence.estimate !== null) {
             expect(mirror.evidence.estimate).toBeCloseTo(-result.evidence.estimate, 9);
           }
