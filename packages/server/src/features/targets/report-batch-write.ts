@@ -9,7 +9,9 @@
  *   a cycle.
  * - Each target is updated once, to what its reports of the batch leave it at: active pack and
  *   time of its last report, the last attempt of its last report that carries one.
- * - The same rows as one report at a time; nothing here commits (the caller's transaction does).
+ * - The same rows as one report at a time, all of them or none: on PostgreSQL one statement
+ *   (one round trip, its own transaction unless the caller's), on SQLite a transaction (the
+ *   caller's, else one of its own).
  */
 import type { TargetAttempt } from '@lockgate/core';
 import { PostgresAdapter, sql } from 'kysely';
@@ -25,15 +27,19 @@ const INSERT_CHUNK_ROWS = 500;
 /** Targets per `update … from (values …)` (4 bound values each). */
 const UPDATE_CHUNK_ROWS = 1000;
 
+/** What a target is left at by its reports of the batch. */
+interface LatestReport {
+  activePack: string | null;
+  at: string;
+  attempt?: string;
+}
+
 export async function writeReportBatch(
   db: Kysely<Database>,
   reports: readonly StoredReport[],
-  options: {
-    previous: boolean;
-    lastAttempts: (ids: readonly string[]) => Promise<Map<string, TargetAttempt | null>>;
-  },
+  options: { previous: boolean },
 ): Promise<Map<string, TargetAttempt | null>> {
-  const latest = new Map<string, { activePack: string | null; at: string; attempt?: string }>();
+  const latest = new Map<string, LatestReport>();
   const rows = reports.map((report) => {
     const lastAttempt =
       report.lastAttempt === undefined ? null : JSON.stringify(report.lastAttempt);
@@ -56,8 +62,23 @@ export async function writeReportBatch(
       seq: 0,
     };
   });
-  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
-  // Each channel's numbers are taken with its counter row locked until commit.
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    return writeOnPostgres(db, rows, [...latest], options.previous);
+  }
+  if (!db.isTransaction) {
+    return db.transaction().execute((trx) => writeOnSqlite(trx, rows, latest, options.previous));
+  }
+  return writeOnSqlite(db, rows, latest, options.previous);
+}
+
+async function writeOnSqlite(
+  db: Kysely<Database>,
+  rows: Insertable<TargetReportsTable>[],
+  latest: ReadonlyMap<string, LatestReport>,
+  readPrevious: boolean,
+): Promise<Map<string, TargetAttempt | null>> {
+  // SQLite (in process, statements cost no round trip): each channel's numbers taken with its
+  // counter bumped first, then the rows in multi-row inserts, then each target's last report.
   const counts = new Map<string, { env: string; channel: string; n: number }>();
   for (const row of rows) {
     const key = `${row.env}\n${row.channel}`;
@@ -65,43 +86,34 @@ export async function writeReportBatch(
     entry.n += 1;
     counts.set(key, entry);
   }
-  const only = counts.size === 1 ? [...counts.values()][0] : undefined;
-  if (postgres && only !== undefined && rows.length <= INSERT_CHUNK_ROWS) {
-    // The usual batch (one channel): the bump and the insert in one statement, one round
-    // trip; the counter row is locked by the bump until commit as below.
-    await insertNumbered(db, only.env, only.channel, rows);
-  } else {
-    const next = new Map<string, number>();
-    for (const key of [...counts.keys()].sort()) {
-      const entry = counts.get(key);
-      if (entry === undefined) continue;
-      const last = await bumpCounter(db, entry.env, entry.channel, 'reports', entry.n);
-      next.set(key, last - entry.n + 1);
-    }
-    for (const row of rows) {
-      const key = `${row.env}\n${row.channel}`;
-      const seq = next.get(key) ?? 0;
-      next.set(key, seq + 1);
-      row.seq = seq;
-    }
-    for (let start = 0; start < rows.length; start += INSERT_CHUNK_ROWS) {
-      await db
-        .insertInto('target_reports')
-        .values(rows.slice(start, start + INSERT_CHUNK_ROWS))
-        .execute();
-    }
+  const next = new Map<string, number>();
+  for (const key of [...counts.keys()].sort()) {
+    const entry = counts.get(key);
+    if (entry === undefined) continue;
+    const last = await bumpCounter(db, entry.env, entry.channel, 'reports', entry.n);
+    next.set(key, last - entry.n + 1);
   }
-  // One statement per chunk for the targets' last reports (a CTE both dialects read), in id
-  // order so that two writers lock target rows in the same order. PostgreSQL returns each
-  // target's attempt before the update (`old`: the statement's snapshot); SQLite cannot
-  // return a joined table's columns, and reads them first (in process, no round trip).
-  const previous = new Map<string, TargetAttempt | null>();
+  for (const row of rows) {
+    const key = `${row.env}\n${row.channel}`;
+    const seq = next.get(key) ?? 0;
+    next.set(key, seq + 1);
+    row.seq = seq;
+  }
+  for (let start = 0; start < rows.length; start += INSERT_CHUNK_ROWS) {
+    await db
+      .insertInto('target_reports')
+      .values(rows.slice(start, start + INSERT_CHUNK_ROWS))
+      .execute();
+  }
+  // One statement per chunk for the targets' last reports. SQLite cannot return a joined
+  // table's columns: the attempts before the batch are read first.
   const updates = [...latest].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  if (options.previous && !postgres) {
-    for (const [id, attempt] of await options.lastAttempts(updates.map(([id]) => id))) {
-      previous.set(id, attempt);
-    }
-  }
+  const previous = readPrevious
+    ? await readLastAttempts(
+        db,
+        updates.map(([id]) => id),
+      )
+    : new Map<string, TargetAttempt | null>();
   for (let start = 0; start < updates.length; start += UPDATE_CHUNK_ROWS) {
     const values = updates
       .slice(start, start + UPDATE_CHUNK_ROWS)
@@ -109,24 +121,40 @@ export async function writeReportBatch(
         ([id, update]) =>
           sql`(${id}, ${update.activePack}, ${update.at}, ${update.attempt ?? null})`,
       );
-    const update = sql`with v (id, active_pack, at, attempt) as (values ${sql.join(values)})
+    await sql`with v (id, active_pack, at, attempt) as (values ${sql.join(values)})
           update targets set active_pack = v.active_pack, last_report_at = v.at,
-            last_attempt_json = coalesce(v.attempt, targets.last_attempt_json)`;
-    if (options.previous && postgres) {
-      const { rows } = await sql<{ id: string; before: string | null }>`${update}
-            from v join targets as old on old.id = v.id where targets.id = v.id
-            returning targets.id, old.last_attempt_json as before`.execute(db);
-      for (const row of rows) {
-        previous.set(
-          row.id,
-          row.before === null ? null : (JSON.parse(row.before) as TargetAttempt),
-        );
-      }
-    } else {
-      await sql`${update} from v where targets.id = v.id`.execute(db);
-    }
+            last_attempt_json = coalesce(v.attempt, targets.last_attempt_json)
+          from v where targets.id = v.id`.execute(db);
   }
   return previous;
+}
+
+/** Ids per `where id in (…)`: well under SQLite's and PostgreSQL's bound-variable limits. */
+const READ_CHUNK_ROWS = 500;
+
+/** The stored last attempt of each of these targets; an unknown id is absent. */
+export async function readLastAttempts(
+  db: Kysely<Database>,
+  ids: readonly string[],
+): Promise<Map<string, TargetAttempt | null>> {
+  const found = new Map<string, TargetAttempt | null>();
+  const unique = [...new Set(ids)];
+  for (let start = 0; start < unique.length; start += READ_CHUNK_ROWS) {
+    const rows = await db
+      .selectFrom('targets')
+      .select(['id', 'last_attempt_json'])
+      .where('id', 'in', unique.slice(start, start + READ_CHUNK_ROWS))
+      .execute();
+    for (const row of rows) {
+      found.set(
+        row.id,
+        row.last_attempt_json === null
+          ? null
+          : (JSON.parse(row.last_attempt_json) as TargetAttempt),
+      );
+    }
+  }
+  return found;
 }
 
 /**
@@ -155,29 +183,62 @@ export async function bumpCounter(
 }
 
 /**
- * PostgreSQL: bumps the channel's report counter by the number of rows and inserts the rows
- * numbered after its previous value, in their order, in one statement (a data-modifying CTE).
+ * PostgreSQL: the whole batch in one statement (so one round trip, atomic without a transaction
+ * of its own): every column sent as one array (`unnest`), not one bound value per cell. The
+ * channels' counters are bumped in (env, channel) order and their rows stay locked until the
+ * statement's transaction ends; each row is numbered after its channel's previous value, in
+ * batch order; the targets' update returns each one's attempt before it (`old`: the statement's
+ * snapshot).
  */
-async function insertNumbered(
+async function writeOnPostgres(
   db: Kysely<Database>,
-  env: string,
-  channel: string,
   rows: readonly Insertable<TargetReportsTable>[],
-): Promise<void> {
-  const n = rows.length;
-  const values = rows.map(
-    (row, i) =>
-      sql`(${row.id}, ${row.target_id}, ${row.at}, ${row.active_pack}, ${row.last_attempt_json}, ${row.health_json}, ${i + 1})`,
-  );
-  await sql`with c as (
-      insert into channel_counters (env, channel, report_seq) values (${env}, ${channel}, ${n})
-      on conflict (env, channel) do update set report_seq = channel_counters.report_seq + ${n}
-      returning report_seq
+  latest: readonly (readonly [string, LatestReport])[],
+  readPrevious: boolean,
+): Promise<Map<string, TargetAttempt | null>> {
+  const column = <K extends keyof Insertable<TargetReportsTable>>(
+    key: K,
+  ): Insertable<TargetReportsTable>[K][] => rows.map((row) => row[key]);
+  const sorted = [...latest].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const result = await sql<{ id: string; before: string | null }>`with v as (
+      select * from unnest(${column('id')}::text[], ${column('target_id')}::text[],
+        ${column('env')}::text[], ${column('channel')}::text[], ${column('at')}::text[],
+        ${column('active_pack')}::text[], ${column('last_attempt_json')}::text[],
+        ${column('health_json')}::text[])
+        with ordinality as v (id, target_id, env, channel, at, active_pack, last_attempt_json,
+          health_json, ord)
+    ), n as (
+      select env, channel, count(*) as n from v group by env, channel
+    ), c as (
+      insert into channel_counters (env, channel, report_seq)
+      select env, channel, n from n order by env, channel
+      on conflict (env, channel) do update
+        set report_seq = channel_counters.report_seq + excluded.report_seq
+      returning env, channel, report_seq
+    ), inserted as (
+      insert into target_reports
+        (id, target_id, env, channel, at, active_pack, last_attempt_json, health_json, seq)
+      select v.id, v.target_id, v.env, v.channel, v.at, v.active_pack, v.last_attempt_json,
+        v.health_json,
+        c.report_seq - n.n + row_number() over (partition by v.env, v.channel order by v.ord)
+      from v join n on n.env = v.env and n.channel = v.channel
+        join c on c.env = v.env and c.channel = v.channel
+    ), t as (
+      select * from unnest(${sorted.map(([id]) => id)}::text[],
+        ${sorted.map(([, last]) => last.activePack)}::text[],
+        ${sorted.map(([, last]) => last.at)}::text[],
+        ${sorted.map(([, last]) => last.attempt ?? null)}::text[]) as t (id, active_pack, at, attempt)
+    ), updated as (
+      update targets set active_pack = t.active_pack, last_report_at = t.at,
+        last_attempt_json = coalesce(t.attempt, targets.last_attempt_json)
+      from t join targets as old on old.id = t.id
+      where targets.id = t.id
+      returning targets.id, old.last_attempt_json as before
     )
-    insert into target_reports
-      (id, target_id, env, channel, at, active_pack, last_attempt_json, health_json, seq)
-    select v.id, v.target_id, ${env}, ${channel}, v.at, v.active_pack, v.last_attempt_json,
-      v.health_json, c.report_seq - ${n}::bigint + v.ord::bigint
-    from (values ${sql.join(values)})
-      as v (id, target_id, at, active_pack, last_attempt_json, health_json, ord), c`.execute(db);
+    select id, before from updated where ${readPrevious}`.execute(db);
+  const previous = new Map<string, TargetAttempt | null>();
+  for (const row of result.rows) {
+    previous.set(row.id, row.before === null ? null : (JSON.parse(row.before) as TargetAttempt));
+  }
+  return previous;
 }

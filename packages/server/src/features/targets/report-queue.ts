@@ -82,16 +82,15 @@ export function createReportQueue(options: ReportQueueOptions): ReportQueue {
     const started = performance.now();
     const reports = batch.map((pending) => pending.report);
     try {
-      const committed = await stores.transaction(async (tx) => {
-        const stored = await tx.targets.recordReports(reports, {
-          previous: options.readPrevious === true,
-        });
-        const seen = new Map(stored);
-        return reports.map((report) => {
-          const previous = seen.get(report.targetId) ?? null;
-          if (report.lastAttempt !== undefined) seen.set(report.targetId, report.lastAttempt);
-          return { report, previous };
-        });
+      // Atomic on its own: one statement on PostgreSQL, one transaction on SQLite.
+      const stored = await stores.targets.recordReports(reports, {
+        previous: options.readPrevious === true,
+      });
+      const seen = new Map(stored);
+      const committed = reports.map((report) => {
+        const previous = seen.get(report.targetId) ?? null;
+        if (report.lastAttempt !== undefined) seen.set(report.targetId, report.lastAttempt);
+        return { report, previous };
       });
       const seconds = Math.max((performance.now() - started) / 1000, 1e-4);
       const batchRate = batch.length / seconds;

@@ -1,7 +1,7 @@
 import type { Labels, TargetAttempt, TargetHealth, TargetReport } from '@lockgate/core';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, TargetReportsTable, TargetsTable } from '../../db/schema.ts';
-import { bumpCounter, writeReportBatch } from './report-batch-write.ts';
+import { bumpCounter, readLastAttempts, writeReportBatch } from './report-batch-write.ts';
 
 export interface StoredTarget {
   id: string;
@@ -69,6 +69,8 @@ export interface TargetStore {
    * Appends reports (a group commit's batch, in the order given) and updates each target once,
    * to what its reports leave it at: the active pack and time of its last report, the last
    * attempt of its last report that carries one. The same rows as one `recordReport` per report.
+   * Atomic on its own (one statement on PostgreSQL, a transaction of its own on SQLite unless
+   * called in one): every row is written or none.
    * With `previous`, returns the last attempt each known target had before the batch (on
    * PostgreSQL read by the update itself, no round trip more); else an empty map.
    */
@@ -131,9 +133,6 @@ export interface ChannelPackSummary {
  * this text; rows without it cannot hold a failure and are not read.
  */
 const FAILED_ATTEMPT_TEXT = '%"result":"failed"%';
-
-/** Ids per `where id in (…)`: well under SQLite's and PostgreSQL's bound-variable limits. */
-const READ_CHUNK_ROWS = 500;
 
 export function createTargetStore(db: Kysely<Database>): TargetStore {
   const store: TargetStore = {
@@ -227,31 +226,9 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
     },
 
     recordReports: (reports, options) =>
-      writeReportBatch(db, reports, {
-        previous: options?.previous === true,
-        lastAttempts: (ids) => store.lastAttempts(ids),
-      }),
+      writeReportBatch(db, reports, { previous: options?.previous === true }),
 
-    async lastAttempts(ids) {
-      const found = new Map<string, TargetAttempt | null>();
-      const unique = [...new Set(ids)];
-      for (let start = 0; start < unique.length; start += READ_CHUNK_ROWS) {
-        const rows = await db
-          .selectFrom('targets')
-          .select(['id', 'last_attempt_json'])
-          .where('id', 'in', unique.slice(start, start + READ_CHUNK_ROWS))
-          .execute();
-        for (const row of rows) {
-          found.set(
-            row.id,
-            row.last_attempt_json === null
-              ? null
-              : (JSON.parse(row.last_attempt_json) as TargetAttempt),
-          );
-        }
-      }
-      return found;
-    },
+    lastAttempts: (ids) => readLastAttempts(db, ids),
 
     async listReports(env, channel, from, to) {
       const rows = await db
