@@ -23,6 +23,7 @@ import { canonicalBytes } from '../canonical-json.ts';
 import { digestOf } from '../digest.ts';
 import { isLockgateError } from '../errors.ts';
 import { isChannelCall, replayChannelCall } from '../channel/channel-call.ts';
+import { isContextNamed } from '../release/context-digest.ts';
 import { decisionDigest } from '../release/decision-record.ts';
 import { commandOfDraft, firstDifference, replayCall } from '../release/decision-replay.ts';
 import type { DecisionDraft, ReleaseCommand, ReleaseContext } from '../release/release-state.ts';
@@ -232,13 +233,14 @@ function rerun(
     if (recorded.some((draft) => draft === null)) {
       return { refused: 'the record is no release decision and its context no channel call' };
     }
+    const replayed = replayCall({
+      context: context as ReleaseContext,
+      now: call.at,
+      command: call.command,
+    });
     return {
       recorded,
-      replayed: replayCall({
-        context: context as ReleaseContext,
-        now: call.at,
-        command: call.command,
-      }),
+      replayed: namedAsRecorded(replayed, context, call.context),
       digest: (draft) => decisionDigest(draft as DecisionDraft),
     };
   } catch (error) {
@@ -248,6 +250,24 @@ function rerun(
         : `error: ${error instanceof Error ? error.message : String(error)}`,
     };
   }
+}
+
+/**
+ * The replayed drafts naming the context as the records do when that name is the context's too:
+ * records decided before context heads name the whole context's digest, the current core its
+ * head's (release/context-digest.ts); both are names of the same JSON.
+ */
+function namedAsRecorded(
+  replayed: DecisionDraft[],
+  context: unknown,
+  recordedName: string,
+): DecisionDraft[] {
+  const renamed = replayed.some((draft) => draft.inputs['context'] !== recordedName);
+  if (!renamed || !isContextNamed(context, recordedName)) return replayed;
+  return replayed.map((draft) => ({
+    ...draft,
+    inputs: { ...draft.inputs, context: recordedName },
+  }));
 }
 
 /** Replays one call; returns the mismatches of its records. */
@@ -333,7 +353,10 @@ export function replayRecords(
   };
 }
 
-/** Whether a context's JSON hashes to the digest it is named by (JCS bytes). */
+/**
+ * Whether a context's JSON hashes to the digest it is named by (its head's, or its whole JCS
+ * bytes': release/context-digest.ts).
+ */
 export function contextIntact(context: unknown, digest: string): boolean {
-  return digestOf(canonicalBytes(context)) === digest;
+  return isContextNamed(context, digest);
 }

@@ -44,7 +44,7 @@ import { parseVerifierKey, strictBase64, verifierKeyString } from './signed-note
 import type { NoteVerifier } from './signed-note.ts';
 import { IN_TOTO_PAYLOAD_TYPE } from './statement.ts';
 import { RELEASE_SEALED_KIND, sealedRecordsDigest } from './release-seal.ts';
-import { replayRecords } from './replay-records.ts';
+import { contextIntact, replayRecords } from './replay-records.ts';
 import type { ReplayContext, ReplayRecord } from './replay-records.ts';
 import {
   BUNDLE_CHECKPOINT_FILE,
@@ -443,7 +443,8 @@ function replayBundle(
   const contextOf = (digest: string): ReplayContext | null => {
     const bytes = files.get(contextPath(digest));
     if (bytes === undefined) return null;
-    return { context: jsonObject(bytes), intact: digestOf(bytes) === digest };
+    const context = jsonObject(bytes);
+    return { context, intact: contextIntact(context, digest) };
   };
   const figures = replayRecords(records, contextOf);
   const first = figures.mismatched[0];

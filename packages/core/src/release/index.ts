@@ -19,6 +19,7 @@ export * from './release-commands.ts';
 export * from './channel-index.ts';
 export * from './desired-pack.ts';
 export * from './index-impact.ts';
+export * from './context-digest.ts';
 export * from './decision-record.ts';
 export * from './decision-replay.ts';
 export * from './core-version.ts';

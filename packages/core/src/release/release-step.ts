@@ -7,11 +7,11 @@
  * the patch sets it, `pausedReason` outside `paused`); a stage starts (stageStartedAt set, a
  * setRollout action) only when its approvals are in; `finish` bumps the release's `version` by
  * one when there was at least one step and returns the release untouched otherwise, and every
- * draft it returns names the digest of the context it was decided on.
+ * draft it returns names the digest of the context it was decided on (its head's:
+ * context-digest.ts).
  */
-import { canonicalBytes } from '../canonical-json.ts';
-import { digestOf } from '../digest.ts';
 import { LockgateError } from '../errors.ts';
+import { releaseContextDigest } from './context-digest.ts';
 import { evaluateHealthGate, judgeHealthMeasure } from './health-gate.ts';
 import type { HealthGateResult, HealthGateSpec } from './health-gate.ts';
 import { evaluateCompareStageGate, isCompareGate } from './compare-stage-gate.ts';
@@ -317,7 +317,7 @@ export function finish(
   at: string,
 ): DecideResult {
   if (steps.length === 0) return { release: start, actions: [], decisions: [] };
-  const contextDigest = digestOf(canonicalBytes(context));
+  const contextDigest = releaseContextDigest(context);
   const last = steps[steps.length - 1]?.step.release ?? start;
   const release: ReleaseState = { ...last, version: start.version + 1 };
   return {

@@ -19,6 +19,7 @@ import {
   noteVerifierOf,
   NOTE_COSIGNATURE_V1,
   RELEASE_SEALED_KIND,
+  releaseContextDigest,
   rootOfLeafHashes,
   sealInputs,
   signNote,
@@ -60,7 +61,8 @@ export function makeBundle(
   const drafts: Record<string, unknown>[] = [];
   if (options.decided === true) {
     const decided = context(releaseOf(simplePlan()));
-    contexts.set(digestOf(canonicalBytes(decided)), JSON.parse(JSON.stringify(decided)));
+    // Named as the server names it: by its head's digest (the digest the drafts carry).
+    contexts.set(releaseContextDigest(decided), JSON.parse(JSON.stringify(decided)));
     for (const draft of decide(decided, at(0)).decisions) {
       drafts.push({
         ...(JSON.parse(JSON.stringify(draft)) as Record<string, unknown>),

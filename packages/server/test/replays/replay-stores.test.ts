@@ -1,4 +1,10 @@
-import { canonicalBytes, CORE_VERSION, digestOf } from '@lockgate/core';
+import {
+  canonicalBytes,
+  CORE_VERSION,
+  digestOf,
+  isContextHead,
+  releaseContextDigest,
+} from '@lockgate/core';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { recordDecisions } from '../../src/features/decisions/commit-road.ts';
 import {
@@ -6,6 +12,7 @@ import {
   verifyDecisionChain,
 } from '../../src/features/decisions/decision-log.ts';
 import type { DecisionRecord } from '../../src/features/decisions/decision-store.ts';
+import { encodeDecisionContext } from '../../src/features/replays/decision-context-store.ts';
 import type { StoredReplay } from '../../src/features/replays/replay-store.ts';
 import { createStores } from '../../src/stores.ts';
 import type { Stores } from '../../src/stores.ts';
@@ -102,6 +109,57 @@ for (const dialect of DIALECTS) {
         intact: false,
         context: contextOf(4),
       });
+    });
+
+    it('keeps a release context as its head and its lists, shares unchanged lists, and says an edited list is not intact', async () => {
+      const targets = Array.from({ length: 300 }, (_, i) => ({
+        id: `t-${String(i).padStart(4, '0')}`,
+        labels: { zone: i % 2 === 0 ? 'a' : 'b' },
+      }));
+      const releaseContext = (
+        version: number,
+        stageTargets: string[],
+      ): Record<string, unknown> => ({
+        release: { id: 'rel_1', version },
+        reports: [],
+        stageTargets,
+        targets,
+        freezeWindows: [],
+      });
+      const first = releaseContext(1, ['t-0000', 't-0001']);
+      const digest = await stores.contexts.put(first, AT);
+      expect(digest).toBe(
+        releaseContextDigest(first as unknown as Parameters<typeof releaseContextDigest>[0]),
+      );
+      expect(digest).not.toBe(digestOf(canonicalBytes(first)));
+      expect(await stores.contexts.get(digest)).toMatchObject({ intact: true, context: first });
+      const { db } = database.database;
+      const rows = async (): Promise<number> =>
+        (await db.selectFrom('decision_contexts').select('digest').execute()).length;
+      // head + targets + stage targets
+      expect(await rows()).toBe(3);
+      // The next decision on the same targets adds its head and nothing else.
+      const second = releaseContext(2, ['t-0000', 't-0001']);
+      const secondDigest = await stores.contexts.put(second, AT);
+      expect(await rows()).toBe(4);
+      expect(await stores.contexts.get(secondDigest)).toMatchObject({ context: second });
+      // A list row edited in the database: every head naming it is no longer intact.
+      const targetsDigest = digestOf(canonicalBytes(targets));
+      const moved = targets.map((t, i) => (i === 7 ? { ...t, labels: { zone: 'c' } } : t));
+      const { body } = encodeDecisionContext(moved);
+      await db
+        .updateTable('decision_contexts')
+        .set({ body })
+        .where('digest', '=', targetsDigest)
+        .execute();
+      for (const named of [digest, secondDigest]) {
+        expect(await stores.contexts.get(named)).toMatchObject({ intact: false });
+      }
+      // A list row deleted: the head comes back as stored, not intact.
+      await db.deleteFrom('decision_contexts').where('digest', '=', targetsDigest).execute();
+      const headOnly = await stores.contexts.get(digest);
+      expect(headOnly?.intact).toBe(false);
+      expect(isContextHead(headOnly?.context)).toBe(true);
     });
 
     it('lists the replays of a release newest first with their figures', async () => {
