@@ -14,19 +14,26 @@ const REPORT = (pack: string): string =>
   JSON.stringify({ activePack: pack, health: { requests: 100, errors: 1, latencyP95Ms: 12 } });
 
 /**
- * Report ingestion: `POST /targets/{id}/reports` (ids rotating over the fleet) against two
- * baselines measured in the same run: a bare node:http server reading the same body and
- * answering 202 (the HTTP path), and the same rows written in batches straight into the server's
- * database through the same driver (the database path, `lib/raw-write.ts`).
+ * Report ingestion: `POST /targets/{id}/reports` (ids rotating over the fleet), or with
+ * `--per-request N` (N > 1) `POST /reports` carrying N targets' reports (a relay forwarding its
+ * agents), against two baselines measured in the same run: a bare node:http server reading the
+ * same body and answering 202 (the HTTP path; its reports/s counts N per request too), and the
+ * same rows written in batches straight into the server's database through the same driver (the
+ * database path, `lib/raw-write.ts`).
  */
 export async function ingestBench(flags: Map<string, string>): Promise<void> {
   const targets = numberFlag(flags, 'targets', 10_000);
   const seconds = numberFlag(flags, 'seconds', 5);
   const connections = numberFlag(flags, 'connections', 32);
+  /** reports per request: 1 is one target's POST /targets/{id}/reports, more is POST /reports */
+  const perRequest = numberFlag(flags, 'per-request', 1);
   const postgresUrl = flags.get('postgres');
   /** `--cpu-prof DIR`: the server writes a V8 CPU profile there when it stops. */
   const profileDir = flags.get('cpu-prof');
-  const body = REPORT(`sha256:${'a'.repeat(64)}`);
+  const body =
+    perRequest === 1
+      ? REPORT(`sha256:${'a'.repeat(64)}`)
+      : bulk(0, perRequest, targets, `sha256:${'a'.repeat(64)}`);
 
   const bare = await startBare();
   let bareRun: { result: LoadResult; cpu: number };
@@ -55,16 +62,18 @@ export async function ingestBench(flags: Map<string, string>): Promise<void> {
         seconds,
         connections,
         headers: { authorization: `Bearer ${seeded.agentToken}` },
-        next: (n) => ({
-          path: `/api/v1/targets/fleet-${n % targets}/reports`,
-          body: REPORT(seeded.v1),
-        }),
+        next: (n) =>
+          perRequest === 1
+            ? { path: `/api/v1/targets/fleet-${n % targets}/reports`, body: REPORT(seeded.v1) }
+            : { path: '/api/v1/reports', body: bulk(n, perRequest, targets, seeded.v1) },
       }),
     );
     const load = loadAverage();
     // The database path: the same rows written straight through the driver, no HTTP.
     const raw: { batch: number; result: RawWriteResult }[] = [];
-    for (const batch of [connections, REPORT_BATCH_MAX]) {
+    // rows per transaction: what one batch of the queue holds under this load, and the most
+    const usual = perRequest === 1 ? connections : perRequest;
+    for (const batch of [...new Set([usual, REPORT_BATCH_MAX])]) {
       const result = await rawWrite({
         database: server.database,
         batch,
@@ -77,27 +86,32 @@ export async function ingestBench(flags: Map<string, string>): Promise<void> {
       });
       raw.push({ batch, result });
     }
-    const rate = run.result.perSecond;
+    const rate = run.result.perSecond * perRequest;
+    const bareRate = bareRun.result.perSecond * perRequest;
+    const path =
+      perRequest === 1
+        ? 'POST /targets/{id}/reports'
+        : `POST /reports, ${perRequest} reports per request`;
     printTable(
-      `ingestion: ${targets.toLocaleString('en-US')} targets in ${ENV}/${CHANNEL}, ${connections} connections, ${seconds}s, ${postgresUrl === undefined ? 'SQLite' : 'PostgreSQL'}; load average ${load} (after the HTTP runs)`,
+      `ingestion: ${targets.toLocaleString('en-US')} targets in ${ENV}/${CHANNEL}, ${path}, ${connections} connections, ${seconds}s, ${postgresUrl === undefined ? 'SQLite' : 'PostgreSQL'}; load average ${load} (after the HTTP runs)`,
       ['path', 'reports/s', 'p50 ms', 'p99 ms', 'CPU µs/report', 'Lockgate ÷ this', 'answers'],
       [
         [
-          'Lockgate POST reports',
+          `Lockgate ${path}`,
           rate,
           run.result.p50Ms,
           run.result.p99Ms,
-          run.cpu * 1e6,
+          (run.cpu * 1e6) / perRequest,
           1,
           statusesOf(run.result),
         ],
         [
           'bare node:http POST (202, no write)',
-          bareRun.result.perSecond,
+          bareRate,
           bareRun.result.p50Ms,
           bareRun.result.p99Ms,
-          bareRun.cpu * 1e6,
-          rate / bareRun.result.perSecond,
+          (bareRun.cpu * 1e6) / perRequest,
+          rate / bareRate,
           statusesOf(bareRun.result),
         ],
         ...raw.map(({ batch, result }) => [
@@ -114,6 +128,16 @@ export async function ingestBench(flags: Map<string, string>): Promise<void> {
   } finally {
     await server.stop();
   }
+}
+
+/** A `POST /reports` body: the reports of `size` targets in turn from request `n` on. */
+function bulk(n: number, size: number, targets: number, pack: string): string {
+  const reports = Array.from({ length: size }, (_, i) => ({
+    target: `fleet-${(n * size + i) % targets}`,
+    activePack: pack,
+    health: { requests: 100, errors: 1, latencyP95Ms: 12 },
+  }));
+  return JSON.stringify({ reports });
 }
 
 function statusesOf(result: LoadResult): string {

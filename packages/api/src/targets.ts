@@ -91,6 +91,28 @@ export type TargetReportBody = Static<typeof TargetReportBody>;
 export const TargetReportResponse = Type.Object({ accepted: Type.Literal(true) });
 export type TargetReportResponse = Static<typeof TargetReportResponse>;
 
+/** Reports per `POST /reports` at most: one group commit's worth (the server's batch size). */
+export const MAX_REPORTS_PER_REQUEST = 500;
+
+export const TargetReportsBody = Type.Object(
+  {
+    reports: Type.Array(
+      Type.Object(
+        { target: TargetId, ...TargetReportBody.properties },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: MAX_REPORTS_PER_REQUEST },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type TargetReportsBody = Static<typeof TargetReportsBody>;
+
+export const TargetReportsResponse = Type.Object({
+  accepted: Type.Integer({ minimum: 1, description: 'reports stored, all of the request' }),
+});
+export type TargetReportsResponse = Static<typeof TargetReportsResponse>;
+
 export const TargetListQuery = Type.Object(
   {
     env: Type.Optional(Name),

@@ -11,7 +11,8 @@
  * - `viewer` is read only: it appears on GET (and the HEAD Fastify adds for it) routes only.
  * - A route open to `agent` says which part of the agent's scope its path names
  *   (`agentScope`): `target` (the `:id` parameter), `channel` (`:env`/`:channel`), or `none`
- *   (content-addressed packs, public keys). A route closed to agents declares none.
+ *   (content-addressed packs, public keys; `POST /reports`, whose service checks the scope for
+ *   every target its body names). A route closed to agents declares none.
  */
 import { TOKEN_ROLES } from '@lockgate/api';
 import type { TokenRole } from '@lockgate/api';

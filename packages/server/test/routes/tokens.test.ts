@@ -13,10 +13,14 @@ type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
 /** Token management: admin tokens only. */
 const ADMIN_ONLY_PATH = '/tokens';
 
-/** Everything an agent calls: register, report, read what to run, fetch packs and index keys. */
+/**
+ * Everything an agent calls: register, report (for itself, or a relay for the agents behind it),
+ * read what to run, fetch packs and index keys.
+ */
 const AGENT_ROUTES: readonly string[] = [
   'PUT /targets/:id',
   'POST /targets/:id/reports',
+  'POST /reports',
   'GET /targets/:id/desired',
   'GET /channels/:env/:channel/index',
   'GET /channels/:env/:channel/events',

@@ -3,14 +3,17 @@
  * `maxBatch` waiting reports and stores them in one transaction.
  *
  * Invariants:
- * - `submit` resolves only after the transaction holding its report committed, so a report
+ * - `submit` resolves only after the transaction holding its reports committed, so a report
  *   acknowledged (202) survives a crash; when that transaction fails, every report of the batch is
  *   rejected with its error (none of them was acknowledged, the agent sends its deltas again).
- * - At most `capacity` reports wait (plus one batch being written): past that, `submit` throws
- *   REPORTS_BACKLOGGED with `retryAfterSeconds`, what the backlog takes to drain at the rate the
- *   last batches were written (1 to 60 s). Memory is bounded by the capacity.
- * - Batches are written one at a time, in arrival order; a report waits at most `lingerMs` for
- *   others to join an idle writer's batch.
+ * - The reports of one `submit` are one group: written in the same batch, so all of them are
+ *   stored or none.
+ * - At most `capacity` reports wait (plus one batch being written): a group that does not fit
+ *   throws REPORTS_BACKLOGGED with `retryAfterSeconds`, what the backlog takes to drain at the
+ *   rate the last batches were written (1 to 60 s). Memory is bounded by the capacity.
+ * - Batches are written one at a time, in arrival order, of whole groups up to `maxBatch`
+ *   reports (a larger group alone); a report waits at most `lingerMs` for others to join an idle
+ *   writer's batch.
  * - `onCommitted` is told once per committed batch, after the commit, with the batch's reports in
  *   order and, for each, the last attempt its target had before it (metrics count an attempt once).
  */
@@ -42,8 +45,11 @@ export interface ReportQueueOptions {
 }
 
 export interface ReportQueue {
-  /** Resolves once the report is committed; REPORTS_BACKLOGGED when the queue is full. */
-  submit(report: StoredReport): Promise<void>;
+  /**
+   * Resolves once the reports (one group, in order) are committed; REPORTS_BACKLOGGED when they
+   * do not fit the queue.
+   */
+  submit(...reports: StoredReport[]): Promise<void>;
   /** Reports waiting (not yet in the batch being written). */
   readonly waiting: number;
   /** Resolves when every report submitted so far has been written (or failed). */
@@ -51,7 +57,7 @@ export interface ReportQueue {
 }
 
 interface Pending {
-  report: StoredReport;
+  reports: StoredReport[];
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -67,6 +73,8 @@ export function createReportQueue(options: ReportQueueOptions): ReportQueue {
   const maxBatch = options.maxBatch ?? REPORT_BATCH_MAX;
   const lingerMs = options.lingerMs ?? REPORT_LINGER_MS;
   let queue: Pending[] = [];
+  /** reports in `queue` */
+  let waiting = 0;
   let writing: Promise<void> | null = null;
   let timer: NodeJS.Timeout | null = null;
   /** reports per second of the last batches written (an exponential average) */
@@ -74,13 +82,13 @@ export function createReportQueue(options: ReportQueueOptions): ReportQueue {
   const drained: (() => void)[] = [];
 
   const retryAfterSeconds = (): number => {
-    const seconds = rate > 0 ? Math.ceil(queue.length / rate) : 1;
+    const seconds = rate > 0 ? Math.ceil(waiting / rate) : 1;
     return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, seconds));
   };
 
   const write = async (batch: Pending[]): Promise<void> => {
     const started = performance.now();
-    const reports = batch.map((pending) => pending.report);
+    const reports = batch.flatMap((pending) => pending.reports);
     try {
       // Atomic on its own: one statement on PostgreSQL, one transaction on SQLite.
       const stored = await stores.targets.recordReports(reports, {
@@ -93,7 +101,7 @@ export function createReportQueue(options: ReportQueueOptions): ReportQueue {
         return { report, previous };
       });
       const seconds = Math.max((performance.now() - started) / 1000, 1e-4);
-      const batchRate = batch.length / seconds;
+      const batchRate = reports.length / seconds;
       rate = rate === 0 ? batchRate : 0.7 * rate + 0.3 * batchRate;
       for (const pending of batch) pending.resolve();
       options.onCommitted?.(committed);
@@ -105,8 +113,16 @@ export function createReportQueue(options: ReportQueueOptions): ReportQueue {
   const run = (): void => {
     timer = null;
     if (writing !== null || queue.length === 0) return;
-    const batch = queue.slice(0, maxBatch);
-    queue = queue.slice(batch.length);
+    let taken = 0;
+    let size = 0;
+    for (const pending of queue) {
+      if (taken > 0 && size + pending.reports.length > maxBatch) break;
+      taken += 1;
+      size += pending.reports.length;
+    }
+    const batch = queue.slice(0, taken);
+    queue = queue.slice(taken);
+    waiting -= size;
     writing = write(batch).finally(() => {
       writing = null;
       if (queue.length > 0) {
@@ -118,21 +134,24 @@ export function createReportQueue(options: ReportQueueOptions): ReportQueue {
   };
 
   return {
-    submit(report) {
-      if (queue.length >= capacity) {
+    submit(...reports) {
+      if (reports.length === 0) return Promise.resolve();
+      if (waiting + reports.length > capacity) {
         const seconds = retryAfterSeconds();
+        const what = reports.length === 1 ? 'this one' : `these ${reports.length}`;
         return Promise.reject(
           new LockgateError(
             'REPORTS_BACKLOGGED',
-            `${queue.length} reports wait to be written; send this one again in ${seconds} s.`,
-            { details: { retryAfterSeconds: seconds, waiting: queue.length } },
+            `${waiting} reports wait to be written; send ${what} again in ${seconds} s.`,
+            { details: { retryAfterSeconds: seconds, waiting } },
           ),
         );
       }
       return new Promise<void>((resolve, reject) => {
-        queue.push({ report, resolve, reject });
+        queue.push({ reports, resolve, reject });
+        waiting += reports.length;
         if (writing !== null) return;
-        if (queue.length >= maxBatch || lingerMs <= 0) {
+        if (waiting >= maxBatch || lingerMs <= 0) {
           if (timer !== null) clearTimeout(timer);
           run();
         } else {
@@ -141,7 +160,7 @@ export function createReportQueue(options: ReportQueueOptions): ReportQueue {
       });
     },
     get waiting() {
-      return queue.length;
+      return waiting;
     },
     drain() {
       if (writing === null && queue.length === 0) return Promise.resolve();

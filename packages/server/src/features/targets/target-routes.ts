@@ -3,12 +3,15 @@ import {
   DesiredPackResponse,
   errorResponses,
   limitOf,
+  MAX_REPORTS_PER_REQUEST,
   RegisterTargetBody,
   TargetIdParams,
   TargetListQuery,
   TargetListResponse,
   TargetReportBody,
   TargetReportResponse,
+  TargetReportsBody,
+  TargetReportsResponse,
   TargetResponse,
 } from '@lockgate/api';
 import type { FastifyInstance } from 'fastify';
@@ -111,6 +114,33 @@ export function targetRoutes(app: FastifyInstance, options: { targets: TargetSer
     async (request, reply) => {
       await targets.report(request.params.id, request.body, actorOf(request));
       return reply.code(202).send({ accepted: true });
+    },
+  );
+
+  app.post<{ Body: TargetReportsBody }>(
+    '/reports',
+    {
+      config: { roles: ['admin', 'operator', 'agent'], agentScope: 'none' },
+      logLevel: HOT_ROUTE_LOG_LEVEL,
+      schema: {
+        summary: 'Report for many targets at once (a relay forwarding its agents)',
+        description:
+          `Up to ${MAX_REPORTS_PER_REQUEST} reports, each as POST /targets/{id}/reports takes ` +
+          'one plus its target. All are stored in one group commit, in order, or none: a report ' +
+          'for an unknown target (TARGET_NOT_FOUND) or one the token scope does not cover ' +
+          '(FORBIDDEN) refuses the request, naming it (`reports[i]: …`, details.index). 202 ' +
+          'once committed; 429 REPORTS_BACKLOGGED with Retry-After when they do not fit the queue.',
+        tags: ['targets'],
+        body: TargetReportsBody,
+        response: {
+          202: TargetReportsResponse,
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const accepted = await targets.reportMany(request.body.reports, actorOf(request));
+      return reply.code(202).send({ accepted });
     },
   );
 

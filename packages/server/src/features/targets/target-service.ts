@@ -17,7 +17,7 @@ import type { Principal } from '../tokens/public.ts';
 import type { CachedIndex, CheckinCache } from './checkin-cache.ts';
 import { createReportQueue } from './report-queue.ts';
 import type { ReportQueueOptions } from './report-queue.ts';
-import type { StoredTarget } from './target-store.ts';
+import type { StoredReport, StoredTarget } from './target-store.ts';
 
 /** The stores this module uses, and no others. */
 type UsedStores = StoresOf<
@@ -71,6 +71,16 @@ export interface TargetService {
    * commit); TARGET_NOT_FOUND when unregistered, REPORTS_BACKLOGGED when the queue is full.
    */
   report(id: string, input: TargetReportInput, actor: Principal): Promise<void>;
+  /**
+   * Appends the reports of many targets (a relay forwarding them) as one group: every report is
+   * checked as `report` checks one before any is queued, and they are committed in one batch,
+   * all or none. A refusal names the report (`reports[i]: …`, `details.index`). Returns how many
+   * were stored.
+   */
+  reportMany(
+    items: readonly (TargetReportInput & { target: string })[],
+    actor: Principal,
+  ): Promise<number>;
   /** By id; `after` pages on from the last id of the previous page. */
   list(query: {
     env?: string;
@@ -137,6 +147,28 @@ export function createTargetService(deps: {
   /** The target as check-ins read it: where it is and its labels, from the check-in cache. */
   const placementOf = async (id: string): Promise<StoredTarget> =>
     orNotFound(id, await checkin.target(id));
+
+  /** A report of the target as stored, once the actor's scope covers it where it is. */
+  const storedReport = async (
+    id: string,
+    input: TargetReportInput,
+    actor: Principal,
+    at: string,
+  ): Promise<StoredReport> => {
+    assertTargetInScope(actor, id);
+    const target = await placementOf(id);
+    assertChannelInScope(actor, target.env, target.channel, `report for ${id} in`);
+    return {
+      id: randomUUID(),
+      targetId: id,
+      env: target.env,
+      channel: target.channel,
+      at,
+      activePack: input.activePack,
+      ...(input.lastAttempt === undefined ? {} : { lastAttempt: input.lastAttempt }),
+      ...(input.health === undefined ? {} : { health: input.health }),
+    };
+  };
 
   // Registrations in flight per target (see register).
   const registering = new Map<string, { inFlight: number; overlapped: boolean }>();
@@ -222,19 +254,24 @@ export function createTargetService(deps: {
     },
 
     async report(id, input, actor) {
-      assertTargetInScope(actor, id);
-      const target = await placementOf(id);
-      assertChannelInScope(actor, target.env, target.channel, `report for ${id} in`);
-      await reports.submit({
-        id: randomUUID(),
-        targetId: id,
-        env: target.env,
-        channel: target.channel,
-        at: clock().toISOString(),
-        activePack: input.activePack,
-        ...(input.lastAttempt === undefined ? {} : { lastAttempt: input.lastAttempt }),
-        ...(input.health === undefined ? {} : { health: input.health }),
-      });
+      await reports.submit(await storedReport(id, input, actor, clock().toISOString()));
+    },
+
+    async reportMany(items, actor) {
+      const at = clock().toISOString();
+      const group: StoredReport[] = [];
+      for (const [index, item] of items.entries()) {
+        try {
+          group.push(await storedReport(item.target, item, actor, at));
+        } catch (error) {
+          if (!(error instanceof LockgateError)) throw error;
+          throw new LockgateError(error.code, `reports[${index}]: ${error.message}`, {
+            details: { ...error.details, index, target: item.target },
+          });
+        }
+      }
+      await reports.submit(...group);
+      return group.length;
     },
 
     async list(query) {
