@@ -10,7 +10,8 @@ import { flagsOf } from './lib/table.ts';
 
 /**
  * `npm run bench -- NAME [--flag value ...]`: one benchmark per figure, each printing Lockgate's
- * figure, its baseline measured in the same run and their ratio.
+ * figure, its baseline measured in the same run and their ratio. `npm run bench` alone (or
+ * `-- all [--postgres URL]`) runs every one in its default configuration.
  */
 const BENCHES: Record<
   string,
@@ -22,7 +23,8 @@ const BENCHES: Record<
     run: checkinBench,
   },
   ingest: {
-    about: 'POST reports vs a bare node:http POST (--targets, --seconds, --postgres URL)',
+    about:
+      'POST reports vs a bare node:http POST and a raw batched write (--targets, --seconds, --connections, --per-request N: POST /reports, --postgres URL)',
     run: ingestBench,
   },
   verify: {
@@ -56,15 +58,34 @@ const BENCHES: Record<
   },
 };
 
+/** Benchmarks that take `--postgres URL` (the others run on SQLite or need no database). */
+const TAKE_POSTGRES = new Set(['checkin', 'ingest', 'replicas', 'fleet']);
+
 const [name, ...rest] = process.argv.slice(2);
-const bench = name === undefined ? undefined : BENCHES[name];
-if (bench === undefined) {
-  process.stderr.write(
-    `usage: npm run bench -- NAME [--flag value]\n${Object.entries(BENCHES)
-      .map(([key, value]) => `  ${key.padEnd(12)} ${value.about}`)
-      .join('\n')}\n`,
-  );
-  process.exitCode = 2;
+if (name === undefined || name === 'all' || name.startsWith('--')) {
+  // Every benchmark in its default configuration, one table each; replicas only with
+  // `--postgres URL` (it needs PostgreSQL), which the others that take it use too.
+  const flags = flagsOf(name === undefined || name === 'all' ? rest : [name, ...rest]);
+  const postgres = flags.get('postgres');
+  for (const [key, bench] of Object.entries(BENCHES)) {
+    if (key === 'replicas' && postgres === undefined) continue;
+    process.stdout.write(`\n## ${key}: ${bench.about}\n`);
+    const own = new Map<string, string>();
+    if (postgres !== undefined && TAKE_POSTGRES.has(key)) own.set('postgres', postgres);
+    await bench.run(own);
+  }
 } else {
-  await bench.run(flagsOf(rest));
+  const bench = BENCHES[name];
+  if (bench === undefined) {
+    process.stderr.write(
+      `usage: npm run bench [-- all | NAME] [--flag value]\n  (no NAME or all: every benchmark in its default configuration)\n${Object.entries(
+        BENCHES,
+      )
+        .map(([key, value]) => `  ${key.padEnd(12)} ${value.about}`)
+        .join('\n')}\n`,
+    );
+    process.exitCode = 2;
+  } else {
+    await bench.run(flagsOf(rest));
+  }
 }
