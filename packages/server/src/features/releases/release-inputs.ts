@@ -179,7 +179,7 @@ export function createReleaseInputs(): ReleaseInputs {
       entry.rollup = null;
       return held;
     }
-    let unsorted = false;
+    const added: RollupReport[] = [];
     for (;;) {
       const fresh = await tx.targets.reportsAfter(
         channel.env,
@@ -190,15 +190,13 @@ export function createReleaseInputs(): ReleaseInputs {
       for (const item of fresh) {
         if (item.seq !== null) held.seq = Math.max(held.seq, item.seq);
         if (item.report.at < held.loadedFrom) continue;
-        const last = held.items.at(-1);
         const kept = { id: item.id, report: item.report };
-        if (last !== undefined && compareReports(last, kept) > 0) unsorted = true;
-        held.items.push(kept);
+        added.push(kept);
         held.fresh.push(kept);
       }
       if (fresh.length < CATCH_UP_ROWS) break;
     }
-    if (unsorted) held.items.sort(compareReports);
+    mergeInto(held.items, added);
     // What this tick no longer needs goes: ticks only move forward in time.
     const firstKept = firstAtOrAfter(held.items, from);
     if (firstKept > 0) held.items = held.items.slice(firstKept);
@@ -322,6 +320,41 @@ function compareReports(
 ): number {
   if (a.report.at !== b.report.at) return a.report.at < b.report.at ? -1 : 1;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * Adds `added` to `items` (ordered by compareReports), keeping the order: `added` is sorted on
+ * its own and merged into the tail of `items` it overlaps (reports are numbered in commit order,
+ * so that tail is short), never a sort of the whole window.
+ */
+function mergeInto(items: RollupReport[], added: RollupReport[]): void {
+  if (added.length === 0) return;
+  added.sort(compareReports);
+  const first = added[0] as RollupReport;
+  // The first held report after the first added one: everything before it stays in place.
+  let low = 0;
+  let high = items.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (compareReports(items[mid] as RollupReport, first) <= 0) low = mid + 1;
+    else high = mid;
+  }
+  const tail = items.splice(low);
+  let i = 0;
+  let j = 0;
+  while (i < tail.length && j < added.length) {
+    const a = tail[i] as RollupReport;
+    const b = added[j] as RollupReport;
+    if (compareReports(a, b) <= 0) {
+      items.push(a);
+      i += 1;
+    } else {
+      items.push(b);
+      j += 1;
+    }
+  }
+  for (; i < tail.length; i++) items.push(tail[i] as RollupReport);
+  for (; j < added.length; j++) items.push(added[j] as RollupReport);
 }
 
 /** The first position whose report is at or after `from` (items ordered by at). */
