@@ -20,6 +20,7 @@ const SMALLEST: readonly (readonly string[])[] = [
   ['tick', '--targets', '200', '--reports', '1'],
   ['flip', '--flips', '20'],
   ['fleet', '--agents', '50', '--timeout', '60'],
+  ['fleet', '--agents', '50', '--timeout', '60', '--relay', '10', '--probe-commands', 'off'],
   ...(POSTGRES === null
     ? []
     : [

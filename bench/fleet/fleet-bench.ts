@@ -11,7 +11,10 @@ export const DEFAULT_SCENARIO = join(
   'canary-then-rollback.json',
 );
 
-/** `npm run bench -- fleet`: a simulated fleet through a scenario against a server process. */
+/**
+ * `npm run bench -- fleet`: a simulated fleet through a scenario against a server process; an
+ * operator pauses and resumes each release while it rolls, timed (`--probe-commands off` not).
+ */
 export async function fleetBench(flags: Map<string, string>): Promise<void> {
   const agents = numberFlag(flags, 'agents', 1000);
   const scenario = await loadScenario(flags.get('scenario') ?? DEFAULT_SCENARIO);
@@ -38,9 +41,11 @@ export async function fleetBench(flags: Map<string, string>): Promise<void> {
       scenario,
       connections,
       timeoutMs: numberFlag(flags, 'timeout', 600) * 1000,
+      probeCommands: flags.get('probe-commands') !== 'off',
+      ...(flags.has('relay') ? { relay: numberFlag(flags, 'relay', 1) } : {}),
     });
     printTable(
-      `fleet: ${agents.toLocaleString('en-US')} agents (${scenario.mode}${scenario.streams === undefined ? '' : `, ${scenario.streams} streams`}), report every ${scenario.reportIntervalMs} ms, ${connections} connections, ${postgresUrl === undefined ? 'SQLite' : 'PostgreSQL'}; registered in ${result.registerSeconds.toFixed(1)} s; ${result.requests.toLocaleString('en-US')} requests, ${result.failures} failed, ${result.reportsMerged.toLocaleString('en-US')} report intervals merged into a waiting report (report queue peak ${result.reportQueuePeak.toLocaleString('en-US')}), ${result.refusals} desired answers refused (not backed by the verified index)`,
+      `fleet: ${agents.toLocaleString('en-US')} agents (${scenario.mode}${scenario.streams === undefined ? '' : `, ${scenario.streams} streams`}), report every ${scenario.reportIntervalMs} ms${flags.has('relay') ? ` through relays of ${numberFlag(flags, 'relay', 1)}` : ''}, ${connections} connections, ${postgresUrl === undefined ? 'SQLite' : 'PostgreSQL'}; registered in ${result.registerSeconds.toFixed(1)} s; ${result.requests.toLocaleString('en-US')} requests, ${result.failures} failed, ${result.reportsMerged.toLocaleString('en-US')} report intervals merged into a waiting report (report queue peak ${result.reportQueuePeak.toLocaleString('en-US')}), ${result.refusals} desired answers refused (not backed by the verified index)`,
       [
         'release',
         'state',
@@ -51,6 +56,8 @@ export async function fleetBench(flags: Map<string, string>): Promise<void> {
         'samples',
         'server CPU',
         'server RSS MiB',
+        'pause ms',
+        'resume ms',
       ],
       result.steps.map((step) => [
         step.release,
@@ -62,6 +69,8 @@ export async function fleetBench(flags: Map<string, string>): Promise<void> {
         step.propagationSamples,
         step.serverCpu,
         step.serverRssMiB,
+        step.commandMs?.pause ?? '-',
+        step.commandMs?.resume ?? '-',
       ]),
     );
   } finally {

@@ -39,6 +39,11 @@ export interface FleetOptions {
   reportIntervalMs: number;
   /** Requests in flight at most (keep-alive sockets). */
   connections?: number;
+  /**
+   * Reports per request: 1 (default) is each agent's own `POST /targets/{id}/reports`; more is a
+   * relay forwarding up to that many waiting agents' reports in one `POST /reports`.
+   */
+  relay?: number;
   /** The error rate an agent shows while running `pack` (0 when absent). */
   errorRate?: (agent: string, pack: string | null) => number;
   labels?: (n: number) => Record<string, string>;
@@ -359,8 +364,13 @@ export class FleetSimulator {
       this.#reportsInFlight < connections &&
       this.#reportHead < this.#reportQueue.length
     ) {
-      const agent = this.#reportQueue[this.#reportHead++];
-      if (agent !== undefined) void this.#sendReport(agent);
+      const group: SimAgent[] = [];
+      const relay = this.#options.relay ?? 1;
+      while (group.length < relay && this.#reportHead < this.#reportQueue.length) {
+        const agent = this.#reportQueue[this.#reportHead++];
+        if (agent !== undefined) group.push(agent);
+      }
+      void this.#sendReports(group);
     }
     if (this.#reportHead > 4096 && this.#reportHead * 2 > this.#reportQueue.length) {
       this.#reportQueue = this.#reportQueue.slice(this.#reportHead);
@@ -368,25 +378,28 @@ export class FleetSimulator {
     }
   }
 
-  async #sendReport(agent: SimAgent): Promise<void> {
+  /** One request: the agent's own report, or a relay's `POST /reports` of several. */
+  async #sendReports(group: readonly SimAgent[]): Promise<void> {
     this.#reportsInFlight += 1;
     try {
-      const rate = this.#options.errorRate?.(agent.id, agent.activePack) ?? 0;
-      const errors = Math.round(rate * REQUESTS_PER_REPORT);
-      await this.#call(
-        'POST',
-        `/targets/${agent.id}/reports`,
-        {
+      const bodies = group.map((agent) => {
+        const rate = this.#options.errorRate?.(agent.id, agent.activePack) ?? 0;
+        return {
           activePack: agent.activePack,
           ...(agent.lastAttempt === null ? {} : { lastAttempt: agent.lastAttempt }),
-          health: { requests: REQUESTS_PER_REPORT, errors },
-        },
-        {},
-        this.#reportAgent,
-      );
+          health: { requests: REQUESTS_PER_REPORT, errors: Math.round(rate * REQUESTS_PER_REPORT) },
+        };
+      });
+      const [only] = group;
+      if ((this.#options.relay ?? 1) === 1 && only !== undefined && bodies[0] !== undefined) {
+        await this.#call('POST', `/targets/${only.id}/reports`, bodies[0], {}, this.#reportAgent);
+      } else {
+        const reports = bodies.map((body, i) => ({ target: group[i]?.id, ...body }));
+        await this.#call('POST', '/reports', { reports }, {}, this.#reportAgent);
+      }
     } finally {
       this.#reportsInFlight -= 1;
-      agent.reporting = false;
+      for (const agent of group) agent.reporting = false;
       this.#drainReports();
     }
   }

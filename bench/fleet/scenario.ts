@@ -49,6 +49,11 @@ export interface StepResult {
   serverRssMiB: number;
   /** agents by the pack they run once the fleet converged (null: none) */
   counts: Map<string | null, number>;
+  /**
+   * with `probeCommands`: how long the operator's pause and resume took while the release
+   * rolled (null when it left rolling before the pause was taken)
+   */
+  commandMs: { pause: number; resume: number } | null;
 }
 
 export interface ScenarioResult {
@@ -81,8 +86,15 @@ export async function runScenario(options: {
   scenario: Scenario;
   /** requests in flight at most, per pool (check-ins, reports; default 32) */
   connections?: number;
+  /** reports per request (more than 1: through a relay's `POST /reports`; default 1) */
+  relay?: number;
   /** bound on each wait (default 120 s) */
   timeoutMs?: number;
+  /**
+   * once each release is seen rolling, an operator pauses it and resumes it through the API,
+   * timing both (the release goes on from where it was)
+   */
+  probeCommands?: boolean;
 }): Promise<ScenarioResult> {
   const { server, scenario } = options;
   const timeoutMs = options.timeoutMs ?? 120_000;
@@ -106,6 +118,7 @@ export async function runScenario(options: {
     ...(scenario.pollIntervalMs === undefined ? {} : { pollIntervalMs: scenario.pollIntervalMs }),
     reportIntervalMs: scenario.reportIntervalMs,
     ...(options.connections === undefined ? {} : { connections: options.connections }),
+    ...(options.relay === undefined ? {} : { relay: options.relay }),
     errorRate: (_agent, pack) => (faulty !== null && pack === faulty.pack ? faulty.rate : 0),
   });
   const releases = new Map<string, string>();
@@ -132,7 +145,11 @@ export async function runScenario(options: {
         reason: `fleet simulator: ${step.release}`,
       });
       releases.set(step.release, release.id);
-      const state = await untilSettled(api, release.id, step.expect, timeoutMs);
+      let commandMs: StepResult['commandMs'] = null;
+      const state = await untilSettled(api, release.id, step.expect, timeoutMs, async (seen) => {
+        if (options.probeCommands !== true || seen !== 'rolling' || commandMs !== null) return;
+        commandMs = await pauseAndResume(api, release.id);
+      });
       const releaseSeconds = (performance.now() - started) / 1000;
       const target = packs.get(step.fleetOn);
       if (target === undefined) throw new Error(`fleetOn ${step.fleetOn} is not a released pack`);
@@ -150,6 +167,7 @@ export async function runScenario(options: {
         serverCpu: (server.cpuSeconds() - cpu) / convergedSeconds,
         serverRssMiB: server.rssMiB(),
         counts: stats.counts,
+        commandMs,
       });
     }
     const stats = fleet.stats();
@@ -173,12 +191,35 @@ export async function runScenario(options: {
 
 const FINAL_STATES = new Set(['completed', 'rolled_back', 'aborted', 'failed']);
 
-/** Waits for the release to reach `expect`; a different final state is an error at once. */
+/**
+ * An operator's pause and resume of a rolling release, timed; null when the release had left
+ * rolling (the pause refused) — then nothing was changed.
+ */
+async function pauseAndResume(
+  api: ReturnType<typeof adminApi>,
+  id: string,
+): Promise<{ pause: number; resume: number } | null> {
+  const started = performance.now();
+  try {
+    await api.call('POST', `/releases/${id}/pause`, { reason: 'fleet simulator: command probe' });
+  } catch {
+    return null;
+  }
+  const paused = performance.now();
+  await api.call('POST', `/releases/${id}/resume`, { reason: 'fleet simulator: command probe' });
+  return { pause: paused - started, resume: performance.now() - paused };
+}
+
+/**
+ * Waits for the release to reach `expect`; a different final state is an error at once.
+ * `onState` is told each state seen (and awaited) before the next look.
+ */
 async function untilSettled(
   api: ReturnType<typeof adminApi>,
   id: string,
   expect: string,
   timeoutMs: number,
+  onState: (state: string) => Promise<void> = async () => {},
 ): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   let state = '';
@@ -194,6 +235,7 @@ async function untilSettled(
     if (FINAL_STATES.has(state)) {
       throw new Error(`release ${id} ended ${state}, not ${expect}: ${JSON.stringify(why)}`);
     }
+    await onState(state);
     await new Promise((done) => setTimeout(done, 50));
   }
   throw new Error(
