@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { canonicalBytes } from '../../src/canonical-json.ts';
 import { digestOf } from '../../src/digest.ts';
 import type { Digest } from '../../src/digest.ts';
+import { releaseDraft } from '../../src/channel/release-changes.ts';
 import { replayRecords } from '../../src/evidence/replay-records.ts';
 import type { ReplayRecord } from '../../src/evidence/replay-records.ts';
 import {
@@ -27,24 +28,8 @@ function rolling(): ReleaseContext {
 
 /** A log record of a core draft, as the server writes it (seq and id added). */
 function recordOf(draft: DecisionDraft, seq: number): ReplayRecord {
-  return {
-    seq,
-    id: `record-${seq}`,
-    release: draft.release,
-    env: 'prod',
-    channel: 'stable',
-    at: draft.at,
-    kind: draft.kind,
-    rule: draft.rule,
-    actor: draft.actor,
-    reason: draft.reason,
-    from: draft.from,
-    to: draft.to,
-    stageIndex: draft.stageIndex,
-    inputs: draft.inputs,
-    verdict: draft.verdict,
-    coreVersion: '0.1.0+decide.2',
-  };
+  const logged = releaseDraft(draft, { env: 'prod', name: 'stable' });
+  return { ...logged, seq, id: `record-${seq}`, coreVersion: '0.1.0+decide.2' };
 }
 
 describe('context heads', () => {
