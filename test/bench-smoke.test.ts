@@ -14,19 +14,28 @@ const POSTGRES = postgresAdminUrl();
 const SMALLEST: readonly (readonly string[])[] = [
   ['checkin', '--targets', '100', '--seconds', '0.3'],
   ['ingest', '--targets', '100', '--seconds', '0.3', '--connections', '4'],
-  ['ingest', '--targets', '100', '--seconds', '0.3', '--connections', '2', '--per-request', '20'],
+  // a relay's batches, on PostgreSQL where it runs
+  [
+    'ingest',
+    '--targets',
+    '100',
+    '--seconds',
+    '0.3',
+    '--connections',
+    '2',
+    '--per-request',
+    '20',
+    ...(POSTGRES === null ? [] : ['--postgres', POSTGRES]),
+  ],
   ['verify', '--mib', '4', '--files', '4', '--repeat', '1'],
   ['propagation', '--streams', '20', '--changes', '3'],
   ['tick', '--targets', '200', '--reports', '1'],
   ['flip', '--flips', '20'],
-  ['fleet', '--agents', '50', '--timeout', '60'],
-  ['fleet', '--agents', '50', '--timeout', '60', '--relay', '10', '--probe-commands', 'off'],
+  // through relays (test/fleet-simulator.test.ts runs each agent's own reports)
+  ['fleet', '--agents', '50', '--timeout', '60', '--relay', '10'],
   ...(POSTGRES === null
     ? []
-    : [
-        ['ingest', '--targets', '100', '--seconds', '0.3', '--postgres', POSTGRES],
-        ['replicas', '--streams', '20', '--changes', '3', '--postgres', POSTGRES],
-      ]),
+    : [['replicas', '--streams', '20', '--changes', '3', '--postgres', POSTGRES]]),
 ];
 
 function bench(args: readonly string[]): Promise<{ code: number | null; out: string }> {
