@@ -1,6 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadServerConfig } from '../../src/config.ts';
-import { codeLabel, SILENT_AFTER_SECONDS } from '../../src/features/metrics/metrics-service.ts';
+import {
+  codeLabel,
+  createMetricsService,
+  SILENT_AFTER_SECONDS,
+} from '../../src/features/metrics/metrics-service.ts';
 import { DIALECTS, describeDialect } from '../helpers/test-database.ts';
 import {
   baseline,
@@ -130,6 +134,57 @@ for (const dialect of DIALECTS) {
       const quiet = (await scrape(w)).body;
       expect(sample(quiet, `lockgate_channel_silent_targets${series}`)).toBe(20);
       expect(sample(quiet, `lockgate_channel_targets${series}`)).toBe(20);
+    });
+
+    it('times a whole fleet activating at once with a few reads, not two per report', async () => {
+      await putPlan(w, 'quarter', [
+        { name: 'canary', percent: 25, soakSeconds: 600, gates: [] },
+        { name: 'all', percent: 100, soakSeconds: 600, gates: [] },
+      ]);
+      await createRelease(w, { pack: w.packs.v3.digest, plan: 'quarter' });
+      await w.t.services.controller.tick();
+      let reads = 0;
+      const counted = {
+        ...w.t.stores,
+        channels: {
+          ...w.t.stores.channels,
+          find: (env: string, name: string) => {
+            reads += 1;
+            return w.t.stores.channels.find(env, name);
+          },
+        },
+      };
+      let failed: unknown = null;
+      const metrics = createMetricsService({
+        stores: counted,
+        clock: w.clock.clock,
+        onError: (error) => {
+          failed = error;
+        },
+      });
+      w.clock.advance(5);
+      const at = w.clock.now().toISOString();
+      const activation = (pack: string) => ({
+        env: 'prod-eu',
+        channel: 'stable',
+        previous: null,
+        activePack: pack,
+        attempt: { kind: 'activate' as const, pack, result: 'ok' as const, at },
+      });
+      const reports = 5000;
+      for (let i = 0; i < reports; i++) metrics.observeReport(activation(w.packs.v3.digest));
+      // another pack than the rolling release's is not timed
+      metrics.observeReport(activation(w.packs.v1.digest));
+      await expect
+        .poll(async () =>
+          sample(await metrics.render(), 'lockgate_agent_time_to_activate_seconds_count'),
+        )
+        .toBe(reports);
+      const text = await metrics.render();
+      expect(sample(text, 'lockgate_agent_time_to_activate_seconds_sum')).toBe(reports * 5);
+      expect(failed).toBeNull();
+      // the scrape itself reads each channel once per render
+      expect(reads).toBeLessThanOrEqual(10);
     });
 
     it('counts a verification failure by code once however often the target repeats it', async () => {

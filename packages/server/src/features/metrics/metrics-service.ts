@@ -33,6 +33,8 @@ export const SILENT_AFTER_SECONDS = 300;
 /** Rollbacks older than this when first seen (a replayed log) are not watched for restore. */
 const RESTORE_WATCH_SECONDS = 3600;
 const DECISION_PAGE = 1000;
+/** Activations waiting to be timed (lockgate_time_to_activate) beyond which they go untimed. */
+const MAX_UNTIMED_ACTIVATIONS = 100_000;
 
 /** Codes agents send that are not core error codes (packages/agent/src/agent-codes.ts). */
 const AGENT_CODES = new Set([
@@ -248,14 +250,54 @@ export function createMetricsService(deps: {
     if (lastTickEnd !== null) m.controllerLag.set(Math.max(0, (nowMs - lastTickEnd) / 1000));
   };
 
-  const timeToActivate = async (report: ObservedReport, attempt: TargetAttempt): Promise<void> => {
-    const channel = await stores.channels.find(report.env, report.channel);
-    if (channel?.activeRelease === null || channel === null) return;
-    const stored = await stores.releases.find(channel.activeRelease);
-    const started = stored?.release.stageStartedAt ?? null;
-    if (stored === null || stored.release.pack !== attempt.pack || started === null) return;
-    const seconds = (Date.parse(attempt.at) - Date.parse(started)) / 1000;
-    if (Number.isFinite(seconds) && seconds >= 0) m.timeToActivate.observe(seconds);
+  // Activations wait here to be timed against their channel's rolling stage: a batch at a time,
+  // one read of each channel (and its release) per batch, so a fleet activating at once costs a
+  // few reads rather than two per report; bounded (beyond it, activations go untimed).
+  let activations: { report: ObservedReport; attempt: TargetAttempt }[] = [];
+  let timing = false;
+  const timeActivations = async (): Promise<void> => {
+    try {
+      await timeBatches();
+    } finally {
+      // at once when the last batch is done: an activation pushed after it starts a new run
+      timing = false;
+    }
+  };
+  const timeBatches = async (): Promise<void> => {
+    while (activations.length > 0) {
+      const batch = activations;
+      activations = [];
+      const byChannel = new Map<string, typeof batch>();
+      for (const item of batch) {
+        const key = keyOf(item.report.env, item.report.channel);
+        const list = byChannel.get(key);
+        if (list === undefined) byChannel.set(key, [item]);
+        else list.push(item);
+      }
+      for (const items of byChannel.values()) {
+        const { env, channel: name } = (items[0] as (typeof batch)[number]).report;
+        const channel = await stores.channels.find(env, name);
+        if (channel === null || channel.activeRelease === null) continue;
+        const stored = await stores.releases.find(channel.activeRelease);
+        const started = stored?.release.stageStartedAt ?? null;
+        if (stored === null || started === null) continue;
+        for (const { attempt } of items) {
+          if (stored.release.pack !== attempt.pack) continue;
+          const seconds = (Date.parse(attempt.at) - Date.parse(started)) / 1000;
+          if (Number.isFinite(seconds) && seconds >= 0) m.timeToActivate.observe(seconds);
+        }
+      }
+    }
+  };
+  const timeToActivate = (report: ObservedReport, attempt: TargetAttempt): void => {
+    if (activations.length >= MAX_UNTIMED_ACTIVATIONS) return;
+    activations.push({ report, attempt });
+    if (timing) return;
+    timing = true;
+    timeActivations().catch((error: unknown) => {
+      activations = [];
+      onError(error);
+    });
   };
 
   return {
@@ -282,7 +324,7 @@ export function createMetricsService(deps: {
           return;
         case 'activate':
           m.agentActivations.inc(labels);
-          if (attempt.result === 'ok') timeToActivate(report, attempt).catch(onError);
+          if (attempt.result === 'ok') timeToActivate(report, attempt);
           return;
         case 'revert':
           m.agentReverts.inc(labels);
