@@ -74,5 +74,30 @@ for (const dialect of DIALECTS) {
       }
       expect(n).toBeGreaterThan(20);
     });
+
+    it('hold each report once when the controller, a command and a status read at once', async () => {
+      const inputs = createReleaseInputs();
+      const channel = await w.t.stores.channels.find(ENV, CHANNEL);
+      if (channel === null) throw new Error('no channel');
+      let n = 0;
+      for (let round = 0; round < 4; round++) {
+        const reports: StoredReport[] = Array.from({ length: 25 }, (_, i) => ({
+          id: `r-${String((n += 1)).padStart(4, '0')}`,
+          targetId: `t-00${i % 4}`,
+          env: ENV,
+          channel: CHANNEL,
+          at: second(round * 10 + (i % 10)),
+          activePack: w.packs.v1.digest,
+          health: { requests: n, errors: 0 },
+        }));
+        await w.t.stores.targets.recordReports(reports);
+        // three readers catch up at the same time (on PostgreSQL each on its own connection)
+        const read = (): Promise<unknown> => inputs.reports(w.t.stores, channel, FROM, TO);
+        const held = await Promise.all([read(), read(), read()]);
+        const full = await w.t.stores.targets.listReports(ENV, CHANNEL, FROM, TO);
+        expect(full).toHaveLength(n);
+        for (const one of held) expect(one).toEqual(full);
+      }
+    });
   });
 }

@@ -82,6 +82,53 @@ for (const dialect of DIALECTS) {
       expect((await getRelease(w, release.id)).state).toBe('completed');
     });
 
+    // PostgreSQL only: SQLite has one writer, nothing runs beside an operator's transaction
+    if (dialect.name === 'postgres') {
+      it('takes no channel lock on a tick that changes nothing; it decides under the lock when it does', async () => {
+        await baseline(w, w.packs.v1);
+        const fleet = new Fleet(w, simulatedTargets(4));
+        await fleet.register();
+        await putPlan(w, 'one', [
+          { name: 'all', percent: 100, soakSeconds: 600, gates: [gate(1)] },
+        ]);
+        const release = await createRelease(w, { pack: w.packs.v2.digest, plan: 'one' });
+        await round(fleet);
+        expect(await getRelease(w, release.id)).toMatchObject({ state: 'rolling', stageIndex: 0 });
+        // An operator's transaction holds the channel's lock while the controller ticks.
+        let unlock: () => void = () => undefined;
+        const held = new Promise<void>((resolve) => (unlock = resolve));
+        let locked: () => void = () => undefined;
+        const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+        const operator = w.t.stores.transaction(async (tx) => {
+          await tx.channels.lock(ENV, CHANNEL);
+          locked();
+          await held;
+        });
+        await lockTaken;
+        try {
+          w.clock.advance(5);
+          const quiet = await w.t.services.controller.tick();
+          expect(quiet).toMatchObject({ leader: true, decisions: 0, failures: 0 });
+          // the soak is over: this tick has a decision to make, and waits for the lock to make it
+          w.clock.advance(600);
+          await fleet.step();
+          let ticked = false;
+          const deciding = w.t.services.controller.tick().then((result) => {
+            ticked = true;
+            return result;
+          });
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          expect(ticked).toBe(false);
+          unlock();
+          expect((await deciding).decisions).toBeGreaterThan(0);
+        } finally {
+          unlock();
+          await operator;
+        }
+        expect((await getRelease(w, release.id)).state).toBe('completed');
+      });
+    }
+
     it('counts the reports that arrive between ticks', async () => {
       await baseline(w, w.packs.v1);
       const fleet = new Fleet(w, simulatedTargets(3));

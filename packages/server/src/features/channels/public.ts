@@ -6,4 +6,10 @@ export { indexPayloadOf, indexPins } from './channel-index.ts';
 export { channelMissing, environmentNotFound, findChannel, lockChannel } from './channel-lookup.ts';
 export type { ChannelService, ChannelView } from './channel-service.ts';
 export { channelKeyOf } from './channel-store.ts';
-export type { ChannelKey, SignedIndex, StoredChannel } from './channel-store.ts';
+export type {
+  ChannelKey,
+  SignedIndex,
+  StoredChannel,
+  StoredPin,
+  StoredRollbackAuthorization,
+} from './channel-store.ts';

@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { channelCall, decide, isTerminal } from '@lockgate/core';
-import type { ChannelEvent, ChannelState, PrometheusAnswer } from '@lockgate/core';
+import type { ChannelEvent, ChannelState, PrometheusAnswer, ReleaseState } from '@lockgate/core';
 import type { BlobStore } from '../../blob-store.ts';
 import type { Clock } from '../../clock.ts';
 import type { StoresOf } from '../../stores.ts';
 import type { ChannelKey, SignedIndex, StoredChannel } from '../channels/public.ts';
-import { commitLockedChannel } from '../decisions/public.ts';
+import { commitLockedChannel, loadChannelRows } from '../decisions/public.ts';
+import type { ChannelRows } from '../decisions/public.ts';
 import { IDEMPOTENCY_RETENTION_SECONDS } from '../idempotency/public.ts';
 import { commitReleaseChange } from '../releases/public.ts';
 import { loadReleaseContext, reportWindowStartMs } from '../releases/public.ts';
@@ -56,10 +57,11 @@ export interface Controller {
   /** Identifies this controller in the decision records it writes (`holder`). */
   readonly holder: string;
   /**
-   * One reconciliation: takes or renews the lease; then, for each release that has not ended,
-   * in one transaction: load its context, core decide(context, now), and when that changed
-   * anything, save the release (version-checked), append the decision records, apply the
-   * actions to the channel and re-sign its index. Then lapses expired pins, re-signs indexes
+   * One reconciliation: takes or renews the lease; then, for each release that has not ended:
+   * load its context and core decide(context, now) without a lock; when that changes anything,
+   * in one transaction with the channel locked: load its context again, decide, save the release
+   * (version-checked), append the decision records, apply the actions to the channel and
+   * re-sign its index. Then lapses expired pins, re-signs indexes
    * within half their TTL of expiry, and prunes old reports and idempotency keys.
    */
   tick(): Promise<TickResult>;
@@ -119,6 +121,25 @@ export function createController(deps: ControllerDeps): Controller {
     key: IndexSigningKey,
   ): Promise<{ decisions: number; indexes: number }> => {
     const answers = deps.gateAnswers === undefined ? [] : await deps.gateAnswers(id, now);
+    const contextOf = async (
+      tx: UsedStores,
+      release: ReleaseState,
+      channel: StoredChannel,
+      rows?: ChannelRows,
+    ) => {
+      const loaded = await loadReleaseContext(tx, blobs, release, channel, now, inputs, rows);
+      return answers.length === 0 ? loaded : { ...loaded, prometheus: answers };
+    };
+    // Decided first without the channel lock: a tick that changes nothing (most of them) never
+    // holds the lock an operator's command waits for. What changes something is decided again
+    // below, locked; a change this unlocked read missed wakes the controller when it commits.
+    const peek = await stores.releases.find(id);
+    if (peek === null || isTerminal(peek.release.state)) return { decisions: 0, indexes: 0 };
+    const current = await stores.channels.find(peek.release.env, peek.release.channel);
+    if (current === null) return { decisions: 0, indexes: 0 };
+    if (decide(await contextOf(stores, peek.release, current), now).decisions.length === 0) {
+      return { decisions: 0, indexes: 0 };
+    }
     const committed = await stores.transaction(async (tx) => {
       if (!(await lease.stillHeld(tx, now))) return null;
       const peek = await tx.releases.find(id);
@@ -127,8 +148,8 @@ export function createController(deps: ControllerDeps): Controller {
       if (channel === null) return null;
       const stored = await tx.releases.find(id);
       if (stored === null || isTerminal(stored.release.state)) return null;
-      const loaded = await loadReleaseContext(tx, blobs, stored.release, channel, now, inputs);
-      const context = answers.length === 0 ? loaded : { ...loaded, prometheus: answers };
+      const rows = await loadChannelRows(tx, channel);
+      const context = await contextOf(tx, stored.release, channel, rows);
       const result = decide(context, now);
       const change = await commitReleaseChange(tx, stored.release, result, {
         channel,
@@ -136,6 +157,7 @@ export function createController(deps: ControllerDeps): Controller {
         holder,
         key,
         context,
+        rows,
       });
       return change === null ? null : { change, channel };
     });

@@ -53,7 +53,13 @@ import type { StoresOf } from '../../stores.ts';
 import { channelMissing, indexPins } from '../channels/public.ts';
 import { logDecisionRecords } from '../log/public.ts';
 import { enqueueWebhookEvents } from '../webhooks/public.ts';
-import type { ChannelKey, SignedIndex, StoredChannel } from '../channels/public.ts';
+import type {
+  ChannelKey,
+  SignedIndex,
+  StoredChannel,
+  StoredPin,
+  StoredRollbackAuthorization,
+} from '../channels/public.ts';
 import type { StoredPack } from '../packs/public.ts';
 import type { StoredRevocation } from '../revocations/public.ts';
 import type { IndexSigningKey } from '../server-keys/public.ts';
@@ -84,6 +90,8 @@ export interface RoadOptions {
   holder?: string | null;
   /** the context core decide / applyCommand decided the release on; stored with the records */
   context?: ReleaseContext;
+  /** the channel's rows when the caller read them under this transaction's lock already */
+  rows?: ChannelRows;
 }
 
 /**
@@ -134,14 +142,25 @@ export function namedPackOf(pack: StoredPack): NamedPack {
 }
 
 /**
- * The channel as core decides on it, read in the caller's transaction (the channel row locked):
- * its row, every pin and rollback authorization, every revoked digest and the facts of every pack
- * it names.
+ * The rows a channel decision reads besides the channel's own, read in the caller's transaction
+ * with the channel row locked: every pin and rollback authorization of the channel, every
+ * revoked digest and every stored pack the channel names (base, LKG, rollout, pins,
+ * authorizations). While the lock is held none of them changes (pins and authorizations are
+ * written under it, revocations under every channel's, packs never), so one read serves the
+ * release context and the commit of the same transaction.
  */
-export async function loadChannelState(
-  tx: UsedStores,
+export interface ChannelRows {
+  pins: StoredPin[];
+  authorizations: StoredRollbackAuthorization[];
+  revoked: string[];
+  /** by digest; a named digest without a stored pack is absent */
+  packs: ReadonlyMap<string, StoredPack>;
+}
+
+export async function loadChannelRows(
+  tx: StoresOf<'channels' | 'packs' | 'revocations'>,
   channel: StoredChannel,
-): Promise<ChannelState> {
+): Promise<ChannelRows> {
   const pins = await tx.channels.listPins(channel.env, channel.name);
   const authorizations = await tx.channels.listRollbackAuthorizations(channel.env, channel.name);
   const named = [
@@ -151,12 +170,32 @@ export async function loadChannelState(
     ...pins.map((pin) => pin.pack),
     ...authorizations.map((a) => a.pack),
   ];
-  const packs: ChannelState['packs'] = {};
+  const packs = new Map<string, StoredPack>();
   for (const digest of named) {
-    if (digest === null || Object.hasOwn(packs, digest)) continue;
+    if (digest === null || packs.has(digest)) continue;
     const stored = await tx.packs.findByDigest(digest);
-    if (stored !== null) packs[digest] = channelPackOf(stored);
+    if (stored !== null) packs.set(digest, stored);
   }
+  return { pins, authorizations, revoked: await tx.revocations.digests(), packs };
+}
+
+/**
+ * The channel as core decides on it, read in the caller's transaction (the channel row locked):
+ * its row and its rows (`loadChannelRows`, or those given, read under the same lock).
+ */
+export async function loadChannelState(
+  tx: UsedStores,
+  channel: StoredChannel,
+  given?: ChannelRows,
+): Promise<ChannelState> {
+  const {
+    pins,
+    authorizations,
+    revoked,
+    packs: stored,
+  } = given ?? (await loadChannelRows(tx, channel));
+  const packs: ChannelState['packs'] = {};
+  for (const [digest, pack] of stored) packs[digest] = channelPackOf(pack);
   return {
     env: channel.env,
     name: channel.name,
@@ -175,7 +214,7 @@ export async function loadChannelState(
     updatedBy: channel.updatedBy,
     pins: pins.map(({ env: _env, channel: _channel, ...pin }) => pin),
     rollbackAuthorizations: authorizations.map(({ env: _env, channel: _channel, ...a }) => a),
-    revoked: await tx.revocations.digests(),
+    revoked,
     packs,
   };
 }
@@ -213,7 +252,7 @@ export async function commitLockedChannel<T>(
     channel: StoredChannel,
   ) => ChannelDecided<T> | Promise<ChannelDecided<T>>,
 ): Promise<CommittedChannelChange<T> | null> {
-  const decided = await decideFn(await loadChannelState(tx, channel), channel);
+  const decided = await decideFn(await loadChannelState(tx, channel, options.rows), channel);
   if (decided === null) return null;
   const { call, value } = decided;
   return commitDecision(tx, channel, { decision: runChannelCall(call), value, call }, options);

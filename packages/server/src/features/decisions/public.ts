@@ -8,11 +8,13 @@ export {
   commitLockedChannel,
   commitNewChannel,
   commitPackRevocation,
+  loadChannelRows,
   loadChannelState,
   namedPackOf,
   newRollbackAuthorizationId,
   recordDecisions,
 } from './commit-road.ts';
+export type { ChannelRows } from './commit-road.ts';
 export { draftOf } from './decision-log.ts';
 export type { DecisionRecordDraft } from './decision-log.ts';
 export type { DecisionService } from './decision-service.ts';

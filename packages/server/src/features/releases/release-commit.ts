@@ -4,7 +4,7 @@ import type { StoresOf } from '../../stores.ts';
 import type { SignedIndex, StoredChannel } from '../channels/public.ts';
 import { commitLockedChannel, newRollbackAuthorizationId } from '../decisions/public.ts';
 import { recordReleaseEvidence } from '../evidence/public.ts';
-import type { DecisionRecord } from '../decisions/public.ts';
+import type { ChannelRows, DecisionRecord } from '../decisions/public.ts';
 import type { IndexSigningKey } from '../server-keys/public.ts';
 
 /** The stores this module uses, and no others. */
@@ -31,6 +31,8 @@ export interface ReleaseChangeOptions {
   key: IndexSigningKey;
   /** the context core decided `result` on; stored with its records (replay) */
   context: ReleaseContext;
+  /** the channel's rows, when the caller read them under the lock for the context */
+  rows?: ChannelRows;
 }
 
 export interface CommittedReleaseChange {
@@ -57,8 +59,8 @@ export async function commitReleaseChange(
   options: ReleaseChangeOptions,
 ): Promise<CommittedReleaseChange | null> {
   if (result.decisions.length === 0) return null;
-  const { channel, now, holder, key, context } = options;
-  const road = { now, key, holder, context };
+  const { channel, now, holder, key, context, rows } = options;
+  const road = { now, key, holder, context, ...(rows === undefined ? {} : { rows }) };
   const committed = await commitLockedChannel(tx, channel, road, async (state) => {
     if (!(await tx.releases.saveIfVersion(result.release, before.version, now.toISOString()))) {
       return null;

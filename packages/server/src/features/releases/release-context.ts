@@ -20,6 +20,9 @@ import type { BlobStore } from '../../blob-store.ts';
 import type { StoresOf } from '../../stores.ts';
 import { indexPayloadOf, indexPins } from '../channels/public.ts';
 import type { StoredChannel } from '../channels/public.ts';
+import { loadChannelRows } from '../decisions/public.ts';
+import type { ChannelRows } from '../decisions/public.ts';
+import type { StoredPack } from '../packs/public.ts';
 
 /** The stores this module uses, and no others. */
 type UsedStores = StoresOf<
@@ -72,14 +75,20 @@ export async function loadReleaseContext(
   now: Date,
   /** the controller's memory between ticks (release-inputs.ts); without it everything is read */
   inputs?: ReleaseInputs,
+  /** the channel's rows, read under the channel lock of this transaction (commit road) */
+  rows?: ChannelRows,
 ): Promise<ReleaseContext> {
-  const pins = await tx.channels.listPins(channel.env, channel.name);
-  const authorizations = await tx.channels.listRollbackAuthorizations(channel.env, channel.name);
+  const {
+    pins,
+    authorizations,
+    revoked,
+    packs: stored,
+  } = rows ?? (await loadChannelRows(tx, channel));
   const packs: ChannelContext['packs'] = {};
   for (const digest of [channel.base, channel.lkg, ...pins.map((pin) => pin.pack)]) {
     if (digest === null || Object.hasOwn(packs, digest)) continue;
-    const stored = await tx.packs.findByDigest(digest);
-    if (stored !== null) packs[digest] = { sequence: stored.sequence };
+    const pack = stored.get(digest);
+    if (pack !== undefined) packs[digest] = { sequence: pack.sequence };
   }
   const channelContext: ChannelContext = {
     pins: indexPins(pins, channel),
@@ -88,7 +97,7 @@ export async function loadReleaseContext(
     packs,
     cohorts: channel.cohorts,
     floor: channel.floor,
-    revoked: await tx.revocations.digests(),
+    revoked,
     constraints: channel.constraints,
     rollbackAuthorizations: authorizations.map((a) => ({
       pack: a.pack,
@@ -115,7 +124,7 @@ export async function loadReleaseContext(
         if (desiredPack(index, target, now).pack === release.pack) stageTargets.push(target.id);
       }
     } else {
-      stageTargets = await inputs.stageTargets(tx, channel, index, release.pack, now);
+      stageTargets = await inputs.stageTargets(tx, channel, targets, index, release.pack, now);
     }
   }
   // With the kept inputs, a plan without compare gates is decided on its stage measured from
@@ -140,7 +149,7 @@ export async function loadReleaseContext(
   return {
     release,
     channel: channelContext,
-    pack: await loadPackContext(tx, blobs, release),
+    pack: await loadPackContext(tx, blobs, release, stored.get(release.pack)),
     reports,
     ...(measures === null ? {} : { measures }),
     stageTargets,
@@ -159,8 +168,10 @@ export async function loadPackContext(
   tx: UsedStores,
   blobs: BlobStore,
   release: ReleaseState,
+  /** the release's pack row when the caller read it already (packs are never changed) */
+  read?: StoredPack,
 ): Promise<PackContext> {
-  const stored = await tx.packs.findByDigest(release.pack);
+  const stored = read ?? (await tx.packs.findByDigest(release.pack));
   if (stored === null) {
     return {
       digest: release.pack,

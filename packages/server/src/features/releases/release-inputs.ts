@@ -44,6 +44,7 @@ import type {
   StageRollup,
   TargetReport,
 } from '@lockgate/core';
+import { createKeyedMutex } from '../../keyed-mutex.ts';
 import type { StoresOf } from '../../stores.ts';
 import type { StoredChannel } from '../channels/public.ts';
 
@@ -92,10 +93,14 @@ interface ChannelEntry {
 export interface ReleaseInputs {
   /** The channel's targets, read again only when their generation moved. */
   targets(tx: UsedStores, channel: StoredChannel): Promise<{ id: string; labels: Labels }[]>;
-  /** The channel's targets whose desiredPack on `index` at `now` is `pack`. */
+  /**
+   * The channel's targets whose desiredPack on `index` at `now` is `pack`. `targets`: what
+   * `targets` just answered for this load (their generation is not read again), or null.
+   */
   stageTargets(
     tx: UsedStores,
     channel: StoredChannel,
+    targets: readonly { id: string; labels: Labels }[] | null,
     index: ChannelIndexPayload,
     pack: string,
     now: Date,
@@ -123,6 +128,11 @@ export interface ReleaseInputs {
 
 export function createReleaseInputs(): ReleaseInputs {
   const channels = new Map<string, ChannelEntry>();
+  // One call at a time per channel: the controller, operator commands and status reads share
+  // the entry, and two catch-ups from the same report number would hold a report twice.
+  const serial = createKeyedMutex();
+  const oneAtATime = <T>(channel: StoredChannel, task: () => Promise<T>): Promise<T> =>
+    serial.run(`${channel.env}\n${channel.name}`, task);
 
   const entryOf = (channel: StoredChannel): ChannelEntry => {
     const key = `${channel.env}\n${channel.name}`;
@@ -205,105 +215,116 @@ export function createReleaseInputs(): ReleaseInputs {
   };
 
   return {
-    async targets(tx, channel) {
-      const entry = entryOf(channel);
-      await targetsOf(tx, channel, entry);
-      return entry.targets;
+    targets(tx, channel) {
+      return oneAtATime(channel, async () => {
+        const entry = entryOf(channel);
+        await targetsOf(tx, channel, entry);
+        return entry.targets;
+      });
     },
 
-    async stageTargets(tx, channel, index, pack, now) {
-      const entry = entryOf(channel);
-      const generation = await targetsOf(tx, channel, entry);
-      const nowMs = now.getTime();
-      const stage = entry.stage;
-      if (
-        stage !== null &&
-        stage.generation === generation &&
-        stage.indexVersion === channel.indexVersion &&
-        stage.pack === pack &&
-        nowMs >= stage.computedAt &&
-        nowMs < stage.validUntil
-      ) {
-        return stage.ids;
-      }
-      const computed = entry.targets
-        .filter((target) => desiredPack(index, target, now).pack === pack)
-        .map((target) => target.id);
-      // the same members keep the same array, so the stage rollup built for them is kept
-      const ids = stage !== null && sameIds(stage.ids, computed) ? stage.ids : computed;
-      entry.stage = {
-        generation,
-        indexVersion: channel.indexVersion,
-        pack,
-        computedAt: nowMs,
-        validUntil: desiredPackStableUntil(index, now),
-        ids,
-      };
-      return ids;
-    },
-
-    async reports(tx, channel, from, to) {
-      const entry = entryOf(channel);
-      const held = await catchUp(tx, channel, entry, from);
-      // a stage rollup that ticks stopped reading is dropped (it is rebuilt when needed again)
-      if (entry.rollup === null || held.fresh.length > held.items.length + CATCH_UP_ROWS) {
-        held.fresh = [];
-        entry.rollup = null;
-      }
-      const out: TargetReport[] = [];
-      for (const item of held.items) {
-        if (item.report.at < from) continue;
-        if (item.report.at > to) continue;
-        out.push(item.report);
-      }
-      return out;
-    },
-
-    async measures(tx, channel, stage, from, to) {
-      const entry = entryOf(channel);
-      const held = await catchUp(tx, channel, entry, from);
-      const windows = planHealthWindows(stage.plan);
-      const windowsKey = JSON.stringify(windows);
-      let kept = entry.rollup;
-      let source: readonly RollupReport[][] = [kept?.pending ?? [], held.fresh];
-      if (
-        kept === null ||
-        kept.release !== stage.release ||
-        kept.pack !== stage.pack ||
-        kept.members !== stage.stageTargets ||
-        kept.windows !== windowsKey ||
-        from < new Date(kept.rollup.horizon).toISOString() ||
-        to < kept.to
-      ) {
-        const rollup = emptyRollup({
-          pack: stage.pack,
-          members: stage.stageTargets,
-          metrics: windows.map((w) => w.metric),
-          horizon: Date.parse(from),
-        });
-        kept = {
-          release: stage.release,
-          pack: stage.pack,
-          members: stage.stageTargets,
-          windows: windowsKey,
-          to,
-          rollup,
-          pending: [],
+    stageTargets(tx, channel, targets, index, pack, now) {
+      return oneAtATime(channel, async () => {
+        const entry = entryOf(channel);
+        const generation =
+          targets !== null && targets === entry.targets && entry.generation !== null
+            ? entry.generation
+            : await targetsOf(tx, channel, entry);
+        const nowMs = now.getTime();
+        const stage = entry.stage;
+        if (
+          stage !== null &&
+          stage.generation === generation &&
+          stage.indexVersion === channel.indexVersion &&
+          stage.pack === pack &&
+          nowMs >= stage.computedAt &&
+          nowMs < stage.validUntil
+        ) {
+          return stage.ids;
+        }
+        const computed = entry.targets
+          .filter((target) => desiredPack(index, target, now).pack === pack)
+          .map((target) => target.id);
+        // the same members keep the same array, so the stage rollup built for them is kept
+        const ids = stage !== null && sameIds(stage.ids, computed) ? stage.ids : computed;
+        entry.stage = {
+          generation,
+          indexVersion: channel.indexVersion,
+          pack,
+          computedAt: nowMs,
+          validUntil: desiredPackStableUntil(index, now),
+          ids,
         };
-        source = [held.items];
-        entry.rollup = kept;
-      }
-      const ready: RollupReport[] = [];
-      const pending: RollupReport[] = [];
-      for (const list of source) {
-        for (const item of list) (item.report.at <= to ? ready : pending).push(item);
-      }
-      held.fresh = [];
-      kept.pending = pending;
-      kept.to = to;
-      expireRollup(kept.rollup, Date.parse(from));
-      addReports(kept.rollup, ready);
-      return measureStage(kept.rollup, { now: to, reportsFrom: from, windows });
+        return ids;
+      });
+    },
+
+    reports(tx, channel, from, to) {
+      return oneAtATime(channel, async () => {
+        const entry = entryOf(channel);
+        const held = await catchUp(tx, channel, entry, from);
+        // a stage rollup that ticks stopped reading is dropped (it is rebuilt when needed again)
+        if (entry.rollup === null || held.fresh.length > held.items.length + CATCH_UP_ROWS) {
+          held.fresh = [];
+          entry.rollup = null;
+        }
+        const out: TargetReport[] = [];
+        for (const item of held.items) {
+          if (item.report.at < from) continue;
+          if (item.report.at > to) continue;
+          out.push(item.report);
+        }
+        return out;
+      });
+    },
+
+    measures(tx, channel, stage, from, to) {
+      return oneAtATime(channel, async () => {
+        const entry = entryOf(channel);
+        const held = await catchUp(tx, channel, entry, from);
+        const windows = planHealthWindows(stage.plan);
+        const windowsKey = JSON.stringify(windows);
+        let kept = entry.rollup;
+        let source: readonly RollupReport[][] = [kept?.pending ?? [], held.fresh];
+        if (
+          kept === null ||
+          kept.release !== stage.release ||
+          kept.pack !== stage.pack ||
+          kept.members !== stage.stageTargets ||
+          kept.windows !== windowsKey ||
+          from < new Date(kept.rollup.horizon).toISOString() ||
+          to < kept.to
+        ) {
+          const rollup = emptyRollup({
+            pack: stage.pack,
+            members: stage.stageTargets,
+            metrics: windows.map((w) => w.metric),
+            horizon: Date.parse(from),
+          });
+          kept = {
+            release: stage.release,
+            pack: stage.pack,
+            members: stage.stageTargets,
+            windows: windowsKey,
+            to,
+            rollup,
+            pending: [],
+          };
+          source = [held.items];
+          entry.rollup = kept;
+        }
+        const ready: RollupReport[] = [];
+        const pending: RollupReport[] = [];
+        for (const list of source) {
+          for (const item of list) (item.report.at <= to ? ready : pending).push(item);
+        }
+        held.fresh = [];
+        kept.pending = pending;
+        kept.to = to;
+        expireRollup(kept.rollup, Date.parse(from));
+        addReports(kept.rollup, ready);
+        return measureStage(kept.rollup, { now: to, reportsFrom: from, windows });
+      });
     },
   };
 }

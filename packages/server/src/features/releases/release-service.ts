@@ -8,7 +8,7 @@ import type { Signals } from '../../signals.ts';
 import type { StoresOf } from '../../stores.ts';
 import { lockChannel } from '../channels/public.ts';
 import type { SignedIndex, StoredChannel } from '../channels/public.ts';
-import { recordDecisions } from '../decisions/public.ts';
+import { loadChannelRows, recordDecisions } from '../decisions/public.ts';
 import type { DecisionRecord } from '../decisions/public.ts';
 import { isEvidenceRecordKind } from '../evidence/public.ts';
 import { runIdempotent } from '../idempotency/public.ts';
@@ -243,7 +243,8 @@ export function createReleaseService(deps: {
         const channel = await lockChannel(tx, peek.release.env, peek.release.channel);
         const stored = await findOrThrow(tx, id);
         const before = stored.release;
-        const context = await loadReleaseContext(tx, blobs, before, channel, now, inputs);
+        const rows = await loadChannelRows(tx, channel);
+        const context = await loadReleaseContext(tx, blobs, before, channel, now, inputs, rows);
         const result = applyCommand(
           before,
           {
@@ -261,6 +262,7 @@ export function createReleaseService(deps: {
           holder: null,
           key,
           context,
+          rows,
         });
         if (committed === null) {
           throw new LockgateError(

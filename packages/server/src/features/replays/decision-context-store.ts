@@ -81,19 +81,22 @@ interface ReadRow {
 }
 
 export function createDecisionContextStore(db: Kysely<Database>): DecisionContextStore {
+  /** One statement for all of them (a context's head and its lists: one round trip). */
   const insert = async (
-    encoded: { digest: string; body: string; size: number },
+    encoded: readonly { digest: string; body: string; size: number }[],
     storedAt: string,
   ): Promise<void> => {
     await db
       .insertInto('decision_contexts')
-      .values({
-        digest: encoded.digest,
-        encoding: CONTEXT_ENCODING,
-        body: encoded.body,
-        size: encoded.size,
-        stored_at: storedAt,
-      })
+      .values(
+        encoded.map((one) => ({
+          digest: one.digest,
+          encoding: CONTEXT_ENCODING,
+          body: one.body,
+          size: one.size,
+          stored_at: storedAt,
+        })),
+      )
       .onConflict((conflict) => conflict.column('digest').doNothing())
       .execute();
   };
@@ -121,7 +124,7 @@ export function createDecisionContextStore(db: Kysely<Database>): DecisionContex
     async put(context, storedAt) {
       if (!hasContextLists(context)) {
         const encoded = encodeDecisionContext(context);
-        await insert(encoded, storedAt);
+        await insert([encoded], storedAt);
         return encoded.digest;
       }
       const head = contextHead(context);
@@ -139,13 +142,14 @@ export function createDecisionContextStore(db: Kysely<Database>): DecisionContex
             .execute()
         ).map((row) => row.digest),
       );
+      const rows: ReturnType<typeof encodeDecisionContext>[] = [];
       for (const { name, digest } of refs) {
         if (stored.has(digest)) continue;
-        await insert(encodeDecisionContext(context[name]), storedAt);
+        rows.push(encodeDecisionContext(context[name]));
         stored.add(digest);
       }
       const encoded = encodeDecisionContext(head);
-      await insert(encoded, storedAt);
+      await insert([...rows, encoded], storedAt);
       return encoded.digest;
     },
 
