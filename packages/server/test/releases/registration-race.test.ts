@@ -32,10 +32,11 @@ for (const dialect of DIALECTS) {
       await w.close();
     });
 
-    it('answers check-ins by the row committed last when the earlier commit returns last', async () => {
-      // The first registration commits, then waits; the second commits and returns first.
+    it('commits overlapping registrations in order and answers check-ins by the row committed last', async () => {
+      // The first registration commits, then is held before it returns; the second arrives
+      // meanwhile. Registrations are committed in groups one after another (group-commit.ts), so
+      // the second cannot commit before the first returns, and the cache keeps the last row.
       let armed = false;
-      let calls = 0;
       let firstCommitted!: () => void;
       const committed = new Promise<void>((resolve) => (firstCommitted = resolve));
       let releaseFirst!: () => void;
@@ -43,39 +44,42 @@ for (const dialect of DIALECTS) {
       const stores: Stores = {
         ...w.t.stores,
         transaction: async (fn) => {
-          if (!armed) return w.t.stores.transaction(fn);
-          calls += 1;
-          const call = calls;
           const result = await w.t.stores.transaction(fn);
-          if (call === 1) {
+          if (armed) {
+            armed = false;
             firstCommitted();
             await held;
-          } else {
-            releaseFirst();
           }
           return result;
         },
       };
       const services = createServices(w.t.config, stores, w.t.blobs, w.clock.clock);
       try {
+        const order: string[] = [];
         const register = (region: string) =>
-          services.targets.register(
-            'racer',
-            { env: ENV, channel: CHANNEL, labels: { region } },
-            admin,
-          );
+          services.targets
+            .register('racer', { env: ENV, channel: CHANNEL, labels: { region } }, admin)
+            .then((answer) => {
+              order.push(region);
+              return answer;
+            });
         armed = true;
         const first = register('eu');
         await committed;
         const second = register('us');
-        await Promise.all([first, second]);
-        armed = false;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(order).toEqual([]);
+        releaseFirst();
+        const answers = await Promise.all([first, second]);
+        expect(order).toEqual(['eu', 'us']);
+        expect(answers.map((a) => a.created)).toEqual([true, false]);
         expect((await w.t.stores.targets.find('racer'))?.labels).toEqual({ region: 'us' });
         expect(await services.targets.desired('racer', admin)).toMatchObject({
           pack: w.packs.v1.digest,
           reason: 'base',
         });
       } finally {
+        releaseFirst();
         await services.close();
       }
     });

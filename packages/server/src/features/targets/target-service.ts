@@ -11,7 +11,9 @@ import type { Clock } from '../../clock.ts';
 import type { Signals } from '../../signals.ts';
 import type { StoresOf } from '../../stores.ts';
 import { findChannel } from '../channels/public.ts';
+import { createGroupCommit } from '../../group-commit.ts';
 import { recordDecisions } from '../decisions/public.ts';
+import type { DecisionRecordDraft } from '../decisions/public.ts';
 import { assertChannelInScope, assertTargetInScope } from '../tokens/public.ts';
 import type { Principal } from '../tokens/public.ts';
 import type { CachedIndex, CheckinCache } from './checkin-cache.ts';
@@ -97,6 +99,32 @@ export interface TargetService {
   waiting(): number;
 }
 
+/** Registrations committed together at most (group commit). */
+const REGISTRATION_GROUP = 500;
+
+interface Registration {
+  id: string;
+  input: TargetRegistration;
+  actor: Principal;
+  at: string;
+}
+
+interface Registered {
+  stored: StoredTarget;
+  created: boolean;
+}
+
+/** The LockgateError `check` throws, or null; anything else is thrown on. */
+async function refusalOf(check: () => Promise<unknown>): Promise<LockgateError | null> {
+  try {
+    await check();
+    return null;
+  } catch (error) {
+    if (error instanceof LockgateError) return error;
+    throw error;
+  }
+}
+
 export function createTargetService(deps: {
   stores: UsedStores;
   clock: Clock;
@@ -170,41 +198,59 @@ export function createTargetService(deps: {
     };
   };
 
-  // Registrations in flight per target (see register).
-  const registering = new Map<string, { inFlight: number; overlapped: boolean }>();
-
-  /** Stores the target (where it is, its labels) and records a move; one transaction. */
-  const registerIn = (
-    id: string,
-    input: TargetRegistration,
-    actor: Principal,
-    at: string,
-  ): Promise<{ stored: StoredTarget; created: boolean }> =>
+  /**
+   * Stores the targets of a group of registrations (where each is, its labels) and records the
+   * moves, in one transaction. A registration refused (its channel missing, a move out of the
+   * actor's scope) is answered with its error and writes nothing; the others go on. A target
+   * registered twice in the group is stored as registered last.
+   */
+  const registerAll = (
+    group: readonly Registration[],
+  ): Promise<readonly (Registered | LockgateError)[]> =>
     stores.transaction(async (tx) => {
-      await findChannel(tx, input.env, input.channel);
-      const existing = await tx.targets.find(id);
-      if (existing !== null) {
-        assertChannelInScope(actor, existing.env, existing.channel, `move ${id} out of`);
-      }
-      const target: StoredTarget = {
-        id,
-        env: input.env,
-        channel: input.channel,
-        labels: { ...input.labels },
-        capabilities: { ...(input.capabilities ?? existing?.capabilities ?? {}) },
-        activePack: existing?.activePack ?? null,
-        lastAttempt: existing?.lastAttempt ?? null,
-        lastReportAt: existing?.lastReportAt ?? null,
-        registeredAt: existing?.registeredAt ?? at,
-        updatedAt: at,
-      };
-      const created = await tx.targets.upsert(target);
-      if (
-        existing !== null &&
-        (existing.env !== target.env || existing.channel !== target.channel)
-      ) {
-        await recordDecisions(tx, [
-          {
+      const known = await tx.targets.findMany(group.map((one) => one.id));
+      const channels = new Map<string, LockgateError | null>();
+      const answers: (Registered | LockgateError)[] = [];
+      const writes: StoredTarget[] = [];
+      const moves: DecisionRecordDraft[] = [];
+      for (const { id, input, actor, at } of group) {
+        const where = `${input.env}\n${input.channel}`;
+        if (!channels.has(where)) {
+          channels.set(where, await refusalOf(() => findChannel(tx, input.env, input.channel)));
+        }
+        const existing = known.get(id) ?? null;
+        const refused =
+          channels.get(where) ??
+          (existing === null
+            ? null
+            : await refusalOf(() => {
+                assertChannelInScope(actor, existing.env, existing.channel, `move ${id} out of`);
+                return Promise.resolve();
+              }));
+        if (refused !== null) {
+          answers.push(refused);
+          continue;
+        }
+        const target: StoredTarget = {
+          id,
+          env: input.env,
+          channel: input.channel,
+          labels: { ...input.labels },
+          capabilities: { ...(input.capabilities ?? existing?.capabilities ?? {}) },
+          activePack: existing?.activePack ?? null,
+          lastAttempt: existing?.lastAttempt ?? null,
+          lastReportAt: existing?.lastReportAt ?? null,
+          registeredAt: existing?.registeredAt ?? at,
+          updatedAt: at,
+        };
+        known.set(id, target);
+        writes.push(target);
+        answers.push({ stored: target, created: existing === null });
+        if (
+          existing !== null &&
+          (existing.env !== target.env || existing.channel !== target.channel)
+        ) {
+          moves.push({
             release: null,
             env: target.env,
             channel: target.channel,
@@ -223,11 +269,25 @@ export function createTargetService(deps: {
             },
             verdict: 'moved',
             holder: null,
-          },
-        ]);
+          });
+        }
       }
-      return { stored: target, created };
+      const inserted = await tx.targets.upsertMany(writes);
+      if (moves.length > 0) await recordDecisions(tx, moves);
+      // `created`: the first registration of an id the group inserted (another process may have
+      // inserted it after it was read: then it was updated, not created)
+      return answers.map((answer) =>
+        answer instanceof LockgateError
+          ? answer
+          : { ...answer, created: answer.created && inserted.has(answer.stored.id) },
+      );
     });
+  // Registrations are committed in groups (group-commit.ts): one transaction, and one bump of
+  // each channel's targets counter, for every registration that arrived while the last ran.
+  const registrations = createGroupCommit<Registration, Registered>({
+    maxGroup: REGISTRATION_GROUP,
+    run: registerAll,
+  });
 
   return {
     async register(id, input, actor) {
@@ -235,21 +295,10 @@ export function createTargetService(deps: {
       assertChannelInScope(actor, input.env, input.channel, `register ${id} in`);
       checkLabels(input.labels, 'labels');
       const at = clock().toISOString();
-      // Registrations of one target that overlap may commit in either order: none of their rows
-      // is kept, the next read takes the committed one from the database.
-      const entry = registering.get(id) ?? { inFlight: 0, overlapped: false };
-      entry.overlapped ||= entry.inFlight > 0;
-      entry.inFlight += 1;
-      registering.set(id, entry);
-      let result: { stored: StoredTarget; created: boolean };
-      try {
-        result = await registerIn(id, input, actor, at);
-        if (entry.overlapped) checkin.targetChanged(id);
-        else checkin.targetStored(result.stored);
-      } finally {
-        entry.inFlight -= 1;
-        if (entry.inFlight === 0) registering.delete(id);
-      }
+      const result = await registrations.submit({ id, input, actor, at });
+      // Groups commit one after another and answer in order (a target registered twice in a
+      // group: as it was written last, after the first), so the row kept is the one committed last.
+      checkin.targetStored(result.stored);
       return { target: targetView(result.stored), created: result.created };
     },
 

@@ -1,5 +1,5 @@
 import type { Labels, TargetAttempt, TargetHealth, TargetReport } from '@lockgate/core';
-import type { Kysely, Selectable } from 'kysely';
+import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { Database, TargetReportsTable, TargetsTable } from '../../db/schema.ts';
 import { bumpCounter, readLastAttempts, writeReportBatch } from './report-batch-write.ts';
 
@@ -57,12 +57,20 @@ export interface NumberedReport {
 
 export interface TargetStore {
   find(id: string): Promise<StoredTarget | null>;
+  /** The stored targets among `ids`, by id (unknown ids are absent). */
+  findMany(ids: readonly string[]): Promise<Map<string, StoredTarget>>;
   /** By id. */
   list(query: TargetListQuery): Promise<StoredTarget[]>;
   /** Every target of a channel, id and labels only, by id. */
   listRefs(env: string, channel: string): Promise<{ id: string; labels: Labels }[]>;
   /** Inserts the target, or updates where it is and its labels; true when inserted. */
   upsert(target: StoredTarget): Promise<boolean>;
+  /**
+   * `upsert` of many targets in one go (a group of registrations): each channel a target leaves
+   * or enters has its targets generation bumped once, new rows go in multi-row inserts, and the
+   * others are updated. Returns the ids inserted. An id given twice is written as given last.
+   */
+  upsertMany(targets: readonly StoredTarget[]): Promise<Set<string>>;
   /** Appends a report and updates the target's active pack, last attempt and last report time. */
   recordReport(report: StoredReport): Promise<void>;
   /**
@@ -134,6 +142,9 @@ export interface ChannelPackSummary {
  */
 const FAILED_ATTEMPT_TEXT = '%"result":"failed"%';
 
+/** Targets per multi-row insert or `in` list (10 bound values each for an insert). */
+const UPSERT_CHUNK_ROWS = 500;
+
 export function createTargetStore(db: Kysely<Database>): TargetStore {
   const store: TargetStore = {
     async find(id) {
@@ -165,51 +176,67 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
       return rows.map((row) => ({ id: row.id, labels: JSON.parse(row.labels_json) as Labels }));
     },
 
-    async upsert(target) {
-      // Counters first, in a fixed order, then the row: the order report batches lock them in.
-      const before = await db
-        .selectFrom('targets')
-        .select(['env', 'channel'])
-        .where('id', '=', target.id)
-        .executeTakeFirst();
-      const touched = new Map<string, { env: string; channel: string }>();
-      for (const where of [before, target]) {
-        if (where !== undefined) touched.set(`${where.env}\n${where.channel}`, where);
+    async findMany(ids) {
+      const found = new Map<string, StoredTarget>();
+      const unique = [...new Set(ids)];
+      for (let start = 0; start < unique.length; start += UPSERT_CHUNK_ROWS) {
+        const rows = await db
+          .selectFrom('targets')
+          .selectAll()
+          .where('id', 'in', unique.slice(start, start + UPSERT_CHUNK_ROWS))
+          .execute();
+        for (const row of rows) found.set(row.id, fromRow(row));
       }
+      return found;
+    },
+
+    async upsert(target) {
+      return (await store.upsertMany([target])).has(target.id);
+    },
+
+    async upsertMany(targets) {
+      const last = [...new Map(targets.map((target) => [target.id, target])).values()];
+      const ids = last.map((target) => target.id);
+      // Counters first, in a fixed order, then the rows: the order report batches lock them in.
+      const touched = new Map<string, { env: string; channel: string }>();
+      for (let start = 0; start < ids.length; start += UPSERT_CHUNK_ROWS) {
+        const before = await db
+          .selectFrom('targets')
+          .select(['env', 'channel'])
+          .where('id', 'in', ids.slice(start, start + UPSERT_CHUNK_ROWS))
+          .execute();
+        for (const where of before) touched.set(`${where.env}\n${where.channel}`, where);
+      }
+      for (const where of last) touched.set(`${where.env}\n${where.channel}`, where);
       for (const key of [...touched.keys()].sort()) {
         const where = touched.get(key);
         if (where !== undefined) await bumpCounter(db, where.env, where.channel, 'targets', 1);
       }
-      const inserted = await db
-        .insertInto('targets')
-        .values({
-          id: target.id,
-          env: target.env,
-          channel: target.channel,
-          labels_json: JSON.stringify(target.labels),
-          capabilities_json: JSON.stringify(target.capabilities),
-          active_pack: target.activePack,
-          last_attempt_json:
-            target.lastAttempt === null ? null : JSON.stringify(target.lastAttempt),
-          last_report_at: target.lastReportAt,
-          registered_at: target.registeredAt,
-          updated_at: target.updatedAt,
-        })
-        .onConflict((conflict) => conflict.column('id').doNothing())
-        .executeTakeFirst();
-      if ((inserted.numInsertedOrUpdatedRows ?? 0n) > 0n) return true;
-      await db
-        .updateTable('targets')
-        .set({
-          env: target.env,
-          channel: target.channel,
-          labels_json: JSON.stringify(target.labels),
-          capabilities_json: JSON.stringify(target.capabilities),
-          updated_at: target.updatedAt,
-        })
-        .where('id', '=', target.id)
-        .execute();
-      return false;
+      const inserted = new Set<string>();
+      for (let start = 0; start < last.length; start += UPSERT_CHUNK_ROWS) {
+        const rows = await db
+          .insertInto('targets')
+          .values(last.slice(start, start + UPSERT_CHUNK_ROWS).map(targetRow))
+          .onConflict((conflict) => conflict.column('id').doNothing())
+          .returning('id')
+          .execute();
+        for (const row of rows) inserted.add(row.id);
+      }
+      for (const target of last) {
+        if (inserted.has(target.id)) continue;
+        await db
+          .updateTable('targets')
+          .set({
+            env: target.env,
+            channel: target.channel,
+            labels_json: JSON.stringify(target.labels),
+            capabilities_json: JSON.stringify(target.capabilities),
+            updated_at: target.updatedAt,
+          })
+          .where('id', '=', target.id)
+          .execute();
+      }
+      return inserted;
     },
 
     async updatedSince(since) {
@@ -362,6 +389,21 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
     },
   };
   return store;
+}
+
+function targetRow(target: StoredTarget): Insertable<TargetsTable> {
+  return {
+    id: target.id,
+    env: target.env,
+    channel: target.channel,
+    labels_json: JSON.stringify(target.labels),
+    capabilities_json: JSON.stringify(target.capabilities),
+    active_pack: target.activePack,
+    last_attempt_json: target.lastAttempt === null ? null : JSON.stringify(target.lastAttempt),
+    last_report_at: target.lastReportAt,
+    registered_at: target.registeredAt,
+    updated_at: target.updatedAt,
+  };
 }
 
 function fromRow(row: Selectable<TargetsTable>): StoredTarget {
