@@ -61,8 +61,8 @@ export interface Controller {
    * load its context and core decide(context, now) without a lock; when that changes anything,
    * in one transaction with the channel locked: load its context again, decide, save the release
    * (version-checked), append the decision records, apply the actions to the channel and
-   * re-sign its index. Then lapses expired pins, re-signs indexes
-   * within half their TTL of expiry, and prunes old reports and idempotency keys.
+   * re-sign its index. Then lapses expired pins, re-signs indexes within half their TTL of
+   * expiry, and prunes old reports and idempotency keys.
    */
   tick(): Promise<TickResult>;
   /**

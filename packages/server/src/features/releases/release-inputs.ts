@@ -25,6 +25,8 @@
  *   reports, or null (the caller then decides on the reports).
  * - Memory: reports older than what the last tick needed are dropped; a channel that no live
  *   release read for an hour is forgotten.
+ * - Calls for one channel run one at a time (the controller, operator commands and status reads
+ *   share them): a catch-up reads on from the report number the previous one left.
  */
 import {
   addReports,

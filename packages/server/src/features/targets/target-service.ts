@@ -115,7 +115,7 @@ interface Registered {
 }
 
 /** The LockgateError `check` throws, or null; anything else is thrown on. */
-async function refusalOf(check: () => Promise<unknown>): Promise<LockgateError | null> {
+async function refusalOf(check: () => unknown): Promise<LockgateError | null> {
   try {
     await check();
     return null;
@@ -223,10 +223,9 @@ export function createTargetService(deps: {
           channels.get(where) ??
           (existing === null
             ? null
-            : await refusalOf(() => {
-                assertChannelInScope(actor, existing.env, existing.channel, `move ${id} out of`);
-                return Promise.resolve();
-              }));
+            : await refusalOf(() =>
+                assertChannelInScope(actor, existing.env, existing.channel, `move ${id} out of`),
+              ));
         if (refused !== null) {
           answers.push(refused);
           continue;
