@@ -73,6 +73,7 @@ for (const dialect of DIALECTS) {
         '0009-channel-counters',
         '0011-operations-jobs',
         '0013-change-notifications',
+        '0014-failed-attempts-index',
       ]);
     });
 

@@ -9,6 +9,7 @@ import { replays } from './0008-replays.ts';
 import { channelCounters } from './0009-channel-counters.ts';
 import { operationsJobs } from './0011-operations-jobs.ts';
 import { changeNotifications } from './0013-change-notifications.ts';
+import { failedAttemptsIndex } from './0014-failed-attempts-index.ts';
 
 /** Every migration, keyed by a name that sorts in the order they must run. Append only. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -22,6 +23,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0009-channel-counters': channelCounters,
   '0011-operations-jobs': operationsJobs,
   '0013-change-notifications': changeNotifications,
+  '0014-failed-attempts-index': failedAttemptsIndex,
 });
 
 export const migrationProvider: MigrationProvider = {

@@ -1,5 +1,7 @@
 import type { Labels, TargetAttempt, TargetHealth, TargetReport } from '@lockgate/core';
+import { sql } from 'kysely';
 import type { Insertable, Kysely, Selectable } from 'kysely';
+import { FAILED_ATTEMPT_LIKE } from '../../db/migrations/0014-failed-attempts-index.ts';
 import type { Database, TargetReportsTable, TargetsTable } from '../../db/schema.ts';
 import { bumpCounter, readLastAttempts, writeReportBatch } from './report-batch-write.ts';
 
@@ -138,9 +140,10 @@ export interface ChannelPackSummary {
 
 /**
  * Attempts are stored as `JSON.stringify` writes them (no spaces), so a failed one always holds
- * this text; rows without it cannot hold a failure and are not read.
+ * this text; rows without it cannot hold a failure and are not read. Written into the query as a
+ * literal, the term of the partial index that holds those rows (migration 0014).
  */
-const FAILED_ATTEMPT_TEXT = '%"result":"failed"%';
+const FAILED_ATTEMPT_TEXT = sql.lit(FAILED_ATTEMPT_LIKE);
 
 /** Targets per multi-row insert or `in` list (10 bound values each for an insert). */
 const UPSERT_CHUNK_ROWS = 500;
