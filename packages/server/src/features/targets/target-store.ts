@@ -202,15 +202,9 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
       const ids = last.map((target) => target.id);
       // Counters first, in a fixed order, then the rows: the order report batches lock them in.
       const touched = new Map<string, { env: string; channel: string }>();
-      for (let start = 0; start < ids.length; start += UPSERT_CHUNK_ROWS) {
-        const before = await db
-          .selectFrom('targets')
-          .select(['env', 'channel'])
-          .where('id', 'in', ids.slice(start, start + UPSERT_CHUNK_ROWS))
-          .execute();
-        for (const where of before) touched.set(`${where.env}\n${where.channel}`, where);
+      for (const where of [...(await store.findMany(ids)).values(), ...last]) {
+        touched.set(`${where.env}\n${where.channel}`, where);
       }
-      for (const where of last) touched.set(`${where.env}\n${where.channel}`, where);
       for (const key of [...touched.keys()].sort()) {
         const where = touched.get(key);
         if (where !== undefined) await bumpCounter(db, where.env, where.channel, 'targets', 1);
