@@ -74,6 +74,7 @@ for (const dialect of DIALECTS) {
         '0011-operations-jobs',
         '0013-change-notifications',
         '0014-failed-attempts-index',
+        '0015-change-poll-indexes',
       ]);
     });
 

@@ -10,6 +10,7 @@ import { channelCounters } from './0009-channel-counters.ts';
 import { operationsJobs } from './0011-operations-jobs.ts';
 import { changeNotifications } from './0013-change-notifications.ts';
 import { failedAttemptsIndex } from './0014-failed-attempts-index.ts';
+import { changePollIndexes } from './0015-change-poll-indexes.ts';
 
 /** Every migration, keyed by a name that sorts in the order they must run. Append only. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -24,6 +25,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0011-operations-jobs': operationsJobs,
   '0013-change-notifications': changeNotifications,
   '0014-failed-attempts-index': failedAttemptsIndex,
+  '0015-change-poll-indexes': changePollIndexes,
 });
 
 export const migrationProvider: MigrationProvider = {
