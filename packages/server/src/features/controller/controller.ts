@@ -133,11 +133,13 @@ export function createController(deps: ControllerDeps): Controller {
     // Decided first without the channel lock: a tick that changes nothing (most of them) never
     // holds the lock an operator's command waits for. What changes something is decided again
     // below, locked; a change this unlocked read missed wakes the controller when it commits.
-    const peek = await stores.releases.find(id);
-    if (peek === null || isTerminal(peek.release.state)) return { decisions: 0, indexes: 0 };
-    const current = await stores.channels.find(peek.release.env, peek.release.channel);
+    const unlocked = await stores.releases.find(id);
+    if (unlocked === null || isTerminal(unlocked.release.state)) {
+      return { decisions: 0, indexes: 0 };
+    }
+    const current = await stores.channels.find(unlocked.release.env, unlocked.release.channel);
     if (current === null) return { decisions: 0, indexes: 0 };
-    if (decide(await contextOf(stores, peek.release, current), now).decisions.length === 0) {
+    if (decide(await contextOf(stores, unlocked.release, current), now).decisions.length === 0) {
       return { decisions: 0, indexes: 0 };
     }
     const committed = await stores.transaction(async (tx) => {

@@ -257,36 +257,33 @@ export function createMetricsService(deps: {
   let timing = false;
   const timeActivations = async (): Promise<void> => {
     try {
-      await timeBatches();
+      while (activations.length > 0) {
+        const batch = activations;
+        activations = [];
+        const byChannel = new Map<string, typeof batch>();
+        for (const item of batch) {
+          const key = keyOf(item.report.env, item.report.channel);
+          const list = byChannel.get(key);
+          if (list === undefined) byChannel.set(key, [item]);
+          else list.push(item);
+        }
+        for (const items of byChannel.values()) {
+          const { env, channel: name } = (items[0] as (typeof batch)[number]).report;
+          const channel = await stores.channels.find(env, name);
+          if (channel === null || channel.activeRelease === null) continue;
+          const stored = await stores.releases.find(channel.activeRelease);
+          const started = stored?.release.stageStartedAt ?? null;
+          if (stored === null || started === null) continue;
+          for (const { attempt } of items) {
+            if (stored.release.pack !== attempt.pack) continue;
+            const seconds = (Date.parse(attempt.at) - Date.parse(started)) / 1000;
+            if (Number.isFinite(seconds) && seconds >= 0) m.timeToActivate.observe(seconds);
+          }
+        }
+      }
     } finally {
       // at once when the last batch is done: an activation pushed after it starts a new run
       timing = false;
-    }
-  };
-  const timeBatches = async (): Promise<void> => {
-    while (activations.length > 0) {
-      const batch = activations;
-      activations = [];
-      const byChannel = new Map<string, typeof batch>();
-      for (const item of batch) {
-        const key = keyOf(item.report.env, item.report.channel);
-        const list = byChannel.get(key);
-        if (list === undefined) byChannel.set(key, [item]);
-        else list.push(item);
-      }
-      for (const items of byChannel.values()) {
-        const { env, channel: name } = (items[0] as (typeof batch)[number]).report;
-        const channel = await stores.channels.find(env, name);
-        if (channel === null || channel.activeRelease === null) continue;
-        const stored = await stores.releases.find(channel.activeRelease);
-        const started = stored?.release.stageStartedAt ?? null;
-        if (stored === null || started === null) continue;
-        for (const { attempt } of items) {
-          if (stored.release.pack !== attempt.pack) continue;
-          const seconds = (Date.parse(attempt.at) - Date.parse(started)) / 1000;
-          if (Number.isFinite(seconds) && seconds >= 0) m.timeToActivate.observe(seconds);
-        }
-      }
     }
   };
   const timeToActivate = (report: ObservedReport, attempt: TargetAttempt): void => {
