@@ -4,6 +4,7 @@ import { fleetBench } from './fleet/fleet-bench.ts';
 import { ingestBench } from './ingest.ts';
 import { propagationBench } from './propagation.ts';
 import { replicasBench } from './replicas.ts';
+import { revertBench } from './revert.ts';
 import { tickBench } from './tick.ts';
 import { verifyBench } from './verify.ts';
 import { flagsOf } from './lib/table.ts';
@@ -50,6 +51,11 @@ const BENCHES: Record<
   flip: {
     about: 'the agent activation flip vs a bare symlink + rename (--flips)',
     run: flipBench,
+  },
+  revert: {
+    about:
+      'the agent revert to an installed pack (check + flip), sealed and hashed again, vs a bare symlink + rename (--mib, --files, --reverts)',
+    run: revertBench,
   },
   fleet: {
     about:

@@ -1,18 +1,13 @@
 import { execFile } from 'node:child_process';
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import {
-  createSignedManifest,
-  PACK_READ_BYTES,
-  parsePublicKey,
-  verifyPackArchive,
-  writePackArchive,
-} from '@lockgate/core';
+import { PACK_READ_BYTES, verifyPackArchive } from '@lockgate/core';
+import { writeBigPack } from './lib/big-pack.ts';
 import { numberFlag, printTable } from './lib/table.ts';
 
 const run = promisify(execFile);
@@ -43,40 +38,8 @@ export async function verifyBench(flags: Map<string, string>): Promise<void> {
   const repeat = numberFlag(flags, 'repeat', 3);
   const dir = await mkdtemp(join(tmpdir(), 'lockgate-verify-bench-'));
   try {
-    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-    const payload = new Map<string, Uint8Array>();
-    const perFile = Math.floor((mib * 1024 * 1024) / files);
-    for (let i = 0; i < files; i++) {
-      // Base64 of random bytes: compresses about as well as text and code do (to ~75%).
-      payload.set(
-        `data/part-${i}.txt`,
-        Buffer.from(
-          randomBytes(Math.ceil((perFile * 3) / 4))
-            .toString('base64')
-            .slice(0, perFile),
-        ),
-      );
-    }
-    const { manifest } = createSignedManifest(
-      {
-        name: 'big',
-        version: '1.0.0',
-        sequence: 1,
-        files: [...payload].map(([path, bytes]) => ({ path, bytes })),
-        provenance: {
-          buildId: 'bench',
-          createdAt: '2026-01-01T00:00:00Z',
-          gates: [{ name: 'tests', status: 'PASS' }],
-        },
-      },
-      [privateKey],
-    );
     const packPath = join(dir, 'big.pack');
-    await writeFile(packPath, await writePackArchive(manifest, payload));
-    payload.clear();
-    const trustedKeys = [
-      parsePublicKey(publicKey.export({ type: 'spki', format: 'pem' }).toString()),
-    ];
+    const { trustedKeys } = await writeBigPack(packPath, { mib, files });
     const bigFile = join(dir, 'big.bin');
     await writeFile(bigFile, randomBytes(mib * 1024 * 1024));
 

@@ -31,6 +31,7 @@ const SMALLEST: readonly (readonly string[])[] = [
   ['propagation', '--streams', '20', '--changes', '3'],
   ['tick', '--targets', '200', '--reports', '1'],
   ['flip', '--flips', '20'],
+  ['revert', '--mib', '4', '--reverts', '3'],
   // through relays (test/fleet-simulator.test.ts runs each agent's own reports)
   ['fleet', '--agents', '50', '--timeout', '60', '--relay', '10'],
   ...(POSTGRES === null
@@ -81,7 +82,16 @@ describe('benchmarks, smallest configurations', () => {
   it('lists the benchmarks and exits 2 on an unknown name', async () => {
     const { code, out } = await bench(['no-such-bench']);
     expect(code).toBe(2);
-    for (const name of ['checkin', 'ingest', 'tick', 'propagation', 'verify', 'flip', 'fleet']) {
+    for (const name of [
+      'checkin',
+      'ingest',
+      'tick',
+      'propagation',
+      'verify',
+      'flip',
+      'revert',
+      'fleet',
+    ]) {
       expect(out).toContain(`  ${name}`);
     }
   });

@@ -22,6 +22,7 @@ import {
 import { checkInstalled, repairFromCache } from './pack-repair.ts';
 import { verifyPackFile } from './pack-verification.ts';
 import type { PackPayload } from './pack-verification.ts';
+import { PackSeals } from './pack-seal.ts';
 import type { ServerClient } from './server-client.ts';
 
 export type PackEffect = Extract<
@@ -39,6 +40,8 @@ export class PackEffects {
   readonly #cache: PackCache;
   readonly #client: ServerClient;
   readonly #keys: readonly PublicKeyInfo[];
+  /** installed packs this process wrote or hashed, checked by stat until they change */
+  readonly #seals = new PackSeals();
   /** the pack file fetched for the attempt under way, and its verified payload */
   #pending: {
     pack: Digest;
@@ -111,7 +114,7 @@ export class PackEffects {
   async verify(pack: Digest, source: PackSource): Promise<Observation> {
     const file = this.#pending?.pack === pack ? this.#pending.file : null;
     if (source === 'installed' || file === null) {
-      const check = await checkInstalled(this.#paths, pack, this.#keys);
+      const check = await checkInstalled(this.#paths, pack, this.#keys, this.#seals);
       if (check instanceof LockgateError) {
         return { type: 'verify-failed', pack, code: check.code, message: check.message };
       }
@@ -134,6 +137,7 @@ export class PackEffects {
   }
 
   async discard(pack: Digest, source: PackSource): Promise<void> {
+    this.#seals.forget(pack);
     if (source === 'cache') await this.#cache.remove(pack);
     else await uninstallPack(this.#paths, pack);
   }
@@ -144,8 +148,10 @@ export class PackEffects {
     this.#pending = null;
     try {
       const verified = pending?.verified ?? null;
-      if (verified !== null)
-        await installPack(this.#paths, pack, verified.manifest, verified.files);
+      if (verified !== null) {
+        const stamps = await installPack(this.#paths, pack, verified.manifest, verified.files);
+        if (stamps !== null) this.#seals.set(pack, stamps);
+      }
       return { type: 'install-done', pack };
     } catch (error) {
       return { type: 'install-failed', pack, message: messageOf(error) };
@@ -168,6 +174,7 @@ export class PackEffects {
   }
 
   async uninstall(pack: Digest): Promise<Installed> {
+    this.#seals.forget(pack);
     await uninstallPack(this.#paths, pack);
     return { type: 'installed', packs: await listInstalled(this.#paths) };
   }
@@ -175,13 +182,22 @@ export class PackEffects {
   /** Removes installed packs that are not kept. */
   async prune(keep: Digest[]): Promise<Installed> {
     for (const digest of await listInstalled(this.#paths)) {
-      if (!keep.includes(digest)) await uninstallPack(this.#paths, digest);
+      if (keep.includes(digest)) continue;
+      this.#seals.forget(digest);
+      await uninstallPack(this.#paths, digest);
     }
     return { type: 'installed', packs: await listInstalled(this.#paths) };
   }
 
   async repair(pack: Digest, onFailure: (message: string) => void): Promise<Observation> {
-    const ok = await repairFromCache(this.#paths, this.#cache, pack, this.#keys, onFailure);
+    const ok = await repairFromCache(
+      this.#paths,
+      this.#cache,
+      pack,
+      this.#keys,
+      this.#seals,
+      onFailure,
+    );
     return { type: ok ? 'repair-done' : 'repair-failed', pack };
   }
 }

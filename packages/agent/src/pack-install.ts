@@ -11,6 +11,8 @@ import {
   writeFileAtomic,
 } from './atomic-fs.ts';
 import type { AgentPaths } from './agent-state.ts';
+import { settledStamps } from './pack-seal.ts';
+import type { TreeStamps } from './pack-seal.ts';
 import type { PackPayload } from './pack-verification.ts';
 
 /**
@@ -48,20 +50,22 @@ export async function isInstalled(paths: AgentPaths, digest: Digest): Promise<bo
  * (checked once more on the way): a temporary directory, every file and directory fsynced,
  * renamed into place, then the manifest marker written atomically. Does nothing when the pack
  * is already complete; removes an incomplete one first, and the temporary directory when the
- * stream is refused.
+ * stream is refused. Answers the stamps of the files it wrote (taken once their change times
+ * are no longer racy, before they were renamed into place, which leaves them as they are), to seal the pack with; null when it wrote none.
  */
 export async function installPack(
   paths: AgentPaths,
   digest: Digest,
   manifest: PackManifest,
   files: PackPayload,
-): Promise<void> {
-  if (await isInstalled(paths, digest)) return;
+): Promise<TreeStamps | null> {
+  if (await isInstalled(paths, digest)) return null;
   const target = packDir(paths, digest);
   await removeTree(target);
   await mkdir(paths.packs, { recursive: true });
   const temporary = temporarySibling(target);
   await mkdir(temporary);
+  let stamps: TreeStamps;
   try {
     const directories = new Set<string>([temporary]);
     await files.forEachFile(async (file, content) => {
@@ -77,6 +81,7 @@ export async function installPack(
     for (const directory of [...directories].sort((a, b) => b.length - a.length)) {
       await fsyncDirectory(directory);
     }
+    stamps = await settledStamps(temporary);
     await rename(temporary, target);
   } catch (error) {
     await removeTree(temporary);
@@ -84,6 +89,7 @@ export async function installPack(
   }
   await fsyncDirectory(paths.packs);
   await writeFileAtomic(manifestPath(paths, digest), `${canonicalJson(manifest)}\n`);
+  return stamps;
 }
 
 /** The pack `DIR/current` points at, or null when there is no link or it is not one of ours. */

@@ -13,20 +13,32 @@ import { AgentPaths } from './agent-state.ts';
 import { errnoOf, fsyncDirectory, removeTree, temporarySibling } from './atomic-fs.ts';
 import type { PackCache } from './pack-cache.ts';
 import { installPack, manifestPath, packDir } from './pack-install.ts';
+import type { PackSeals } from './pack-seal.ts';
 import { verifyInstalledPack, verifyPackFile } from './pack-verification.ts';
 
-/** The installed pack verified against its stored manifest, or the LockgateError why not. */
+/**
+ * The installed pack verified against its stored manifest, or the LockgateError why not. With
+ * seals, a pack whose files still match its seal is not re-hashed, one that verifies in full
+ * is sealed, and one that fails loses its seal.
+ */
 export async function checkInstalled(
   paths: AgentPaths,
   digest: Digest,
   trustedKeys: readonly PublicKeyInfo[],
+  seals?: PackSeals,
 ): Promise<VerifiedPack | LockgateError> {
   try {
-    return await verifyInstalledPack(packDir(paths, digest), manifestPath(paths, digest), {
-      expectedDigest: digest,
-      trustedKeys,
-    });
+    const verified = await verifyInstalledPack(
+      packDir(paths, digest),
+      manifestPath(paths, digest),
+      { expectedDigest: digest, trustedKeys },
+      seals?.get(digest),
+    );
+    if (verified.stamps === null) seals?.forget(digest);
+    else seals?.set(digest, verified.stamps);
+    return verified;
   } catch (error) {
+    seals?.forget(digest);
     if (isLockgateError(error)) return error;
     return new LockgateError('PACK_FILE_MISSING', `The installed pack ${digest} cannot be read.`, {
       cause: error,
@@ -41,8 +53,10 @@ export async function repairFromCache(
   cache: PackCache,
   digest: Digest,
   trustedKeys: readonly PublicKeyInfo[],
+  seals: PackSeals,
   onFailure: (message: string) => void,
 ): Promise<boolean> {
+  seals.forget(digest);
   const file = await cache.lookup(digest);
   if (file === null) return false;
   let contents: Awaited<ReturnType<typeof verifyPackFile>>;
@@ -71,7 +85,7 @@ export async function repairFromCache(
   } finally {
     await removeTree(staging.dir);
   }
-  return !((await checkInstalled(paths, digest, trustedKeys)) instanceof LockgateError);
+  return !((await checkInstalled(paths, digest, trustedKeys, seals)) instanceof LockgateError);
 }
 
 function messageOf(error: unknown): string {

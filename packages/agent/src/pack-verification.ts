@@ -1,12 +1,13 @@
 import { createReadStream } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   checkCompatibility as checkRuntimeCompatibility,
   LockgateError,
-  parseManifestJson,
   rollbackAuthorized,
-  verifyPack,
+  verifyFoundFiles,
+  verifyManifest,
   PACK_READ_BYTES,
   verifyPackArchive,
 } from '@lockgate/core';
@@ -14,6 +15,7 @@ import type {
   ArchiveLimits,
   ChannelIndexPayload,
   Digest,
+  FoundFile,
   Instant,
   PackFile,
   PackManifest,
@@ -21,6 +23,8 @@ import type {
   RuntimeProfile,
   VerifiedPack,
 } from '@lockgate/core';
+import { matchesSeal, sameFiles, stampTree } from './pack-seal.ts';
+import type { TreeStamps } from './pack-seal.ts';
 
 export type { RuntimeProfile } from '@lockgate/core';
 
@@ -85,22 +89,52 @@ export async function verifyPackFile(
   };
 }
 
+/** An installed pack that verified, and the stamps of its files as they were hashed. */
+export interface VerifiedInstalledPack extends VerifiedPack {
+  /** null when a file changed while it was being hashed: nothing to seal */
+  stamps: TreeStamps | null;
+}
+
 /**
  * Checks an installed pack directory against the manifest stored beside it, exactly like a
  * pack file: manifest → digest → signatures → every file's size and hash → nothing unlisted.
- * A symbolic link or other non-regular entry inside the directory is PACK_FILE_UNLISTED.
+ * A symbolic link or other non-regular entry inside the directory is PACK_FILE_UNLISTED. Files
+ * are hashed as they stream from disk, never held whole. Given a seal (pack-seal.ts) that the
+ * files' stats still match, the manifest is checked and no file is read.
  */
 export async function verifyInstalledPack(
   packDir: string,
   manifestPath: string,
   options: IntegrityOptions,
-): Promise<VerifiedPack> {
-  const manifest = parseManifestJson(await readFile(manifestPath));
-  const files = await readTree(packDir);
-  return verifyPack(manifest, files, {
+  seal?: TreeStamps,
+): Promise<VerifiedInstalledPack> {
+  const verified = verifyManifest(await readFile(manifestPath), {
     trustedKeys: [...options.trustedKeys],
     expectedDigest: options.expectedDigest,
   });
+  const before = await stampTree(packDir);
+  if (seal !== undefined && matchesSeal(before, seal)) return { ...verified, stamps: seal };
+  const listed = new Set(verified.manifest.files.map((file) => file.path));
+  const hashes = new Map<string, string>();
+  for (const path of before.files.keys()) {
+    if (listed.has(path)) hashes.set(path, await hashFile(join(packDir, ...path.split('/'))));
+  }
+  const found = new Map<string, FoundFile>();
+  for (const [path, stamp] of before.files) {
+    found.set(path, { size: Number(stamp.size), sha256: () => hashes.get(path) ?? '' });
+  }
+  verifyFoundFiles(verified.manifest, found);
+  const after = await stampTree(packDir);
+  return { ...verified, stamps: sameFiles(before.files, after.files) ? before : null };
+}
+
+/** SHA-256 (hex) of a file, read in PACK_READ_BYTES chunks. */
+async function hashFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: PACK_READ_BYTES })) {
+    hash.update(chunk as Buffer);
+  }
+  return hash.digest('hex');
 }
 
 /** PACK_INCOMPATIBLE unless every `requires` entry of the pack holds for this runtime. */
@@ -143,30 +177,4 @@ export function checkPolicy(input: PolicyInput, index: ChannelIndexPayload, now:
       );
     }
   }
-}
-
-/**
- * Every regular file below dir, keyed by its relative POSIX path. Anything else (a symbolic
- * link, a device) is PACK_FILE_UNLISTED: an installed pack holds regular files only.
- */
-async function readTree(dir: string, prefix = ''): Promise<Map<string, Uint8Array>> {
-  const files = new Map<string, Uint8Array>();
-  const entries = await readdir(dir, { withFileTypes: true });
-  for (const entry of entries) {
-    const path = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
-    if (entry.isDirectory()) {
-      for (const [inner, bytes] of await readTree(join(dir, entry.name), path)) {
-        files.set(inner, bytes);
-      }
-    } else if (entry.isFile()) {
-      files.set(path, await readFile(join(dir, entry.name)));
-    } else {
-      throw new LockgateError(
-        'PACK_FILE_UNLISTED',
-        `The installed pack holds ${path}, which is not a regular file.`,
-        { details: { path } },
-      );
-    }
-  }
-  return files;
 }

@@ -175,17 +175,39 @@ export function verifyPackFiles(
   manifest: PackManifest,
   files: ReadonlyMap<string, Uint8Array>,
 ): void {
+  const found = new Map<string, FoundFile>();
+  for (const [path, bytes] of files) {
+    found.set(path, { size: bytes.byteLength, sha256: () => sha256Hex(bytes) });
+  }
+  verifyFoundFiles(manifest, found);
+}
+
+/** A payload file as a reader found it: its size, and its SHA-256 (hex) computed on demand. */
+export interface FoundFile {
+  size: number;
+  sha256: () => string;
+}
+
+/**
+ * verifyPackFiles for a reader that hashed (or can hash) the files itself, say while streaming
+ * them from disk: the same checks, in the same order, with the same errors. A listed file's
+ * hash is asked for only when its size matches (and for the error's details when it does not).
+ */
+export function verifyFoundFiles(
+  manifest: PackManifest,
+  found: ReadonlyMap<string, FoundFile>,
+): void {
   const listed = new Set<string>();
   for (const file of manifest.files) {
     listed.add(file.path);
-    const bytes = files.get(file.path);
-    if (bytes === undefined) {
+    const entry = found.get(file.path);
+    if (entry === undefined) {
       throw new LockgateError('PACK_FILE_MISSING', `The pack lacks the listed file ${file.path}.`, {
         details: { path: file.path },
       });
     }
     // The size check is free and spares hashing a file that cannot match.
-    const sha256 = bytes.byteLength === file.size ? sha256Hex(bytes) : null;
+    const sha256 = entry.size === file.size ? entry.sha256() : null;
     if (sha256 !== file.sha256) {
       throw new LockgateError(
         'PACK_FILE_HASH_MISMATCH',
@@ -194,13 +216,13 @@ export function verifyPackFiles(
           details: {
             path: file.path,
             expected: { size: file.size, sha256: file.sha256 },
-            actual: { size: bytes.byteLength, sha256: sha256 ?? sha256Hex(bytes) },
+            actual: { size: entry.size, sha256: sha256 ?? entry.sha256() },
           },
         },
       );
     }
   }
-  for (const path of files.keys()) {
+  for (const path of found.keys()) {
     if (!listed.has(path)) {
       throw new LockgateError(
         'PACK_FILE_UNLISTED',
