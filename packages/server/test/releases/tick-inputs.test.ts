@@ -16,6 +16,7 @@ import {
   getRelease,
   putPlan,
   simulatedTargets,
+  timelineOf,
 } from '../helpers/release-world.ts';
 import type { World } from '../helpers/release-world.ts';
 
@@ -140,6 +141,32 @@ for (const dialect of DIALECTS) {
       await fleet.step((_, pack) => (pack === w.packs.v2.digest ? 0.5 : 0));
       await w.t.services.controller.tick();
       expect((await getRelease(w, release.id)).state).toBe('rolled_back');
+    });
+
+    it("decides a command whose clock reading is behind the last tick at the tick's time", async () => {
+      await baseline(w, w.packs.v1);
+      const fleet = new Fleet(w, simulatedTargets(3));
+      await fleet.register();
+      await putPlan(w, 'one', [{ name: 'all', percent: 100, soakSeconds: 3600, gates: [gate(3)] }]);
+      const release = await createRelease(w, { pack: w.packs.v2.digest, plan: 'one' });
+      for (let i = 0; i < 2; i++) await round(fleet);
+      const tickedAt = w.clock.now().toISOString();
+      // The command read the clock before the tick read it, then waited for the channel: its
+      // decision is made at the tick's time, on the reports held at that time (a decision at
+      // the earlier time would read the gate window again and rebuild the stage rollup).
+      w.clock.advance(-3);
+      const paused = await w.call('POST', `/releases/${release.id}/pause`, { reason: 'look' });
+      expect(paused.status).toBe(200);
+      const pause = (await timelineOf(w, release.id)).at(-1);
+      expect(pause).toMatchObject({ to: 'paused', at: tickedAt });
+      // A reading later than the tick's is the decision's time.
+      w.clock.advance(10);
+      const resumedAt = w.clock.now().toISOString();
+      await w.call('POST', `/releases/${release.id}/resume`, { reason: 'go on' });
+      expect((await timelineOf(w, release.id)).at(-1)).toMatchObject({
+        to: 'rolling',
+        at: resumedAt,
+      });
     });
 
     it('decides on its stage measures exactly what a full read of the reports decides', async () => {

@@ -125,9 +125,10 @@ export function createController(deps: ControllerDeps): Controller {
       tx: UsedStores,
       release: ReleaseState,
       channel: StoredChannel,
+      at: Date,
       rows?: ChannelRows,
     ) => {
-      const loaded = await loadReleaseContext(tx, blobs, release, channel, now, inputs, rows);
+      const loaded = await loadReleaseContext(tx, blobs, release, channel, at, inputs, rows);
       return answers.length === 0 ? loaded : { ...loaded, prometheus: answers };
     };
     // Decided first without the channel lock: a tick that changes nothing (most of them) never
@@ -139,7 +140,10 @@ export function createController(deps: ControllerDeps): Controller {
     }
     const current = await stores.channels.find(unlocked.release.env, unlocked.release.channel);
     if (current === null) return { decisions: 0, indexes: 0 };
-    if (decide(await contextOf(stores, unlocked.release, current), now).decisions.length === 0) {
+    // decided no earlier than the kept inputs were last read (a command may have read them
+    // since this tick read the clock): the tick reads on from there
+    const at = inputs.notBefore(current, now);
+    if (decide(await contextOf(stores, unlocked.release, current, at), at).decisions.length === 0) {
       return { decisions: 0, indexes: 0 };
     }
     const committed = await stores.transaction(async (tx) => {
@@ -151,11 +155,11 @@ export function createController(deps: ControllerDeps): Controller {
       const stored = await tx.releases.find(id);
       if (stored === null || isTerminal(stored.release.state)) return null;
       const rows = await loadChannelRows(tx, channel);
-      const context = await contextOf(tx, stored.release, channel, rows);
-      const result = decide(context, now);
+      const context = await contextOf(tx, stored.release, channel, at, rows);
+      const result = decide(context, at);
       const change = await commitReleaseChange(tx, stored.release, result, {
         channel,
-        now,
+        now: at,
         holder,
         key,
         context,

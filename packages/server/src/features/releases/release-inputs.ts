@@ -60,6 +60,8 @@ const IDLE_MS = 3_600_000;
 
 interface ChannelEntry {
   usedAt: number;
+  /** the latest `now` (ms) a call for the channel was served at */
+  latestMs: number;
   generation: number | null;
   targets: { id: string; labels: Labels }[];
   stage: {
@@ -126,6 +128,13 @@ export interface ReleaseInputs {
     from: string,
     to: string,
   ): Promise<StageMeasures | null>;
+  /**
+   * `now`, or the latest time a call for the channel was served at when that is later. A load
+   * at an earlier time than the one before it (a command or a status read whose clock was read
+   * before a tick's, a tick whose clock was read before a command's) reads the gate window
+   * again and rebuilds the stage rollup; a load at this time reads on from the last.
+   */
+  notBefore(channel: StoredChannel, now: Date): Date;
 }
 
 export function createReleaseInputs(): ReleaseInputs {
@@ -146,6 +155,7 @@ export function createReleaseInputs(): ReleaseInputs {
     if (entry === undefined) {
       entry = {
         usedAt: nowMs,
+        latestMs: Number.NEGATIVE_INFINITY,
         generation: null,
         targets: [],
         stage: null,
@@ -261,9 +271,15 @@ export function createReleaseInputs(): ReleaseInputs {
       });
     },
 
+    notBefore(channel, now) {
+      const latestMs = channels.get(`${channel.env}\n${channel.name}`)?.latestMs;
+      return latestMs !== undefined && latestMs > now.getTime() ? new Date(latestMs) : now;
+    },
+
     reports(tx, channel, from, to) {
       return oneAtATime(channel, async () => {
         const entry = entryOf(channel);
+        entry.latestMs = Math.max(entry.latestMs, Date.parse(to));
         const held = await catchUp(tx, channel, entry, from);
         // a stage rollup that ticks stopped reading is dropped (it is rebuilt when needed again)
         if (entry.rollup === null || held.fresh.length > held.items.length + CATCH_UP_ROWS) {
@@ -283,6 +299,7 @@ export function createReleaseInputs(): ReleaseInputs {
     measures(tx, channel, stage, from, to) {
       return oneAtATime(channel, async () => {
         const entry = entryOf(channel);
+        entry.latestMs = Math.max(entry.latestMs, Date.parse(to));
         const held = await catchUp(tx, channel, entry, from);
         const windows = planHealthWindows(stage.plan);
         const windowsKey = JSON.stringify(windows);

@@ -244,7 +244,10 @@ export function createReleaseService(deps: {
         const stored = await findOrThrow(tx, id);
         const before = stored.release;
         const rows = await loadChannelRows(tx, channel);
-        const context = await loadReleaseContext(tx, blobs, before, channel, now, inputs, rows);
+        // decided no earlier than the kept inputs were last read (a tick may have read them
+        // since this command read the clock): the command reads on from there
+        const at = inputs?.notBefore(channel, now) ?? now;
+        const context = await loadReleaseContext(tx, blobs, before, channel, at, inputs, rows);
         const result = applyCommand(
           before,
           {
@@ -254,11 +257,11 @@ export function createReleaseService(deps: {
             ...(input.full === undefined ? {} : { full: input.full }),
           },
           context,
-          now,
+          at,
         );
         const committed = await commitReleaseChange(tx, before, result, {
           channel,
-          now,
+          now: at,
           holder: null,
           key,
           context,
@@ -275,7 +278,7 @@ export function createReleaseService(deps: {
         const view = releaseView({
           release: committed.release,
           createdAt: stored.createdAt,
-          updatedAt: now.toISOString(),
+          updatedAt: at.toISOString(),
         });
         return { response: view, effects };
       });

@@ -414,7 +414,9 @@ export async function loadReleaseWhy(
   return stores.transaction(async (tx) => {
     const channel = await tx.channels.find(release.env, release.channel);
     if (channel === null) return null;
-    const context = await loadReleaseContext(tx, blobs, release, channel, now, inputs);
+    // read no earlier than the kept inputs were last read (see ReleaseInputs.notBefore)
+    const at = inputs?.notBefore(channel, now) ?? now;
+    const context = await loadReleaseContext(tx, blobs, release, channel, at, inputs);
     const fleet = await tx.targets.packSummary(release.env, release.channel, release.pack);
     const hasPrometheusGate =
       release.plan.stages[release.stageIndex]?.gates.some(isPrometheusGate) ?? false;
@@ -436,7 +438,7 @@ export async function loadReleaseWhy(
         createdAt: stored.createdAt,
         recorded,
       },
-      now,
+      at,
     );
   });
 }
