@@ -50,8 +50,9 @@ export async function isInstalled(paths: AgentPaths, digest: Digest): Promise<bo
  * (checked once more on the way): a temporary directory, every file and directory fsynced,
  * renamed into place, then the manifest marker written atomically. Does nothing when the pack
  * is already complete; removes an incomplete one first, and the temporary directory when the
- * stream is refused. Answers the stamps of the files it wrote (taken once their change times
- * are no longer racy, before they were renamed into place, which leaves them as they are), to seal the pack with; null when it wrote none.
+ * stream is refused. Answers the stamps of the files it wrote, to seal the pack with (taken
+ * once their change times are no longer racy and before the rename, which leaves them as they
+ * are); null when it wrote none.
  */
 export async function installPack(
   paths: AgentPaths,

@@ -2,8 +2,8 @@
  * Seals of installed packs (ADR 0022): what this agent process saw of an installed pack's files
  * when it wrote them or last hashed them in full — each regular file's path, size, device,
  * inode, modification and change times (nanoseconds). A pack whose files still stat exactly as
- * sealed holds the bytes that were hashed, so going back to it (a revert, a restart of the
- * check after a flip) needs no re-hash: a revert is a flip.
+ * sealed holds the bytes that were hashed, so going back to it needs no re-hash: a revert is
+ * a flip.
  *
  * Why the stat is enough: every write, truncate, chmod, rename over or `utimes` sets a file's
  * change time to now, and no file operation sets it back; replacing a file gives it a new
@@ -35,7 +35,7 @@ export interface FileStamp {
   ctimeNs: bigint;
 }
 
-/** Every regular file below a pack directory by its relative POSIX path, and when they were stamped. */
+/** Every regular file below a pack directory, by relative POSIX path, and when it was stamped. */
 export interface TreeStamps {
   files: ReadonlyMap<string, FileStamp>;
   /** the wall clock (ns) just before the first file was stamped */
