@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import {
   adminApi,
   agentToken,
@@ -8,6 +11,9 @@ import {
 } from '../lib/lockgate-api.ts';
 import type { ServedProcess } from '../lib/processes.ts';
 import { FleetSimulator } from './fleet-simulator.ts';
+
+const run = promisify(execFile);
+const OPERATOR = fileURLToPath(new URL('operator.ts', import.meta.url));
 
 /**
  * A scenario drives releases through a simulated fleet: each step pushes a pack, releases it on
@@ -192,22 +198,18 @@ export async function runScenario(options: {
 const FINAL_STATES = new Set(['completed', 'rolled_back', 'aborted', 'failed']);
 
 /**
- * An operator's pause and resume of a rolling release, timed; null when the release had left
- * rolling (the pause refused) — then nothing was changed.
+ * An operator's pause and resume of a rolling release, timed by a process of its own
+ * (operator.ts): timed here, they would include this process's event loop delay, busy with the
+ * simulated fleet. Null when the release had left rolling (the pause refused): nothing changed.
  */
 async function pauseAndResume(
   api: ReturnType<typeof adminApi>,
   id: string,
 ): Promise<{ pause: number; resume: number } | null> {
-  const started = performance.now();
-  try {
-    await api.call('POST', `/releases/${id}/pause`, { reason: 'fleet simulator: command probe' });
-  } catch {
-    return null;
-  }
-  const paused = performance.now();
-  await api.call('POST', `/releases/${id}/resume`, { reason: 'fleet simulator: command probe' });
-  return { pause: paused - started, resume: performance.now() - paused };
+  const { stdout } = await run(process.execPath, [OPERATOR, api.url, id], {
+    env: { ...process.env, LOCKGATE_TOKEN: api.token },
+  });
+  return JSON.parse(stdout) as { pause: number; resume: number } | null;
 }
 
 /**

@@ -1,0 +1,32 @@
+/**
+ * An operator's pause and resume of a rolling release, timed from a process of its own: the
+ * simulator's event loop (tens of thousands of agents) would add its own delay to what it
+ * timed. Run by scenario.ts as `node bench/fleet/operator.ts URL RELEASE_ID` with the admin
+ * token in LOCKGATE_TOKEN; prints `{"pause":ms,"resume":ms}`, or `null` when the release had
+ * left rolling (the pause refused: nothing changed).
+ */
+import { adminApi } from '../lib/lockgate-api.ts';
+
+const [url, id] = process.argv.slice(2);
+const token = process.env['LOCKGATE_TOKEN'];
+if (url === undefined || id === undefined || token === undefined) {
+  process.stderr.write('usage: LOCKGATE_TOKEN=… node bench/fleet/operator.ts URL RELEASE_ID\n');
+  process.exit(2);
+}
+const api = adminApi(url, token);
+const reason = { reason: 'fleet simulator: command probe' };
+// The first request of a process pays for loading and compiling its HTTP client: not timed.
+await api.call('GET', `/releases/${id}`);
+const started = performance.now();
+try {
+  await api.call('POST', `/releases/${id}/pause`, reason);
+} catch (error) {
+  // A pause refused because the release left rolling changed nothing.
+  if (!String(error).includes('RELEASE_STATE_INVALID')) throw error;
+  process.stdout.write('null\n');
+  process.exit(0);
+}
+const paused = performance.now();
+await api.call('POST', `/releases/${id}/resume`, reason);
+const timed = { pause: paused - started, resume: performance.now() - paused };
+process.stdout.write(`${JSON.stringify(timed)}\n`);
