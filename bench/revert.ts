@@ -6,7 +6,7 @@ import type { Digest, PublicKeyInfo } from '@lockgate/core';
 import { AgentPaths } from '../packages/agent/src/agent-state.ts';
 import { checkInstalled } from '../packages/agent/src/pack-repair.ts';
 import { flipCurrent, installPack, packDir } from '../packages/agent/src/pack-install.ts';
-import { PackSeals } from '../packages/agent/src/pack-seal.ts';
+import type { PackSeals } from '../packages/agent/src/pack-seal.ts';
 import { verifyPackFile } from '../packages/agent/src/pack-verification.ts';
 import { writeBigPack } from './lib/big-pack.ts';
 import { quantile } from './lib/load.ts';
@@ -29,7 +29,7 @@ export async function revertBench(flags: Map<string, string>): Promise<void> {
     const packPath = join(dir, 'big.pack');
     const { digest, trustedKeys } = await writeBigPack(packPath, { mib, files });
     const contents = await verifyPackFile(packPath, { expectedDigest: digest, trustedKeys });
-    const seals = new PackSeals();
+    const seals: PackSeals = new Map();
     const stamps = await installPack(paths, digest, contents.manifest, contents.files);
     if (stamps === null) throw new Error('The pack was installed already.');
     seals.set(digest, stamps);

@@ -22,7 +22,7 @@ import {
 import { checkInstalled, repairFromCache } from './pack-repair.ts';
 import { verifyPackFile } from './pack-verification.ts';
 import type { PackPayload } from './pack-verification.ts';
-import { PackSeals } from './pack-seal.ts';
+import type { PackSeals } from './pack-seal.ts';
 import type { ServerClient } from './server-client.ts';
 
 export type PackEffect = Extract<
@@ -41,7 +41,7 @@ export class PackEffects {
   readonly #client: ServerClient;
   readonly #keys: readonly PublicKeyInfo[];
   /** installed packs this process wrote or hashed, checked by stat until they change */
-  readonly #seals = new PackSeals();
+  readonly #seals: PackSeals = new Map();
   /** the pack file fetched for the attempt under way, and its verified payload */
   #pending: {
     pack: Digest;
@@ -137,7 +137,7 @@ export class PackEffects {
   }
 
   async discard(pack: Digest, source: PackSource): Promise<void> {
-    this.#seals.forget(pack);
+    this.#seals.delete(pack);
     if (source === 'cache') await this.#cache.remove(pack);
     else await uninstallPack(this.#paths, pack);
   }
@@ -174,7 +174,7 @@ export class PackEffects {
   }
 
   async uninstall(pack: Digest): Promise<Installed> {
-    this.#seals.forget(pack);
+    this.#seals.delete(pack);
     await uninstallPack(this.#paths, pack);
     return { type: 'installed', packs: await listInstalled(this.#paths) };
   }
@@ -183,7 +183,7 @@ export class PackEffects {
   async prune(keep: Digest[]): Promise<Installed> {
     for (const digest of await listInstalled(this.#paths)) {
       if (keep.includes(digest)) continue;
-      this.#seals.forget(digest);
+      this.#seals.delete(digest);
       await uninstallPack(this.#paths, digest);
     }
     return { type: 'installed', packs: await listInstalled(this.#paths) };

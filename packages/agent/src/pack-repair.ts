@@ -34,11 +34,11 @@ export async function checkInstalled(
       { expectedDigest: digest, trustedKeys },
       seals?.get(digest),
     );
-    if (verified.stamps === null) seals?.forget(digest);
+    if (verified.stamps === null) seals?.delete(digest);
     else seals?.set(digest, verified.stamps);
     return verified;
   } catch (error) {
-    seals?.forget(digest);
+    seals?.delete(digest);
     if (isLockgateError(error)) return error;
     return new LockgateError('PACK_FILE_MISSING', `The installed pack ${digest} cannot be read.`, {
       cause: error,
@@ -56,7 +56,7 @@ export async function repairFromCache(
   seals: PackSeals,
   onFailure: (message: string) => void,
 ): Promise<boolean> {
-  seals.forget(digest);
+  seals.delete(digest);
   const file = await cache.lookup(digest);
   if (file === null) return false;
   let contents: Awaited<ReturnType<typeof verifyPackFile>>;

@@ -129,21 +129,7 @@ export function sameFiles(
 }
 
 /** The seals this process holds, by pack digest. */
-export class PackSeals {
-  readonly #seals = new Map<Digest, TreeStamps>();
-
-  get(pack: Digest): TreeStamps | undefined {
-    return this.#seals.get(pack);
-  }
-
-  set(pack: Digest, stamps: TreeStamps): void {
-    this.#seals.set(pack, stamps);
-  }
-
-  forget(pack: Digest): void {
-    this.#seals.delete(pack);
-  }
-}
+export type PackSeals = Map<Digest, TreeStamps>;
 
 function notRegular(path: string): LockgateError {
   return new LockgateError(
