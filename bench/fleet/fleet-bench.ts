@@ -13,7 +13,8 @@ export const DEFAULT_SCENARIO = join(
 
 /**
  * `npm run bench -- fleet`: a simulated fleet through a scenario against a server process; an
- * operator pauses and resumes each release while it rolls, timed (`--probe-commands off` not).
+ * operator pauses and resumes each release while it rolls, timed (`--probe-commands off` not;
+ * `--operator-replica`, PostgreSQL only: through a replica that serves no agents).
  */
 export async function fleetBench(flags: Map<string, string>): Promise<void> {
   const agents = numberFlag(flags, 'agents', 1000);
@@ -33,9 +34,15 @@ export async function fleetBench(flags: Map<string, string>): Promise<void> {
       : {}),
     controllerIntervalMs: numberFlag(flags, 'controller-interval', 200),
   });
+  // --operator-replica: a second server on the same PostgreSQL that no agent talks to takes the
+  // operator's commands (the first, started first, holds the controller lease)
+  const operator = flags.has('operator-replica')
+    ? await startLockgate({ replicaOf: server, logLevel: flags.get('log-level') ?? 'info' })
+    : null;
   try {
     const result = await runScenario({
       server,
+      ...(operator === null ? {} : { operatorUrl: operator.url }),
       adminToken: server.adminToken,
       agents,
       scenario,
@@ -74,6 +81,7 @@ export async function fleetBench(flags: Map<string, string>): Promise<void> {
       ]),
     );
   } finally {
+    await operator?.stop();
     await server.stop();
   }
 }

@@ -87,6 +87,8 @@ export async function loadScenario(path: string): Promise<Scenario> {
 
 export async function runScenario(options: {
   server: Pick<ServedProcess, 'url' | 'cpuSeconds' | 'rssMiB'>;
+  /** where the operator's commands go (default: the server the agents talk to) */
+  operatorUrl?: string;
   adminToken: string;
   agents: number;
   scenario: Scenario;
@@ -154,7 +156,10 @@ export async function runScenario(options: {
       let commandMs: StepResult['commandMs'] = null;
       const state = await untilSettled(api, release.id, step.expect, timeoutMs, async (seen) => {
         if (options.probeCommands !== true || seen !== 'rolling' || commandMs !== null) return;
-        commandMs = await pauseAndResume(api, release.id);
+        commandMs = await pauseAndResume(
+          adminApi(options.operatorUrl ?? server.url, options.adminToken),
+          release.id,
+        );
       });
       const releaseSeconds = (performance.now() - started) / 1000;
       const target = packs.get(step.fleetOn);
