@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { PACK_READ_BYTES, verifyPackArchive } from '@lockgate/core';
+import { hashFile } from '../packages/agent/src/pack-verification.ts';
 import { writeBigPack } from './lib/big-pack.ts';
 import { numberFlag, printTable } from './lib/table.ts';
 
@@ -71,13 +72,7 @@ export async function verifyBench(flags: Map<string, string>): Promise<void> {
       });
     });
     const fileSum = await best(repeat, () => run('sha256sum', [bigFile]));
-    const fileHash = await best(repeat, async () => {
-      const hash = createHash('sha256');
-      for await (const chunk of createReadStream(bigFile, { highWaterMark: PACK_READ_BYTES })) {
-        hash.update(chunk as Buffer);
-      }
-      hash.digest('hex');
-    });
+    const fileHash = await best(repeat, () => hashFile(bigFile));
     const rows: (string | number)[][] = [
       [
         'pack verify (no write)',

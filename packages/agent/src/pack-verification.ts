@@ -129,7 +129,7 @@ export async function verifyInstalledPack(
 }
 
 /** SHA-256 (hex) of a file, read in PACK_READ_BYTES chunks. */
-async function hashFile(path: string): Promise<string> {
+export async function hashFile(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: PACK_READ_BYTES })) {
     hash.update(chunk as Buffer);
