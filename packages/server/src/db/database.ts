@@ -8,13 +8,23 @@ import type { ServerConfig } from '../config.ts';
 import { migrationProvider } from './migrations/index.ts';
 import type { Database } from './schema.ts';
 import { storableTextPlugin } from './storable-text.ts';
-import { configureSqlite, createSqliteDialect, SQLITE_BUSY_TIMEOUT_MS } from './sqlite-dialect.ts';
+import {
+  configureSqlite,
+  createSqliteDialect,
+  SQLITE_BUSY_TIMEOUT_MS,
+  SqliteTurns,
+} from './sqlite-dialect.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
 
 export interface OpenDatabase {
   readonly db: Kysely<Database>;
   readonly dialect: DialectName;
+  /**
+   * SQLite: the file, and the turns at it that every query and transaction of `db` takes (for
+   * another connection of this process to take its own: the report writer).
+   */
+  readonly sqlite?: { readonly path: string; readonly turns: SqliteTurns };
   /** Closes the connection or pool. Safe to call more than once. */
   close(): Promise<void>;
 }
@@ -29,7 +39,7 @@ export async function openDatabase(
   config: Pick<ServerConfig, 'database'>,
   options: OpenDatabaseOptions = {},
 ): Promise<OpenDatabase> {
-  const { db, dialect } = await connect(config.database, options);
+  const { db, dialect, turns } = await connect(config.database, options);
   let closed: Promise<void> | null = null;
   const close = (): Promise<void> => (closed ??= db.destroy());
   try {
@@ -38,13 +48,15 @@ export async function openDatabase(
     await close();
     throw error;
   }
-  return { db, dialect, close };
+  return config.database.dialect === 'sqlite' && turns !== undefined
+    ? { db, dialect, sqlite: { path: config.database.path, turns }, close }
+    : { db, dialect, close };
 }
 
 async function connect(
   database: ServerConfig['database'],
   options: OpenDatabaseOptions,
-): Promise<{ db: Kysely<Database>; dialect: DialectName }> {
+): Promise<{ db: Kysely<Database>; dialect: DialectName; turns?: SqliteTurns }> {
   if (database.dialect === 'postgres') {
     const pool = new Pool({ connectionString: database.url, max: 10 });
     pool.on('error', (error) => options.onPoolError?.(error));
@@ -69,11 +81,12 @@ async function connect(
     sqlite.close();
     throw error;
   }
+  const turns = new SqliteTurns();
   const db = new Kysely<Database>({
-    dialect: createSqliteDialect(sqlite),
+    dialect: createSqliteDialect(sqlite, turns),
     plugins: [storableTextPlugin],
   });
-  return { db, dialect: 'sqlite' };
+  return { db, dialect: 'sqlite', turns };
 }
 
 /** The SQLite file and the companions SQLite creates beside it (WAL mode). */

@@ -25,21 +25,56 @@ export function configureSqlite(database: DatabaseSync): void {
   database.exec(`PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
 }
 
-/** A Kysely dialect over a `node:sqlite` DatabaseSync. Kysely closes the database on destroy(). */
-export function createSqliteDialect(database: DatabaseSync): SqliteDialect {
-  return new NodeSqliteDialect({ database: new NodeSqliteDatabase(database) });
+/**
+ * Turns at one SQLite file between the connections of this process, taken in the order asked
+ * for. A connection that takes a turn for everything it runs never waits on another's write lock
+ * with the event loop blocked (SQLite's busy wait is synchronous): it waits here, asynchronously.
+ */
+export class SqliteTurns {
+  #tail: Promise<void> = Promise.resolve();
+
+  /** Resolves, when it is this caller's turn, to the function that ends the turn. */
+  take(): Promise<() => void> {
+    let end = (): void => undefined;
+    const ended = new Promise<void>((resolve) => {
+      end = resolve;
+    });
+    const turn = this.#tail.then(() => end);
+    this.#tail = this.#tail.then(() => ended);
+    return turn;
+  }
+
+  /** Runs the task in a turn of its own. */
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    const end = await this.take();
+    try {
+      return await task();
+    } finally {
+      end();
+    }
+  }
+}
+
+/**
+ * A Kysely dialect over a `node:sqlite` DatabaseSync. Kysely closes the database on destroy().
+ * With `turns`, every query and transaction of the connection runs in a turn of its own.
+ */
+export function createSqliteDialect(database: DatabaseSync, turns?: SqliteTurns): SqliteDialect {
+  return new NodeSqliteDialect({ database: new NodeSqliteDatabase(database) }, turns);
 }
 
 class NodeSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;
+  readonly #turns: SqliteTurns | undefined;
 
-  constructor(config: SqliteDialectConfig) {
+  constructor(config: SqliteDialectConfig, turns: SqliteTurns | undefined) {
     super(config);
     this.#config = config;
+    this.#turns = turns;
   }
 
   override createDriver(): Driver {
-    return new ImmediateTransactionSqliteDriver(this.#config);
+    return new ImmediateTransactionSqliteDriver(this.#config, this.#turns);
   }
 }
 
@@ -47,8 +82,47 @@ class NodeSqliteDialect extends SqliteDialect {
  * Kysely's driver opens transactions with a deferred `begin`, which can fail with SQLITE_BUSY
  * when two processes both upgrade from read to write. `begin immediate` takes the write lock
  * up front, so the busy timeout applies and read-then-write transactions stay serial.
+ *
+ * With turns, the one connection is held (from Kysely's acquire to its release: a query, or a
+ * whole transaction) only in a turn. Kysely lets one caller hold it at a time (SQLite's adapter
+ * has no multiple connections), so one turn is held at a time.
  */
 class ImmediateTransactionSqliteDriver extends SqliteDriver {
+  readonly #turns: SqliteTurns | undefined;
+  #endTurn: (() => void) | null = null;
+
+  constructor(config: SqliteDialectConfig, turns: SqliteTurns | undefined) {
+    super(config);
+    this.#turns = turns;
+  }
+
+  override async acquireConnection(
+    ...args: Parameters<SqliteDriver['acquireConnection']>
+  ): Promise<DatabaseConnection> {
+    if (this.#turns === undefined) return super.acquireConnection(...args);
+    const end = await this.#turns.take();
+    try {
+      const connection = await super.acquireConnection(...args);
+      this.#endTurn = end;
+      return connection;
+    } catch (error) {
+      end();
+      throw error;
+    }
+  }
+
+  override async releaseConnection(
+    ...args: Parameters<SqliteDriver['releaseConnection']>
+  ): Promise<void> {
+    const end = this.#endTurn;
+    this.#endTurn = null;
+    try {
+      await super.releaseConnection(...args);
+    } finally {
+      end?.();
+    }
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }

@@ -146,27 +146,31 @@ export function createController(deps: ControllerDeps): Controller {
     if (decide(await contextOf(stores, unlocked.release, current, at), at).decisions.length === 0) {
       return { decisions: 0, indexes: 0 };
     }
-    const committed = await stores.transaction(async (tx) => {
-      if (!(await lease.stillHeld(tx, now))) return null;
-      const peek = await tx.releases.find(id);
-      if (peek === null || isTerminal(peek.release.state)) return null;
-      const channel = await tx.channels.lock(peek.release.env, peek.release.channel);
-      if (channel === null) return null;
-      const stored = await tx.releases.find(id);
-      if (stored === null || isTerminal(stored.release.state)) return null;
-      const rows = await loadChannelRows(tx, channel);
-      const context = await contextOf(tx, stored.release, channel, at, rows);
-      const result = decide(context, at);
-      const change = await commitReleaseChange(tx, stored.release, result, {
-        channel,
-        now: at,
-        holder,
-        key,
-        context,
-        rows,
-      });
-      return change === null ? null : { change, channel };
-    });
+    // the kept inputs held before the transaction opens (ReleaseInputs.hold)
+    const where = { env: unlocked.release.env, name: unlocked.release.channel };
+    const committed = await inputs.hold(where, () =>
+      stores.transaction(async (tx) => {
+        if (!(await lease.stillHeld(tx, now))) return null;
+        const peek = await tx.releases.find(id);
+        if (peek === null || isTerminal(peek.release.state)) return null;
+        const channel = await tx.channels.lock(peek.release.env, peek.release.channel);
+        if (channel === null) return null;
+        const stored = await tx.releases.find(id);
+        if (stored === null || isTerminal(stored.release.state)) return null;
+        const rows = await loadChannelRows(tx, channel);
+        const context = await contextOf(tx, stored.release, channel, at, rows);
+        const result = decide(context, at);
+        const change = await commitReleaseChange(tx, stored.release, result, {
+          channel,
+          now: at,
+          holder,
+          key,
+          context,
+          rows,
+        });
+        return change === null ? null : { change, channel };
+      }),
+    );
     if (committed === null) return { decisions: 0, indexes: 0 };
     const { change, channel } = committed;
     const indexes = change.index === null ? 0 : publish([{ key: channel, index: change.index }]);

@@ -28,6 +28,7 @@
  * - Calls for one channel run one at a time (the controller, operator commands and status reads
  *   share them): a catch-up reads on from the report number the previous one left.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   addReports,
   desiredPack,
@@ -48,7 +49,7 @@ import type {
 } from '@lockgate/core';
 import { createKeyedMutex } from '../../keyed-mutex.ts';
 import type { StoresOf } from '../../stores.ts';
-import type { StoredChannel } from '../channels/public.ts';
+import type { ChannelKey, StoredChannel } from '../channels/public.ts';
 
 /** The stores this module uses, and no others. */
 type UsedStores = StoresOf<'targets'>;
@@ -135,6 +136,23 @@ export interface ReleaseInputs {
    * again and rebuilds the stage rollup; a load at this time reads on from the last.
    */
   notBefore(channel: StoredChannel, now: Date): Date;
+  /**
+   * Runs `task` holding the channel's inputs: the calls above for the channel made by the task
+   * (one at a time) go through, every other caller's wait until it ends. A caller that uses them
+   * in a transaction holds them first, then opens it: taken the other way round (a transaction
+   * open, then waiting for a caller that holds the inputs and waits for a connection) the two
+   * would wait on each other for ever where connections are few (SQLite has one).
+   */
+  hold<T>(channel: ChannelKey, task: () => Promise<T>): Promise<T>;
+}
+
+/** `task` run holding the channel's inputs (ReleaseInputs.hold), or as it is without them. */
+export function withInputsHeld<T>(
+  inputs: ReleaseInputs | undefined,
+  channel: ChannelKey,
+  task: () => Promise<T>,
+): Promise<T> {
+  return inputs === undefined ? task() : inputs.hold(channel, task);
 }
 
 export function createReleaseInputs(): ReleaseInputs {
@@ -142,8 +160,14 @@ export function createReleaseInputs(): ReleaseInputs {
   // One call at a time per channel: the controller, operator commands and status reads share
   // the entry, and two catch-ups from the same report number would hold a report twice.
   const serial = createKeyedMutex();
-  const oneAtATime = <T>(channel: StoredChannel, task: () => Promise<T>): Promise<T> =>
-    serial.run(`${channel.env}\n${channel.name}`, task);
+  /** the channels the current async context holds */
+  const holding = new AsyncLocalStorage<ReadonlySet<string>>();
+  const oneAtATime = <T>(channel: ChannelKey, task: () => Promise<T>): Promise<T> => {
+    const key = `${channel.env}\n${channel.name}`;
+    const held = holding.getStore();
+    if (held?.has(key) === true) return task();
+    return serial.run(key, () => holding.run(new Set([...(held ?? []), key]), task));
+  };
 
   const entryOf = (channel: StoredChannel): ChannelEntry => {
     const key = `${channel.env}\n${channel.name}`;
@@ -270,6 +294,8 @@ export function createReleaseInputs(): ReleaseInputs {
         return ids;
       });
     },
+
+    hold: (channel, task) => oneAtATime(channel, task),
 
     notBefore(channel, now) {
       const latestMs = channels.get(`${channel.env}\n${channel.name}`)?.latestMs;

@@ -17,6 +17,7 @@ import { resolvePlan } from '../plans/public.ts';
 import type { ServerKeyService } from '../server-keys/public.ts';
 import { commitReleaseChange } from './release-commit.ts';
 import { loadPackContext, loadReleaseContext } from './release-context.ts';
+import { withInputsHeld } from './release-inputs.ts';
 import type { ReleaseInputs } from './release-inputs.ts';
 import { previewRollback } from './release-preview.ts';
 import type { StoredRelease } from './release-store.ts';
@@ -238,50 +239,54 @@ export function createReleaseService(deps: {
         idempotencyKey === undefined
           ? null
           : { key: idempotencyKey, actor, scope: `release.${kind}:${id}`, body: input };
-      const outcome = await runIdempotent(stores, request, now, async (tx) => {
-        const peek = await findOrThrow(tx, id);
-        const channel = await lockChannel(tx, peek.release.env, peek.release.channel);
-        const stored = await findOrThrow(tx, id);
-        const before = stored.release;
-        const rows = await loadChannelRows(tx, channel);
-        // decided no earlier than the kept inputs were last read (a tick may have read them
-        // since this command read the clock): the command reads on from there
-        const at = inputs?.notBefore(channel, now) ?? now;
-        const context = await loadReleaseContext(tx, blobs, before, channel, at, inputs, rows);
-        const result = applyCommand(
-          before,
-          {
-            kind,
-            actor,
-            reason: input.reason,
-            ...(input.full === undefined ? {} : { full: input.full }),
-          },
-          context,
-          at,
-        );
-        const committed = await commitReleaseChange(tx, before, result, {
-          channel,
-          now: at,
-          holder: null,
-          key,
-          context,
-          rows,
-        });
-        if (committed === null) {
-          throw new LockgateError(
-            'VERSION_CONFLICT',
-            `Release ${id} changed while the command was applied; retry.`,
-            { details: { id, version: before.version } },
+      // A release stays on its channel: read before the transaction, so that the channel's
+      // kept inputs are held before it opens (ReleaseInputs.hold).
+      const { env, channel: name } = (await findOrThrow(stores, id)).release;
+      const outcome = await withInputsHeld(inputs, { env, name }, () =>
+        runIdempotent(stores, request, now, async (tx) => {
+          const channel = await lockChannel(tx, env, name);
+          const stored = await findOrThrow(tx, id);
+          const before = stored.release;
+          const rows = await loadChannelRows(tx, channel);
+          // decided no earlier than the kept inputs were last read (a tick may have read them
+          // since this command read the clock): the command reads on from there
+          const at = inputs?.notBefore(channel, now) ?? now;
+          const context = await loadReleaseContext(tx, blobs, before, channel, at, inputs, rows);
+          const result = applyCommand(
+            before,
+            {
+              kind,
+              actor,
+              reason: input.reason,
+              ...(input.full === undefined ? {} : { full: input.full }),
+            },
+            context,
+            at,
           );
-        }
-        const effects: Effects = { channel, index: committed.index };
-        const view = releaseView({
-          release: committed.release,
-          createdAt: stored.createdAt,
-          updatedAt: at.toISOString(),
-        });
-        return { response: view, effects };
-      });
+          const committed = await commitReleaseChange(tx, before, result, {
+            channel,
+            now: at,
+            holder: null,
+            key,
+            context,
+            rows,
+          });
+          if (committed === null) {
+            throw new LockgateError(
+              'VERSION_CONFLICT',
+              `Release ${id} changed while the command was applied; retry.`,
+              { details: { id, version: before.version } },
+            );
+          }
+          const effects: Effects = { channel, index: committed.index };
+          const view = releaseView({
+            release: committed.release,
+            createdAt: stored.createdAt,
+            updatedAt: at.toISOString(),
+          });
+          return { response: view, effects };
+        }),
+      );
       after(outcome.effects);
       return outcome.response;
     },

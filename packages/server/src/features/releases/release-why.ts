@@ -35,6 +35,7 @@ import type { HealthGateResult, Reason, ReleaseContext, TargetAttempt } from '@l
 import type { BlobStore } from '../../blob-store.ts';
 import type { StoresOf } from '../../stores.ts';
 import { loadReleaseContext } from './release-context.ts';
+import { withInputsHeld } from './release-inputs.ts';
 import type { ReleaseInputs } from './release-inputs.ts';
 import type { StoredRelease } from './release-store.ts';
 
@@ -411,34 +412,37 @@ export async function loadReleaseWhy(
 ): Promise<ReleaseWhy | null> {
   const { release } = stored;
   if (isTerminal(release.state)) return null;
-  return stores.transaction(async (tx) => {
-    const channel = await tx.channels.find(release.env, release.channel);
-    if (channel === null) return null;
-    // read no earlier than the kept inputs were last read (see ReleaseInputs.notBefore)
-    const at = inputs?.notBefore(channel, now) ?? now;
-    const context = await loadReleaseContext(tx, blobs, release, channel, at, inputs);
-    const fleet = await tx.targets.packSummary(release.env, release.channel, release.pack);
-    const hasPrometheusGate =
-      release.plan.stages[release.stageIndex]?.gates.some(isPrometheusGate) ?? false;
-    const recorded = hasPrometheusGate
-      ? (
-          await tx.decisions.list({
-            release: release.id,
-            limit: MAX_RECORDS_FOR_GATES,
-            newestFirst: true,
-          })
-        )
-          .map(recordedGatesOf)
-          .filter((r) => r !== null)
-      : [];
-    return explainRelease(
-      {
-        context,
-        fleet,
-        createdAt: stored.createdAt,
-        recorded,
-      },
-      at,
-    );
-  });
+  // the kept inputs held before the transaction opens (ReleaseInputs.hold)
+  return withInputsHeld(inputs, { env: release.env, name: release.channel }, () =>
+    stores.transaction(async (tx) => {
+      const channel = await tx.channels.find(release.env, release.channel);
+      if (channel === null) return null;
+      // read no earlier than the kept inputs were last read (see ReleaseInputs.notBefore)
+      const at = inputs?.notBefore(channel, now) ?? now;
+      const context = await loadReleaseContext(tx, blobs, release, channel, at, inputs);
+      const fleet = await tx.targets.packSummary(release.env, release.channel, release.pack);
+      const hasPrometheusGate =
+        release.plan.stages[release.stageIndex]?.gates.some(isPrometheusGate) ?? false;
+      const recorded = hasPrometheusGate
+        ? (
+            await tx.decisions.list({
+              release: release.id,
+              limit: MAX_RECORDS_FOR_GATES,
+              newestFirst: true,
+            })
+          )
+            .map(recordedGatesOf)
+            .filter((r) => r !== null)
+        : [];
+      return explainRelease(
+        {
+          context,
+          fleet,
+          createdAt: stored.createdAt,
+          recorded,
+        },
+        at,
+      );
+    }),
+  );
 }
