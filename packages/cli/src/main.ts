@@ -2,7 +2,7 @@ import process from 'node:process';
 import { loadCliConfig } from './config.ts';
 import type { CliIo } from './io.ts';
 import { run } from './program.ts';
-import { silenceSqliteExperimentalWarning } from './warnings.ts';
+import { silenceSqliteExperimentalWarning } from '@lockgate/server/warnings';
 
 // The `lockgate` binary. The only place that reads process.env, argv and signals.
 silenceSqliteExperimentalWarning(process);

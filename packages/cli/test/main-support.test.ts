@@ -1,7 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { loadCliConfig } from '../src/config.ts';
-import { isSqliteExperimentalWarning, silenceSqliteExperimentalWarning } from '../src/warnings.ts';
+import {
+  isSqliteExperimentalWarning,
+  silenceSqliteExperimentalWarning,
+} from '@lockgate/server/warnings';
 
 function warning(name: string, message: string): Error {
   const error = new Error(message);

@@ -8,6 +8,8 @@ import { createBlobStore } from './blob-store.ts';
 import { systemClock } from './clock.ts';
 import type { ServerConfig } from './config.ts';
 import { createSignInCodes } from './features/console/index.ts';
+import { startReportBatchWriter } from './features/targets/index.ts';
+import type { ReportBatchWriter } from './features/targets/index.ts';
 import { openDatabase } from './db/database.ts';
 import { createServices } from './services.ts';
 import type { Services } from './services.ts';
@@ -37,8 +39,16 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const database = await openDatabase(config);
   let app: FastifyInstance | null = null;
   let servicesStarted: Services | null = null;
+  let reportWriter: ReportBatchWriter | undefined;
+  const closeDatabase = async (): Promise<void> => {
+    await reportWriter?.close();
+    await database.close();
+  };
   try {
-    const stores = createStores(database.db);
+    if (database.sqlite !== undefined) {
+      reportWriter = await startReportBatchWriter(database.db, database.sqlite);
+    }
+    const stores = createStores(database.db, reportWriter === undefined ? {} : { reportWriter });
     const blobs = createBlobStore(join(config.dataDir, 'blobs'));
     const services = createServices(config, stores, blobs, systemClock, {
       onControllerError: (error, context) =>
@@ -70,14 +80,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
             await services.close();
             await started.close();
           } finally {
-            await database.close();
+            await closeDatabase();
           }
         })()),
     };
   } catch (error) {
     await servicesStarted?.close();
     await app?.close();
-    await database.close();
+    await closeDatabase();
     throw error;
   }
 }

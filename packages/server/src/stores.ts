@@ -28,7 +28,7 @@ import type { RevocationStore } from './features/revocations/index.ts';
 import { createServerKeyStore } from './features/server-keys/index.ts';
 import type { ServerKeyStore } from './features/server-keys/index.ts';
 import { createTargetStore } from './features/targets/index.ts';
-import type { TargetStore } from './features/targets/index.ts';
+import type { ReportBatchWriter, TargetStore } from './features/targets/index.ts';
 import { createTokenStore } from './features/tokens/index.ts';
 import type { TokenStore } from './features/tokens/index.ts';
 import { createTrustStore } from './features/trust/index.ts';
@@ -92,7 +92,12 @@ export interface Stores extends StoreMap {
   ping(): Promise<void>;
 }
 
-export function createStores(db: Kysely<Database>): Stores {
+export interface StoresOptions {
+  /** where batches of reports written outside a transaction go (SQLite: report-writer.ts) */
+  reportWriter?: ReportBatchWriter;
+}
+
+export function createStores(db: Kysely<Database>, options: StoresOptions = {}): Stores {
   const stores: Stores = {
     packs: createPackStore(db),
     builds: createBuildStore(db),
@@ -102,7 +107,7 @@ export function createStores(db: Kysely<Database>): Stores {
     channels: createChannelStore(db),
     revocations: createRevocationStore(db),
     plans: createPlanStore(db),
-    targets: createTargetStore(db),
+    targets: createTargetStore(db, options.reportWriter),
     releases: createReleaseStore(db),
     decisions: createDecisionStore(db),
     serverKeys: createServerKeyStore(db),

@@ -7,3 +7,5 @@ export type { DesiredView, TargetService, TargetView } from './target-service.ts
 export { createTargetStore } from './target-store.ts';
 export type { TargetStore } from './target-store.ts';
 export type { ReportQueueOptions } from './report-queue.ts';
+export { startReportBatchWriter } from './report-writer.ts';
+export type { ReportBatchWriter } from './report-writer.ts';

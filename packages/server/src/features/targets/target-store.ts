@@ -4,6 +4,7 @@ import type { Insertable, Kysely, Selectable } from 'kysely';
 import { FAILED_ATTEMPT_LIKE } from '../../db/migrations/0014-failed-attempts-index.ts';
 import type { Database, TargetReportsTable, TargetsTable } from '../../db/schema.ts';
 import { bumpCounter, readLastAttempts, writeReportBatch } from './report-batch-write.ts';
+import type { ReportBatchWriter } from './report-writer.ts';
 
 export interface StoredTarget {
   id: string;
@@ -148,7 +149,14 @@ const FAILED_ATTEMPT_TEXT = sql.lit(FAILED_ATTEMPT_LIKE);
 /** Targets per multi-row insert or `in` list (10 bound values each for an insert). */
 const UPSERT_CHUNK_ROWS = 500;
 
-export function createTargetStore(db: Kysely<Database>): TargetStore {
+/**
+ * With `reportWriter`, batches of reports written outside a transaction go to it (SQLite: its own
+ * thread and connection); in a transaction they are written by `db`.
+ */
+export function createTargetStore(
+  db: Kysely<Database>,
+  reportWriter?: ReportBatchWriter,
+): TargetStore {
   const store: TargetStore = {
     async find(id) {
       const row = await db
@@ -249,8 +257,12 @@ export function createTargetStore(db: Kysely<Database>): TargetStore {
       await store.recordReports([report]);
     },
 
-    recordReports: (reports, options) =>
-      writeReportBatch(db, reports, { previous: options?.previous === true }),
+    recordReports: (reports, options) => {
+      const previous = options?.previous === true;
+      return reportWriter === undefined || db.isTransaction
+        ? writeReportBatch(db, reports, { previous })
+        : reportWriter.write(reports, { previous });
+    },
 
     lastAttempts: (ids) => readLastAttempts(db, ids),
 
