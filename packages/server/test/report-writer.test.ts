@@ -147,6 +147,18 @@ describe('the SQLite report writer (its own thread and connection)', () => {
     expect(await count()).toBe(1000);
   });
 
+  it('lets queries the main connection runs back to back go before the next batch', async () => {
+    // as the report queue sends them: each batch as the one before it resolves
+    const batches = (async () => {
+      for (let i = 0; i < 5; i++) await writer.write([report('t1')], { previous: false });
+    })();
+    const seen: number[] = [];
+    for (let i = 0; i < 5; i++) seen.push(await count());
+    await batches;
+    expect(new Set(seen).size).toBe(1);
+    expect(await count()).toBe(5);
+  });
+
   it('refuses writes once closed', async () => {
     await writer.close();
     await expect(writer.write([report('t1')], { previous: false })).rejects.toThrow(

@@ -7,6 +7,7 @@
  * - A batch is written in a turn at the file (`SqliteTurns`) that the main connection takes for
  *   each of its queries and transactions: the two connections never wait on each other's write
  *   lock, and a batch's rows are visible to the main connection's next read once it resolves.
+ *   The turn is asked for in a later turn of the event loop than `write` was called in.
  * - `write` resolves after the batch committed, with what `writeReportBatch` returns, or rejects
  *   with the error that rolled it back (a LockgateError keeps its code and details).
  * - A thread that stops (crash, terminate) fails the batch in flight and the next write starts a
@@ -102,7 +103,11 @@ export async function startReportBatchWriter(
 
   worker = start();
   return {
-    write(reports, options) {
+    async write(reports, options) {
+      // The turn is asked for from a later turn of the event loop: queries the main connection
+      // runs back to back (a command's reads, then its transaction) go on before the next batch
+      // rather than each waiting for one (the report queue sends a batch as the last resolves).
+      await new Promise<void>((resolve) => setImmediate(resolve));
       return turns.run(
         () =>
           new Promise<Map<string, TargetAttempt | null>>((resolve, reject) => {
