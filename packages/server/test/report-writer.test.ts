@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { isLockgateError } from '@lockgate/core';
 import type { TargetAttempt } from '@lockgate/core';
 import { sql } from 'kysely';
@@ -157,6 +158,26 @@ describe('the SQLite report writer (its own thread and connection)', () => {
     await batches;
     expect(new Set(seen).size).toBe(1);
     expect(await count()).toBe(5);
+  });
+
+  it('fails a batch whose thread cannot write, and never leaves the file held', async () => {
+    const opened = database.database.sqlite;
+    if (opened === undefined) throw new Error('a SQLite database has its file and turns');
+    // a thread that cannot open its file stops: each batch sent to it is refused, not lost
+    const broken = await startReportBatchWriter(database.database.db, {
+      path: join(database.dataDir, 'missing', 'lockgate.db'),
+      turns: opened.turns,
+    });
+    try {
+      await expect(broken.write([report('t1')], { previous: false })).rejects.toThrow();
+      await expect(broken.write([report('t2')], { previous: false })).rejects.toThrow();
+    } finally {
+      await broken.close();
+    }
+    // the turns it took were given back: the main connection and the working writer go on
+    expect(await count()).toBe(0);
+    await writer.write([report('t3')], { previous: false });
+    expect(await count()).toBe(1);
   });
 
   it('refuses writes once closed', async () => {

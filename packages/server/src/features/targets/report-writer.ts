@@ -91,7 +91,9 @@ export async function startReportBatchWriter(
       }
     });
     const stopped = (error: Error): void => {
-      if (worker === started) worker = null;
+      // Its 'exit' follows its 'error': by then a later thread may hold batches of its own.
+      if (worker !== started && worker !== null) return;
+      worker = null;
       failAll(error);
     };
     started.on('error', (error: Error) => stopped(error));
