@@ -8,12 +8,7 @@ import type { ServerConfig } from '../config.ts';
 import { migrationProvider } from './migrations/index.ts';
 import type { Database } from './schema.ts';
 import { storableTextPlugin } from './storable-text.ts';
-import {
-  configureSqlite,
-  createSqliteDialect,
-  SQLITE_BUSY_TIMEOUT_MS,
-  SqliteTurns,
-} from './sqlite-dialect.ts';
+import { openSqliteFile, sqliteKysely, SqliteTurns } from './sqlite-dialect.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -68,24 +63,15 @@ async function connect(
   }
   await mkdir(dirname(database.path), { recursive: true, mode: 0o700 });
   await makeSqliteFilesPrivate(database.path);
-  // Loaded on demand: PostgreSQL deployments never load node:sqlite (nor see its warning).
-  const { DatabaseSync } = await import('node:sqlite');
-  const sqlite = new DatabaseSync(database.path, {
-    timeout: SQLITE_BUSY_TIMEOUT_MS,
-    enableForeignKeyConstraints: true,
-  });
+  const sqlite = await openSqliteFile(database.path);
   try {
-    configureSqlite(sqlite);
     await makeSqliteFilesPrivate(database.path);
   } catch (error) {
     sqlite.close();
     throw error;
   }
   const turns = new SqliteTurns();
-  const db = new Kysely<Database>({
-    dialect: createSqliteDialect(sqlite, turns),
-    plugins: [storableTextPlugin],
-  });
+  const db = sqliteKysely(sqlite, turns);
   return { db, dialect: 'sqlite', turns };
 }
 

@@ -1,4 +1,4 @@
-import { CompiledQuery, SqliteDialect, SqliteDriver } from 'kysely';
+import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver } from 'kysely';
 import type {
   DatabaseConnection,
   Driver,
@@ -7,6 +7,8 @@ import type {
   SqliteStatement,
 } from 'kysely';
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import type { Database } from './schema.ts';
+import { storableTextPlugin } from './storable-text.ts';
 
 /** How long a statement waits for another process's write lock before SQLITE_BUSY. */
 export const SQLITE_BUSY_TIMEOUT_MS = 5000;
@@ -23,6 +25,33 @@ export function configureSqlite(database: DatabaseSync): void {
   database.exec('PRAGMA synchronous = FULL');
   database.exec('PRAGMA foreign_keys = ON');
   database.exec(`PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+}
+
+/**
+ * Opens a connection to the SQLite file with `configureSqlite`'s pragmas (closed again when they
+ * fail). `node:sqlite` is loaded here, on demand: PostgreSQL deployments never load it.
+ */
+export async function openSqliteFile(path: string): Promise<DatabaseSync> {
+  const { DatabaseSync } = await import('node:sqlite');
+  const database = new DatabaseSync(path, {
+    timeout: SQLITE_BUSY_TIMEOUT_MS,
+    enableForeignKeyConstraints: true,
+  });
+  try {
+    configureSqlite(database);
+  } catch (error) {
+    database.close();
+    throw error;
+  }
+  return database;
+}
+
+/** Kysely over a connection `openSqliteFile` opened, as every Lockgate connection runs. */
+export function sqliteKysely(database: DatabaseSync, turns?: SqliteTurns): Kysely<Database> {
+  return new Kysely<Database>({
+    dialect: createSqliteDialect(database, turns),
+    plugins: [storableTextPlugin],
+  });
 }
 
 /**

@@ -10,15 +10,8 @@
  *   does by default, and every few seconds while reports do not flow.
  */
 import { isLockgateError } from '@lockgate/core';
-import { Kysely } from 'kysely';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Database } from '../../db/schema.ts';
-import {
-  configureSqlite,
-  createSqliteDialect,
-  SQLITE_BUSY_TIMEOUT_MS,
-} from '../../db/sqlite-dialect.ts';
-import { storableTextPlugin } from '../../db/storable-text.ts';
+import { openSqliteFile, sqliteKysely } from '../../db/sqlite-dialect.ts';
 import { silenceSqliteExperimentalWarning } from '../../warnings.ts';
 import { writeReportBatch } from './report-batch-write.ts';
 import type { ReportWriterReply, ReportWriterRequest } from './report-writer.ts';
@@ -32,16 +25,8 @@ const { path } = workerData as { path: string };
 // The server's process drops node:sqlite's ExperimentalWarning (cli main.ts); so does this thread.
 silenceSqliteExperimentalWarning(process);
 
-const { DatabaseSync } = await import('node:sqlite');
-const sqlite = new DatabaseSync(path, {
-  timeout: SQLITE_BUSY_TIMEOUT_MS,
-  enableForeignKeyConstraints: true,
-});
-configureSqlite(sqlite);
-const db = new Kysely<Database>({
-  dialect: createSqliteDialect(sqlite),
-  plugins: [storableTextPlugin],
-});
+const sqlite = await openSqliteFile(path);
+const db = sqliteKysely(sqlite);
 
 const checkpoint = setInterval(() => {
   sqlite.exec('PRAGMA wal_checkpoint(PASSIVE)');
