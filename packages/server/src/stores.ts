@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
 import { pingDatabase } from './db/database.ts';
 import type { Database } from './db/schema.ts';
+import { createStatements } from './db/statement-parts.ts';
+import type { Statements } from './db/statement-parts.ts';
 import { createBuildStore } from './features/builds/index.ts';
 import type { BuildStore } from './features/builds/index.ts';
 import { createChannelStore } from './features/channels/index.ts';
@@ -67,6 +69,11 @@ export interface StoreMap {
   readonly replays: ReplayStore;
   /** per-minute events of service level indicators, for the error budget policy */
   readonly slo: SloStore;
+  /**
+   * Runs the parts stores hand out (`…Part`, `…Parts`) together: one statement on PostgreSQL,
+   * one after another on SQLite (db/statement-parts.ts).
+   */
+  readonly statements: Statements;
 }
 
 /**
@@ -119,6 +126,7 @@ export function createStores(db: Kysely<Database>, options: StoresOptions = {}):
     contexts: createDecisionContextStore(db),
     replays: createReplayStore(db),
     slo: createSloStore(db),
+    statements: createStatements(db),
     transaction: (fn) =>
       db.isTransaction ? fn(stores) : db.transaction().execute((trx) => fn(createStores(trx))),
     ping: () => pingDatabase(db),

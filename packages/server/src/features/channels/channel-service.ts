@@ -45,6 +45,7 @@ type UsedStores = StoresOf<
   | 'revocations'
   | 'serverKeys'
   | 'webhooks'
+  | 'statements'
 >;
 
 export const DEFAULT_PLAN = 'canary';

@@ -34,6 +34,7 @@ type UsedStores = StoresOf<
   | 'targets'
   | 'trust'
   | 'webhooks'
+  | 'statements'
 >;
 
 /** Target reports older than this are deleted by the controller, unless a live release reads them. */

@@ -51,8 +51,10 @@ import type {
 } from '@lockgate/core';
 import type { StoresOf } from '../../stores.ts';
 import { channelMissing, indexPins } from '../channels/public.ts';
-import { logDecisionRecords } from '../log/public.ts';
-import { enqueueWebhookEvents } from '../webhooks/public.ts';
+import { logAppendOf } from '../log/public.ts';
+import { contextListDigests } from '../replays/public.ts';
+import { loadLogKey, logSigningKeyOf, TRANSPARENCY_LOG_KEY_USE } from '../server-keys/public.ts';
+import { webhookDeliveriesOf } from '../webhooks/public.ts';
 import type {
   ChannelKey,
   SignedIndex,
@@ -77,11 +79,14 @@ type UsedStores = StoresOf<
   | 'packs'
   | 'revocations'
   | 'serverKeys'
+  | 'statements'
   | 'webhooks'
 >;
 
 /** What recording a decision writes: the chain, its context, its log leaf, its webhook events. */
-export type RecordStores = StoresOf<'contexts' | 'decisions' | 'log' | 'serverKeys' | 'webhooks'>;
+export type RecordStores = StoresOf<
+  'contexts' | 'decisions' | 'log' | 'serverKeys' | 'statements' | 'webhooks'
+>;
 
 export interface RoadOptions {
   now: Date;
@@ -123,11 +128,7 @@ export async function recordDecisions(
   drafts: readonly DecisionRecordDraft[],
   decided: { context?: ReleaseContext | undefined } = {},
 ): Promise<DecisionRecord[]> {
-  const first = drafts[0];
-  if (decided.context !== undefined && first !== undefined) {
-    await tx.contexts.put(decided.context, first.at);
-  }
-  return appendDecisions(tx, drafts);
+  return appendDecisions(tx, drafts, decided.context === undefined ? [] : [decided.context]);
 }
 
 /** A known pack's facts for the channel rule (and its name and version for messages). */
@@ -401,13 +402,12 @@ async function recordCall(
   if (drafts.length === 0) return [];
   const digest = channelCallDigest(call);
   const stamped = stampChannelCall(drafts, digest);
-  if (stamped.some((draft, i) => draft !== drafts[i])) {
-    await tx.contexts.put(call, stamped[0]?.at ?? call.now);
-  }
-  return recordDecisions(
+  const contexts: unknown[] = stamped.some((draft, i) => draft !== drafts[i]) ? [call] : [];
+  if (options.context !== undefined) contexts.push(options.context);
+  return appendDecisions(
     tx,
     stamped.map((draft) => withHolder(draft, options)),
-    { context: options.context },
+    contexts,
   );
 }
 
@@ -442,16 +442,30 @@ function rowOf(
 }
 
 /**
- * Appends records to the log inside the caller's transaction: locks the chain head, links each
- * record to the previous one and moves the head. Inputs are normalized to plain JSON first, so
- * the stored record hashes to the same digest when read back.
+ * Appends records to the log inside the caller's transaction, with the contexts they name
+ * (content-addressed): locks the chain head, links each record to the previous one and moves the
+ * head; logs each record in the transparency log and queues the webhook deliveries they announce
+ * (an outbox written in the same transaction). Inputs are normalized to plain JSON first, so the
+ * stored record hashes to the same digest when read back.
+ *
+ * Three statements on PostgreSQL whatever the records (ADR 0024): the chain head's lock; the
+ * reads that need it held (the log head, locked too, the log key, the webhook subscriptions, which
+ * of the contexts' lists are stored); then every write as one statement.
  */
 export async function appendDecisions(
   tx: RecordStores,
   drafts: readonly DecisionRecordDraft[],
+  contexts: readonly unknown[] = [],
 ): Promise<DecisionRecord[]> {
-  if (drafts.length === 0) return [];
+  const first = drafts[0];
+  if (first === undefined) return [];
   const head = await tx.decisions.lockHead();
+  const [logHead, logKeyRow, webhooks, storedLists] = await tx.statements.read([
+    tx.log.lockHeadPart(),
+    tx.serverKeys.findByUsePart(TRANSPARENCY_LOG_KEY_USE),
+    tx.webhooks.listPart(),
+    tx.contexts.storedPart(contexts.flatMap(contextListDigests)),
+  ]);
   let { lastSeq, lastDigest } = head;
   const records: DecisionRecord[] = [];
   for (const draft of drafts) {
@@ -471,12 +485,16 @@ export async function appendDecisions(
     lastSeq = record.seq;
     lastDigest = record.digest;
   }
-  await tx.decisions.insertMany(records);
-  await tx.decisions.setHead({ lastSeq, lastDigest });
-  // Every record is signed as an in-toto statement and appended to the transparency log.
-  await logDecisionRecords(tx, records);
-  // Notifications leave through an outbox written in the same transaction (webhooks feature).
-  await enqueueWebhookEvents(tx, records);
+  // The log key is made on the first record ever (another statement, once per database).
+  const logKey = logKeyRow === null ? await loadLogKey(tx, first.at) : logSigningKeyOf(logKeyRow);
+  const logged = await logAppendOf(tx, records, logHead, logKey);
+  await tx.statements.write([
+    ...contexts.flatMap((context) => tx.contexts.putParts(context, first.at, storedLists).parts),
+    ...tx.decisions.insertParts(records),
+    tx.decisions.setHeadPart({ lastSeq, lastDigest }),
+    ...(logged === null ? [] : tx.log.appendParts(logged.entries, logged.nodes, logged.head)),
+    ...tx.webhooks.enqueueParts(webhookDeliveriesOf(webhooks, records)),
+  ]);
   return records;
 }
 

@@ -2,6 +2,8 @@ import { sql } from 'kysely';
 import type { ReplayRecord } from '@lockgate/core';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, DecisionRecordsTable } from '../../db/schema.ts';
+import { createStatements, rawPart } from '../../db/statement-parts.ts';
+import type { WritePart } from '../../db/statement-parts.ts';
 
 /**
  * One entry of the decision log, as stored and as the API shows it: the record core replays
@@ -39,6 +41,9 @@ export interface DecisionStore {
   insert(record: DecisionRecord): Promise<void>;
   /** Inserts records in order, many rows a statement. */
   insertMany(records: readonly DecisionRecord[]): Promise<void>;
+  /** `insertMany` and `setHead` as parts of a write (`Statements.write`). */
+  insertParts(records: readonly DecisionRecord[]): WritePart[];
+  setHeadPart(head: ChainHead): WritePart;
   /** In chain order, or newest first. */
   list(query: DecisionListQuery): Promise<DecisionRecord[]>;
 }
@@ -93,6 +98,29 @@ const INSERT_COLUMNS = [
 ] as const satisfies readonly (keyof ReturnType<typeof rowOf>)[];
 
 export function createDecisionStore(db: Kysely<Database>): DecisionStore {
+  const setHeadPart = (head: ChainHead): WritePart =>
+    db
+      .updateTable('decision_chain')
+      .set({ last_seq: head.lastSeq, last_digest: head.lastDigest })
+      .where('id', '=', 1);
+
+  const insertParts = (records: readonly DecisionRecord[]): WritePart[] => {
+    // A plain multi-row statement: the query builder's per-value work costs more than the
+    // insert itself for a batch of records (bench/log-append.bench.ts).
+    const parts: WritePart[] = [];
+    for (let i = 0; i < records.length; i += ROWS_PER_INSERT) {
+      const rows = records.slice(i, i + ROWS_PER_INSERT).map((record) => {
+        const row = rowOf(record);
+        return sql`(${sql.join(INSERT_COLUMNS.map((column) => row[column]))})`;
+      });
+      const columns = sql.join(INSERT_COLUMNS.map((column) => sql.ref(column)));
+      parts.push(
+        rawPart(db, sql`insert into decision_records (${columns}) values ${sql.join(rows)}`),
+      );
+    }
+    return parts;
+  };
+
   return {
     async lockHead() {
       const row = await db
@@ -105,30 +133,20 @@ export function createDecisionStore(db: Kysely<Database>): DecisionStore {
     },
 
     async setHead(head) {
-      await db
-        .updateTable('decision_chain')
-        .set({ last_seq: head.lastSeq, last_digest: head.lastDigest })
-        .where('id', '=', 1)
-        .execute();
+      await db.executeQuery(setHeadPart(head).compile());
     },
+
+    setHeadPart,
 
     async insert(record) {
       await db.insertInto('decision_records').values(rowOf(record)).execute();
     },
 
     async insertMany(records) {
-      // A plain multi-row statement: the query builder's per-value work costs more than the
-      // insert itself for a batch of records (bench/log-append.bench.ts).
-      for (let i = 0; i < records.length; i += ROWS_PER_INSERT) {
-        const rows = records.slice(i, i + ROWS_PER_INSERT).map((record) => {
-          const row = rowOf(record);
-          return sql`(${sql.join(INSERT_COLUMNS.map((column) => row[column]))})`;
-        });
-        await sql`insert into decision_records (${sql.join(
-          INSERT_COLUMNS.map((column) => sql.ref(column)),
-        )}) values ${sql.join(rows)}`.execute(db);
-      }
+      await createStatements(db).write(insertParts(records));
     },
+
+    insertParts,
 
     async list({ afterSeq, release, limit, newestFirst }) {
       let query = db.selectFrom('decision_records').selectAll();

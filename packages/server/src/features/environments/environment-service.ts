@@ -13,7 +13,7 @@ import type { StoredEnvironment, StoredFreezeWindow } from './environment-store.
 
 /** The stores this module uses, and no others. */
 type UsedStores = StoresOf<
-  'contexts' | 'decisions' | 'environments' | 'log' | 'serverKeys' | 'webhooks'
+  'contexts' | 'decisions' | 'environments' | 'log' | 'serverKeys' | 'webhooks' | 'statements'
 >;
 
 export interface EnvironmentView {

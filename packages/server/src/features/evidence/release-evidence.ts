@@ -27,7 +27,7 @@ import type { DecisionRecord } from '../decisions/public.ts';
 
 /** The stores this module uses, and no others. */
 type UsedStores = StoresOf<
-  'contexts' | 'decisions' | 'log' | 'serverKeys' | 'targets' | 'webhooks'
+  'contexts' | 'decisions' | 'log' | 'serverKeys' | 'targets' | 'webhooks' | 'statements'
 >;
 
 const PAGE = 1000;

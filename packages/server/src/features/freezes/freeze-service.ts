@@ -29,7 +29,7 @@ import type { StoredFreezeWindow } from '../environments/public.ts';
 
 /** The stores this module uses, and no others. */
 type UsedStores = StoresOf<
-  'contexts' | 'decisions' | 'environments' | 'log' | 'serverKeys' | 'webhooks'
+  'contexts' | 'decisions' | 'environments' | 'log' | 'serverKeys' | 'webhooks' | 'statements'
 >;
 
 /** A stop-the-line freeze without `until` lasts until lifted. */

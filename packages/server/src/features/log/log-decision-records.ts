@@ -1,19 +1,27 @@
 import { appendLeaf, decisionStatement, isDigest, logEntryOf } from '@lockgate/core';
-import type { DecisionSubjects, NewNode } from '@lockgate/core';
+import type { CompactRange, DecisionSubjects, NewNode } from '@lockgate/core';
 import type { Stores } from '../../stores.ts';
 import type { DecisionRecord } from '../decisions/public.ts';
 import { loadLogKey } from '../server-keys/public.ts';
+import type { LogSigningKey } from '../server-keys/public.ts';
 import type { StoredLogEntry } from './log-store.ts';
 
 /** How many older records a catch-up reads per query. */
 const CATCH_UP_PAGE = 1000;
 
+/** What appending records to the log writes (`LogStore.append` / `appendParts`). */
+export interface LogAppend {
+  entries: StoredLogEntry[];
+  nodes: NewNode[];
+  head: CompactRange;
+}
+
 /**
  * Appends decision records to the transparency log in the caller's transaction: each record
  * becomes an in-toto Statement in a DSSE envelope signed by the log key, leaf seq - 1 of the
- * tree. Records the log does not hold yet from before (a database older than the log) are
- * logged first, so leaf i is always record i + 1. Call it with the records just appended to
- * the decision chain, in seq order, while the chain head is locked.
+ * tree. Call it with the records just appended to the decision chain, in seq order, while the
+ * chain head is locked. (The record step reads the head and key with its other reads and writes
+ * `logAppendOf`'s rows with its other writes: commit-road.ts.)
  */
 export async function logDecisionRecords(
   tx: Pick<Stores, 'log' | 'serverKeys' | 'decisions'>,
@@ -22,8 +30,24 @@ export async function logDecisionRecords(
   const first = records[0];
   if (first === undefined) return;
   const key = await loadLogKey(tx, first.at);
-  let head = await tx.log.lockHead();
-  if (head.size >= first.seq) return; // already logged (a retried call)
+  const append = await logAppendOf(tx, records, await tx.log.lockHead(), key);
+  if (append !== null) await tx.log.append(append.entries, append.nodes, append.head);
+}
+
+/**
+ * The rows that append `records` to the log whose head (locked by the caller) is `head`, or null
+ * when they are logged already (a retried call). Records the log does not hold yet from before
+ * (a database older than the log) are logged first, read in pages, so leaf i is always record
+ * i + 1.
+ */
+export async function logAppendOf(
+  tx: Pick<Stores, 'decisions'>,
+  records: readonly DecisionRecord[],
+  head: CompactRange,
+  key: LogSigningKey,
+): Promise<LogAppend | null> {
+  const first = records[0];
+  if (first === undefined || head.size >= first.seq) return null;
   const pending: DecisionRecord[] = [];
   while (head.size + pending.length < first.seq - 1) {
     const older = await tx.decisions.list({
@@ -36,17 +60,18 @@ export async function logDecisionRecords(
   pending.push(...records);
   const entries: StoredLogEntry[] = [];
   const nodes: NewNode[] = [];
+  let range = head;
   for (const record of pending) {
-    if (record.seq !== head.size + 1) {
-      throw new Error(`Decision record ${record.seq} is not the next log leaf ${head.size + 1}`);
+    if (record.seq !== range.size + 1) {
+      throw new Error(`Decision record ${record.seq} is not the next log leaf ${range.size + 1}`);
     }
     const entry = logEntryOf(decisionStatement({ ...record }, subjectsOf(record)), key);
-    const next = appendLeaf(head, entry.leafHash);
-    head = next.range;
+    const next = appendLeaf(range, entry.leafHash);
+    range = next.range;
     nodes.push(...next.created);
     entries.push({ seq: record.seq, leafHash: entry.leafHash, envelope: entry.envelope });
   }
-  await tx.log.append(entries, nodes, head);
+  return { entries, nodes, head: range };
 }
 
 /** The packs and channel indexes a record's inputs name by digest (top level or `.digest`). */

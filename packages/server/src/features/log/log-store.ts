@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { CompactRange, DsseEnvelope, NewNode, NodeRef } from '@lockgate/core';
 import type { Database } from '../../db/schema.ts';
+import { createStatements } from '../../db/statement-parts.ts';
+import type { ReadPart, WritePart } from '../../db/statement-parts.ts';
 
 /** One leaf of the log: seq = leaf index + 1 = the decision record's seq. */
 export interface StoredLogEntry {
@@ -29,6 +31,8 @@ export interface StoredCosignature {
 export interface LogStore {
   /** Reads the head and locks it until the transaction ends (appends are serial). */
   lockHead(): Promise<CompactRange>;
+  /** `lockHead` as a part of a read (`Statements.read`). */
+  lockHeadPart(): ReadPart<CompactRange>;
   /** Reads the head without locking. */
   head(): Promise<CompactRange>;
   /** Inserts entries and the subtree hashes they completed, and moves the head. */
@@ -37,6 +41,12 @@ export interface LogStore {
     nodes: readonly NewNode[],
     head: CompactRange,
   ): Promise<void>;
+  /** `append` as parts of a write (`Statements.write`). */
+  appendParts(
+    entries: readonly StoredLogEntry[],
+    nodes: readonly NewNode[],
+    head: CompactRange,
+  ): WritePart[];
   entry(seq: number): Promise<StoredLogEntry | null>;
   /** Entries with seq > afterSeq in order. */
   entries(afterSeq: number, limit: number): Promise<StoredLogEntry[]>;
@@ -71,16 +81,63 @@ export function createLogStore(db: Kysely<Database>): LogStore {
     return { size, nodes: levels.map((level, i) => ({ level, hash: unb64(hashes[i] as string) })) };
   };
 
+  const lockHeadPart = (): ReadPart<CompactRange> => ({
+    query: db
+      .updateTable('log_head')
+      .set((eb) => ({ id: eb.ref('id') }))
+      .where('id', '=', 1)
+      .returning(['size', 'range_json']),
+    decode: (rows) => {
+      const row = rows[0];
+      if (row === undefined) throw new Error('The log head row is missing');
+      return readHead(row as { size: number | string; range_json: string });
+    },
+  });
+
+  const appendParts = (
+    entries: readonly StoredLogEntry[],
+    nodes: readonly NewNode[],
+    head: CompactRange,
+  ): WritePart[] => {
+    const parts: WritePart[] = [];
+    for (let i = 0; i < entries.length; i += ROWS_PER_INSERT) {
+      parts.push(
+        db.insertInto('log_entries').values(
+          entries.slice(i, i + ROWS_PER_INSERT).map((entry) => ({
+            seq: entry.seq,
+            leaf_hash: b64(entry.leafHash),
+            envelope_json: JSON.stringify(entry.envelope),
+          })),
+        ),
+      );
+    }
+    for (let i = 0; i < nodes.length; i += ROWS_PER_INSERT) {
+      parts.push(
+        db.insertInto('log_nodes').values(
+          nodes.slice(i, i + ROWS_PER_INSERT).map((node) => ({
+            level: node.level,
+            idx: node.index,
+            hash: b64(node.hash),
+          })),
+        ),
+      );
+    }
+    parts.push(
+      db
+        .updateTable('log_head')
+        .set({ size: head.size, range_json: JSON.stringify(head.nodes.map((n) => b64(n.hash))) })
+        .where('id', '=', 1),
+    );
+    return parts;
+  };
+
   return {
     async lockHead() {
-      const row = await db
-        .updateTable('log_head')
-        .set((eb) => ({ id: eb.ref('id') }))
-        .where('id', '=', 1)
-        .returning(['size', 'range_json'])
-        .executeTakeFirstOrThrow();
-      return readHead(row);
+      const [head] = await createStatements(db).read([lockHeadPart()]);
+      return head;
     },
+
+    lockHeadPart,
 
     async head() {
       const row = await db
@@ -92,36 +149,10 @@ export function createLogStore(db: Kysely<Database>): LogStore {
     },
 
     async append(entries, nodes, head) {
-      for (let i = 0; i < entries.length; i += ROWS_PER_INSERT) {
-        await db
-          .insertInto('log_entries')
-          .values(
-            entries.slice(i, i + ROWS_PER_INSERT).map((entry) => ({
-              seq: entry.seq,
-              leaf_hash: b64(entry.leafHash),
-              envelope_json: JSON.stringify(entry.envelope),
-            })),
-          )
-          .execute();
-      }
-      for (let i = 0; i < nodes.length; i += ROWS_PER_INSERT) {
-        await db
-          .insertInto('log_nodes')
-          .values(
-            nodes.slice(i, i + ROWS_PER_INSERT).map((node) => ({
-              level: node.level,
-              idx: node.index,
-              hash: b64(node.hash),
-            })),
-          )
-          .execute();
-      }
-      await db
-        .updateTable('log_head')
-        .set({ size: head.size, range_json: JSON.stringify(head.nodes.map((n) => b64(n.hash))) })
-        .where('id', '=', 1)
-        .execute();
+      await createStatements(db).write(appendParts(entries, nodes, head));
     },
+
+    appendParts,
 
     async entry(seq) {
       const row = await db

@@ -20,6 +20,7 @@ type UsedStores = StoresOf<
   | 'serverKeys'
   | 'targets'
   | 'webhooks'
+  | 'statements'
 >;
 
 export interface ReleaseChangeOptions {

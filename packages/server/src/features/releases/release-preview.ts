@@ -50,6 +50,7 @@ type UsedStores = StoresOf<
   | 'targets'
   | 'trust'
   | 'webhooks'
+  | 'statements'
 >;
 
 /** How long the previewed pin lasts: only whether it is unexpired now matters to the preview. */

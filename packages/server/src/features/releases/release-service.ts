@@ -41,6 +41,7 @@ type UsedStores = StoresOf<
   | 'targets'
   | 'trust'
   | 'webhooks'
+  | 'statements'
 >;
 
 export interface CurrentStage {

@@ -23,6 +23,8 @@ import {
 } from '@lockgate/core';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
+import { createStatements } from '../../db/statement-parts.ts';
+import type { ReadPart, WritePart } from '../../db/statement-parts.ts';
 
 /** How a context body is stored: brotli, then base64. */
 export const CONTEXT_ENCODING = 'br+base64';
@@ -49,6 +51,16 @@ export interface DecisionContextStore {
    */
   put(context: unknown, storedAt: string): Promise<string>;
   /**
+   * `put` in two parts: which of these digests (`contextListDigests`) are stored, a part of a
+   * read (`Statements.read`), then the rows of the context not among them, parts of a write.
+   */
+  storedPart(digests: readonly string[]): ReadPart<Set<string>>;
+  putParts(
+    context: unknown,
+    storedAt: string,
+    stored: ReadonlySet<string>,
+  ): { digest: string; parts: WritePart[] };
+  /**
    * The context stored under `digest`, or null; a head comes back joined with its lists
    * (`intact: false`, and the head as stored, when a list is missing or changed).
    */
@@ -71,6 +83,13 @@ export function encodeDecisionContext(context: unknown): {
   return { digest: digestOf(bytes), body: compressed.toString('base64'), size: bytes.length };
 }
 
+/** The digests of a release context's lists, which `put` may find stored already; else none. */
+export function contextListDigests(context: unknown): string[] {
+  if (!hasContextLists(context)) return [];
+  const head = contextHead(context);
+  return CONTEXT_LISTS.map((name) => head[name].digest);
+}
+
 interface ReadRow {
   digest: string;
   value: unknown;
@@ -82,11 +101,11 @@ interface ReadRow {
 
 export function createDecisionContextStore(db: Kysely<Database>): DecisionContextStore {
   /** One statement for all of them (a context's head and its lists: one round trip). */
-  const insert = async (
+  const insertPart = (
     encoded: readonly { digest: string; body: string; size: number }[],
     storedAt: string,
-  ): Promise<void> => {
-    await db
+  ): WritePart =>
+    db
       .insertInto('decision_contexts')
       .values(
         encoded.map((one) => ({
@@ -97,8 +116,36 @@ export function createDecisionContextStore(db: Kysely<Database>): DecisionContex
           stored_at: storedAt,
         })),
       )
-      .onConflict((conflict) => conflict.column('digest').doNothing())
-      .execute();
+      .onConflict((conflict) => conflict.column('digest').doNothing());
+
+  const storedPart = (digests: readonly string[]): ReadPart<Set<string>> => ({
+    query: db
+      .selectFrom('decision_contexts')
+      .select('digest')
+      // a digest no row has when there is nothing to look for (`in ()` is not SQL)
+      .where('digest', 'in', digests.length === 0 ? [''] : digests),
+    decode: (rows) => new Set(rows.map((row) => String(row.digest))),
+  });
+
+  const putParts = (
+    context: unknown,
+    storedAt: string,
+    stored: ReadonlySet<string>,
+  ): { digest: string; parts: WritePart[] } => {
+    if (!hasContextLists(context)) {
+      const encoded = encodeDecisionContext(context);
+      return { digest: encoded.digest, parts: [insertPart([encoded], storedAt)] };
+    }
+    const head = contextHead(context);
+    const written = new Set(stored);
+    const rows: ReturnType<typeof encodeDecisionContext>[] = [];
+    for (const name of CONTEXT_LISTS) {
+      if (written.has(head[name].digest)) continue;
+      rows.push(encodeDecisionContext(context[name]));
+      written.add(head[name].digest);
+    }
+    const encoded = encodeDecisionContext(head);
+    return { digest: encoded.digest, parts: [insertPart([...rows, encoded], storedAt)] };
   };
 
   const read = async (digest: string): Promise<ReadRow | null> => {
@@ -122,36 +169,17 @@ export function createDecisionContextStore(db: Kysely<Database>): DecisionContex
 
   return {
     async put(context, storedAt) {
-      if (!hasContextLists(context)) {
-        const encoded = encodeDecisionContext(context);
-        await insert([encoded], storedAt);
-        return encoded.digest;
-      }
-      const head = contextHead(context);
-      const refs = CONTEXT_LISTS.map((name) => ({ name, digest: head[name].digest }));
-      const stored = new Set(
-        (
-          await db
-            .selectFrom('decision_contexts')
-            .select('digest')
-            .where(
-              'digest',
-              'in',
-              refs.map((ref) => ref.digest),
-            )
-            .execute()
-        ).map((row) => row.digest),
-      );
-      const rows: ReturnType<typeof encodeDecisionContext>[] = [];
-      for (const { name, digest } of refs) {
-        if (stored.has(digest)) continue;
-        rows.push(encodeDecisionContext(context[name]));
-        stored.add(digest);
-      }
-      const encoded = encodeDecisionContext(head);
-      await insert([...rows, encoded], storedAt);
-      return encoded.digest;
+      const statements = createStatements(db);
+      const digests = contextListDigests(context);
+      const [stored] =
+        digests.length === 0 ? [new Set<string>()] : await statements.read([storedPart(digests)]);
+      const { digest, parts } = putParts(context, storedAt, stored);
+      await statements.write(parts);
+      return digest;
     },
+
+    storedPart,
+    putParts,
 
     async get(digest) {
       const row = await read(digest);

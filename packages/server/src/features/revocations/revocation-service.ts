@@ -16,6 +16,7 @@ type UsedStores = StoresOf<
   | 'revocations'
   | 'serverKeys'
   | 'webhooks'
+  | 'statements'
 >;
 
 export interface RevocationView {

@@ -3,6 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import { noteVerifierOf, parsePrivateKey, verifierKeyString } from '@lockgate/core';
 import type { NoteVerifier } from '@lockgate/core';
 import type { Stores } from '../../stores.ts';
+import type { StoredServerKey } from './server-key-store.ts';
 
 /** The use of the key that signs log entries (DSSE) and checkpoints (signed notes). */
 export const TRANSPARENCY_LOG_KEY_USE = 'transparency-log';
@@ -52,6 +53,11 @@ export async function loadLogKey(
     stored = await stores.serverKeys.findByUse(TRANSPARENCY_LOG_KEY_USE);
     if (stored === null) throw new Error('The transparency-log key vanished after it was stored');
   }
+  return logSigningKeyOf(stored);
+}
+
+/** The log key of its stored row (parsed once per process, cached by its PEM). */
+export function logSigningKeyOf(stored: StoredServerKey): LogSigningKey {
   const cached = parsed.get(stored.privateKeyPem);
   if (cached !== undefined) return cached;
   const { key, publicKey } = parsePrivateKey(stored.privateKeyPem);

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, ServerKeysTable } from '../../db/schema.ts';
+import type { ReadPart } from '../../db/statement-parts.ts';
 
 /** A key the server signs with; the private half never leaves the database and the process. */
 export interface StoredServerKey {
@@ -12,6 +13,8 @@ export interface StoredServerKey {
 
 export interface ServerKeyStore {
   findByUse(use: string): Promise<StoredServerKey | null>;
+  /** `findByUse` as a part of a read (`Statements.read`). */
+  findByUsePart(use: string): ReadPart<StoredServerKey | null>;
   /** Oldest first. */
   list(): Promise<StoredServerKey[]>;
   /** Inserts unless a key for this use exists (another replica won); false then. */
@@ -20,6 +23,16 @@ export interface ServerKeyStore {
 
 export function createServerKeyStore(db: Kysely<Database>): ServerKeyStore {
   return {
+    findByUsePart(use) {
+      return {
+        query: db.selectFrom('server_keys').selectAll().where('use', '=', use),
+        decode: (rows) => {
+          const row = rows[0];
+          return row === undefined ? null : fromRow(row as Selectable<ServerKeysTable>);
+        },
+      };
+    },
+
     async findByUse(use) {
       const row = await db
         .selectFrom('server_keys')

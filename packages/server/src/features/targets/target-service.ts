@@ -31,6 +31,7 @@ type UsedStores = StoresOf<
   | 'serverKeys'
   | 'targets'
   | 'webhooks'
+  | 'statements'
 >;
 
 /** A target as the API shows it: the stored row without its bookkeeping time. */

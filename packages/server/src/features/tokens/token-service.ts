@@ -17,7 +17,9 @@ import type { TokenScope } from './token-scope.ts';
 import type { ApiToken } from './token-store.ts';
 
 /** The stores this module uses, and no others. */
-type UsedStores = StoresOf<'contexts' | 'decisions' | 'log' | 'serverKeys' | 'tokens' | 'webhooks'>;
+type UsedStores = StoresOf<
+  'contexts' | 'decisions' | 'log' | 'serverKeys' | 'tokens' | 'webhooks' | 'statements'
+>;
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
 export const ADMIN_TOKEN_NAME = 'admin';

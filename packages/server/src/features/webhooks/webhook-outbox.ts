@@ -1,26 +1,28 @@
 /**
- * The outbox side of webhooks: called inside the transaction that appends decision records, it
- * queues one delivery per (subscription, event) the records announce. It writes rows and
+ * The outbox side of webhooks: inside the transaction that appends decision records, the record
+ * step writes one delivery per (subscription, event) the records announce. It writes rows and
  * nothing else (no network), so a decision never waits on a receiver; the worker posts them.
  */
 import { randomUUID } from 'node:crypto';
 import type { DecisionRecord } from '../decisions/public.ts';
 import { eventPayload } from './webhook-body.ts';
 import { webhookEventsOf } from './webhook-events.ts';
-import type { WebhookStore, StoredDelivery, StoredWebhook } from './webhook-store.ts';
+import type { StoredDelivery, StoredWebhook } from './webhook-store.ts';
 
 /** Whether a subscription wants an event type (`*` is every type). */
 export function subscribedTo(webhook: Pick<StoredWebhook, 'events'>, type: string): boolean {
   return webhook.events.includes('*') || webhook.events.includes(type);
 }
 
-export async function enqueueWebhookEvents(
-  tx: { readonly webhooks: WebhookStore },
+/**
+ * The deliveries the records announce: one per (subscription, event), for the caller to write
+ * with the records (`WebhookStore.enqueueParts`) in the same transaction.
+ */
+export function webhookDeliveriesOf(
+  webhooks: readonly StoredWebhook[],
   records: readonly DecisionRecord[],
-): Promise<void> {
+): StoredDelivery[] {
   const events = records.flatMap(webhookEventsOf);
-  if (events.length === 0) return;
-  const webhooks = await tx.webhooks.list();
   const deliveries: StoredDelivery[] = [];
   for (const event of events) {
     const payloadJson = JSON.stringify(eventPayload(event));
@@ -42,5 +44,5 @@ export async function enqueueWebhookEvents(
       });
     }
   }
-  await tx.webhooks.enqueue(deliveries);
+  return deliveries;
 }

@@ -14,7 +14,9 @@ import { createWebhookWorker } from './webhook-worker.ts';
 import type { WebhookWorker, WebhookWorkerOptions } from './webhook-worker.ts';
 
 /** The stores this module uses, and no others. */
-type UsedStores = StoresOf<'contexts' | 'decisions' | 'log' | 'serverKeys' | 'webhooks'>;
+type UsedStores = StoresOf<
+  'contexts' | 'decisions' | 'log' | 'serverKeys' | 'webhooks' | 'statements'
+>;
 
 export interface WebhookView {
   name: string;

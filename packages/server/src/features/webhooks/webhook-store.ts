@@ -5,6 +5,7 @@ import type {
   WebhookDeliveriesTable,
   WebhookSubscriptionsTable,
 } from '../../db/schema.ts';
+import type { ReadPart, WritePart } from '../../db/statement-parts.ts';
 import type { WebhookFormat } from '@lockgate/api';
 
 export interface StoredWebhook {
@@ -66,10 +67,14 @@ export interface WebhookStore {
   find(name: string): Promise<StoredWebhook | null>;
   /** By name. */
   list(): Promise<StoredWebhook[]>;
+  /** `list` as a part of a read (`Statements.read`). */
+  listPart(): ReadPart<StoredWebhook[]>;
   /** Removes the subscription with its deliveries and attempts; false when absent. */
   delete(name: string): Promise<boolean>;
   /** Queues deliveries; one already queued for the same (subscription, event) is kept as is. */
   enqueue(deliveries: readonly StoredDelivery[]): Promise<void>;
+  /** `enqueue` as parts of a write (`Statements.write`; none for no deliveries). */
+  enqueueParts(deliveries: readonly StoredDelivery[]): WritePart[];
   /**
    * Claims up to `limit` pending deliveries due at `now` that no worker holds, until `until`,
    * oldest due first. A row is claimed by one conditional update, so two workers (replicas)
@@ -87,7 +92,39 @@ export interface WebhookStore {
   findDelivery(id: string): Promise<StoredDelivery | null>;
 }
 
+/** 13 values a row: SQLite binds at most 32,766 a statement, so stay well below. */
+const DELIVERIES_PER_INSERT = 1000;
+
 export function createWebhookStore(db: Kysely<Database>): WebhookStore {
+  const enqueueParts = (deliveries: readonly StoredDelivery[]): WritePart[] => {
+    const parts: WritePart[] = [];
+    for (let i = 0; i < deliveries.length; i += DELIVERIES_PER_INSERT) {
+      parts.push(
+        db
+          .insertInto('webhook_deliveries')
+          .values(
+            deliveries.slice(i, i + DELIVERIES_PER_INSERT).map((delivery) => ({
+              id: delivery.id,
+              subscription_id: delivery.subscriptionId,
+              event_id: delivery.eventId,
+              event_type: delivery.eventType,
+              payload_json: delivery.payloadJson,
+              status: delivery.status,
+              attempts: delivery.attempts,
+              next_attempt_at: delivery.nextAttemptAt,
+              claimed_until: null,
+              last_status_code: delivery.lastStatusCode,
+              last_error: delivery.lastError,
+              created_at: delivery.createdAt,
+              finished_at: delivery.finishedAt,
+            })),
+          )
+          .onConflict((conflict) => conflict.columns(['subscription_id', 'event_id']).doNothing()),
+      );
+    }
+    return parts;
+  };
+
   return {
     async insert(webhook) {
       const result = await db
@@ -125,6 +162,14 @@ export function createWebhookStore(db: Kysely<Database>): WebhookStore {
       return rows.map(webhookFromRow);
     },
 
+    listPart() {
+      return {
+        query: db.selectFrom('webhook_subscriptions').selectAll().orderBy('name'),
+        decode: (rows) =>
+          rows.map((row) => webhookFromRow(row as Selectable<WebhookSubscriptionsTable>)),
+      };
+    },
+
     async delete(name) {
       const found = await db
         .selectFrom('webhook_subscriptions')
@@ -148,29 +193,10 @@ export function createWebhookStore(db: Kysely<Database>): WebhookStore {
     },
 
     async enqueue(deliveries) {
-      if (deliveries.length === 0) return;
-      await db
-        .insertInto('webhook_deliveries')
-        .values(
-          deliveries.map((delivery) => ({
-            id: delivery.id,
-            subscription_id: delivery.subscriptionId,
-            event_id: delivery.eventId,
-            event_type: delivery.eventType,
-            payload_json: delivery.payloadJson,
-            status: delivery.status,
-            attempts: delivery.attempts,
-            next_attempt_at: delivery.nextAttemptAt,
-            claimed_until: null,
-            last_status_code: delivery.lastStatusCode,
-            last_error: delivery.lastError,
-            created_at: delivery.createdAt,
-            finished_at: delivery.finishedAt,
-          })),
-        )
-        .onConflict((conflict) => conflict.columns(['subscription_id', 'event_id']).doNothing())
-        .execute();
+      for (const part of enqueueParts(deliveries)) await db.executeQuery(part.compile());
     },
+
+    enqueueParts,
 
     async claimDue(now, until, limit) {
       const candidates = await db
