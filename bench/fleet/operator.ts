@@ -3,7 +3,8 @@
  * simulator's event loop (tens of thousands of agents) would add its own delay to what it
  * timed. Run by scenario.ts as `node bench/fleet/operator.ts URL RELEASE_ID` with the admin
  * token in LOCKGATE_TOKEN; prints `{"pause":ms,"resume":ms}`, or `null` when the release had
- * left rolling (the pause refused: nothing changed).
+ * left rolling (the pause refused: nothing changed), with `"resume":null` when the controller
+ * ended the paused release before the resume (a gate that failed rolls a paused release back).
  */
 import { adminApi } from '../lib/lockgate-api.ts';
 
@@ -17,16 +18,23 @@ const api = adminApi(url, token);
 const reason = { reason: 'fleet simulator: command probe' };
 // The first request of a process pays for loading and compiling its HTTP client: not timed.
 await api.call('GET', `/releases/${id}`);
+/** Runs a command; false when it was refused because the release is no longer in its state. */
+async function command(kind: 'pause' | 'resume'): Promise<boolean> {
+  try {
+    await api.call('POST', `/releases/${id}/${kind}`, reason);
+    return true;
+  } catch (error) {
+    if (!String(error).includes('RELEASE_STATE_INVALID')) throw error;
+    return false;
+  }
+}
+
 const started = performance.now();
-try {
-  await api.call('POST', `/releases/${id}/pause`, reason);
-} catch (error) {
-  // A pause refused because the release left rolling changed nothing.
-  if (!String(error).includes('RELEASE_STATE_INVALID')) throw error;
+if (!(await command('pause'))) {
   process.stdout.write('null\n');
   process.exit(0);
 }
 const paused = performance.now();
-await api.call('POST', `/releases/${id}/resume`, reason);
-const timed = { pause: paused - started, resume: performance.now() - paused };
+const resumed = await command('resume');
+const timed = { pause: paused - started, resume: resumed ? performance.now() - paused : null };
 process.stdout.write(`${JSON.stringify(timed)}\n`);

@@ -57,9 +57,10 @@ export interface StepResult {
   counts: Map<string | null, number>;
   /**
    * with `probeCommands`: how long the operator's pause and resume took while the release
-   * rolled (null when it left rolling before the pause was taken)
+   * rolled (null when it left rolling before the pause was taken; `resume` null when the
+   * controller ended the paused release first)
    */
-  commandMs: { pause: number; resume: number } | null;
+  commandMs: { pause: number; resume: number | null } | null;
 }
 
 export interface ScenarioResult {
@@ -205,16 +206,17 @@ const FINAL_STATES = new Set(['completed', 'rolled_back', 'aborted', 'failed']);
 /**
  * An operator's pause and resume of a rolling release, timed by a process of its own
  * (operator.ts): timed here, they would include this process's event loop delay, busy with the
- * simulated fleet. Null when the release had left rolling (the pause refused): nothing changed.
+ * simulated fleet. Null when the release had left rolling (the pause refused): nothing changed;
+ * `resume` null when the controller ended the paused release before the resume.
  */
 async function pauseAndResume(
   api: ReturnType<typeof adminApi>,
   id: string,
-): Promise<{ pause: number; resume: number } | null> {
+): Promise<{ pause: number; resume: number | null } | null> {
   const { stdout } = await run(process.execPath, [OPERATOR, api.url, id], {
     env: { ...process.env, LOCKGATE_TOKEN: api.token },
   });
-  return JSON.parse(stdout) as { pause: number; resume: number } | null;
+  return JSON.parse(stdout) as { pause: number; resume: number | null } | null;
 }
 
 /**

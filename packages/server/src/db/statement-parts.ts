@@ -52,17 +52,19 @@ export function rawPart(db: Kysely<Database>, query: RawBuilder<unknown>): Query
   return { compile: () => query.compile(db), toOperationNode: () => query.toOperationNode() };
 }
 
+/** Runs one read part alone (a store's ordinary method over its part). */
+export async function readOne<T>(db: Kysely<Database>, part: ReadPart<T>): Promise<T> {
+  return part.decode((await db.executeQuery<Record<string, unknown>>(part.query.compile())).rows);
+}
+
 export function createStatements(db: Kysely<Database>): Statements {
   const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
-
-  const rowsOf = async (part: QueryPart): Promise<Record<string, unknown>[]> =>
-    (await db.executeQuery<Record<string, unknown>>(part.compile())).rows;
 
   return {
     async read<const P extends readonly ReadPart<unknown>[]>(parts: P): Promise<Decoded<P>> {
       if (!postgres || parts.length === 1) {
         const decoded: unknown[] = [];
-        for (const part of parts) decoded.push(part.decode(await rowsOf(part.query)));
+        for (const part of parts) decoded.push(await readOne(db, part));
         return decoded as Decoded<P>;
       }
       const names = parts.map((_, i) => sql.ref(`part${i}`));

@@ -1,6 +1,8 @@
 import type { BuildRecord, BuildStatus, GateResult } from '@lockgate/core';
 import type { Kysely, Selectable } from 'kysely';
 import type { BuildsTable, Database } from '../../db/schema.ts';
+import { readOne } from '../../db/statement-parts.ts';
+import type { ReadPart } from '../../db/statement-parts.ts';
 
 export interface StoredBuild {
   record: BuildRecord;
@@ -14,6 +16,8 @@ export interface BuildListQuery {
 
 export interface BuildStore {
   find(id: string): Promise<StoredBuild | null>;
+  /** `find` as a part of a read (`Statements.read`). */
+  findPart(id: string): ReadPart<StoredBuild | null>;
   /** Newest report first. */
   list(query: BuildListQuery): Promise<StoredBuild[]>;
   /** Inserts unless a build with this id exists; false when nothing was inserted. */
@@ -23,11 +27,20 @@ export interface BuildStore {
 }
 
 export function createBuildStore(db: Kysely<Database>): BuildStore {
-  return {
-    async find(id) {
-      const row = await db.selectFrom('builds').selectAll().where('id', '=', id).executeTakeFirst();
-      return row === undefined ? null : fromRow(row);
+  const findPart = (id: string): ReadPart<StoredBuild | null> => ({
+    query: db.selectFrom('builds').selectAll().where('id', '=', id),
+    decode: (rows) => {
+      const row = rows[0];
+      return row === undefined ? null : fromRow(row as Selectable<BuildsTable>);
     },
+  });
+
+  return {
+    find(id) {
+      return readOne(db, findPart(id));
+    },
+
+    findPart,
 
     async list({ status, limit }) {
       let query = db.selectFrom('builds').selectAll();

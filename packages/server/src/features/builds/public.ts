@@ -3,3 +3,4 @@
  * of the decision road it owns. Anything not exported here is the feature's own (lint holds it).
  */
 export { buildRecordFromProvenance } from './build-record.ts';
+export type { StoredBuild } from './build-store.ts';

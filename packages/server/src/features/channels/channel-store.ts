@@ -6,6 +6,8 @@ import type {
   PinsTable,
   RollbackAuthorizationsTable,
 } from '../../db/schema.ts';
+import { readOne } from '../../db/statement-parts.ts';
+import type { ReadPart } from '../../db/statement-parts.ts';
 
 /** One channel row: its configuration, what its index holds, and the current signed index. */
 export interface StoredChannel {
@@ -89,6 +91,8 @@ export interface ChannelStore {
   indexVersions(keys: readonly ChannelKey[]): Promise<Map<string, number>>;
 
   listPins(env: string, channel: string): Promise<StoredPin[]>;
+  /** `listPins` as a part of a read (`Statements.read`). */
+  listPinsPart(env: string, channel: string): ReadPart<StoredPin[]>;
   findPin(env: string, channel: string, cohort: string): Promise<StoredPin | null>;
   /** Sets the pin of a scope, replacing the one it had. */
   upsertPin(pin: StoredPin): Promise<void>;
@@ -98,6 +102,11 @@ export interface ChannelStore {
   listExpiredPins(at: string): Promise<StoredPin[]>;
 
   listRollbackAuthorizations(env: string, channel: string): Promise<StoredRollbackAuthorization[]>;
+  /** `listRollbackAuthorizations` as a part of a read (`Statements.read`). */
+  listRollbackAuthorizationsPart(
+    env: string,
+    channel: string,
+  ): ReadPart<StoredRollbackAuthorization[]>;
   insertRollbackAuthorization(authorization: StoredRollbackAuthorization): Promise<void>;
   /** Writes the reason, actor and expiry of an authorization (by env, channel and id). */
   updateRollbackAuthorization(authorization: StoredRollbackAuthorization): Promise<void>;
@@ -115,6 +124,31 @@ export function channelKeyOf(env: string, name: string): string {
 }
 
 export function createChannelStore(db: Kysely<Database>): ChannelStore {
+  const listPinsPart = (env: string, channel: string): ReadPart<StoredPin[]> => ({
+    query: db
+      .selectFrom('pins')
+      .selectAll()
+      .where('env', '=', env)
+      .where('channel', '=', channel)
+      .orderBy('cohort'),
+    decode: (rows) => rows.map((row) => pinFromRow(row as Selectable<PinsTable>)),
+  });
+
+  const listRollbackAuthorizationsPart = (
+    env: string,
+    channel: string,
+  ): ReadPart<StoredRollbackAuthorization[]> => ({
+    query: db
+      .selectFrom('rollback_authorizations')
+      .selectAll()
+      .where('env', '=', env)
+      .where('channel', '=', channel)
+      .orderBy('created_at')
+      .orderBy('id'),
+    decode: (rows) =>
+      rows.map((row) => authorizationFromRow(row as Selectable<RollbackAuthorizationsTable>)),
+  });
+
   return {
     async find(env, name) {
       const row = await db
@@ -215,15 +249,10 @@ export function createChannelStore(db: Kysely<Database>): ChannelStore {
       return versions;
     },
 
-    async listPins(env, channel) {
-      const rows = await db
-        .selectFrom('pins')
-        .selectAll()
-        .where('env', '=', env)
-        .where('channel', '=', channel)
-        .orderBy('cohort')
-        .execute();
-      return rows.map(pinFromRow);
+    listPinsPart,
+
+    listPins(env, channel) {
+      return readOne(db, listPinsPart(env, channel));
     },
 
     async findPin(env, channel, cohort) {
@@ -288,16 +317,10 @@ export function createChannelStore(db: Kysely<Database>): ChannelStore {
       return rows.map(pinFromRow);
     },
 
-    async listRollbackAuthorizations(env, channel) {
-      const rows = await db
-        .selectFrom('rollback_authorizations')
-        .selectAll()
-        .where('env', '=', env)
-        .where('channel', '=', channel)
-        .orderBy('created_at')
-        .orderBy('id')
-        .execute();
-      return rows.map(authorizationFromRow);
+    listRollbackAuthorizationsPart,
+
+    listRollbackAuthorizations(env, channel) {
+      return readOne(db, listRollbackAuthorizationsPart(env, channel));
     },
 
     async updateRollbackAuthorization(authorization) {

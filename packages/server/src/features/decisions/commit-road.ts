@@ -159,25 +159,27 @@ export interface ChannelRows {
 }
 
 export async function loadChannelRows(
-  tx: StoresOf<'channels' | 'packs' | 'revocations'>,
+  tx: StoresOf<'channels' | 'packs' | 'revocations' | 'statements'>,
   channel: StoredChannel,
 ): Promise<ChannelRows> {
-  const pins = await tx.channels.listPins(channel.env, channel.name);
-  const authorizations = await tx.channels.listRollbackAuthorizations(channel.env, channel.name);
-  const named = [
+  // two statements on PostgreSQL: the channel's rows, then the packs they name
+  const [pins, authorizations, revoked] = await tx.statements.read([
+    tx.channels.listPinsPart(channel.env, channel.name),
+    tx.channels.listRollbackAuthorizationsPart(channel.env, channel.name),
+    tx.revocations.digestsPart(),
+  ]);
+  const named = new Set<string>();
+  for (const digest of [
     channel.base,
     channel.lkg,
     channel.rollout?.pack ?? null,
     ...pins.map((pin) => pin.pack),
     ...authorizations.map((a) => a.pack),
-  ];
-  const packs = new Map<string, StoredPack>();
-  for (const digest of named) {
-    if (digest === null || packs.has(digest)) continue;
-    const stored = await tx.packs.findByDigest(digest);
-    if (stored !== null) packs.set(digest, stored);
+  ]) {
+    if (digest !== null) named.add(digest);
   }
-  return { pins, authorizations, revoked: await tx.revocations.digests(), packs };
+  const [packs] = await tx.statements.read([tx.packs.findByDigestsPart([...named])]);
+  return { pins, authorizations, revoked, packs };
 }
 
 /**
@@ -509,9 +511,8 @@ async function resignChannelIndex(
   options: RoadOptions,
 ): Promise<SignedIndex> {
   const { now, key } = options;
-  const pins = await tx.channels.listPins(channel.env, channel.name);
-  const authorizations = await tx.channels.listRollbackAuthorizations(channel.env, channel.name);
-  const revoked = await tx.revocations.digests();
+  // read again: this transaction may have changed the pins and authorizations
+  const { pins, authorizations, revoked, packs: stored } = await loadChannelRows(tx, channel);
   const referenced = new Set<string>();
   if (channel.base !== null) referenced.add(channel.base);
   if (channel.rollout !== null) referenced.add(channel.rollout.pack);
@@ -519,8 +520,8 @@ async function resignChannelIndex(
   for (const authorization of authorizations) referenced.add(authorization.pack);
   const packs: Record<string, IndexPackInfo> = {};
   for (const digest of [...referenced].sort()) {
-    const pack = await tx.packs.findByDigest(digest);
-    if (pack !== null) {
+    const pack = stored.get(digest);
+    if (pack !== undefined) {
       packs[digest] = { name: pack.name, version: pack.version, sequence: pack.sequence };
     }
   }

@@ -1,6 +1,8 @@
 import type { FreezeWindow } from '@lockgate/core';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, EnvironmentsTable, FreezeWindowsTable } from '../../db/schema.ts';
+import { readOne } from '../../db/statement-parts.ts';
+import type { ReadPart } from '../../db/statement-parts.ts';
 
 export interface StoredEnvironment {
   name: string;
@@ -25,6 +27,8 @@ export interface EnvironmentStore {
   updateDescription(name: string, description: string): Promise<void>;
   /** The environment's freeze windows, oldest first (the order activeFreeze reads them in). */
   listFreezeWindows(env: string): Promise<StoredFreezeWindow[]>;
+  /** `listFreezeWindows` as a part of a read (`Statements.read`). */
+  listFreezeWindowsPart(env: string): ReadPart<StoredFreezeWindow[]>;
   findFreezeWindow(env: string, id: string): Promise<StoredFreezeWindow | null>;
   insertFreezeWindow(window: StoredFreezeWindow): Promise<void>;
   deleteFreezeWindow(env: string, id: string): Promise<boolean>;
@@ -46,6 +50,16 @@ export interface EnvironmentStore {
 }
 
 export function createEnvironmentStore(db: Kysely<Database>): EnvironmentStore {
+  const listFreezeWindowsPart = (env: string): ReadPart<StoredFreezeWindow[]> => ({
+    query: db
+      .selectFrom('freeze_windows')
+      .selectAll()
+      .where('env', '=', env)
+      .orderBy('created_at')
+      .orderBy('id'),
+    decode: (rows) => rows.map((row) => freezeFromRow(row as Selectable<FreezeWindowsTable>)),
+  });
+
   return {
     async find(name) {
       const row = await db
@@ -79,16 +93,11 @@ export function createEnvironmentStore(db: Kysely<Database>): EnvironmentStore {
       await db.updateTable('environments').set({ description }).where('name', '=', name).execute();
     },
 
-    async listFreezeWindows(env) {
-      const rows = await db
-        .selectFrom('freeze_windows')
-        .selectAll()
-        .where('env', '=', env)
-        .orderBy('created_at')
-        .orderBy('id')
-        .execute();
-      return rows.map(freezeFromRow);
+    listFreezeWindows(env) {
+      return readOne(db, listFreezeWindowsPart(env));
     },
+
+    listFreezeWindowsPart,
 
     async findFreezeWindow(env, id) {
       const row = await db

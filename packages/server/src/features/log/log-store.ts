@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { CompactRange, DsseEnvelope, NewNode, NodeRef } from '@lockgate/core';
 import type { Database } from '../../db/schema.ts';
-import { createStatements } from '../../db/statement-parts.ts';
+import { createStatements, readOne } from '../../db/statement-parts.ts';
 import type { ReadPart, WritePart } from '../../db/statement-parts.ts';
 
 /** One leaf of the log: seq = leaf index + 1 = the decision record's seq. */
@@ -132,9 +132,8 @@ export function createLogStore(db: Kysely<Database>): LogStore {
   };
 
   return {
-    async lockHead() {
-      const [head] = await createStatements(db).read([lockHeadPart()]);
-      return head;
+    lockHead() {
+      return readOne(db, lockHeadPart());
     },
 
     lockHeadPart,

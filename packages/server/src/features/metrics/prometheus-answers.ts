@@ -20,6 +20,7 @@ type UsedStores = StoresOf<
   | 'revocations'
   | 'targets'
   | 'trust'
+  | 'statements'
 >;
 
 export const PROMETHEUS_TIMEOUT_MS = 5000;

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, PacksTable } from '../../db/schema.ts';
+import type { ReadPart } from '../../db/statement-parts.ts';
 
 /** One stored pack as the store sees it; the manifest stays JSON text. */
 export interface StoredPack {
@@ -22,6 +23,8 @@ export interface PackListQuery {
 
 export interface PackStore {
   findByDigest(digest: string): Promise<StoredPack | null>;
+  /** The stored packs of these digests, by digest (a digest not stored is absent), as a part of a read. */
+  findByDigestsPart(digests: readonly string[]): ReadPart<Map<string, StoredPack>>;
   findByNameVersion(name: string, version: string): Promise<StoredPack | null>;
   /** Newest push first. */
   list(query: PackListQuery): Promise<StoredPack[]>;
@@ -33,7 +36,24 @@ export interface PackStore {
 }
 
 export function createPackStore(db: Kysely<Database>): PackStore {
+  const findByDigestsPart = (digests: readonly string[]): ReadPart<Map<string, StoredPack>> => ({
+    query: db
+      .selectFrom('packs')
+      .selectAll()
+      // a digest no pack has when there is nothing to look for (`in ()` is not SQL)
+      .where('digest', 'in', digests.length === 0 ? [''] : digests),
+    decode: (rows) =>
+      new Map(
+        rows.map((row) => {
+          const pack = fromRow(row as Selectable<PacksTable>);
+          return [pack.digest, pack];
+        }),
+      ),
+  });
+
   return {
+    findByDigestsPart,
+
     async findByDigest(digest) {
       const row = await db
         .selectFrom('packs')

@@ -18,15 +18,24 @@ import type {
 } from '@lockgate/core';
 import type { BlobStore } from '../../blob-store.ts';
 import type { StoresOf } from '../../stores.ts';
+import type { StoredBuild } from '../builds/public.ts';
 import { indexPayloadOf, indexPins } from '../channels/public.ts';
 import type { StoredChannel } from '../channels/public.ts';
 import { loadChannelRows } from '../decisions/public.ts';
 import type { ChannelRows } from '../decisions/public.ts';
 import type { StoredPack } from '../packs/public.ts';
+import type { TrustedKey } from '../trust/public.ts';
 
 /** The stores this module uses, and no others. */
 type UsedStores = StoresOf<
-  'builds' | 'channels' | 'environments' | 'packs' | 'revocations' | 'targets' | 'trust'
+  | 'builds'
+  | 'channels'
+  | 'environments'
+  | 'packs'
+  | 'revocations'
+  | 'statements'
+  | 'targets'
+  | 'trust'
 >;
 import type { ReleaseInputs } from './release-inputs.ts';
 
@@ -145,16 +154,24 @@ export async function loadReleaseContext(
       : inputs === undefined
         ? await tx.targets.listReports(channel.env, channel.name, from, to)
         : await inputs.reports(tx, channel, from, to);
-  const freezeWindows = (await tx.environments.listFreezeWindows(channel.env)).map((f) => f.window);
+  // the channel's rows hold the release's pack once it rolls (packs are never changed)
+  const pack = stored.get(release.pack) ?? (await tx.packs.findByDigest(release.pack));
+  // one statement on PostgreSQL: the freeze windows and what the pack's eligibility reads
+  const [freezes, build, trusted] = await tx.statements.read([
+    tx.environments.listFreezeWindowsPart(channel.env),
+    // (no build has the empty id: a missing pack is not eligible whatever its build)
+    tx.builds.findPart(pack?.buildId ?? ''),
+    tx.trust.listPart(),
+  ]);
   return {
     release,
     channel: channelContext,
-    pack: await loadPackContext(tx, blobs, release, stored.get(release.pack)),
+    pack: await packContextOf(blobs, release, pack, build, trusted),
     reports,
     ...(measures === null ? {} : { measures }),
     stageTargets,
     targets,
-    freezeWindows,
+    freezeWindows: freezes.map((f) => f.window),
   };
 }
 
@@ -172,6 +189,22 @@ export async function loadPackContext(
   read?: StoredPack,
 ): Promise<PackContext> {
   const stored = read ?? (await tx.packs.findByDigest(release.pack));
+  if (stored === null) return packContextOf(blobs, release, null, null, []);
+  const [build, trusted] = await tx.statements.read([
+    tx.builds.findPart(stored.buildId),
+    tx.trust.listPart(),
+  ]);
+  return packContextOf(blobs, release, stored, build, trusted);
+}
+
+/** The pack context of a release from the rows it is decided on (`loadPackContext`). */
+async function packContextOf(
+  blobs: BlobStore,
+  release: ReleaseState,
+  stored: StoredPack | null,
+  storedBuild: StoredBuild | null,
+  trusted: readonly TrustedKey[],
+): Promise<PackContext> {
   if (stored === null) {
     return {
       digest: release.pack,
@@ -185,10 +218,10 @@ export async function loadPackContext(
     };
   }
   const manifest = JSON.parse(stored.manifestJson) as PackManifest;
-  const build = (await tx.builds.find(stored.buildId))?.record ?? null;
+  const build = storedBuild?.record ?? null;
   const verdict = evaluateEligibility({ manifest, build });
   const reasons = [...verdict.reasons];
-  const trustedKeys = (await tx.trust.list()).map((key) => parsePublicKey(key.publicKeyPem));
+  const trustedKeys = trusted.map((key) => parsePublicKey(key.publicKeyPem));
   try {
     verifySignatures(manifest, trustedKeys);
   } catch (error) {

@@ -49,6 +49,7 @@ type UsedStores = StoresOf<
   | 'revocations'
   | 'targets'
   | 'trust'
+  | 'statements'
 >;
 
 export type BlockerKind =

@@ -1,5 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, RevocationsTable } from '../../db/schema.ts';
+import { readOne } from '../../db/statement-parts.ts';
+import type { ReadPart } from '../../db/statement-parts.ts';
 
 export interface StoredRevocation {
   pack: string;
@@ -14,11 +16,18 @@ export interface RevocationStore {
   list(): Promise<StoredRevocation[]>;
   /** The revoked digests, sorted. */
   digests(): Promise<string[]>;
+  /** `digests` as a part of a read (`Statements.read`). */
+  digestsPart(): ReadPart<string[]>;
   /** Inserts unless the pack is already revoked; false when nothing was inserted. */
   insert(revocation: StoredRevocation): Promise<boolean>;
 }
 
 export function createRevocationStore(db: Kysely<Database>): RevocationStore {
+  const digestsPart = (): ReadPart<string[]> => ({
+    query: db.selectFrom('revocations').select('pack').orderBy('pack'),
+    decode: (rows) => rows.map((row) => String(row.pack)),
+  });
+
   return {
     async find(pack) {
       const row = await db
@@ -39,10 +48,11 @@ export function createRevocationStore(db: Kysely<Database>): RevocationStore {
       return rows.map(fromRow);
     },
 
-    async digests() {
-      const rows = await db.selectFrom('revocations').select('pack').orderBy('pack').execute();
-      return rows.map((row) => row.pack);
+    digests() {
+      return readOne(db, digestsPart());
     },
+
+    digestsPart,
 
     async insert(revocation) {
       const result = await db

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, ServerKeysTable } from '../../db/schema.ts';
+import { readOne } from '../../db/statement-parts.ts';
 import type { ReadPart } from '../../db/statement-parts.ts';
 
 /** A key the server signs with; the private half never leaves the database and the process. */
@@ -22,24 +23,19 @@ export interface ServerKeyStore {
 }
 
 export function createServerKeyStore(db: Kysely<Database>): ServerKeyStore {
-  return {
-    findByUsePart(use) {
-      return {
-        query: db.selectFrom('server_keys').selectAll().where('use', '=', use),
-        decode: (rows) => {
-          const row = rows[0];
-          return row === undefined ? null : fromRow(row as Selectable<ServerKeysTable>);
-        },
-      };
+  const findByUsePart = (use: string): ReadPart<StoredServerKey | null> => ({
+    query: db.selectFrom('server_keys').selectAll().where('use', '=', use),
+    decode: (rows) => {
+      const row = rows[0];
+      return row === undefined ? null : fromRow(row as Selectable<ServerKeysTable>);
     },
+  });
 
-    async findByUse(use) {
-      const row = await db
-        .selectFrom('server_keys')
-        .selectAll()
-        .where('use', '=', use)
-        .executeTakeFirst();
-      return row === undefined ? null : fromRow(row);
+  return {
+    findByUsePart,
+
+    findByUse(use) {
+      return readOne(db, findByUsePart(use));
     },
 
     async list() {

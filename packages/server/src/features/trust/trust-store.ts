@@ -1,5 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, TrustedKeysTable } from '../../db/schema.ts';
+import { readOne } from '../../db/statement-parts.ts';
+import type { ReadPart } from '../../db/statement-parts.ts';
 
 /** A build key whose signatures make a pack trusted. */
 export interface TrustedKey {
@@ -14,6 +16,8 @@ export interface TrustStore {
   find(keyId: string): Promise<TrustedKey | null>;
   /** Oldest first. */
   list(): Promise<TrustedKey[]>;
+  /** `list` as a part of a read (`Statements.read`). */
+  listPart(): ReadPart<TrustedKey[]>;
   /** Inserts unless the key id is already trusted; false when nothing was inserted. */
   insert(key: TrustedKey): Promise<boolean>;
   /** Deletes and returns the key; null when it was not trusted. */
@@ -21,6 +25,15 @@ export interface TrustStore {
 }
 
 export function createTrustStore(db: Kysely<Database>): TrustStore {
+  const listPart = (): ReadPart<TrustedKey[]> => ({
+    query: db
+      .selectFrom('trusted_keys')
+      .selectAll()
+      .orderBy('added_at', 'asc')
+      .orderBy('key_id', 'asc'),
+    decode: (rows) => rows.map((row) => fromRow(row as Selectable<TrustedKeysTable>)),
+  });
+
   const find = async (keyId: string): Promise<TrustedKey | null> => {
     const row = await db
       .selectFrom('trusted_keys')
@@ -33,15 +46,11 @@ export function createTrustStore(db: Kysely<Database>): TrustStore {
   return {
     find,
 
-    async list() {
-      const rows = await db
-        .selectFrom('trusted_keys')
-        .selectAll()
-        .orderBy('added_at', 'asc')
-        .orderBy('key_id', 'asc')
-        .execute();
-      return rows.map(fromRow);
+    list() {
+      return readOne(db, listPart());
     },
+
+    listPart,
 
     async insert(key) {
       const result = await db

@@ -5,6 +5,7 @@ import type {
   WebhookDeliveriesTable,
   WebhookSubscriptionsTable,
 } from '../../db/schema.ts';
+import { readOne } from '../../db/statement-parts.ts';
 import type { ReadPart, WritePart } from '../../db/statement-parts.ts';
 import type { WebhookFormat } from '@lockgate/api';
 
@@ -96,6 +97,12 @@ export interface WebhookStore {
 const DELIVERIES_PER_INSERT = 1000;
 
 export function createWebhookStore(db: Kysely<Database>): WebhookStore {
+  const listPart = (): ReadPart<StoredWebhook[]> => ({
+    query: db.selectFrom('webhook_subscriptions').selectAll().orderBy('name'),
+    decode: (rows) =>
+      rows.map((row) => webhookFromRow(row as Selectable<WebhookSubscriptionsTable>)),
+  });
+
   const enqueueParts = (deliveries: readonly StoredDelivery[]): WritePart[] => {
     const parts: WritePart[] = [];
     for (let i = 0; i < deliveries.length; i += DELIVERIES_PER_INSERT) {
@@ -153,22 +160,11 @@ export function createWebhookStore(db: Kysely<Database>): WebhookStore {
       return row === undefined ? null : webhookFromRow(row);
     },
 
-    async list() {
-      const rows = await db
-        .selectFrom('webhook_subscriptions')
-        .selectAll()
-        .orderBy('name')
-        .execute();
-      return rows.map(webhookFromRow);
+    list() {
+      return readOne(db, listPart());
     },
 
-    listPart() {
-      return {
-        query: db.selectFrom('webhook_subscriptions').selectAll().orderBy('name'),
-        decode: (rows) =>
-          rows.map((row) => webhookFromRow(row as Selectable<WebhookSubscriptionsTable>)),
-      };
-    },
+    listPart,
 
     async delete(name) {
       const found = await db
