@@ -13,7 +13,10 @@
  *   into as few statements as fit.
  * - A read's rows reach `decode` as the part's own statement returns them on SQLite and as JSON
  *   objects on PostgreSQL (`json_agg`: a 64-bit integer column comes back as a number, never a
- *   string), so a decoder reads numbers with `Number(…)`.
+ *   string), so a decoder reads numbers with `Number(…)`. A part's rows keep its own `order by`:
+ *   `json_agg` over the rows of a sorted subquery aggregates them in that order (PostgreSQL's
+ *   documented behaviour for aggregates without an `order by` of their own;
+ *   `statement-parts.test.ts` reads 120 rows inserted out of order).
  */
 import { PostgresAdapter, sql } from 'kysely';
 import type { CompiledQuery, Kysely, OperationNodeSource, RawBuilder } from 'kysely';

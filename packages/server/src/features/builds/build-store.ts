@@ -18,6 +18,8 @@ export interface BuildStore {
   find(id: string): Promise<StoredBuild | null>;
   /** `find` as a part of a read (`Statements.read`). */
   findPart(id: string): ReadPart<StoredBuild | null>;
+  /** The build a stored pack names (its `build_id`), as a part of a read; null without the pack. */
+  findOfPackPart(packDigest: string): ReadPart<StoredBuild | null>;
   /** Newest report first. */
   list(query: BuildListQuery): Promise<StoredBuild[]>;
   /** Inserts unless a build with this id exists; false when nothing was inserted. */
@@ -27,12 +29,24 @@ export interface BuildStore {
 }
 
 export function createBuildStore(db: Kysely<Database>): BuildStore {
+  const decodeOne = (rows: readonly Record<string, unknown>[]): StoredBuild | null => {
+    const row = rows[0];
+    return row === undefined ? null : fromRow(row as Selectable<BuildsTable>);
+  };
+
   const findPart = (id: string): ReadPart<StoredBuild | null> => ({
     query: db.selectFrom('builds').selectAll().where('id', '=', id),
-    decode: (rows) => {
-      const row = rows[0];
-      return row === undefined ? null : fromRow(row as Selectable<BuildsTable>);
-    },
+    decode: decodeOne,
+  });
+
+  const findOfPackPart = (packDigest: string): ReadPart<StoredBuild | null> => ({
+    query: db
+      .selectFrom('builds')
+      .selectAll()
+      .where('id', '=', (eb) =>
+        eb.selectFrom('packs').select('build_id').where('digest', '=', packDigest),
+      ),
+    decode: decodeOne,
   });
 
   return {
@@ -41,6 +55,8 @@ export function createBuildStore(db: Kysely<Database>): BuildStore {
     },
 
     findPart,
+
+    findOfPackPart,
 
     async list({ status, limit }) {
       let query = db.selectFrom('builds').selectAll();

@@ -7,11 +7,12 @@ import type { BlobStore } from '../../blob-store.ts';
 import type { Clock } from '../../clock.ts';
 import type { StoresOf } from '../../stores.ts';
 import type { ChannelKey, SignedIndex, StoredChannel } from '../channels/public.ts';
-import { commitLockedChannel, loadChannelRows } from '../decisions/public.ts';
+import { commitLockedChannel } from '../decisions/public.ts';
 import type { ChannelRows } from '../decisions/public.ts';
 import { IDEMPOTENCY_RETENTION_SECONDS } from '../idempotency/public.ts';
 import { commitReleaseChange } from '../releases/public.ts';
-import { loadReleaseContext, reportWindowStartMs } from '../releases/public.ts';
+import { loadReleaseContext, readLockedRelease, reportWindowStartMs } from '../releases/public.ts';
+import type { ReleaseContextReads } from '../releases/public.ts';
 import type { IndexSigningKey, ServerKeyService } from '../server-keys/public.ts';
 import { createReleaseInputs } from '../releases/public.ts';
 import type { ReleaseInputs } from '../releases/public.ts';
@@ -128,8 +129,9 @@ export function createController(deps: ControllerDeps): Controller {
       channel: StoredChannel,
       at: Date,
       rows?: ChannelRows,
+      read?: ReleaseContextReads,
     ) => {
-      const loaded = await loadReleaseContext(tx, blobs, release, channel, at, inputs, rows);
+      const loaded = await loadReleaseContext(tx, blobs, release, channel, at, inputs, rows, read);
       return answers.length === 0 ? loaded : { ...loaded, prometheus: answers };
     };
     // Decided first without the channel lock: a tick that changes nothing (most of them) never
@@ -152,14 +154,17 @@ export function createController(deps: ControllerDeps): Controller {
     const committed = await inputs.hold(where, () =>
       stores.transaction(async (tx) => {
         if (!(await lease.stillHeld(tx, now))) return null;
-        const peek = await tx.releases.find(id);
-        if (peek === null || isTerminal(peek.release.state)) return null;
-        const channel = await tx.channels.lock(peek.release.env, peek.release.channel);
+        // (a release never moves: its channel is the one read without the lock)
+        const channel = await tx.channels.lock(where.env, where.name);
         if (channel === null) return null;
-        const stored = await tx.releases.find(id);
+        const { stored, rows, read } = await readLockedRelease(
+          tx,
+          id,
+          channel,
+          unlocked.release.pack,
+        );
         if (stored === null || isTerminal(stored.release.state)) return null;
-        const rows = await loadChannelRows(tx, channel);
-        const context = await contextOf(tx, stored.release, channel, at, rows);
+        const context = await contextOf(tx, stored.release, channel, at, rows, read);
         const result = decide(context, at);
         const change = await commitReleaseChange(tx, stored.release, result, {
           channel,
@@ -314,11 +319,13 @@ export function createController(deps: ControllerDeps): Controller {
 
   const schedule = (delayMs: number): void => {
     if (!started) return;
-    const dueAt = Math.max(performance.now() + delayMs, notBefore);
+    // one clock reading: a second, later one made a due-now delay negative (a process warning)
+    const nowMs = performance.now();
+    const dueAt = Math.max(nowMs + delayMs, notBefore);
     if (timer !== null && timerDueAt <= dueAt) return;
     if (timer !== null) clearTimeout(timer);
     timerDueAt = dueAt;
-    timer = setTimeout(run, dueAt - performance.now());
+    timer = setTimeout(run, Math.max(0, dueAt - nowMs));
   };
 
   const run = (): void => {

@@ -49,6 +49,7 @@ import type {
   PackManifest,
   ReleaseContext,
 } from '@lockgate/core';
+import type { ReadPart } from '../../db/statement-parts.ts';
 import type { StoresOf } from '../../stores.ts';
 import { channelMissing, indexPins } from '../channels/public.ts';
 import { logAppendOf } from '../log/public.ts';
@@ -154,7 +155,10 @@ export interface ChannelRows {
   pins: StoredPin[];
   authorizations: StoredRollbackAuthorization[];
   revoked: string[];
-  /** by digest; a named digest without a stored pack is absent */
+  /**
+   * by digest: those the channel names (and any its reader asked for); a named digest without a
+   * stored pack is absent
+   */
   packs: ReadonlyMap<string, StoredPack>;
 }
 
@@ -162,23 +166,55 @@ export async function loadChannelRows(
   tx: StoresOf<'channels' | 'packs' | 'revocations' | 'statements'>,
   channel: StoredChannel,
 ): Promise<ChannelRows> {
-  // two statements on PostgreSQL: the channel's rows, then the packs they name
-  const [pins, authorizations, revoked] = await tx.statements.read([
+  return channelRowsOf(tx, await tx.statements.read(channelRowParts(tx, channel)));
+}
+
+/**
+ * `loadChannelRows` in two steps, for a caller that reads more in the same statement: the parts
+ * of the channel's rows (pins, rollback authorizations, revoked digests, and the packs the
+ * channel row names with any the caller adds), then `channelRowsOf` reads the packs that pins
+ * and authorizations name besides, if any (one statement on PostgreSQL, two with such pins).
+ */
+export function channelRowParts(
+  tx: StoresOf<'channels' | 'packs' | 'revocations'>,
+  channel: StoredChannel,
+  alsoPacks: readonly string[] = [],
+): readonly [
+  ReadPart<StoredPin[]>,
+  ReadPart<StoredRollbackAuthorization[]>,
+  ReadPart<string[]>,
+  ReadPart<Map<string, StoredPack>>,
+] {
+  const named = new Set(alsoPacks);
+  for (const digest of [channel.base, channel.lkg, channel.rollout?.pack ?? null]) {
+    if (digest !== null) named.add(digest);
+  }
+  return [
     tx.channels.listPinsPart(channel.env, channel.name),
     tx.channels.listRollbackAuthorizationsPart(channel.env, channel.name),
     tx.revocations.digestsPart(),
-  ]);
-  const named = new Set<string>();
-  for (const digest of [
-    channel.base,
-    channel.lkg,
-    channel.rollout?.pack ?? null,
-    ...pins.map((pin) => pin.pack),
-    ...authorizations.map((a) => a.pack),
-  ]) {
-    if (digest !== null) named.add(digest);
+    tx.packs.findByDigestsPart([...named]),
+  ];
+}
+
+export async function channelRowsOf(
+  tx: StoresOf<'packs' | 'statements'>,
+  [pins, authorizations, revoked, read]: readonly [
+    StoredPin[],
+    StoredRollbackAuthorization[],
+    string[],
+    Map<string, StoredPack>,
+  ],
+): Promise<ChannelRows> {
+  const packs = new Map(read);
+  const more = new Set<string>();
+  for (const digest of [...pins.map((pin) => pin.pack), ...authorizations.map((a) => a.pack)]) {
+    if (!packs.has(digest)) more.add(digest);
   }
-  const [packs] = await tx.statements.read([tx.packs.findByDigestsPart([...named])]);
+  if (more.size > 0) {
+    const [found] = await tx.statements.read([tx.packs.findByDigestsPart([...more])]);
+    for (const [digest, pack] of found) packs.set(digest, pack);
+  }
   return { pins, authorizations, revoked, packs };
 }
 

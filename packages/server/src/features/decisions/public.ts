@@ -8,6 +8,8 @@ export {
   commitLockedChannel,
   commitNewChannel,
   commitPackRevocation,
+  channelRowParts,
+  channelRowsOf,
   loadChannelRows,
   loadChannelState,
   namedPackOf,

@@ -19,9 +19,10 @@ import type {
 import type { BlobStore } from '../../blob-store.ts';
 import type { StoresOf } from '../../stores.ts';
 import type { StoredBuild } from '../builds/public.ts';
+import type { StoredFreezeWindow } from '../environments/public.ts';
 import { indexPayloadOf, indexPins } from '../channels/public.ts';
-import type { StoredChannel } from '../channels/public.ts';
-import { loadChannelRows } from '../decisions/public.ts';
+import type { StoredChannel, StoredPin, StoredRollbackAuthorization } from '../channels/public.ts';
+import { channelRowParts, channelRowsOf, loadChannelRows } from '../decisions/public.ts';
 import type { ChannelRows } from '../decisions/public.ts';
 import type { StoredPack } from '../packs/public.ts';
 import type { TrustedKey } from '../trust/public.ts';
@@ -38,6 +39,7 @@ type UsedStores = StoresOf<
   | 'trust'
 >;
 import type { ReleaseInputs } from './release-inputs.ts';
+import type { StoredRelease } from './release-store.ts';
 
 /** Reports older than the largest gate window of a plan never count; 5 minutes without gates. */
 const DEFAULT_REPORT_WINDOW_SECONDS = 300;
@@ -68,6 +70,82 @@ export function reportWindowStartMs(release: ReleaseState, now: Date): number {
   return fromMs;
 }
 
+/** What a release context reads besides the channel's rows and the kept inputs. */
+export interface ReleaseContextReads {
+  /** the release's pack these were read for */
+  pack: string;
+  freezes: StoredFreezeWindow[];
+  /** the build the pack names */
+  build: StoredBuild | null;
+  trusted: TrustedKey[];
+}
+
+/**
+ * The parts a release's context reads but the kept inputs, in one statement on PostgreSQL: the
+ * channel's rows (`channelRowParts`, with the release's pack) and `ReleaseContextReads` (the
+ * environment's freeze windows, the build of the pack, the trusted keys).
+ */
+function releaseContextParts(
+  tx: StoresOf<'builds' | 'channels' | 'environments' | 'packs' | 'revocations' | 'trust'>,
+  channel: StoredChannel,
+  pack: string,
+) {
+  return [
+    ...channelRowParts(tx, channel, [pack]),
+    tx.environments.listFreezeWindowsPart(channel.env),
+    tx.builds.findOfPackPart(pack),
+    tx.trust.listPart(),
+  ] as const;
+}
+
+/** The channel's rows and `ReleaseContextReads` from what `releaseContextParts` read. */
+async function releaseContextRowsOf(
+  tx: StoresOf<'packs' | 'statements'>,
+  pack: string,
+  [pins, authorizations, revoked, packs, freezes, build, trusted]: readonly [
+    StoredPin[],
+    StoredRollbackAuthorization[],
+    string[],
+    Map<string, StoredPack>,
+    StoredFreezeWindow[],
+    StoredBuild | null,
+    TrustedKey[],
+  ],
+): Promise<{ rows: ChannelRows; read: ReleaseContextReads }> {
+  return {
+    rows: await channelRowsOf(tx, [pins, authorizations, revoked, packs]),
+    read: { pack, freezes, build, trusted },
+  };
+}
+
+/**
+ * A release and what its context reads but the kept inputs (the channel's rows, `read`), with
+ * its channel locked in the caller's transaction: one statement on PostgreSQL (two when a pin
+ * names a pack the channel row does not). `pack` is the release's (a release never changes
+ * pack); `stored` is null when the release is gone.
+ */
+export async function readLockedRelease(
+  tx: StoresOf<
+    | 'builds'
+    | 'channels'
+    | 'environments'
+    | 'packs'
+    | 'releases'
+    | 'revocations'
+    | 'statements'
+    | 'trust'
+  >,
+  id: string,
+  channel: StoredChannel,
+  pack: string,
+): Promise<{ stored: StoredRelease | null; rows: ChannelRows; read: ReleaseContextReads }> {
+  const [stored, ...read] = await tx.statements.read([
+    tx.releases.findPart(id),
+    ...releaseContextParts(tx, channel, pack),
+  ]);
+  return { stored, ...(await releaseContextRowsOf(tx, pack, read)) };
+}
+
 /**
  * Everything core `decide` / `applyCommand` read about a release, loaded inside the caller's
  * transaction (with the channel row locked): the channel context (pins, LKG, floor, revoked,
@@ -85,14 +163,23 @@ export async function loadReleaseContext(
   /** the controller's memory between ticks (release-inputs.ts); without it everything is read */
   inputs?: ReleaseInputs,
   /** the channel's rows, read under the channel lock of this transaction (commit road) */
-  rows?: ChannelRows,
+  given?: ChannelRows,
+  /** what `releaseContextParts` read for this release, with the rows */
+  read?: ReleaseContextReads,
 ): Promise<ReleaseContext> {
-  const {
-    pins,
-    authorizations,
-    revoked,
-    packs: stored,
-  } = rows ?? (await loadChannelRows(tx, channel));
+  let rows = given;
+  let reads = read?.pack === release.pack ? read : undefined;
+  if (rows === undefined && reads === undefined) {
+    // one statement on PostgreSQL (two when a pin names a pack the channel row does not)
+    const parts = releaseContextParts(tx, channel, release.pack);
+    ({ rows, read: reads } = await releaseContextRowsOf(
+      tx,
+      release.pack,
+      await tx.statements.read(parts),
+    ));
+  }
+  rows ??= await loadChannelRows(tx, channel);
+  const { pins, authorizations, revoked, packs: stored } = rows;
   const packs: ChannelContext['packs'] = {};
   for (const digest of [channel.base, channel.lkg, ...pins.map((pin) => pin.pack)]) {
     if (digest === null || Object.hasOwn(packs, digest)) continue;
@@ -156,13 +243,15 @@ export async function loadReleaseContext(
         : await inputs.reports(tx, channel, from, to);
   // the channel's rows hold the release's pack once it rolls (packs are never changed)
   const pack = stored.get(release.pack) ?? (await tx.packs.findByDigest(release.pack));
-  // one statement on PostgreSQL: the freeze windows and what the pack's eligibility reads
-  const [freezes, build, trusted] = await tx.statements.read([
-    tx.environments.listFreezeWindowsPart(channel.env),
-    // (no build has the empty id: a missing pack is not eligible whatever its build)
-    tx.builds.findPart(pack?.buildId ?? ''),
-    tx.trust.listPart(),
-  ]);
+  if (reads === undefined) {
+    const [freezes, build, trusted] = await tx.statements.read([
+      tx.environments.listFreezeWindowsPart(channel.env),
+      tx.builds.findOfPackPart(release.pack),
+      tx.trust.listPart(),
+    ]);
+    reads = { pack: release.pack, freezes, build, trusted };
+  }
+  const { freezes, build, trusted } = reads;
   return {
     release,
     channel: channelContext,

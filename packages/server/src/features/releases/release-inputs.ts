@@ -13,7 +13,8 @@
  *   were computed at (core desiredPackStableUntil: desiredPack reads `now` only through those).
  * - Reports: every report with `at >= loadedFrom` and a number up to `seq` is held; a tick reads
  *   the reports numbered after `seq` (a batch takes its numbers with its channel's counter row
- *   locked until commit, so no smaller number can still appear), and a tick that needs reports
+ *   locked until commit, so no smaller number can still appear; the first page comes with the
+ *   targets generation, in one statement on PostgreSQL), and a tick that needs reports
  *   older than `loadedFrom` reads the window again. What a tick gets is filtered to
  *   `from <= at <= to` and ordered by (at, id), as the store's listReports.
  * - Stage rollup (core stage-rollup.ts): per channel, the rolling release's stage measured from
@@ -50,9 +51,10 @@ import type {
 import { createKeyedMutex } from '../../keyed-mutex.ts';
 import type { StoresOf } from '../../stores.ts';
 import type { ChannelKey, StoredChannel } from '../channels/public.ts';
+import type { NumberedReport } from '../targets/public.ts';
 
 /** The stores this module uses, and no others. */
-type UsedStores = StoresOf<'targets'>;
+type UsedStores = StoresOf<'statements' | 'targets'>;
 
 /** Reports read on per query when catching up (the rest comes with the next query). */
 const CATCH_UP_ROWS = 50_000;
@@ -93,6 +95,12 @@ interface ChannelEntry {
     /** held reports made after `to`, not added yet */
     pending: RollupReport[];
   } | null;
+  /**
+   * The reports numbered after `afterSeq`, read with the targets generation at the start of a
+   * load (one statement on PostgreSQL) for that load's catch-up; replaced by each load's read of
+   * the generation, taken by the first catch-up after it from the same number.
+   */
+  prefetched: { afterSeq: number; page: NumberedReport[] } | null;
 }
 
 export interface ReleaseInputs {
@@ -185,6 +193,7 @@ export function createReleaseInputs(): ReleaseInputs {
         stage: null,
         reports: null,
         rollup: null,
+        prefetched: null,
       };
       channels.set(key, entry);
     }
@@ -197,7 +206,21 @@ export function createReleaseInputs(): ReleaseInputs {
     channel: StoredChannel,
     entry: ChannelEntry,
   ): Promise<number> => {
-    const { targetsGeneration } = await tx.targets.channelCounters(channel.env, channel.name);
+    // with reports held, the reports numbered since come in the same statement: a load that
+    // reads its targets reads its reports next (loadReleaseContext)
+    const held = entry.reports;
+    let targetsGeneration: number;
+    if (held === null) {
+      ({ targetsGeneration } = await tx.targets.channelCounters(channel.env, channel.name));
+      entry.prefetched = null;
+    } else {
+      const [counters, page] = await tx.statements.read([
+        tx.targets.channelCountersPart(channel.env, channel.name),
+        tx.targets.reportsAfterPart(channel.env, channel.name, held.seq, CATCH_UP_ROWS),
+      ]);
+      targetsGeneration = counters.targetsGeneration;
+      entry.prefetched = { afterSeq: held.seq, page };
+    }
     if (entry.generation !== targetsGeneration) {
       entry.targets = await tx.targets.listRefs(channel.env, channel.name);
       entry.generation = targetsGeneration;
@@ -222,17 +245,18 @@ export function createReleaseInputs(): ReleaseInputs {
       const items = await tx.targets.reportsUpTo(channel.env, channel.name, from, reportSeq);
       held = { loadedFrom: from, seq: reportSeq, items, fresh: [] };
       entry.reports = held;
+      entry.prefetched = null;
       entry.rollup = null;
       return held;
     }
     const added: RollupReport[] = [];
     for (;;) {
-      const fresh = await tx.targets.reportsAfter(
-        channel.env,
-        channel.name,
-        held.seq,
-        CATCH_UP_ROWS,
-      );
+      const prefetched = entry.prefetched;
+      entry.prefetched = null;
+      const fresh =
+        prefetched !== null && prefetched.afterSeq === held.seq
+          ? prefetched.page
+          : await tx.targets.reportsAfter(channel.env, channel.name, held.seq, CATCH_UP_ROWS);
       for (const item of fresh) {
         if (item.seq !== null) held.seq = Math.max(held.seq, item.seq);
         if (item.report.at < held.loadedFrom) continue;

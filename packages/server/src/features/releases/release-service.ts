@@ -8,7 +8,7 @@ import type { Signals } from '../../signals.ts';
 import type { StoresOf } from '../../stores.ts';
 import { lockChannel } from '../channels/public.ts';
 import type { SignedIndex, StoredChannel } from '../channels/public.ts';
-import { loadChannelRows, recordDecisions } from '../decisions/public.ts';
+import { recordDecisions } from '../decisions/public.ts';
 import type { DecisionRecord } from '../decisions/public.ts';
 import { isEvidenceRecordKind } from '../evidence/public.ts';
 import { runIdempotent } from '../idempotency/public.ts';
@@ -16,13 +16,16 @@ import { findPackByRef } from '../packs/public.ts';
 import { resolvePlan } from '../plans/public.ts';
 import type { ServerKeyService } from '../server-keys/public.ts';
 import { commitReleaseChange } from './release-commit.ts';
-import { loadPackContext, loadReleaseContext } from './release-context.ts';
+import { loadPackContext, loadReleaseContext, readLockedRelease } from './release-context.ts';
 import { withInputsHeld } from './release-inputs.ts';
 import type { ReleaseInputs } from './release-inputs.ts';
 import { previewRollback } from './release-preview.ts';
 import type { StoredRelease } from './release-store.ts';
 import { loadReleaseWhy } from './release-why.ts';
 import type { ReleaseWhy } from './release-why.ts';
+
+/** How many releases' places a service keeps in memory before it forgets them all. */
+const KNOWN_RELEASE_PLACES = 10_000;
 
 /** The stores this module uses, and no others. */
 type UsedStores = StoresOf<
@@ -139,6 +142,19 @@ export function createReleaseService(deps: {
     return stored;
   };
 
+  /** Where each release commanded is, and its pack (a release never moves nor changes pack). */
+  const places = new Map<string, { env: string; name: string; pack: string }>();
+  const placeOfRelease = async (
+    id: string,
+  ): Promise<{ env: string; name: string; pack: string }> => {
+    const known = places.get(id);
+    if (known !== undefined) return known;
+    const { env, channel: name, pack } = (await findOrThrow(stores, id)).release;
+    if (places.size >= KNOWN_RELEASE_PLACES) places.clear();
+    places.set(id, { env, name, pack });
+    return { env, name, pack };
+  };
+
   const after = (effects: Effects | null): void => {
     if (effects === null) return;
     if (effects.index !== null) signals.indexChanged(effects.channel, effects.index.version);
@@ -240,19 +256,29 @@ export function createReleaseService(deps: {
         idempotencyKey === undefined
           ? null
           : { key: idempotencyKey, actor, scope: `release.${kind}:${id}`, body: input };
-      // A release stays on its channel: read before the transaction, so that the channel's
-      // kept inputs are held before it opens (ReleaseInputs.hold).
-      const { env, channel: name } = (await findOrThrow(stores, id)).release;
+      // A release stays on its channel: read before the transaction (once per release), so that
+      // the channel's kept inputs are held before it opens (ReleaseInputs.hold).
+      const { env, name, pack } = await placeOfRelease(id);
       const outcome = await withInputsHeld(inputs, { env, name }, () =>
         runIdempotent(stores, request, now, async (tx) => {
           const channel = await lockChannel(tx, env, name);
-          const stored = await findOrThrow(tx, id);
+          const locked = await readLockedRelease(tx, id, channel, pack);
+          const { rows, read } = locked;
+          const stored = locked.stored ?? (await findOrThrow(tx, id));
           const before = stored.release;
-          const rows = await loadChannelRows(tx, channel);
           // decided no earlier than the kept inputs were last read (a tick may have read them
           // since this command read the clock): the command reads on from there
           const at = inputs?.notBefore(channel, now) ?? now;
-          const context = await loadReleaseContext(tx, blobs, before, channel, at, inputs, rows);
+          const context = await loadReleaseContext(
+            tx,
+            blobs,
+            before,
+            channel,
+            at,
+            inputs,
+            rows,
+            read,
+          );
           const result = applyCommand(
             before,
             {

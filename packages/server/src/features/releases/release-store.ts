@@ -2,6 +2,8 @@ import { TERMINAL_STATES } from '@lockgate/core';
 import type { ReleaseState, ReleaseStatus } from '@lockgate/core';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, ReleasesTable } from '../../db/schema.ts';
+import { readOne } from '../../db/statement-parts.ts';
+import type { ReadPart } from '../../db/statement-parts.ts';
 
 export interface StoredRelease {
   release: ReleaseState;
@@ -18,6 +20,8 @@ export interface ReleaseListQuery {
 
 export interface ReleaseStore {
   find(id: string): Promise<StoredRelease | null>;
+  /** `find` as a part of a read (`Statements.read`). */
+  findPart(id: string): ReadPart<StoredRelease | null>;
   /** Newest first. */
   list(query: ReleaseListQuery): Promise<StoredRelease[]>;
   /** Ids of the releases that have not ended, oldest first. */
@@ -35,15 +39,20 @@ export interface ReleaseStore {
 }
 
 export function createReleaseStore(db: Kysely<Database>): ReleaseStore {
-  return {
-    async find(id) {
-      const row = await db
-        .selectFrom('releases')
-        .selectAll()
-        .where('id', '=', id)
-        .executeTakeFirst();
-      return row === undefined ? null : fromRow(row);
+  const findPart = (id: string): ReadPart<StoredRelease | null> => ({
+    query: db.selectFrom('releases').selectAll().where('id', '=', id),
+    decode: (rows) => {
+      const row = rows[0];
+      return row === undefined ? null : fromRow(row as Selectable<ReleasesTable>);
     },
+  });
+
+  return {
+    find(id) {
+      return readOne(db, findPart(id));
+    },
+
+    findPart,
 
     async list({ env, channel, state, limit }) {
       let query = db.selectFrom('releases').selectAll();

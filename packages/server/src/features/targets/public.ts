@@ -2,4 +2,4 @@
  * What other features may use of this one: lookups, the types they are handed, and the steps
  * of the decision road it owns. Anything not exported here is the feature's own (lint holds it).
  */
-export type { ActivePackCount } from './target-store.ts';
+export type { ActivePackCount, NumberedReport } from './target-store.ts';

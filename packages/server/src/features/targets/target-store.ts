@@ -3,6 +3,8 @@ import { sql } from 'kysely';
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import { FAILED_ATTEMPT_LIKE } from '../../db/migrations/0014-failed-attempts-index.ts';
 import type { Database, TargetReportsTable, TargetsTable } from '../../db/schema.ts';
+import { readOne } from '../../db/statement-parts.ts';
+import type { ReadPart } from '../../db/statement-parts.ts';
 import { bumpCounter, readLastAttempts, writeReportBatch } from './report-batch-write.ts';
 import type { ReportBatchWriter } from './report-writer.ts';
 
@@ -98,6 +100,8 @@ export interface TargetStore {
    * one of its targets, in that transaction) and the last report number given out.
    */
   channelCounters(env: string, channel: string): Promise<ChannelCounters>;
+  /** `channelCounters` as a part of a read (`Statements.read`). */
+  channelCountersPart(env: string, channel: string): ReadPart<ChannelCounters>;
   /**
    * Reports of a channel with `at >= from` and a number up to `maxSeq` (or none: stored before
    * numbers), oldest first by (at, id), each with its number.
@@ -115,6 +119,13 @@ export interface TargetStore {
     afterSeq: number,
     limit: number,
   ): Promise<NumberedReport[]>;
+  /** `reportsAfter` as a part of a read (`Statements.read`). */
+  reportsAfterPart(
+    env: string,
+    channel: string,
+    afterSeq: number,
+    limit: number,
+  ): ReadPart<NumberedReport[]>;
   /** Deletes reports older than `before`; returns how many. */
   pruneReports(before: string): Promise<number>;
   /**
@@ -157,6 +168,35 @@ export function createTargetStore(
   db: Kysely<Database>,
   reportWriter?: ReportBatchWriter,
 ): TargetStore {
+  const channelCountersPart = (env: string, channel: string): ReadPart<ChannelCounters> => ({
+    query: db
+      .selectFrom('channel_counters')
+      .select(['targets_generation', 'report_seq'])
+      .where('env', '=', env)
+      .where('channel', '=', channel),
+    decode: (rows) => ({
+      targetsGeneration: Number(rows[0]?.['targets_generation'] ?? 0),
+      reportSeq: Number(rows[0]?.['report_seq'] ?? 0),
+    }),
+  });
+
+  const reportsAfterPart = (
+    env: string,
+    channel: string,
+    afterSeq: number,
+    limit: number,
+  ): ReadPart<NumberedReport[]> => ({
+    query: db
+      .selectFrom('target_reports')
+      .selectAll()
+      .where('env', '=', env)
+      .where('channel', '=', channel)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .limit(limit),
+    decode: (rows) => rows.map((row) => numberedFromRow(row as Selectable<TargetReportsTable>)),
+  });
+
   const store: TargetStore = {
     async find(id) {
       const row = await db
@@ -280,18 +320,11 @@ export function createTargetStore(
       return rows.map(reportFromRow);
     },
 
-    async channelCounters(env, channel) {
-      const row = await db
-        .selectFrom('channel_counters')
-        .select(['targets_generation', 'report_seq'])
-        .where('env', '=', env)
-        .where('channel', '=', channel)
-        .executeTakeFirst();
-      return {
-        targetsGeneration: Number(row?.targets_generation ?? 0),
-        reportSeq: Number(row?.report_seq ?? 0),
-      };
+    channelCounters(env, channel) {
+      return readOne(db, channelCountersPart(env, channel));
     },
+
+    channelCountersPart,
 
     async reportsUpTo(env, channel, from, maxSeq) {
       const rows = await db
@@ -307,18 +340,11 @@ export function createTargetStore(
       return rows.map(numberedFromRow);
     },
 
-    async reportsAfter(env, channel, afterSeq, limit) {
-      const rows = await db
-        .selectFrom('target_reports')
-        .selectAll()
-        .where('env', '=', env)
-        .where('channel', '=', channel)
-        .where('seq', '>', afterSeq)
-        .orderBy('seq')
-        .limit(limit)
-        .execute();
-      return rows.map(numberedFromRow);
+    reportsAfter(env, channel, afterSeq, limit) {
+      return readOne(db, reportsAfterPart(env, channel, afterSeq, limit));
     },
+
+    reportsAfterPart,
 
     async pruneReports(before) {
       const result = await db
