@@ -32,7 +32,7 @@ import type { PlanService } from './features/plans/index.ts';
 import { createReleaseInputs, createReleaseService } from './features/releases/index.ts';
 import { createReplayService } from './features/replays/index.ts';
 import type { ReplayService } from './features/replays/index.ts';
-import type { ReleaseService } from './features/releases/index.ts';
+import type { ReleaseInputs, ReleaseService } from './features/releases/index.ts';
 import { createRevocationService } from './features/revocations/index.ts';
 import type { RevocationService } from './features/revocations/index.ts';
 import { createServerKeyService } from './features/server-keys/index.ts';
@@ -82,6 +82,11 @@ export interface Services {
   readonly evidence: EvidenceService;
   /** Index-version events for SSE streams. */
   readonly events: ChannelEvents;
+  /**
+   * What the controller's ticks keep between them per channel (targets, stage, reports), shared
+   * with operator commands and status reads.
+   */
+  readonly releaseInputs: ReleaseInputs;
   /** The release controller; not running until started (tests call tick()). */
   readonly controller: Controller;
   /**
@@ -160,7 +165,9 @@ export function createServices(
           ttlMs: Math.max(1000, 5 * config.controllerIntervalMs),
         });
   // what controller ticks keep between them, read by operator commands too
-  const releaseInputs = createReleaseInputs();
+  const releaseInputs = createReleaseInputs({
+    onWindowRead: (key, reports) => metrics.observeWindowRead(key, reports),
+  });
   const controller = createController({
     stores,
     blobs,
@@ -264,6 +271,7 @@ export function createServices(
     log,
     evidence: createEvidenceService({ stores, log }),
     events,
+    releaseInputs,
     controller,
     operations,
     close: () =>

@@ -169,6 +169,47 @@ for (const dialect of DIALECTS) {
       });
     });
 
+    it("reads the gate window once when a status read comes between a tick's clock reading and its decision", async () => {
+      const windowReads = async (): Promise<number> => {
+        const series = `lockgate_controller_window_reads_total{env="${ENV}",channel="${CHANNEL}"} `;
+        const text = await w.t.services.metrics.render();
+        const line = text.split('\n').find((l) => l.startsWith(series));
+        return line === undefined ? 0 : Number(line.slice(series.length));
+      };
+      await baseline(w, w.packs.v1);
+      const fleet = new Fleet(w, simulatedTargets(3));
+      await fleet.register();
+      await putPlan(w, 'one', [{ name: 'all', percent: 100, soakSeconds: 3600, gates: [gate(3)] }]);
+      const release = await createRelease(w, { pack: w.packs.v2.digest, plan: 'one' });
+      for (let i = 0; i < 2; i++) await round(fleet);
+      expect(await windowReads()).toBe(1);
+      await fleet.step();
+      // A command holds the channel's inputs. A tick reads the clock and waits for them; then a
+      // status read, at a later time, waits too. The tick decides first, and at no time earlier
+      // than the inputs were read at: the status read comes after it or before its clock is
+      // read, never between (it would move the window on, and the tick would read it again).
+      let letGo: () => void = () => undefined;
+      const command = w.t.services.releaseInputs.hold(
+        { env: ENV, name: CHANNEL },
+        () => new Promise<void>((resolve) => (letGo = resolve)),
+      );
+      const ticking = w.t.services.controller.tick();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      w.clock.advance(3);
+      const reading = w.call('GET', `/releases/${release.id}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      letGo();
+      await command;
+      const [ticked, read] = await Promise.all([ticking, reading]);
+      expect(ticked).toMatchObject({ leader: true, failures: 0 });
+      expect(read.status).toBe(200);
+      expect(await windowReads()).toBe(1);
+      // a status read at a later time still reads on from the held reports
+      w.clock.advance(3);
+      expect((await w.call('GET', `/releases/${release.id}`)).status).toBe(200);
+      expect(await windowReads()).toBe(1);
+    });
+
     it('decides on its stage measures exactly what a full read of the reports decides', async () => {
       await baseline(w, w.packs.v1);
       const fleet = new Fleet(w, simulatedTargets(6));

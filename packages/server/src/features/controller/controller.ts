@@ -141,22 +141,27 @@ export function createController(deps: ControllerDeps): Controller {
     if (unlocked === null || isTerminal(unlocked.release.state)) {
       return { decisions: 0, indexes: 0 };
     }
-    const current = await stores.channels.find(unlocked.release.env, unlocked.release.channel);
-    if (current === null) return { decisions: 0, indexes: 0 };
-    // decided no earlier than the kept inputs were last read (a command may have read them
-    // since this tick read the clock): the tick reads on from there
-    const at = inputs.notBefore(current, now);
-    if (decide(await contextOf(stores, unlocked.release, current, at), at).decisions.length === 0) {
-      return { decisions: 0, indexes: 0 };
-    }
-    // the kept inputs held before the transaction opens (ReleaseInputs.hold)
     const where = { env: unlocked.release.env, name: unlocked.release.channel };
+    // Each decision's time is read holding the channel's kept inputs, no earlier than they were
+    // last read (a command or a status read may have read them since this tick read the clock),
+    // so that a decision never asks them for an older window: that reads it again from the
+    // database and rebuilds its stage rollup.
+    const changes = await inputs.hold(where, async () => {
+      const current = await stores.channels.find(where.env, where.name);
+      if (current === null) return false;
+      const at = inputs.notBefore(current, now);
+      const context = await contextOf(stores, unlocked.release, current, at);
+      return decide(context, at).decisions.length > 0;
+    });
+    if (!changes) return { decisions: 0, indexes: 0 };
+    // the kept inputs held before the transaction opens (ReleaseInputs.hold)
     const committed = await inputs.hold(where, () =>
       stores.transaction(async (tx) => {
         if (!(await lease.stillHeld(tx, now))) return null;
         // (a release never moves: its channel is the one read without the lock)
         const channel = await tx.channels.lock(where.env, where.name);
         if (channel === null) return null;
+        const at = inputs.notBefore(channel, now);
         const { stored, rows, read } = await readLockedRelease(
           tx,
           id,

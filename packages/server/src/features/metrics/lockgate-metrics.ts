@@ -32,6 +32,8 @@ export interface LockgateMetrics {
   readonly releaseSinceChange: Gauge<'state'>;
   readonly tickDuration: Histogram;
   readonly tickFailures: Counter;
+  readonly windowReads: Counter<'env' | 'channel'>;
+  readonly windowReadReports: Counter<'env' | 'channel'>;
   readonly leader: Gauge;
   readonly lastTick: Gauge;
   readonly controllerLag: Gauge;
@@ -146,6 +148,16 @@ export function createLockgateMetrics(): LockgateMetrics {
     tickFailures: counter(
       'lockgate_controller_tick_failures_total',
       'Releases whose reconciliation failed in a tick (retried on the next).',
+    ),
+    windowReads: counter(
+      'lockgate_controller_window_reads_total',
+      "Reads of a channel's whole gate window from the database for the kept release inputs: one when the channel is first decided on, more only when a decision asks for older reports than those held.",
+      channel,
+    ),
+    windowReadReports: counter(
+      'lockgate_controller_window_read_reports_total',
+      'Reports read by those reads of whole gate windows.',
+      channel,
     ),
     leader: gauge(
       'lockgate_controller_leader',

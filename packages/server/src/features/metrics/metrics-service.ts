@@ -18,6 +18,7 @@ import type { ErrorBudget, TargetAttempt } from '@lockgate/core';
 import type { Clock } from '../../clock.ts';
 import type { StoresOf } from '../../stores.ts';
 import { indexPayloadOf } from '../channels/public.ts';
+import type { ChannelKey } from '../channels/public.ts';
 import type { TickResult } from '../controller/public.ts';
 import type { DecisionRecord } from '../decisions/public.ts';
 import { createLockgateMetrics } from './lockgate-metrics.ts';
@@ -77,6 +78,8 @@ export interface MetricsService {
   render(): Promise<string>;
   observeReport(report: ObservedReport): void;
   observeTick(result: TickResult, seconds: number): void;
+  /** A read of a channel's whole gate window for the kept release inputs (release-inputs.ts). */
+  observeWindowRead(channel: ChannelKey, reports: number): void;
   observeHttp(method: string, route: string, status: number, seconds: number): void;
   /**
    * The availability SLO's events this process answered since the last take (then zeroed): the
@@ -335,6 +338,10 @@ export function createMetricsService(deps: {
       lastTickEnd = clock().getTime();
       m.lastTick.set(lastTickEnd / 1000);
       m.controllerLag.set(0);
+    },
+    observeWindowRead({ env, name }, reports) {
+      m.windowReads.inc({ env, channel: name });
+      m.windowReadReports.inc({ env, channel: name }, reports);
     },
     observeHttp(method, route, status, seconds) {
       m.httpRequests.inc({ method, route, status_code: String(status) });

@@ -141,7 +141,9 @@ export interface ReleaseInputs {
    * `now`, or the latest time a call for the channel was served at when that is later. A load
    * at an earlier time than the one before it (a command or a status read whose clock was read
    * before a tick's, a tick whose clock was read before a command's) reads the gate window
-   * again and rebuilds the stage rollup; a load at this time reads on from the last.
+   * again and rebuilds the stage rollup (`onWindowRead`); a load at this time reads on from the
+   * last. Read it holding the channel's inputs (`hold`), so no other call moves that time on
+   * between the reading and the load.
    */
   notBefore(channel: StoredChannel, now: Date): Date;
   /**
@@ -163,7 +165,16 @@ export function withInputsHeld<T>(
   return inputs === undefined ? task() : inputs.hold(channel, task);
 }
 
-export function createReleaseInputs(): ReleaseInputs {
+export interface ReleaseInputsOptions {
+  /**
+   * Told each time a channel's whole gate window is read from the database: its first load,
+   * then only when a call asks for reports older than those held (a metric: each read costs
+   * the window's reports, and rebuilds the stage rollup).
+   */
+  onWindowRead?: (channel: ChannelKey, reports: number) => void;
+}
+
+export function createReleaseInputs(options: ReleaseInputsOptions = {}): ReleaseInputs {
   const channels = new Map<string, ChannelEntry>();
   // One call at a time per channel: the controller, operator commands and status reads share
   // the entry, and two catch-ups from the same report number would hold a report twice.
@@ -243,6 +254,7 @@ export function createReleaseInputs(): ReleaseInputs {
     if (held === null || from < held.loadedFrom) {
       const { reportSeq } = await tx.targets.channelCounters(channel.env, channel.name);
       const items = await tx.targets.reportsUpTo(channel.env, channel.name, from, reportSeq);
+      options.onWindowRead?.({ env: channel.env, name: channel.name }, items.length);
       held = { loadedFrom: from, seq: reportSeq, items, fresh: [] };
       entry.reports = held;
       entry.prefetched = null;
