@@ -63,25 +63,50 @@ export function findTextProblem(
   part: RequestPart,
   stringsAre: 'name' | 'text',
 ): TextProblem | null {
-  const stack: { value: unknown; path: string }[] = [{ value, path: '' }];
+  // a node's path is built only for the one that breaks the rule (a report batch holds thousands)
+  const stack: TextNode[] = [{ value, parent: null, key: '' }];
   while (stack.length > 0) {
-    const { value: current, path } = stack.pop() as { value: unknown; path: string };
+    const node = stack.pop() as TextNode;
+    const current = node.value;
     if (typeof current === 'string') {
       const message = textProblemOf(current, stringsAre);
-      if (message !== null) return { in: part, path, message };
+      if (message !== null) return { in: part, path: pathOf(node), message };
     } else if (Array.isArray(current)) {
       for (let i = current.length - 1; i >= 0; i--) {
-        stack.push({ value: current[i] as unknown, path: `${path}/${i}` });
+        stack.push({ value: current[i] as unknown, parent: node, key: i });
       }
     } else if (typeof current === 'object' && current !== null && !Buffer.isBuffer(current)) {
-      for (const [key, item] of Object.entries(current)) {
+      for (const key in current) {
+        if (!Object.hasOwn(current, key)) continue;
         const keyProblem = textProblemOf(key, 'name');
-        if (keyProblem !== null) return { in: part, path, message: `has a key that ${keyProblem}` };
-        stack.push({ value: item, path: `${path}/${escapePointer(key)}` });
+        if (keyProblem !== null) {
+          return { in: part, path: pathOf(node), message: `has a key that ${keyProblem}` };
+        }
+        stack.push({ value: (current as Record<string, unknown>)[key], parent: node, key });
       }
     }
   }
   return null;
+}
+
+/** A value met walking a request part: the root has no parent. */
+interface TextNode {
+  value: unknown;
+  parent: TextNode | null;
+  /** its key or index in its parent */
+  key: string | number;
+}
+
+/** The node's JSON pointer (RFC 6901) from the part's root. */
+function pathOf(node: TextNode): string {
+  const keys: string[] = [];
+  for (let at = node; at.parent !== null; at = at.parent) {
+    keys.push(typeof at.key === 'number' ? String(at.key) : escapePointer(at.key));
+  }
+  return keys
+    .reverse()
+    .map((key) => `/${key}`)
+    .join('');
 }
 
 /** The first string of the request that breaks the rule, or null. */
