@@ -36,7 +36,7 @@ export interface ReadPart<T> {
   decode(rows: readonly Record<string, unknown>[]): T;
 }
 
-type Decoded<P extends readonly ReadPart<unknown>[]> = {
+export type Decoded<P extends readonly ReadPart<unknown>[]> = {
   -readonly [K in keyof P]: P[K] extends ReadPart<infer T> ? T : never;
 };
 

@@ -1,7 +1,10 @@
 import { decide, evaluateStageGates, stageRefusals } from '@lockgate/core';
 import type { DecideResult, ReleaseContext } from '@lockgate/core';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { loadReleaseContext } from '../../src/features/releases/release-context.ts';
+import {
+  loadReleaseContext,
+  readLockedRelease,
+} from '../../src/features/releases/release-context.ts';
 import { createReleaseInputs } from '../../src/features/releases/release-inputs.ts';
 import type { ReleaseInputs } from '../../src/features/releases/release-inputs.ts';
 import { DIALECTS, describeDialect } from '../helpers/test-database.ts';
@@ -236,6 +239,36 @@ for (const dialect of DIALECTS) {
           if (channel === null || stored === null) throw new Error('missing');
           return loadReleaseContext(tx, w.t.blobs, stored.release, channel, w.clock.now(), kept);
         });
+      // as a command or a locked tick loads it: holding the inputs, their first reads joined to
+      // the release's read (ReleaseInputs.firstReads), with inputs of their own
+      const joinedInputs = createReleaseInputs();
+      const loadJoined = (): Promise<ReleaseContext> =>
+        joinedInputs.hold({ env: ENV, name: CHANNEL }, () =>
+          w.t.stores.transaction(async (tx) => {
+            const channel = await tx.channels.lock(ENV, CHANNEL);
+            if (channel === null) throw new Error('missing');
+            const locked = await readLockedRelease(
+              tx,
+              release.id,
+              channel,
+              w.packs.v2.digest,
+              joinedInputs,
+            );
+            if (locked.stored === null) throw new Error('missing');
+            const { rows, read } = locked;
+            const at = w.clock.now();
+            return loadReleaseContext(
+              tx,
+              w.t.blobs,
+              locked.stored.release,
+              channel,
+              at,
+              joinedInputs,
+              rows,
+              read,
+            );
+          }),
+        );
       let measuredTicks = 0;
       for (let i = 0; i < 8; i++) {
         // errors on some targets, and more as the rounds go on
@@ -245,6 +278,7 @@ for (const dialect of DIALECTS) {
         w.clock.advance(7);
         const full = await load();
         const kept = await load(inputs);
+        const joined = await loadJoined();
         if (full.release.state !== 'rolling' || full.release.stageStartedAt === null) {
           await w.t.services.controller.tick();
           continue;
@@ -256,6 +290,8 @@ for (const dialect of DIALECTS) {
         expect(evaluateStageGates(kept, now)).toEqual(evaluateStageGates(full, now));
         expect(stageRefusals(kept, kept.release)).toEqual(stageRefusals(full, full.release));
         expect(withoutContext(decide(kept, now))).toEqual(withoutContext(decide(full, now)));
+        expect(joined.measures).toEqual(kept.measures);
+        expect(withoutContext(decide(joined, now))).toEqual(withoutContext(decide(full, now)));
         measuredTicks += 1;
       }
       expect(measuredTicks).toBeGreaterThan(3);

@@ -167,6 +167,7 @@ export function createController(deps: ControllerDeps): Controller {
           id,
           channel,
           unlocked.release.pack,
+          inputs,
         );
         if (stored === null || isTerminal(stored.release.state)) return null;
         const context = await contextOf(tx, stored.release, channel, at, rows, read);

@@ -17,6 +17,7 @@ import type {
   StageMeasures,
 } from '@lockgate/core';
 import type { BlobStore } from '../../blob-store.ts';
+import type { Decoded, ReadPart } from '../../db/statement-parts.ts';
 import type { StoresOf } from '../../stores.ts';
 import type { StoredBuild } from '../builds/public.ts';
 import type { StoredFreezeWindow } from '../environments/public.ts';
@@ -38,7 +39,7 @@ type UsedStores = StoresOf<
   | 'targets'
   | 'trust'
 >;
-import type { ReleaseInputs } from './release-inputs.ts';
+import type { FirstReads, ReleaseInputs } from './release-inputs.ts';
 import type { StoredRelease } from './release-store.ts';
 
 /** Reports older than the largest gate window of a plan never count; 5 minutes without gates. */
@@ -133,17 +134,37 @@ export async function readLockedRelease(
     | 'releases'
     | 'revocations'
     | 'statements'
+    | 'targets'
     | 'trust'
   >,
   id: string,
   channel: StoredChannel,
   pack: string,
+  /** the kept inputs the context will be loaded with: their first reads join this statement */
+  inputs?: ReleaseInputs,
 ): Promise<{ stored: StoredRelease | null; rows: ChannelRows; read: ReleaseContextReads }> {
-  const [stored, ...read] = await tx.statements.read([
-    tx.releases.findPart(id),
-    ...releaseContextParts(tx, channel, pack),
-  ]);
+  const [stored, ...read] = await readJoined(
+    tx,
+    [tx.releases.findPart(id), ...releaseContextParts(tx, channel, pack)],
+    inputs?.firstReads(tx, channel),
+  );
   return { stored, ...(await releaseContextRowsOf(tx, pack, read)) };
+}
+
+/**
+ * `parts` read in one statement with the kept inputs' first reads (ReleaseInputs.firstReads),
+ * which keep their rows for the load that follows.
+ */
+async function readJoined<const P extends readonly ReadPart<unknown>[]>(
+  tx: StoresOf<'statements'>,
+  parts: P,
+  first: FirstReads | undefined,
+): Promise<Decoded<P>> {
+  if (first === undefined || first.parts.length === 0) return tx.statements.read(parts);
+  const rows: readonly unknown[] = await tx.statements.read([...parts, ...first.parts]);
+  first.keep(rows.slice(parts.length));
+  // the first parts.length rows are the parts', decoded in their order
+  return rows.slice(0, parts.length) as Decoded<P>;
 }
 
 /**
@@ -175,7 +196,7 @@ export async function loadReleaseContext(
     ({ rows, read: reads } = await releaseContextRowsOf(
       tx,
       release.pack,
-      await tx.statements.read(parts),
+      await readJoined(tx, parts, inputs?.firstReads(tx, channel)),
     ));
   }
   rows ??= await loadChannelRows(tx, channel);

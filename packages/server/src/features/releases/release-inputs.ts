@@ -52,6 +52,7 @@ import { createKeyedMutex } from '../../keyed-mutex.ts';
 import type { StoresOf } from '../../stores.ts';
 import type { ChannelKey, StoredChannel } from '../channels/public.ts';
 import type { NumberedReport } from '../targets/public.ts';
+import type { ReadPart } from '../../db/statement-parts.ts';
 
 /** The stores this module uses, and no others. */
 type UsedStores = StoresOf<'statements' | 'targets'>;
@@ -101,6 +102,11 @@ interface ChannelEntry {
    * the generation, taken by the first catch-up after it from the same number.
    */
   prefetched: { afterSeq: number; page: NumberedReport[] } | null;
+  /**
+   * The targets generation read by a holder's `firstReads` (`holder`: its holding set), taken
+   * by that holder's next load.
+   */
+  early: { holder: ReadonlySet<string>; targetsGeneration: number } | null;
 }
 
 export interface ReleaseInputs {
@@ -154,6 +160,20 @@ export interface ReleaseInputs {
    * would wait on each other for ever where connections are few (SQLite has one).
    */
   hold<T>(channel: ChannelKey, task: () => Promise<T>): Promise<T>;
+  /**
+   * What the channel's next load reads first (its targets generation, and the reports numbered
+   * after those held) as parts for the caller to join to its own statement, and `keep` for
+   * their rows: the next load by the same holder takes them instead of reading, once. A caller
+   * that does not hold the channel (`hold`) gets no parts.
+   */
+  firstReads(tx: UsedStores, channel: ChannelKey): FirstReads;
+}
+
+/** See ReleaseInputs.firstReads. */
+export interface FirstReads {
+  parts: ReadPart<unknown>[];
+  /** the parts' rows, decoded, in their order */
+  keep(decoded: readonly unknown[]): void;
 }
 
 /** `task` run holding the channel's inputs (ReleaseInputs.hold), or as it is without them. */
@@ -188,7 +208,7 @@ export function createReleaseInputs(options: ReleaseInputsOptions = {}): Release
     return serial.run(key, () => holding.run(new Set([...(held ?? []), key]), task));
   };
 
-  const entryOf = (channel: StoredChannel): ChannelEntry => {
+  const entryOf = (channel: { env: string; name: string }): ChannelEntry => {
     const key = `${channel.env}\n${channel.name}`;
     const nowMs = performance.now();
     for (const [other, entry] of channels) {
@@ -205,6 +225,7 @@ export function createReleaseInputs(options: ReleaseInputsOptions = {}): Release
         reports: null,
         rollup: null,
         prefetched: null,
+        early: null,
       };
       channels.set(key, entry);
     }
@@ -220,8 +241,12 @@ export function createReleaseInputs(options: ReleaseInputsOptions = {}): Release
     // with reports held, the reports numbered since come in the same statement: a load that
     // reads its targets reads its reports next (loadReleaseContext)
     const held = entry.reports;
+    const early = entry.early;
+    entry.early = null;
     let targetsGeneration: number;
-    if (held === null) {
+    if (early !== null && early.holder === holding.getStore()) {
+      ({ targetsGeneration } = early);
+    } else if (held === null) {
       ({ targetsGeneration } = await tx.targets.channelCounters(channel.env, channel.name));
       entry.prefetched = null;
     } else {
@@ -332,6 +357,38 @@ export function createReleaseInputs(options: ReleaseInputsOptions = {}): Release
     },
 
     hold: (channel, task) => oneAtATime(channel, task),
+
+    firstReads(tx, channel) {
+      const holder = holding.getStore();
+      if (holder?.has(`${channel.env}\n${channel.name}`) !== true) {
+        return { parts: [], keep: () => undefined };
+      }
+      const entry = entryOf(channel);
+      const held = entry.reports;
+      const counters = tx.targets.channelCountersPart(channel.env, channel.name);
+      if (held === null) {
+        return {
+          parts: [counters],
+          keep: ([read]) => {
+            const { targetsGeneration } = read as { targetsGeneration: number };
+            entry.early = { holder, targetsGeneration };
+            entry.prefetched = null;
+          },
+        };
+      }
+      const afterSeq = held.seq;
+      return {
+        parts: [
+          counters,
+          tx.targets.reportsAfterPart(channel.env, channel.name, afterSeq, CATCH_UP_ROWS),
+        ],
+        keep: ([read, page]) => {
+          const { targetsGeneration } = read as { targetsGeneration: number };
+          entry.early = { holder, targetsGeneration };
+          entry.prefetched = { afterSeq, page: page as NumberedReport[] };
+        },
+      };
+    },
 
     notBefore(channel, now) {
       const latestMs = channels.get(`${channel.env}\n${channel.name}`)?.latestMs;

@@ -262,7 +262,7 @@ export function createReleaseService(deps: {
       const outcome = await withInputsHeld(inputs, { env, name }, () =>
         runIdempotent(stores, request, now, async (tx) => {
           const channel = await lockChannel(tx, env, name);
-          const locked = await readLockedRelease(tx, id, channel, pack);
+          const locked = await readLockedRelease(tx, id, channel, pack, inputs);
           const { rows, read } = locked;
           const stored = locked.stored ?? (await findOrThrow(tx, id));
           const before = stored.release;
