@@ -98,8 +98,9 @@ interface ChannelEntry {
   } | null;
   /**
    * The reports numbered after `afterSeq`, read with the targets generation at the start of a
-   * load (one statement on PostgreSQL) for that load's catch-up; replaced by each load's read of
-   * the generation, taken by the first catch-up after it from the same number.
+   * load (one statement on PostgreSQL, or the caller's own through `firstReads`) for that load's
+   * catch-up; replaced by each load's read of the generation, taken by the first catch-up after
+   * it from the same number.
    */
   prefetched: { afterSeq: number; page: NumberedReport[] } | null;
   /**
