@@ -10,20 +10,12 @@ import { createStores } from '../src/stores.ts';
 import type { Stores } from '../src/stores.ts';
 import { DIALECTS, describeDialect } from './helpers/test-database.ts';
 import type { TestDatabase } from './helpers/test-database.ts';
+import { storedWebhook } from './helpers/webhooks.ts';
 
 const AT = '2026-11-25T08:00:00.000Z';
 
 function webhook(name: string): StoredWebhook {
-  return {
-    id: `whk_${name}`,
-    name,
-    url: `http://127.0.0.1:9/${name}`,
-    format: 'json',
-    events: ['*'],
-    secret: 'whsec_0123456789abcdef',
-    createdAt: AT,
-    createdBy: 'admin',
-  };
+  return storedWebhook(name, AT);
 }
 
 for (const dialect of DIALECTS) {

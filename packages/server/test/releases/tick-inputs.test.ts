@@ -64,6 +64,17 @@ for (const dialect of DIALECTS) {
       await w.t.services.controller.tick();
     };
 
+    /** Three targets on v1, a release of v2 soaking an hour behind a gate on all three, ticked. */
+    const gatedRelease = async (rounds: number) => {
+      await baseline(w, w.packs.v1);
+      const fleet = new Fleet(w, simulatedTargets(3));
+      await fleet.register();
+      await putPlan(w, 'one', [{ name: 'all', percent: 100, soakSeconds: 3600, gates: [gate(3)] }]);
+      const release = await createRelease(w, { pack: w.packs.v2.digest, plan: 'one' });
+      for (let i = 0; i < rounds; i++) await round(fleet);
+      return { fleet, release };
+    };
+
     it('sees the stage grow when it advances and a target registered after the stage started', async () => {
       await baseline(w, w.packs.v1);
       const fleet = new Fleet(w, simulatedTargets(4));
@@ -134,12 +145,7 @@ for (const dialect of DIALECTS) {
     }
 
     it('counts the reports that arrive between ticks', async () => {
-      await baseline(w, w.packs.v1);
-      const fleet = new Fleet(w, simulatedTargets(3));
-      await fleet.register();
-      await putPlan(w, 'one', [{ name: 'all', percent: 100, soakSeconds: 3600, gates: [gate(3)] }]);
-      const release = await createRelease(w, { pack: w.packs.v2.digest, plan: 'one' });
-      for (let i = 0; i < 3; i++) await round(fleet);
+      const { fleet, release } = await gatedRelease(3);
       // Every target runs v2 and reports 50 % errors: the gate fails and the release rolls back.
       await fleet.step((_, pack) => (pack === w.packs.v2.digest ? 0.5 : 0));
       await w.t.services.controller.tick();
@@ -147,12 +153,7 @@ for (const dialect of DIALECTS) {
     });
 
     it("decides a command whose clock reading is behind the last tick at the tick's time", async () => {
-      await baseline(w, w.packs.v1);
-      const fleet = new Fleet(w, simulatedTargets(3));
-      await fleet.register();
-      await putPlan(w, 'one', [{ name: 'all', percent: 100, soakSeconds: 3600, gates: [gate(3)] }]);
-      const release = await createRelease(w, { pack: w.packs.v2.digest, plan: 'one' });
-      for (let i = 0; i < 2; i++) await round(fleet);
+      const { release } = await gatedRelease(2);
       const tickedAt = w.clock.now().toISOString();
       // The command read the clock before the tick read it, then waited for the channel: its
       // decision is made at the tick's time, on the reports held at that time (a decision at
@@ -179,12 +180,7 @@ for (const dialect of DIALECTS) {
         const line = text.split('\n').find((l) => l.startsWith(series));
         return line === undefined ? 0 : Number(line.slice(series.length));
       };
-      await baseline(w, w.packs.v1);
-      const fleet = new Fleet(w, simulatedTargets(3));
-      await fleet.register();
-      await putPlan(w, 'one', [{ name: 'all', percent: 100, soakSeconds: 3600, gates: [gate(3)] }]);
-      const release = await createRelease(w, { pack: w.packs.v2.digest, plan: 'one' });
-      for (let i = 0; i < 2; i++) await round(fleet);
+      const { fleet, release } = await gatedRelease(2);
       expect(await windowReads()).toBe(1);
       await fleet.step();
       // A command holds the channel's inputs. A tick reads the clock and waits for them; then a

@@ -6,21 +6,12 @@ import { createStores } from '../../src/stores.ts';
 import type { Stores } from '../../src/stores.ts';
 import { DIALECTS, describeDialect } from '../helpers/test-database.ts';
 import type { TestDatabase } from '../helpers/test-database.ts';
+import { storedWebhook } from '../helpers/webhooks.ts';
 
 const AT = '2026-01-01T00:00:00.000Z';
 
 function webhook(name: string, overrides: Partial<StoredWebhook> = {}): StoredWebhook {
-  return {
-    id: `whk_${name}`,
-    name,
-    url: `http://127.0.0.1:9/${name}`,
-    format: 'json',
-    events: ['*'],
-    secret: 'whsec_0123456789abcdef',
-    createdAt: AT,
-    createdBy: 'admin',
-    ...overrides,
-  };
+  return storedWebhook(name, AT, overrides);
 }
 
 function completion(release: string, at = AT): DecisionRecordDraft {
