@@ -61,6 +61,16 @@ export interface StageMeasures {
 export interface RollupReport {
   id: string;
   report: TargetReport;
+  /**
+   * `report.at` in milliseconds (null: not a time), when the holder parsed it already
+   * (`rollupReportOf`): a rollup rebuilt from held reports reads it instead of parsing again.
+   */
+  ms?: number | null;
+}
+
+/** A held report with its time parsed once (`RollupReport.ms`). */
+export function rollupReportOf(id: string, report: TargetReport): RollupReport {
+  return { id, report, ms: parseTime(report.at) };
 }
 
 interface MetricSums {
@@ -225,9 +235,10 @@ function refusalOf(report: TargetReport, pack: string): StageRefusalCandidate | 
 
 /** Adds reports to the rollup (in place; any order, any batches); returns the rollup. */
 export function addReports(rollup: StageRollup, reports: readonly RollupReport[]): StageRollup {
-  for (const { id, report } of reports) {
+  for (const item of reports) {
+    const { id, report } = item;
     if (!rollup.members.has(report.targetId)) continue;
-    const ms = parseTime(report.at);
+    const ms = item.ms === undefined ? parseTime(report.at) : item.ms;
     if (ms === null || ms < rollup.horizon) continue;
     if (ms > rollup.newest) rollup.newest = ms;
     const target = report.targetId;

@@ -8,6 +8,7 @@ import {
   expireRollup,
   measureStage,
   planHealthWindows,
+  rollupReportOf,
   stageRefusals,
 } from '../../src/release/index.ts';
 import type {
@@ -153,6 +154,8 @@ function measuredContext(
   batches: number[],
   earlierHorizon: number,
   kept = 0,
+  /** the held reports' times parsed once, as the server holds them (rollupReportOf) */
+  parsed = false,
 ): ReleaseContext {
   const windows = planHealthWindows(c.plan);
   const rollup = emptyRollup({
@@ -162,7 +165,8 @@ function measuredContext(
     horizon: c.fromMs - earlierHorizon,
   });
   // the reports in a shuffled order and in batches, the horizon moved on in between
-  const shuffled = [...c.rolled].sort((a, b) =>
+  const held = parsed ? c.rolled.map((r) => rollupReportOf(r.id, r.report)) : c.rolled;
+  const shuffled = [...held].sort((a, b) =>
     a.report.targetId === b.report.targetId
       ? a.id < b.id
         ? 1
@@ -199,9 +203,10 @@ describe('stage rollup', () => {
         fc.array(fc.integer({ min: 0, max: 20 }), { maxLength: 4 }),
         fc.constantFrom(0, 5_000, 400_000),
         fc.constantFrom(0, 1_500),
-        (plan, members, reports, startedOffset, state, batches, earlierHorizon, kept) => {
+        fc.boolean(),
+        (plan, members, reports, startedOffset, state, batches, earlierHorizon, kept, parsed) => {
           const c = caseOf(plan, members, reports, startedOffset, state);
-          const measured = measuredContext(c, batches, earlierHorizon, kept);
+          const measured = measuredContext(c, batches, earlierHorizon, kept, parsed);
           const now = new Date(NOW).toISOString();
           expect(evaluateStageGates(measured, now)).toEqual(
             evaluateStageGates(c.reportContext, now),

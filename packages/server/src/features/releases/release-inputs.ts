@@ -38,6 +38,7 @@ import {
   expireRollup,
   measureStage,
   planHealthWindows,
+  rollupReportOf,
 } from '@lockgate/core';
 import type {
   ChannelIndexPayload,
@@ -281,7 +282,12 @@ export function createReleaseInputs(options: ReleaseInputsOptions = {}): Release
       const { reportSeq } = await tx.targets.channelCounters(channel.env, channel.name);
       const items = await tx.targets.reportsUpTo(channel.env, channel.name, from, reportSeq);
       options.onWindowRead?.({ env: channel.env, name: channel.name }, items.length);
-      held = { loadedFrom: from, seq: reportSeq, items, fresh: [] };
+      held = {
+        loadedFrom: from,
+        seq: reportSeq,
+        items: items.map((item) => rollupReportOf(item.id, item.report)),
+        fresh: [],
+      };
       entry.reports = held;
       entry.prefetched = null;
       entry.rollup = null;
@@ -298,7 +304,7 @@ export function createReleaseInputs(options: ReleaseInputsOptions = {}): Release
       for (const item of fresh) {
         if (item.seq !== null) held.seq = Math.max(held.seq, item.seq);
         if (item.report.at < held.loadedFrom) continue;
-        const kept = { id: item.id, report: item.report };
+        const kept = rollupReportOf(item.id, item.report);
         added.push(kept);
         held.fresh.push(kept);
       }
