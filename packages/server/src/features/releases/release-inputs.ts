@@ -235,29 +235,45 @@ export function createReleaseInputs(options: ReleaseInputsOptions = {}): Release
     return entry;
   };
 
+  /**
+   * What a load reads first: the channel's targets generation and, with reports held, the
+   * reports numbered since them (one statement on PostgreSQL); `take` keeps the page for the
+   * load's catch-up and gives the generation.
+   */
+  const firstReadsOf = (
+    tx: UsedStores,
+    channel: { env: string; name: string },
+    entry: ChannelEntry,
+  ): { parts: ReadPart<unknown>[]; take(decoded: readonly unknown[]): number } => {
+    const afterSeq = entry.reports?.seq ?? null;
+    const parts: ReadPart<unknown>[] = [tx.targets.channelCountersPart(channel.env, channel.name)];
+    if (afterSeq !== null) {
+      parts.push(tx.targets.reportsAfterPart(channel.env, channel.name, afterSeq, CATCH_UP_ROWS));
+    }
+    return {
+      parts,
+      take: ([read, page]) => {
+        entry.prefetched = afterSeq === null ? null : { afterSeq, page: page as NumberedReport[] };
+        return (read as { targetsGeneration: number }).targetsGeneration;
+      },
+    };
+  };
+
   const targetsOf = async (
     tx: UsedStores,
     channel: StoredChannel,
     entry: ChannelEntry,
   ): Promise<number> => {
-    // with reports held, the reports numbered since come in the same statement: a load that
-    // reads its targets reads its reports next (loadReleaseContext)
-    const held = entry.reports;
+    // a load that reads its targets reads its reports next (loadReleaseContext): they come in
+    // one statement, read here or by the holder's firstReads
     const early = entry.early;
     entry.early = null;
     let targetsGeneration: number;
     if (early !== null && early.holder === holding.getStore()) {
       ({ targetsGeneration } = early);
-    } else if (held === null) {
-      ({ targetsGeneration } = await tx.targets.channelCounters(channel.env, channel.name));
-      entry.prefetched = null;
     } else {
-      const [counters, page] = await tx.statements.read([
-        tx.targets.channelCountersPart(channel.env, channel.name),
-        tx.targets.reportsAfterPart(channel.env, channel.name, held.seq, CATCH_UP_ROWS),
-      ]);
-      targetsGeneration = counters.targetsGeneration;
-      entry.prefetched = { afterSeq: held.seq, page };
+      const first = firstReadsOf(tx, channel, entry);
+      targetsGeneration = first.take(await tx.statements.read(first.parts));
     }
     if (entry.generation !== targetsGeneration) {
       entry.targets = await tx.targets.listRefs(channel.env, channel.name);
@@ -371,28 +387,11 @@ export function createReleaseInputs(options: ReleaseInputsOptions = {}): Release
         return { parts: [], keep: () => undefined };
       }
       const entry = entryOf(channel);
-      const held = entry.reports;
-      const counters = tx.targets.channelCountersPart(channel.env, channel.name);
-      if (held === null) {
-        return {
-          parts: [counters],
-          keep: ([read]) => {
-            const { targetsGeneration } = read as { targetsGeneration: number };
-            entry.early = { holder, targetsGeneration };
-            entry.prefetched = null;
-          },
-        };
-      }
-      const afterSeq = held.seq;
+      const first = firstReadsOf(tx, channel, entry);
       return {
-        parts: [
-          counters,
-          tx.targets.reportsAfterPart(channel.env, channel.name, afterSeq, CATCH_UP_ROWS),
-        ],
-        keep: ([read, page]) => {
-          const { targetsGeneration } = read as { targetsGeneration: number };
-          entry.early = { holder, targetsGeneration };
-          entry.prefetched = { afterSeq, page: page as NumberedReport[] };
+        parts: first.parts,
+        keep: (decoded) => {
+          entry.early = { holder, targetsGeneration: first.take(decoded) };
         },
       };
     },
