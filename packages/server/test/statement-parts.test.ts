@@ -3,7 +3,9 @@
  * together, one statement on PostgreSQL. Each part's rows come back decoded and in the part's
  * own order, as its store's ordinary method returns them; a write is all of its parts or none.
  */
+import { sql } from 'kysely';
 import type { KyselyPlugin } from 'kysely';
+import { rawPart } from '../src/db/statement-parts.ts';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { StoredWebhook } from '../src/features/webhooks/webhook-store.ts';
 import { createStores } from '../src/stores.ts';
@@ -108,6 +110,44 @@ for (const dialect of DIALECTS) {
         ),
       ).rejects.toThrow();
       expect(await stores.webhooks.listDeliveries('whk_taken', 10)).toHaveLength(2);
+    });
+
+    it('fails a write whose checked part changed no row, after running it, and keeps nothing', async () => {
+      await stores.webhooks.insert(webhook('taken'));
+      const { db } = testDatabase.database;
+      // a version-checked update: changes the row only while its url is still `url`
+      const checked = (url: string) => ({
+        query: rawPart(
+          db,
+          sql`update webhook_subscriptions set url = 'https://moved.example' where name = 'taken' and url = ${url} returning id`,
+        ),
+        refused: () => new Error(`moved already (${url})`),
+      });
+      const other = (name: string) =>
+        db.insertInto('webhook_subscriptions').values({
+          id: `whk_${name}`,
+          name,
+          url: 'https://hooks.example',
+          format: 'json',
+          events_json: '[]',
+          secret: 's',
+          created_at: AT,
+          created_by: 'admin',
+        });
+      const names = async () => (await stores.webhooks.list()).map((h) => h.name);
+      const stale = 'https://stale.example';
+
+      await expect(
+        stores.transaction((tx) => tx.statements.write([checked(stale), other('second')])),
+      ).rejects.toThrow(`moved already (${stale})`);
+      expect(await names()).toEqual(['taken']);
+
+      const current = (await stores.webhooks.list())[0]?.url ?? '';
+      statements = 0;
+      await stores.transaction((tx) => tx.statements.write([checked(current), other('second')]));
+      if (dialect.name === 'postgres') expect(statements).toBe(1);
+      expect(await names()).toEqual(['second', 'taken']);
+      expect((await stores.webhooks.list())[1]?.url).toBe('https://moved.example');
     });
   });
 }

@@ -30,6 +30,16 @@ export interface QueryPart extends OperationNodeSource {
 /** A write: an insert, update or delete (without `returning`). */
 export type WritePart = QueryPart;
 
+/**
+ * A write that must change a row (an update with a version check): its query returns the rows it
+ * changed (`returning`), and when it changed none the write throws `refused()` after its
+ * statement ran, so the caller's transaction, which every write runs in, rolls back whole.
+ */
+export interface CheckedWritePart {
+  readonly query: QueryPart;
+  refused(): Error;
+}
+
 /** A read: a query returning rows (a select, or an update that locks and returns its row). */
 export interface ReadPart<T> {
   readonly query: QueryPart;
@@ -43,8 +53,23 @@ export type Decoded<P extends readonly ReadPart<unknown>[]> = {
 export interface Statements {
   /** Runs the reads (one statement on PostgreSQL) and decodes each part's rows. */
   read<const P extends readonly ReadPart<unknown>[]>(parts: P): Promise<Decoded<P>>;
-  /** Runs the writes (one statement on PostgreSQL, unless their bound values need more). */
-  write(parts: readonly WritePart[]): Promise<void>;
+  /**
+   * Runs `first` (a lock: an update that returns its row), then the reads `then` builds, in one
+   * statement on PostgreSQL. A part of `then` that locks a row too waits for `first` by naming
+   * `after` in its condition (`exists (after)`), so the two locks are always taken in that order
+   * (the parts of one statement otherwise run in no set order). The other parts read the
+   * statement's snapshot, which may be older than `first`'s row: only a locking part returns a
+   * row as its last writer committed it.
+   */
+  readAfter<F, const P extends readonly ReadPart<unknown>[]>(
+    first: ReadPart<F>,
+    then: (after: RawBuilder<unknown>) => P,
+  ): Promise<[F, ...Decoded<P>]>;
+  /**
+   * Runs the writes (one statement on PostgreSQL, unless their bound values need more); throws
+   * a checked write's `refused()` when it changed no row.
+   */
+  write(parts: readonly (WritePart | CheckedWritePart)[]): Promise<void>;
 }
 
 /** PostgreSQL binds at most 65,535 values per statement; leave room for the joining text. */
@@ -70,39 +95,60 @@ export function createStatements(db: Kysely<Database>): Statements {
         for (const part of parts) decoded.push(await readOne(db, part));
         return decoded as Decoded<P>;
       }
-      const names = parts.map((_, i) => sql.ref(`part${i}`));
-      const withs = parts.map((part, i) => sql`${names[i]} as (${part.query})`);
-      const columns = names.map(
-        (name) => sql`(select coalesce(json_agg(${name}), '[]'::json) from ${name}) as ${name}`,
-      );
-      const { rows } = await sql<
-        Record<string, unknown[]>
-      >`with ${sql.join(withs)} select ${sql.join(columns)}`.execute(db);
-      const row = rows[0] ?? {};
-      return parts.map((part, i) =>
-        part.decode((row[`part${i}`] ?? []) as Record<string, unknown>[]),
-      ) as Decoded<P>;
+      return readJoined(db, parts) as Promise<Decoded<P>>;
+    },
+
+    async readAfter<F, const P extends readonly ReadPart<unknown>[]>(
+      first: ReadPart<F>,
+      then: (after: RawBuilder<unknown>) => P,
+    ): Promise<[F, ...Decoded<P>]> {
+      if (!postgres) {
+        // in process, one after another: `first` has run when the others do
+        const locked = await readOne(db, first);
+        const decoded: unknown[] = [];
+        for (const part of then(sql`select 1`)) decoded.push(await readOne(db, part));
+        return [locked, ...decoded] as [F, ...Decoded<P>];
+      }
+      return readJoined(db, [first, ...then(sql`select 1 from ${sql.ref('part0')}`)]) as Promise<
+        [F, ...Decoded<P>]
+      >;
     },
 
     async write(parts) {
       if (!postgres) {
-        for (const part of parts) await db.executeQuery(part.compile());
+        for (const part of parts) {
+          const { rows } = await db.executeQuery(queryOf(part).compile());
+          if (isChecked(part) && rows.length === 0) throw part.refused();
+        }
         return;
       }
-      let group: WritePart[] = [];
+      let group: (WritePart | CheckedWritePart)[] = [];
       let bound = 0;
       const flush = async (): Promise<void> => {
         if (group.length === 1 && group[0] !== undefined) {
-          await db.executeQuery(group[0].compile());
+          const part = group[0];
+          const { rows } = await db.executeQuery(queryOf(part).compile());
+          if (isChecked(part) && rows.length === 0) throw part.refused();
         } else if (group.length > 1) {
-          const withs = group.map((part, i) => sql`${sql.ref(`part${i}`)} as (${part})`);
-          await sql`with ${sql.join(withs)} select 1`.execute(db);
+          const names = group.map((_, i) => sql.ref(`part${i}`));
+          const withs = group.map((part, i) => sql`${names[i]} as (${queryOf(part)})`);
+          // a checked write's changed rows, counted; the others run whether read or not
+          const counts = group.flatMap((part, i) =>
+            isChecked(part) ? [sql`(select count(*) from ${names[i]}) as ${names[i]}`] : [],
+          );
+          const { rows } = await sql<Record<string, unknown>>`with ${sql.join(withs)} select ${
+            counts.length === 0 ? sql`1` : sql.join(counts)
+          }`.execute(db);
+          const row = rows[0] ?? {};
+          for (const [i, part] of group.entries()) {
+            if (isChecked(part) && Number(row[`part${i}`] ?? 0) === 0) throw part.refused();
+          }
         }
         group = [];
         bound = 0;
       };
       for (const part of parts) {
-        const values = part.compile().parameters.length;
+        const values = queryOf(part).compile().parameters.length;
         if (group.length > 0 && bound + values > MAX_BOUND_VALUES) await flush();
         group.push(part);
         bound += values;
@@ -110,4 +156,29 @@ export function createStatements(db: Kysely<Database>): Statements {
       await flush();
     },
   };
+}
+
+/** Reads parts as the common table expressions `part0`, `part1`, … of one statement. */
+async function readJoined(
+  db: Kysely<Database>,
+  parts: readonly ReadPart<unknown>[],
+): Promise<unknown[]> {
+  const names = parts.map((_, i) => sql.ref(`part${i}`));
+  const withs = parts.map((part, i) => sql`${names[i]} as (${part.query})`);
+  const columns = names.map(
+    (name) => sql`(select coalesce(json_agg(${name}), '[]'::json) from ${name}) as ${name}`,
+  );
+  const { rows } = await sql<
+    Record<string, unknown[]>
+  >`with ${sql.join(withs)} select ${sql.join(columns)}`.execute(db);
+  const row = rows[0] ?? {};
+  return parts.map((part, i) => part.decode((row[`part${i}`] ?? []) as Record<string, unknown>[]));
+}
+
+function isChecked(part: WritePart | CheckedWritePart): part is CheckedWritePart {
+  return 'refused' in part;
+}
+
+function queryOf(part: WritePart | CheckedWritePart): QueryPart {
+  return isChecked(part) ? part.query : part;
 }

@@ -343,8 +343,10 @@ for (const dialect of DIALECTS) {
         // Each record holds the core draft it came from, bit for bit (replayable).
         const replayed = records.map((r) => draftOf(r)).map((d) => d && decisionDigest(d));
         expect(replayed).toEqual(a.result.decisions.map((d) => decisionDigest(d)));
-        expect(await commit(b)).toBeNull();
+        // the stale one is refused and its transaction rolled back whole
+        await expect(commit(b)).rejects.toMatchObject({ code: 'VERSION_CONFLICT' });
         expect(await timelineOf(w, created.id)).toHaveLength(4);
+        expect((await w.t.stores.releases.find(created.id))?.release).toEqual(a.result.release);
         expect((await channelOf(w)).indexVersion).toBe(2);
       });
 

@@ -7,7 +7,7 @@ import type {
   RollbackAuthorizationsTable,
 } from '../../db/schema.ts';
 import { readOne } from '../../db/statement-parts.ts';
-import type { ReadPart } from '../../db/statement-parts.ts';
+import type { ReadPart, WritePart } from '../../db/statement-parts.ts';
 
 /** One channel row: its configuration, what its index holds, and the current signed index. */
 export interface StoredChannel {
@@ -83,6 +83,8 @@ export interface ChannelStore {
   insert(channel: StoredChannel): Promise<boolean>;
   /** Writes the configuration and state columns (not the index; see setIndex). */
   save(channel: StoredChannel): Promise<void>;
+  /** `save` as a part of a write (`Statements.write`). */
+  savePart(channel: StoredChannel): WritePart;
   /** Stores a newly signed index when the stored version is still `expectedVersion`. */
   setIndex(key: ChannelKey, index: SignedIndex, expectedVersion: number): Promise<boolean>;
   /** Makes releaseId the channel's active release unless another one is; false otherwise. */
@@ -124,6 +126,27 @@ export function channelKeyOf(env: string, name: string): string {
 }
 
 export function createChannelStore(db: Kysely<Database>): ChannelStore {
+  const savePart = (channel: StoredChannel): WritePart => {
+    const row = toRow(channel);
+    return db
+      .updateTable('channels')
+      .set({
+        plan: row.plan,
+        floor: row.floor,
+        constraints_json: row.constraints_json,
+        cohorts_json: row.cohorts_json,
+        index_ttl_seconds: row.index_ttl_seconds,
+        base: row.base,
+        lkg: row.lkg,
+        rollout_json: row.rollout_json,
+        active_release: row.active_release,
+        updated_at: row.updated_at,
+        updated_by: row.updated_by,
+      })
+      .where('env', '=', channel.env)
+      .where('name', '=', channel.name);
+  };
+
   const listPinsPart = (env: string, channel: string): ReadPart<StoredPin[]> => ({
     query: db
       .selectFrom('pins')
@@ -188,26 +211,10 @@ export function createChannelStore(db: Kysely<Database>): ChannelStore {
     },
 
     async save(channel) {
-      const row = toRow(channel);
-      await db
-        .updateTable('channels')
-        .set({
-          plan: row.plan,
-          floor: row.floor,
-          constraints_json: row.constraints_json,
-          cohorts_json: row.cohorts_json,
-          index_ttl_seconds: row.index_ttl_seconds,
-          base: row.base,
-          lkg: row.lkg,
-          rollout_json: row.rollout_json,
-          active_release: row.active_release,
-          updated_at: row.updated_at,
-          updated_by: row.updated_by,
-        })
-        .where('env', '=', channel.env)
-        .where('name', '=', channel.name)
-        .execute();
+      await db.executeQuery(savePart(channel).compile());
     },
+
+    savePart,
 
     async setIndex(key, index, expectedVersion) {
       const result = await db

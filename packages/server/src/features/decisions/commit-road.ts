@@ -49,7 +49,7 @@ import type {
   PackManifest,
   ReleaseContext,
 } from '@lockgate/core';
-import type { ReadPart } from '../../db/statement-parts.ts';
+import type { CheckedWritePart, ReadPart, WritePart } from '../../db/statement-parts.ts';
 import type { StoresOf } from '../../stores.ts';
 import { channelMissing, indexPins } from '../channels/public.ts';
 import { logAppendOf } from '../log/public.ts';
@@ -102,10 +102,15 @@ export interface RoadOptions {
 
 /**
  * What a channel function asks core to decide: the call (core `channelCall`: the function, its
- * inputs and the time; the road runs it and stores it as the context of its records) and a value
- * for the caller.
+ * inputs and the time; the road runs it and stores it as the context of its records), a value
+ * for the caller, and the caller's own writes of the same decision (a release saved with its
+ * version check), which the road writes with the decision's records.
  */
-export type ChannelDecided<T> = { call: ChannelStateCall; value: T } | null;
+export type ChannelDecided<T> = {
+  call: ChannelStateCall;
+  value: T;
+  writes?: readonly (WritePart | CheckedWritePart)[];
+} | null;
 
 export interface CommittedChannelChange<T> {
   value: T;
@@ -293,8 +298,13 @@ export async function commitLockedChannel<T>(
 ): Promise<CommittedChannelChange<T> | null> {
   const decided = await decideFn(await loadChannelState(tx, channel, options.rows), channel);
   if (decided === null) return null;
-  const { call, value } = decided;
-  return commitDecision(tx, channel, { decision: runChannelCall(call), value, call }, options);
+  const { call, value, writes = [] } = decided;
+  return commitDecision(
+    tx,
+    channel,
+    { decision: runChannelCall(call), value, call, writes },
+    options,
+  );
 }
 
 /** Stores a new channel decided by core `createChannel`, records it and signs its first index. */
@@ -375,13 +385,20 @@ export function newRollbackAuthorizationId(): string {
 async function commitDecision<T>(
   tx: UsedStores,
   channel: StoredChannel,
-  decided: { decision: ChannelDecision; value: T; call: ChannelCall },
+  decided: {
+    decision: ChannelDecision;
+    value: T;
+    call: ChannelCall;
+    writes?: readonly (WritePart | CheckedWritePart)[];
+  },
   options: RoadOptions,
 ): Promise<CommittedChannelChange<T>> {
   const { decision, value } = decided;
   const { state } = decision;
   Object.assign(channel, rowOf(state));
   const { env, name } = channel;
+  // the caller's writes and the channel row go with the records (one statement on PostgreSQL)
+  const writes = [...(decided.writes ?? [])];
   for (const change of decision.changes) {
     switch (change.kind) {
       case 'insertChannel':
@@ -394,7 +411,7 @@ async function commitDecision<T>(
         }
         break;
       case 'saveChannel':
-        await tx.channels.save(channel);
+        writes.push(tx.channels.savePart(channel));
         break;
       case 'upsertPin':
         await tx.channels.upsertPin({ env, channel: name, ...change.pin });
@@ -421,7 +438,7 @@ async function commitDecision<T>(
         break;
     }
   }
-  const records = await recordCall(tx, decided.call, decision.drafts, options);
+  const records = await recordCall(tx, decided.call, decision.drafts, options, writes);
   const index = decision.resign ? await resignChannelIndex(tx, channel, options) : null;
   return { value, channel, state, records, index };
 }
@@ -436,8 +453,12 @@ async function recordCall(
   call: ChannelCall,
   drafts: readonly ChannelDecision['drafts'][number][],
   options: RoadOptions,
+  writes: readonly (WritePart | CheckedWritePart)[] = [],
 ): Promise<DecisionRecord[]> {
-  if (drafts.length === 0) return [];
+  if (drafts.length === 0) {
+    await tx.statements.write(writes);
+    return [];
+  }
   const digest = channelCallDigest(call);
   const stamped = stampChannelCall(drafts, digest);
   const contexts: unknown[] = stamped.some((draft, i) => draft !== drafts[i]) ? [call] : [];
@@ -446,6 +467,7 @@ async function recordCall(
     tx,
     stamped.map((draft) => withHolder(draft, options)),
     contexts,
+    writes,
   );
 }
 
@@ -486,24 +508,33 @@ function rowOf(
  * (an outbox written in the same transaction). Inputs are normalized to plain JSON first, so the
  * stored record hashes to the same digest when read back.
  *
- * Three statements on PostgreSQL whatever the records (ADR 0024): the chain head's lock; the
- * reads that need it held (the log head, locked too, the log key, the webhook subscriptions, which
- * of the contexts' lists are stored); then every write as one statement.
+ * Two statements on PostgreSQL whatever the records (ADR 0024): the chain head's lock with the
+ * reads (the log head, locked after it, the log key, the webhook subscriptions, which of the
+ * contexts' lists are stored); then every write as one statement, with `writes`: the
+ * state change the records record (a release, a channel row), written first on SQLite; a checked
+ * one that changes no row fails the step, and the caller's transaction rolls back whole.
  */
 export async function appendDecisions(
   tx: RecordStores,
   drafts: readonly DecisionRecordDraft[],
   contexts: readonly unknown[] = [],
+  writes: readonly (WritePart | CheckedWritePart)[] = [],
 ): Promise<DecisionRecord[]> {
   const first = drafts[0];
-  if (first === undefined) return [];
-  const head = await tx.decisions.lockHead();
-  const [logHead, logKeyRow, webhooks, storedLists] = await tx.statements.read([
-    tx.log.lockHeadPart(),
-    tx.serverKeys.findByUsePart(TRANSPARENCY_LOG_KEY_USE),
-    tx.webhooks.listPart(),
-    tx.contexts.storedPart(contexts.flatMap(contextListDigests)),
-  ]);
+  if (first === undefined) {
+    await tx.statements.write(writes);
+    return [];
+  }
+  // the chain head's lock first, then the log head's (readAfter keeps that order)
+  const [head, logHead, logKeyRow, webhooks, storedLists] = await tx.statements.readAfter(
+    tx.decisions.lockHeadPart(),
+    (after) => [
+      tx.log.lockHeadPart(after),
+      tx.serverKeys.findByUsePart(TRANSPARENCY_LOG_KEY_USE),
+      tx.webhooks.listPart(),
+      tx.contexts.storedPart(contexts.flatMap(contextListDigests)),
+    ],
+  );
   let { lastSeq, lastDigest } = head;
   const records: DecisionRecord[] = [];
   for (const draft of drafts) {
@@ -527,6 +558,7 @@ export async function appendDecisions(
   const logKey = logKeyRow === null ? await loadLogKey(tx, first.at) : logSigningKeyOf(logKeyRow);
   const logged = await logAppendOf(tx, records, logHead, logKey);
   await tx.statements.write([
+    ...writes,
     ...contexts.flatMap((context) => tx.contexts.putParts(context, first.at, storedLists).parts),
     ...tx.decisions.insertParts(records),
     tx.decisions.setHeadPart({ lastSeq, lastDigest }),

@@ -2,8 +2,8 @@ import { sql } from 'kysely';
 import type { ReplayRecord } from '@lockgate/core';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, DecisionRecordsTable } from '../../db/schema.ts';
-import { createStatements, rawPart } from '../../db/statement-parts.ts';
-import type { WritePart } from '../../db/statement-parts.ts';
+import { createStatements, rawPart, readOne } from '../../db/statement-parts.ts';
+import type { ReadPart, WritePart } from '../../db/statement-parts.ts';
 
 /**
  * One entry of the decision log, as stored and as the API shows it: the record core replays
@@ -37,6 +37,8 @@ export interface DecisionStore {
    * serial across processes (a no-op UPDATE … RETURNING takes the row lock on PostgreSQL).
    */
   lockHead(): Promise<ChainHead>;
+  /** `lockHead` as the first part of a read (`Statements.readAfter`). */
+  lockHeadPart(): ReadPart<ChainHead>;
   setHead(head: ChainHead): Promise<void>;
   insert(record: DecisionRecord): Promise<void>;
   /** Inserts records in order, many rows a statement. */
@@ -121,16 +123,25 @@ export function createDecisionStore(db: Kysely<Database>): DecisionStore {
     return parts;
   };
 
-  return {
-    async lockHead() {
-      const row = await db
-        .updateTable('decision_chain')
-        .set((eb) => ({ id: eb.ref('id') }))
-        .where('id', '=', 1)
-        .returning(['last_seq', 'last_digest'])
-        .executeTakeFirstOrThrow();
+  const lockHeadPart = (): ReadPart<ChainHead> => ({
+    query: db
+      .updateTable('decision_chain')
+      .set((eb) => ({ id: eb.ref('id') }))
+      .where('id', '=', 1)
+      .returning(['last_seq', 'last_digest']),
+    decode: (rows) => {
+      const row = rows[0] as { last_seq: number | string; last_digest: string | null } | undefined;
+      if (row === undefined) throw new Error('The decision chain head row is missing');
       return { lastSeq: Number(row.last_seq), lastDigest: row.last_digest };
     },
+  });
+
+  return {
+    async lockHead() {
+      return readOne(db, lockHeadPart());
+    },
+
+    lockHeadPart,
 
     async setHead(head) {
       await db.executeQuery(setHeadPart(head).compile());

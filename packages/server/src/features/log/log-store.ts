@@ -1,4 +1,5 @@
-import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import type { Kysely, RawBuilder } from 'kysely';
 import type { CompactRange, DsseEnvelope, NewNode, NodeRef } from '@lockgate/core';
 import type { Database } from '../../db/schema.ts';
 import { createStatements, readOne } from '../../db/statement-parts.ts';
@@ -31,8 +32,11 @@ export interface StoredCosignature {
 export interface LogStore {
   /** Reads the head and locks it until the transaction ends (appends are serial). */
   lockHead(): Promise<CompactRange>;
-  /** `lockHead` as a part of a read (`Statements.read`). */
-  lockHeadPart(): ReadPart<CompactRange>;
+  /**
+   * `lockHead` as a part of a read (`Statements.read`); given `after` (`Statements.readAfter`),
+   * it takes the lock only once that read's first part has taken its own.
+   */
+  lockHeadPart(after?: RawBuilder<unknown>): ReadPart<CompactRange>;
   /** Reads the head without locking. */
   head(): Promise<CompactRange>;
   /** Inserts entries and the subtree hashes they completed, and moves the head. */
@@ -81,11 +85,12 @@ export function createLogStore(db: Kysely<Database>): LogStore {
     return { size, nodes: levels.map((level, i) => ({ level, hash: unb64(hashes[i] as string) })) };
   };
 
-  const lockHeadPart = (): ReadPart<CompactRange> => ({
+  const lockHeadPart = (after?: RawBuilder<unknown>): ReadPart<CompactRange> => ({
     query: db
       .updateTable('log_head')
       .set((eb) => ({ id: eb.ref('id') }))
       .where('id', '=', 1)
+      .$if(after !== undefined, (qb) => qb.where(sql<boolean>`exists (${after})`))
       .returning(['size', 'range_json']),
     decode: (rows) => {
       const row = rows[0];

@@ -1,4 +1,4 @@
-import { channelCall } from '@lockgate/core';
+import { channelCall, LockgateError } from '@lockgate/core';
 import type { DecideResult, ReleaseContext, ReleaseState } from '@lockgate/core';
 import type { StoresOf } from '../../stores.ts';
 import type { SignedIndex, StoredChannel } from '../channels/public.ts';
@@ -45,13 +45,13 @@ export interface CommittedReleaseChange {
 
 /**
  * Commits the result of core decide/applyCommand inside the caller's transaction, on the commit
- * road (decisions/commit-road.ts): saves the release when its stored version is still
- * `before.version`, then core `applyReleaseResult` applies the actions to the channel
+ * road (decisions/commit-road.ts): core `applyReleaseResult` applies the actions to the channel
  * (setRollout, clearRollout, rollback, setBase, setLkg; an ended release frees the channel) and
  * grants the rollback authorizations a rollback needs; the road stores that, records the release's
- * drafts and the grants (hash-chained) with the context they were decided on, and re-signs the channel index when the actions changed it.
- * Returns null when there was nothing to commit or another writer saved the release first (then
- * nothing is written).
+ * drafts and the grants (hash-chained) with the context they were decided on, and saves the
+ * release when its stored version is still `before.version` (VERSION_CONFLICT when another
+ * writer saved it first: the caller's transaction rolls back, nothing is written); it re-signs
+ * the channel index when the actions changed it. Returns null when there was nothing to commit.
  */
 export async function commitReleaseChange(
   tx: UsedStores,
@@ -62,23 +62,26 @@ export async function commitReleaseChange(
   if (result.decisions.length === 0) return null;
   const { channel, now, holder, key, context, rows } = options;
   const road = { now, key, holder, context, ...(rows === undefined ? {} : { rows }) };
-  const committed = await commitLockedChannel(tx, channel, road, async (state) => {
-    if (!(await tx.releases.saveIfVersion(result.release, before.version, now.toISOString()))) {
-      return null;
-    }
-    return {
-      call: channelCall(
-        {
-          fn: 'applyReleaseResult',
-          state,
-          result,
-          authorizationId: newRollbackAuthorizationId(),
-        },
-        now,
-      ),
-      value: result.release,
-    };
-  });
+  const committed = await commitLockedChannel(tx, channel, road, (state) => ({
+    call: channelCall(
+      { fn: 'applyReleaseResult', state, result, authorizationId: newRollbackAuthorizationId() },
+      now,
+    ),
+    value: result.release,
+    // saved with the channel and the records (one statement on PostgreSQL), when its stored
+    // version is still the one decided on
+    writes: [
+      {
+        query: tx.releases.saveIfVersionPart(result.release, before.version, now.toISOString()),
+        refused: () =>
+          new LockgateError(
+            'VERSION_CONFLICT',
+            `Release ${before.id} changed while the change was committed; retry.`,
+            { details: { id: before.id, version: before.version } },
+          ),
+      },
+    ],
+  }));
   if (committed === null) return null;
   // The stage attestation and the seal follow the release's own records (features/evidence).
   const evidence = await recordReleaseEvidence(tx, before, committed.value, now, holder);

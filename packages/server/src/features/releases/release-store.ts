@@ -3,7 +3,7 @@ import type { ReleaseState, ReleaseStatus } from '@lockgate/core';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, ReleasesTable } from '../../db/schema.ts';
 import { readOne } from '../../db/statement-parts.ts';
-import type { ReadPart } from '../../db/statement-parts.ts';
+import type { QueryPart, ReadPart } from '../../db/statement-parts.ts';
 
 export interface StoredRelease {
   release: ReleaseState;
@@ -36,6 +36,11 @@ export interface ReleaseStore {
     expectedVersion: number,
     updatedAt: string,
   ): Promise<boolean>;
+  /**
+   * `saveIfVersion` as a write part returning the row it saved (none when another writer saved
+   * first): a caller makes it a checked write (`Statements.write`).
+   */
+  saveIfVersionPart(release: ReleaseState, expectedVersion: number, updatedAt: string): QueryPart;
 }
 
 export function createReleaseStore(db: Kysely<Database>): ReleaseStore {
@@ -46,6 +51,23 @@ export function createReleaseStore(db: Kysely<Database>): ReleaseStore {
       return row === undefined ? null : fromRow(row as Selectable<ReleasesTable>);
     },
   });
+
+  const saveIfVersionPart = (
+    release: ReleaseState,
+    expectedVersion: number,
+    updatedAt: string,
+  ): QueryPart =>
+    db
+      .updateTable('releases')
+      .set({
+        state: release.state,
+        version: release.version,
+        release_json: JSON.stringify(release),
+        updated_at: updatedAt,
+      })
+      .where('id', '=', release.id)
+      .where('version', '=', expectedVersion)
+      .returning('id');
 
   return {
     find(id) {
@@ -96,19 +118,11 @@ export function createReleaseStore(db: Kysely<Database>): ReleaseStore {
     },
 
     async saveIfVersion(release, expectedVersion, updatedAt) {
-      const result = await db
-        .updateTable('releases')
-        .set({
-          state: release.state,
-          version: release.version,
-          release_json: JSON.stringify(release),
-          updated_at: updatedAt,
-        })
-        .where('id', '=', release.id)
-        .where('version', '=', expectedVersion)
-        .executeTakeFirst();
-      return result.numUpdatedRows > 0n;
+      const part = saveIfVersionPart(release, expectedVersion, updatedAt);
+      return (await db.executeQuery(part.compile())).rows.length > 0;
     },
+
+    saveIfVersionPart,
   };
 }
 
