@@ -216,6 +216,8 @@ export function createServices(
     clock,
     signals,
     checkin: checkinCache,
+    // the controller's catch-ups take what this replica committed instead of reading it
+    onCommitted: (batch) => releaseInputs.offer(batch),
     onReport: (report) => metrics.observeReport(report),
     ...(options.reportQueue === undefined ? {} : { reportQueue: options.reportQueue }),
   });

@@ -150,7 +150,16 @@ for (const dialect of DIALECTS) {
     });
 
     it('numbers each channel’s reports 1, 2, 3… in the order they were submitted, across batches', async () => {
-      const queue = createReportQueue({ stores, maxBatch: 4, lingerMs: 0 });
+      // each committed report is told the number it was stored under
+      const told = new Map<string, number>();
+      const queue = createReportQueue({
+        stores,
+        maxBatch: 4,
+        lingerMs: 0,
+        onCommitted: (batch) => {
+          for (const { report: committed, seq } of batch) told.set(committed.id, seq);
+        },
+      });
       // Batches of one channel first (on PostgreSQL, numbered by the insert itself), then
       // batches mixing both.
       const alone = Array.from({ length: 9 }, (_, n) => report(`t${(n % 3) * 2}`, 'stable', n));
@@ -167,6 +176,7 @@ for (const dialect of DIALECTS) {
         const expected = sent.filter((r) => r.channel === channel);
         expect(numbered.map((r) => r.seq)).toEqual(expected.map((_, i) => i + 1));
         expect(numbered.map((r) => r.id)).toEqual(expected.map((r) => r.id));
+        expect(numbered.map((r) => told.get(r.id))).toEqual(numbered.map((r) => r.seq));
         expect((await stores.targets.channelCounters(ENV, channel)).reportSeq).toBe(
           expected.length,
         );

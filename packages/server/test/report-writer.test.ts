@@ -83,12 +83,14 @@ describe('the SQLite report writer (its own thread and connection)', () => {
       [report('t1'), report('t1', { lastAttempt: FAILED }), report('t2')],
       { previous: true },
     );
-    expect(first).toEqual(
+    expect(first.previous).toEqual(
       new Map([
         ['t1', null],
         ['t2', null],
       ]),
     );
+    // the channel's reports are numbered from here in batch order (the report queue's seq)
+    expect(first.firstSeqs).toEqual(new Map([['prod\nstable', 1]]));
     expect(await count()).toBe(3);
     const t1 = await database.database.db
       .selectFrom('targets')
@@ -108,7 +110,8 @@ describe('the SQLite report writer (its own thread and connection)', () => {
     expect(seqs.map((row) => Number(row.seq))).toEqual([1, 2, 3]);
 
     const second = await writer.write([report('t1')], { previous: true });
-    expect(second).toEqual(new Map([['t1', FAILED]]));
+    expect(second.previous).toEqual(new Map([['t1', FAILED]]));
+    expect(second.firstSeqs).toEqual(new Map([['prod\nstable', 4]]));
   });
 
   it('refuses a batch with its code and stores none of it', async () => {

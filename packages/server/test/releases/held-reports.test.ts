@@ -99,5 +99,70 @@ for (const dialect of DIALECTS) {
         for (const one of held) expect(one).toEqual(full);
       }
     });
+
+    it('take what this replica committed instead of reading it, and read on from a gap', async () => {
+      const inputs = createReleaseInputs();
+      const channel = await w.t.stores.channels.find(ENV, CHANNEL);
+      if (channel === null) throw new Error('no channel');
+      // the rows each catch-up page read from the database
+      const pages: number[] = [];
+      const { targets } = w.t.stores;
+      const stores = {
+        ...w.t.stores,
+        targets: {
+          ...targets,
+          reportsAfter: async (...args: Parameters<typeof targets.reportsAfter>) => {
+            const page = await targets.reportsAfter(...args);
+            pages.push(page.length);
+            return page;
+          },
+        },
+      };
+      let n = 0;
+      const batch = (size: number): StoredReport[] =>
+        Array.from({ length: size }, (_, i) => ({
+          id: `r-${String((n += 1)).padStart(4, '0')}`,
+          targetId: `t-00${i % 4}`,
+          env: ENV,
+          channel: CHANNEL,
+          at: second(n % 50),
+          activePack: w.packs.v1.digest,
+          ...(i % 3 === 0 ? {} : { health: { requests: n, errors: i % 2 } }),
+          ...(i % 5 === 0
+            ? {
+                lastAttempt: {
+                  kind: 'activate',
+                  pack: w.packs.v1.digest,
+                  result: 'ok',
+                  at: second(1),
+                },
+              }
+            : {}),
+        }));
+      /** Written, and offered as the report queue does (numbered from the batch's first). */
+      const committed = async (reports: StoredReport[], offered: boolean): Promise<void> => {
+        const { firstSeqs } = await w.t.stores.targets.recordReports(reports);
+        const first = firstSeqs.get(`${ENV}\n${CHANNEL}`) ?? 0;
+        if (offered) inputs.offer(reports.map((report, i) => ({ report, seq: first + i })));
+      };
+      const caughtUp = async (): Promise<number[]> => {
+        pages.length = 0;
+        const held = await inputs.reports(stores, channel, FROM, TO);
+        expect(held).toEqual(await w.t.stores.targets.listReports(ENV, CHANNEL, FROM, TO));
+        return [...pages];
+      };
+
+      await committed(batch(10), true); // before anything is held: not kept, read with the window
+      await caughtUp();
+      await committed(batch(30), true);
+      expect(await caughtUp()).toEqual([0]); // taken; the read finds nothing after them
+      await committed(batch(7), false); // another replica's
+      await committed(batch(20), true);
+      expect(await caughtUp()).toEqual([27]); // a number missing: read on from the held ones
+      await committed(batch(15), true);
+      await committed(batch(15), true);
+      expect(await caughtUp()).toEqual([0]);
+      expect(n).toBe(97);
+    });
   });
 }

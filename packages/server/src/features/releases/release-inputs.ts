@@ -17,6 +17,10 @@
  *   targets generation, in one statement on PostgreSQL), and a tick that needs reports
  *   older than `loadedFrom` reads the window again. What a tick gets is filtered to
  *   `from <= at <= to` and ordered by (at, id), as the store's listReports.
+ * - Reports this replica committed (`offer`, after the commit, with their numbers) are taken
+ *   instead of read while they run on from `seq` without a gap; a number missing (another
+ *   replica's report) and the catch-up reads on from the last number it holds, as without them.
+ *   At most CATCH_UP_ROWS wait per channel, and only for a channel whose reports are held.
  * - Stage rollup (core stage-rollup.ts): per channel, the rolling release's stage measured from
  *   a rollup of the held reports of its stage targets, for its pack and its plan's health gates.
  *   It is rebuilt from the held reports when any of those changes, when the held reports are
@@ -109,6 +113,14 @@ interface ChannelEntry {
    * by that holder's next load.
    */
   early: { holder: ReadonlySet<string>; targetsGeneration: number } | null;
+  /** reports this replica committed after those held, numbered one after another (`offer`) */
+  offered: (NumberedReport & { seq: number })[];
+}
+
+/** A report as committed (the report queue's batch), with its number in its channel. */
+export interface OfferedReport {
+  report: TargetReport & { id: string; env: string; channel: string };
+  seq: number;
 }
 
 export interface ReleaseInputs {
@@ -169,6 +181,11 @@ export interface ReleaseInputs {
    * that does not hold the channel (`hold`) gets no parts.
    */
   firstReads(tx: UsedStores, channel: ChannelKey): FirstReads;
+  /**
+   * Reports this replica committed, in the order of their numbers per channel: the next
+   * catch-up of their channel takes them rather than reading them (see the invariants).
+   */
+  offer(reports: readonly OfferedReport[]): void;
 }
 
 /** See ReleaseInputs.firstReads. */
@@ -228,6 +245,7 @@ export function createReleaseInputs(options: ReleaseInputsOptions = {}): Release
         rollup: null,
         prefetched: null,
         early: null,
+        offered: [],
       };
       channels.set(key, entry);
     }
@@ -245,7 +263,8 @@ export function createReleaseInputs(options: ReleaseInputsOptions = {}): Release
     channel: { env: string; name: string },
     entry: ChannelEntry,
   ): { parts: ReadPart<unknown>[]; take(decoded: readonly unknown[]): number } => {
-    const afterSeq = entry.reports?.seq ?? null;
+    // after the reports offered, which the load's catch-up takes (takeOffered)
+    const afterSeq = entry.reports === null ? null : offeredEnd(entry, entry.reports.seq);
     const parts: ReadPart<unknown>[] = [tx.targets.channelCountersPart(channel.env, channel.name)];
     if (afterSeq !== null) {
       parts.push(tx.targets.reportsAfterPart(channel.env, channel.name, afterSeq, CATCH_UP_ROWS));
@@ -310,20 +329,25 @@ export function createReleaseInputs(options: ReleaseInputsOptions = {}): Release
       return held;
     }
     const added: RollupReport[] = [];
-    for (;;) {
-      const prefetched = entry.prefetched;
-      entry.prefetched = null;
-      const fresh =
-        prefetched !== null && prefetched.afterSeq === held.seq
-          ? prefetched.page
-          : await tx.targets.reportsAfter(channel.env, channel.name, held.seq, CATCH_UP_ROWS);
-      for (const item of fresh) {
+    const hold = (items: readonly NumberedReport[]): void => {
+      for (const item of items) {
         if (item.seq !== null) held.seq = Math.max(held.seq, item.seq);
         if (item.report.at < held.loadedFrom) continue;
         const kept = rollupReportOf(item.id, item.report);
         added.push(kept);
         held.fresh.push(kept);
       }
+    };
+    const prefetched = entry.prefetched;
+    entry.prefetched = null;
+    // the reports offered up to where the load's first read began (all of them without one)
+    hold(takeOffered(entry, held.seq, prefetched?.afterSeq ?? Number.POSITIVE_INFINITY));
+    let page = prefetched !== null && prefetched.afterSeq === held.seq ? prefetched.page : null;
+    for (;;) {
+      const fresh =
+        page ?? (await tx.targets.reportsAfter(channel.env, channel.name, held.seq, CATCH_UP_ROWS));
+      page = null;
+      hold(fresh);
       if (fresh.length < CATCH_UP_ROWS) break;
     }
     mergeInto(held.items, added);
@@ -380,6 +404,17 @@ export function createReleaseInputs(options: ReleaseInputsOptions = {}): Release
     },
 
     hold: (channel, task) => oneAtATime(channel, task),
+
+    offer(reports) {
+      for (const { report, seq } of reports) {
+        const entry = channels.get(`${report.env}\n${report.channel}`);
+        if (entry === undefined || entry.reports === null) continue;
+        const last = entry.offered.at(-1)?.seq ?? entry.reports.seq;
+        // taken only on from what is held, without a gap; the rest is read
+        if (seq !== last + 1 || entry.offered.length >= CATCH_UP_ROWS) continue;
+        entry.offered.push({ seq, id: report.id, report: asStored(report) });
+      }
+    },
 
     firstReads(tx, channel) {
       const holder = holding.getStore();
@@ -532,4 +567,46 @@ function firstAtOrAfter(items: readonly { report: TargetReport }[], from: string
     else high = mid;
   }
   return low;
+}
+
+/**
+ * The number the held reports reach with the offered ones taken (`takeOffered`): the last
+ * offered when they run on from `heldSeq`, else `heldSeq`.
+ */
+function offeredEnd(entry: ChannelEntry, heldSeq: number): number {
+  const usable = entry.offered.filter((item) => item.seq > heldSeq);
+  return usable[0]?.seq === heldSeq + 1 ? (usable.at(-1)?.seq ?? heldSeq) : heldSeq;
+}
+
+/**
+ * Takes the offered reports numbered after `heldSeq` up to `upTo` when they run on from it
+ * (none when one is missing); those numbered up to `heldSeq` were read already and go.
+ */
+function takeOffered(entry: ChannelEntry, heldSeq: number, upTo: number): NumberedReport[] {
+  const usable = entry.offered.filter((item) => item.seq > heldSeq);
+  if (usable[0]?.seq !== heldSeq + 1) {
+    entry.offered = [];
+    return [];
+  }
+  const taken = usable.filter((item) => item.seq <= upTo);
+  entry.offered = usable.slice(taken.length);
+  return taken;
+}
+
+/** A report as the store reads it back (target-store.ts `reportFromRow`: its JSON columns). */
+function asStored(report: TargetReport): TargetReport {
+  const stored: TargetReport = {
+    targetId: report.targetId,
+    at: report.at,
+    activePack: report.activePack,
+  };
+  if (report.lastAttempt !== undefined) {
+    stored.lastAttempt = JSON.parse(
+      JSON.stringify(report.lastAttempt),
+    ) as TargetReport['lastAttempt'];
+  }
+  if (report.health !== undefined) {
+    stored.health = JSON.parse(JSON.stringify(report.health)) as TargetReport['health'];
+  }
+  return stored;
 }

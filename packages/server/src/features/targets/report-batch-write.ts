@@ -27,6 +27,17 @@ const INSERT_CHUNK_ROWS = 500;
 /** Targets per `update … from (values …)` (4 bound values each). */
 const UPDATE_CHUNK_ROWS = 1000;
 
+/** What writing a batch tells its caller. */
+export interface WrittenBatch {
+  /** with `previous`: the last attempt each known target had before the batch; else empty */
+  previous: Map<string, TargetAttempt | null>;
+  /**
+   * Per channel (`env\nchannel`), the number its first report of the batch was given: its
+   * reports are numbered from there in batch order, one after another.
+   */
+  firstSeqs: Map<string, number>;
+}
+
 /** What a target is left at by its reports of the batch. */
 interface LatestReport {
   activePack: string | null;
@@ -38,7 +49,7 @@ export async function writeReportBatch(
   db: Kysely<Database>,
   reports: readonly StoredReport[],
   options: { previous: boolean },
-): Promise<Map<string, TargetAttempt | null>> {
+): Promise<WrittenBatch> {
   const latest = new Map<string, LatestReport>();
   const rows = reports.map((report) => {
     const lastAttempt =
@@ -76,7 +87,7 @@ async function writeOnSqlite(
   rows: Insertable<TargetReportsTable>[],
   latest: ReadonlyMap<string, LatestReport>,
   readPrevious: boolean,
-): Promise<Map<string, TargetAttempt | null>> {
+): Promise<WrittenBatch> {
   // SQLite (in process, statements cost no round trip): each channel's numbers taken with its
   // counter bumped first, then the rows in multi-row inserts, then each target's last report.
   const counts = new Map<string, { env: string; channel: string; n: number }>();
@@ -93,6 +104,7 @@ async function writeOnSqlite(
     const last = await bumpCounter(db, entry.env, entry.channel, 'reports', entry.n);
     next.set(key, last - entry.n + 1);
   }
+  const firstSeqs = new Map(next);
   for (const row of rows) {
     const key = `${row.env}\n${row.channel}`;
     const seq = next.get(key) ?? 0;
@@ -126,7 +138,7 @@ async function writeOnSqlite(
             last_attempt_json = coalesce(v.attempt, targets.last_attempt_json)
           from v where targets.id = v.id`.execute(db);
   }
-  return previous;
+  return { previous, firstSeqs };
 }
 
 /** Ids per `where id in (…)`: well under SQLite's and PostgreSQL's bound-variable limits. */
@@ -188,19 +200,22 @@ export async function bumpCounter(
  * channels' counters are bumped in (env, channel) order and their rows stay locked until the
  * statement's transaction ends; each row is numbered after its channel's previous value, in
  * batch order; the targets' update returns each one's attempt before it (`old`: the statement's
- * snapshot).
+ * snapshot), and each channel's first number of the batch comes back with them.
  */
 async function writeOnPostgres(
   db: Kysely<Database>,
   rows: readonly Insertable<TargetReportsTable>[],
   latest: readonly (readonly [string, LatestReport])[],
   readPrevious: boolean,
-): Promise<Map<string, TargetAttempt | null>> {
+): Promise<WrittenBatch> {
   const column = <K extends keyof Insertable<TargetReportsTable>>(
     key: K,
   ): Insertable<TargetReportsTable>[K][] => rows.map((row) => row[key]);
   const sorted = [...latest].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const result = await sql<{ id: string; before: string | null }>`with v as (
+  const result = await sql<{
+    previous: [string, string | null][] | null;
+    firsts: [string, string, number | string][];
+  }>`with v as (
       select * from unnest(${column('id')}::text[], ${column('target_id')}::text[],
         ${column('env')}::text[], ${column('channel')}::text[], ${column('at')}::text[],
         ${column('active_pack')}::text[], ${column('last_attempt_json')}::text[],
@@ -235,10 +250,19 @@ async function writeOnPostgres(
       where targets.id = t.id
       returning targets.id, old.last_attempt_json as before
     )
-    select id, before from updated where ${readPrevious}`.execute(db);
+    select
+      (select json_agg(json_build_array(id, before)) from updated where ${readPrevious})
+        as previous,
+      (select json_agg(json_build_array(c.env, c.channel, c.report_seq - n.n + 1))
+        from c join n on n.env = c.env and n.channel = c.channel) as firsts`.execute(db);
+  const row = result.rows[0];
   const previous = new Map<string, TargetAttempt | null>();
-  for (const row of result.rows) {
-    previous.set(row.id, row.before === null ? null : (JSON.parse(row.before) as TargetAttempt));
+  for (const [id, before] of row?.previous ?? []) {
+    previous.set(id, before === null ? null : (JSON.parse(before) as TargetAttempt));
   }
-  return previous;
+  const firstSeqs = new Map<string, number>();
+  for (const [env, channel, first] of row?.firsts ?? []) {
+    firstSeqs.set(`${env}\n${channel}`, Number(first));
+  }
+  return { previous, firstSeqs };
 }

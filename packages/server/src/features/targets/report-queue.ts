@@ -15,7 +15,8 @@
  *   reports (a larger group alone); a report waits at most `lingerMs` for others to join an idle
  *   writer's batch.
  * - `onCommitted` is told once per committed batch, after the commit, with the batch's reports in
- *   order and, for each, the last attempt its target had before it (metrics count an attempt once).
+ *   order and, for each, the last attempt its target had before it (metrics count an attempt once)
+ *   and the number its channel gave it.
  */
 import { LockgateError } from '@lockgate/core';
 import type { TargetAttempt } from '@lockgate/core';
@@ -29,6 +30,8 @@ export interface CommittedReport {
   report: StoredReport;
   /** the target's last attempt before this report (stored, or from an earlier report of the batch) */
   previous: TargetAttempt | null;
+  /** its number in its channel (`target_reports.seq`) */
+  seq: number;
 }
 
 export interface ReportQueueOptions {
@@ -91,14 +94,19 @@ export function createReportQueue(options: ReportQueueOptions): ReportQueue {
     const reports = batch.flatMap((pending) => pending.reports);
     try {
       // Atomic on its own: one statement on PostgreSQL, one transaction on SQLite.
-      const stored = await stores.targets.recordReports(reports, {
+      const written = await stores.targets.recordReports(reports, {
         previous: options.readPrevious === true,
       });
-      const seen = new Map(stored);
+      const seen = new Map(written.previous);
+      const next = new Map(written.firstSeqs);
       const committed = reports.map((report) => {
         const previous = seen.get(report.targetId) ?? null;
         if (report.lastAttempt !== undefined) seen.set(report.targetId, report.lastAttempt);
-        return { report, previous };
+        // numbered in batch order within each channel (WrittenBatch.firstSeqs)
+        const key = `${report.env}\n${report.channel}`;
+        const seq = next.get(key) ?? 0;
+        next.set(key, seq + 1);
+        return { report, previous, seq };
       });
       const seconds = Math.max((performance.now() - started) / 1000, 1e-4);
       const batchRate = reports.length / seconds;

@@ -4,8 +4,8 @@
  * would (`writeReportBatch`), in a transaction of its own.
  *
  * Invariants:
- * - One batch at a time, in the order sent; each answered once: the targets' attempts before it,
- *   or the error that rolled it back.
+ * - One batch at a time, in the order sent; each answered once: what `writeReportBatch` returns
+ *   (the targets' attempts before it, the reports' numbers), or the error that rolled it back.
  * - It checkpoints the WAL (the main connection leaves that to it): after its commits, as SQLite
  *   does by default, and every few seconds while reports do not flow.
  */
@@ -39,8 +39,8 @@ port.on('message', (request: ReportWriterRequest) => {
 
 async function answer(request: ReportWriterRequest): Promise<ReportWriterReply> {
   try {
-    const previous = await writeReportBatch(db, request.reports, { previous: request.previous });
-    return { id: request.id, previous };
+    const written = await writeReportBatch(db, request.reports, { previous: request.previous });
+    return { id: request.id, written };
   } catch (error) {
     return {
       id: request.id,

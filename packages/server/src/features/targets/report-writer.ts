@@ -14,12 +14,13 @@
  *   new one; `close` fails what waits and stops the thread.
  */
 import { LockgateError } from '@lockgate/core';
-import type { ErrorCode, TargetAttempt } from '@lockgate/core';
+import type { ErrorCode } from '@lockgate/core';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { Worker } from 'node:worker_threads';
 import type { Database } from '../../db/schema.ts';
 import type { SqliteTurns } from '../../db/sqlite-dialect.ts';
+import type { WrittenBatch } from './report-batch-write.ts';
 import type { StoredReport } from './target-store.ts';
 
 export interface ReportWriterRequest {
@@ -29,17 +30,14 @@ export interface ReportWriterRequest {
 }
 
 export type ReportWriterReply =
-  | { id: number; previous: Map<string, TargetAttempt | null> }
+  | { id: number; written: WrittenBatch }
   | {
       id: number;
       error: { code?: ErrorCode; message: string; details?: Record<string, unknown> };
     };
 
 export interface ReportBatchWriter {
-  write(
-    reports: readonly StoredReport[],
-    options: { previous: boolean },
-  ): Promise<Map<string, TargetAttempt | null>>;
+  write(reports: readonly StoredReport[], options: { previous: boolean }): Promise<WrittenBatch>;
   /** Fails what waits and stops the thread. Safe to call more than once. */
   close(): Promise<void>;
 }
@@ -47,7 +45,7 @@ export interface ReportBatchWriter {
 const WORKER = new URL('./report-writer-worker.ts', import.meta.url);
 
 interface InFlight {
-  resolve: (previous: Map<string, TargetAttempt | null>) => void;
+  resolve: (written: WrittenBatch) => void;
   reject: (error: Error) => void;
 }
 
@@ -87,7 +85,7 @@ export async function startReportBatchWriter(
             : new LockgateError(code, message, details === undefined ? {} : { details }),
         );
       } else {
-        pending.resolve(reply.previous);
+        pending.resolve(reply.written);
       }
     });
     const stopped = (error: Error): void => {
@@ -112,7 +110,7 @@ export async function startReportBatchWriter(
       await new Promise<void>((resolve) => setImmediate(resolve));
       return turns.run(
         () =>
-          new Promise<Map<string, TargetAttempt | null>>((resolve, reject) => {
+          new Promise<WrittenBatch>((resolve, reject) => {
             if (closed) {
               reject(new Error('the report writer is closed'));
               return;

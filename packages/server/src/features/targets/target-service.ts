@@ -18,7 +18,7 @@ import { assertChannelInScope, assertTargetInScope } from '../tokens/public.ts';
 import type { Principal } from '../tokens/public.ts';
 import type { CachedIndex, CheckinCache } from './checkin-cache.ts';
 import { createReportQueue } from './report-queue.ts';
-import type { ReportQueueOptions } from './report-queue.ts';
+import type { CommittedReport, ReportQueueOptions } from './report-queue.ts';
 import type { StoredReport, StoredTarget } from './target-store.ts';
 
 /** The stores this module uses, and no others. */
@@ -130,6 +130,8 @@ export function createTargetService(deps: {
   stores: UsedStores;
   clock: Clock;
   signals: Signals;
+  /** told after each batch of reports is committed, with their numbers (release inputs) */
+  onCommitted?: (batch: readonly CommittedReport[]) => void;
   /** told after each report is committed, with the attempt the target reported before (metrics) */
   onReport?: (report: {
     env: string;
@@ -151,6 +153,7 @@ export function createTargetService(deps: {
     stores,
     readPrevious: onReport !== undefined,
     onCommitted: (batch) => {
+      deps.onCommitted?.(batch);
       deps.signals.wakeController();
       if (onReport === undefined) return;
       for (const { report, previous } of batch) {

@@ -6,6 +6,7 @@ import type { Database, TargetReportsTable, TargetsTable } from '../../db/schema
 import { readOne } from '../../db/statement-parts.ts';
 import type { ReadPart } from '../../db/statement-parts.ts';
 import { bumpCounter, readLastAttempts, writeReportBatch } from './report-batch-write.ts';
+import type { WrittenBatch } from './report-batch-write.ts';
 import type { ReportBatchWriter } from './report-writer.ts';
 
 export interface StoredTarget {
@@ -85,12 +86,13 @@ export interface TargetStore {
    * Atomic on its own (one statement on PostgreSQL, a transaction of its own on SQLite unless
    * called in one): every row is written or none.
    * With `previous`, returns the last attempt each known target had before the batch (on
-   * PostgreSQL read by the update itself, no round trip more); else an empty map.
+   * PostgreSQL read by the update itself, no round trip more); else an empty map. Returns the
+   * number each channel's first report of the batch was given too.
    */
   recordReports(
     reports: readonly StoredReport[],
     options?: { previous?: boolean },
-  ): Promise<Map<string, TargetAttempt | null>>;
+  ): Promise<WrittenBatch>;
   /** The stored last attempt of each of these targets; an unknown id is absent. */
   lastAttempts(ids: readonly string[]): Promise<Map<string, TargetAttempt | null>>;
   /** Reports of a channel with from ≤ at ≤ to, oldest first. */
