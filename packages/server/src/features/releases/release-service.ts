@@ -142,18 +142,24 @@ export function createReleaseService(deps: {
     return stored;
   };
 
-  /** Where each release commanded is, and its pack (a release never moves nor changes pack). */
+  /**
+   * Where each release created, read or commanded here is, and its pack (a release never moves
+   * nor changes pack): a command reads it before its transaction, once per release.
+   */
   const places = new Map<string, { env: string; name: string; pack: string }>();
-  const placeOfRelease = async (
-    id: string,
-  ): Promise<{ env: string; name: string; pack: string }> => {
-    const known = places.get(id);
-    if (known !== undefined) return known;
-    const { env, channel: name, pack } = (await findOrThrow(stores, id)).release;
+  const rememberPlace = (release: {
+    id: string;
+    env: string;
+    channel: string;
+    pack: string;
+  }): { env: string; name: string; pack: string } => {
+    const { env, channel: name, pack } = release;
     if (places.size >= KNOWN_RELEASE_PLACES) places.clear();
-    places.set(id, { env, name, pack });
+    places.set(release.id, { env, name, pack });
     return { env, name, pack };
   };
+  const placeOfRelease = async (id: string): Promise<{ env: string; name: string; pack: string }> =>
+    places.get(id) ?? rememberPlace((await findOrThrow(stores, id)).release);
 
   const after = (effects: Effects | null): void => {
     if (effects === null) return;
@@ -231,6 +237,7 @@ export function createReleaseService(deps: {
         const effects: Effects = { channel, index: null };
         return { response: releaseView({ release, createdAt: at, updatedAt: at }), effects };
       });
+      rememberPlace(outcome.response);
       after(outcome.effects);
       return outcome.response;
     },
@@ -245,6 +252,7 @@ export function createReleaseService(deps: {
 
     async status(id) {
       const stored = await findOrThrow(stores, id);
+      rememberPlace(stored.release);
       const why = await loadReleaseWhy(stores, blobs, stored, clock(), inputs);
       return { release: releaseView(stored), why };
     },
