@@ -30,6 +30,9 @@ export interface QueryPart extends OperationNodeSource {
 /** A write: an insert, update or delete (without `returning`). */
 export type WritePart = QueryPart;
 
+/** A write as `Statements.write` takes it. */
+export type AnyWritePart = WritePart | CheckedWritePart;
+
 /**
  * A write that must change a row (an update with a version check): its query returns the rows it
  * changed (`returning`), and when it changed none the write throws `refused()` after its
@@ -69,7 +72,7 @@ export interface Statements {
    * Runs the writes (one statement on PostgreSQL, unless their bound values need more); throws
    * a checked write's `refused()` when it changed no row.
    */
-  write(parts: readonly (WritePart | CheckedWritePart)[]): Promise<void>;
+  write(parts: readonly AnyWritePart[]): Promise<void>;
 }
 
 /** PostgreSQL binds at most 65,535 values per statement; leave room for the joining text. */
@@ -122,7 +125,7 @@ export function createStatements(db: Kysely<Database>): Statements {
         }
         return;
       }
-      let group: (WritePart | CheckedWritePart)[] = [];
+      let group: AnyWritePart[] = [];
       let bound = 0;
       const flush = async (): Promise<void> => {
         if (group.length === 1 && group[0] !== undefined) {
@@ -175,10 +178,10 @@ async function readJoined(
   return parts.map((part, i) => part.decode((row[`part${i}`] ?? []) as Record<string, unknown>[]));
 }
 
-function isChecked(part: WritePart | CheckedWritePart): part is CheckedWritePart {
+function isChecked(part: AnyWritePart): part is CheckedWritePart {
   return 'refused' in part;
 }
 
-function queryOf(part: WritePart | CheckedWritePart): QueryPart {
+function queryOf(part: AnyWritePart): QueryPart {
   return isChecked(part) ? part.query : part;
 }

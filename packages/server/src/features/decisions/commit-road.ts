@@ -49,7 +49,7 @@ import type {
   PackManifest,
   ReleaseContext,
 } from '@lockgate/core';
-import type { CheckedWritePart, ReadPart, WritePart } from '../../db/statement-parts.ts';
+import type { AnyWritePart, ReadPart } from '../../db/statement-parts.ts';
 import type { StoresOf } from '../../stores.ts';
 import { channelMissing, indexPins } from '../channels/public.ts';
 import { logAppendOf } from '../log/public.ts';
@@ -109,7 +109,7 @@ export interface RoadOptions {
 export type ChannelDecided<T> = {
   call: ChannelStateCall;
   value: T;
-  writes?: readonly (WritePart | CheckedWritePart)[];
+  writes?: readonly AnyWritePart[];
 } | null;
 
 export interface CommittedChannelChange<T> {
@@ -389,7 +389,7 @@ async function commitDecision<T>(
     decision: ChannelDecision;
     value: T;
     call: ChannelCall;
-    writes?: readonly (WritePart | CheckedWritePart)[];
+    writes?: readonly AnyWritePart[];
   },
   options: RoadOptions,
 ): Promise<CommittedChannelChange<T>> {
@@ -453,12 +453,9 @@ async function recordCall(
   call: ChannelCall,
   drafts: readonly ChannelDecision['drafts'][number][],
   options: RoadOptions,
-  writes: readonly (WritePart | CheckedWritePart)[] = [],
+  writes: readonly AnyWritePart[] = [],
 ): Promise<DecisionRecord[]> {
-  if (drafts.length === 0) {
-    await tx.statements.write(writes);
-    return [];
-  }
+  if (drafts.length === 0) return appendDecisions(tx, [], [], writes);
   const digest = channelCallDigest(call);
   const stamped = stampChannelCall(drafts, digest);
   const contexts: unknown[] = stamped.some((draft, i) => draft !== drafts[i]) ? [call] : [];
@@ -518,7 +515,7 @@ export async function appendDecisions(
   tx: RecordStores,
   drafts: readonly DecisionRecordDraft[],
   contexts: readonly unknown[] = [],
-  writes: readonly (WritePart | CheckedWritePart)[] = [],
+  writes: readonly AnyWritePart[] = [],
 ): Promise<DecisionRecord[]> {
   const first = drafts[0];
   if (first === undefined) {
