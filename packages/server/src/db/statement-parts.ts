@@ -118,20 +118,20 @@ export function createStatements(db: Kysely<Database>): Statements {
     },
 
     async write(parts) {
+      // one part as a statement of its own: a checked one fails when it changed no row
+      const runAlone = async (part: AnyWritePart): Promise<void> => {
+        const { rows } = await db.executeQuery(queryOf(part).compile());
+        if (isChecked(part) && rows.length === 0) throw part.refused();
+      };
       if (!postgres) {
-        for (const part of parts) {
-          const { rows } = await db.executeQuery(queryOf(part).compile());
-          if (isChecked(part) && rows.length === 0) throw part.refused();
-        }
+        for (const part of parts) await runAlone(part);
         return;
       }
       let group: AnyWritePart[] = [];
       let bound = 0;
       const flush = async (): Promise<void> => {
         if (group.length === 1 && group[0] !== undefined) {
-          const part = group[0];
-          const { rows } = await db.executeQuery(queryOf(part).compile());
-          if (isChecked(part) && rows.length === 0) throw part.refused();
+          await runAlone(group[0]);
         } else if (group.length > 1) {
           const names = group.map((_, i) => sql.ref(`part${i}`));
           const withs = group.map((part, i) => sql`${names[i]} as (${queryOf(part)})`);

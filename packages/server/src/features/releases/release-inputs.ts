@@ -570,26 +570,24 @@ function firstAtOrAfter(items: readonly { report: TargetReport }[], from: string
 }
 
 /**
- * The number the held reports reach with the offered ones taken (`takeOffered`): the last
- * offered when they run on from `heldSeq`, else `heldSeq`.
+ * The offered reports numbered after `heldSeq` when they run on from it without a gap, else
+ * none (those numbered up to `heldSeq` were read already).
  */
-function offeredEnd(entry: ChannelEntry, heldSeq: number): number {
+function offeredRun(entry: ChannelEntry, heldSeq: number): ChannelEntry['offered'] {
   const usable = entry.offered.filter((item) => item.seq > heldSeq);
-  return usable[0]?.seq === heldSeq + 1 ? (usable.at(-1)?.seq ?? heldSeq) : heldSeq;
+  return usable[0]?.seq === heldSeq + 1 ? usable : [];
 }
 
-/**
- * Takes the offered reports numbered after `heldSeq` up to `upTo` when they run on from it
- * (none when one is missing); those numbered up to `heldSeq` were read already and go.
- */
+/** The number the held reports reach with the offered ones taken (`takeOffered`). */
+function offeredEnd(entry: ChannelEntry, heldSeq: number): number {
+  return offeredRun(entry, heldSeq).at(-1)?.seq ?? heldSeq;
+}
+
+/** Takes the offered run (`offeredRun`) up to `upTo`; what it leaves stays offered. */
 function takeOffered(entry: ChannelEntry, heldSeq: number, upTo: number): NumberedReport[] {
-  const usable = entry.offered.filter((item) => item.seq > heldSeq);
-  if (usable[0]?.seq !== heldSeq + 1) {
-    entry.offered = [];
-    return [];
-  }
-  const taken = usable.filter((item) => item.seq <= upTo);
-  entry.offered = usable.slice(taken.length);
+  const run = offeredRun(entry, heldSeq);
+  const taken = run.filter((item) => item.seq <= upTo);
+  entry.offered = run.slice(taken.length);
   return taken;
 }
 

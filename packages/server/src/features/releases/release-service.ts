@@ -24,6 +24,9 @@ import type { StoredRelease } from './release-store.ts';
 import { loadReleaseWhy } from './release-why.ts';
 import type { ReleaseWhy } from './release-why.ts';
 
+/** A release's channel and pack: where a command on it locks and reads. */
+type ReleasePlace = { env: string; name: string; pack: string };
+
 /** How many releases' places a service keeps in memory before it forgets them all. */
 const KNOWN_RELEASE_PLACES = 10_000;
 
@@ -146,19 +149,19 @@ export function createReleaseService(deps: {
    * Where each release created, read or commanded here is, and its pack (a release never moves
    * nor changes pack): a command reads it before its transaction, once per release.
    */
-  const places = new Map<string, { env: string; name: string; pack: string }>();
+  const places = new Map<string, ReleasePlace>();
   const rememberPlace = (release: {
     id: string;
     env: string;
     channel: string;
     pack: string;
-  }): { env: string; name: string; pack: string } => {
+  }): ReleasePlace => {
     const { env, channel: name, pack } = release;
     if (places.size >= KNOWN_RELEASE_PLACES) places.clear();
     places.set(release.id, { env, name, pack });
     return { env, name, pack };
   };
-  const placeOfRelease = async (id: string): Promise<{ env: string; name: string; pack: string }> =>
+  const placeOfRelease = async (id: string): Promise<ReleasePlace> =>
     places.get(id) ?? rememberPlace((await findOrThrow(stores, id)).release);
 
   const after = (effects: Effects | null): void => {
