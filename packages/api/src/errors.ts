@@ -104,6 +104,7 @@ export const ERROR_STATUS = {
   RECORD_MISSING: 422,
   BUNDLE_INVALID: 422,
   REPLAY_MISMATCH: 422,
+  ATTESTATION_INVALID: 422,
   RELEASE_NOT_SEALED: 409,
 } as const satisfies Record<string, number>;
 

@@ -152,6 +152,10 @@ export const ERROR_CODES = {
   REPLAY_MISMATCH: {
     summary: 'A decision replayed on its recorded context gives another verdict than recorded.',
   },
+  ATTESTATION_INVALID: {
+    summary:
+      "A stage attestation's list of targets is not in the bundle or is not the list its record names.",
+  },
   RELEASE_NOT_SEALED: {
     summary: 'The release has not ended, so no seal closes its evidence yet.',
   },

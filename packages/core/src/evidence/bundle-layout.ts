@@ -11,7 +11,8 @@
  *   keys/log.pem                       the log's public key (SPKI PEM): verifies the envelopes
  *   keys/build/<key id>.pem            the build keys whose signatures are on the manifests
  *   contexts/<hex digest>.json         the decision contexts the records name (`inputs.context`),
- *                                      JCS, named by the hex SHA-256 of their bytes, for replay
+ *                                      JCS, named by the hex SHA-256 of their bytes, for replay;
+ *                                      and the lists of targets stage attestations hold by digest
  *
  * Every path is derived from the index, so the index holds nothing a verifier must trust: the
  * signed records, proofs and checkpoint say everything, and the keys it carries are only for

@@ -4,7 +4,11 @@
  * - A stage attestation (record kind `stage.attested`) summarizes, when a stage ends, what the
  *   targets reported during it: for each target its last report (active pack, time) and its last
  *   activation attempt (pack, result, code, time), with counts. It is a decision record, so it
- *   is signed and logged like every other.
+ *   is signed and logged like every other. The record holds the list of targets by digest
+ *   (`attestationHead`: `targets` = `{digest, length}`, the SHA-256 of the list's JCS, as a
+ *   release context holds its lists): a stage of 100,000 targets signs and logs a record of a
+ *   few hundred bytes, and the list is kept once, content-addressed, beside it (a bundle carries
+ *   it as `contexts/<hex>.json`, and a verifier checks it hashes to the digest signed).
  * - The seal (record kind `release.sealed`) is the last record of an ended release. It names
  *   every earlier record of the release by seq and digest, in order, the last of them, and the
  *   digest of that list, so a bundle proves it is complete: a dropped, duplicated or reordered
@@ -13,9 +17,11 @@
  * Both are pure functions of their inputs.
  */
 import { canonicalBytes } from '../canonical-json.ts';
-import { digestOf } from '../digest.ts';
+import { digestOf, isDigest } from '../digest.ts';
 import type { Digest } from '../digest.ts';
 import type { TargetAttempt, TargetReport } from '../release/health-gate.ts';
+import { listDigest } from '../release/context-digest.ts';
+import type { ContextListRef } from '../release/context-digest.ts';
 
 export const STAGE_ATTESTED_KIND = 'stage.attested';
 export const RELEASE_SEALED_KIND = 'release.sealed';
@@ -91,6 +97,40 @@ export interface StageAttestationInputs {
     readonly activationsOk: number;
     readonly activationsFailed: number;
   };
+}
+
+/** A stage attestation as its record holds it: the targets by digest and length. */
+export type StageAttestationHead = Omit<StageAttestationInputs, 'targets'> & {
+  readonly targets: ContextListRef;
+};
+
+/**
+ * The attestation with its list of targets held by digest (what the record's inputs are).
+ * `targetsDigest`, when the caller hashed the list's JCS bytes already, saves hashing it again.
+ */
+export function attestationHead(
+  inputs: StageAttestationInputs,
+  targetsDigest: Digest = listDigest(inputs.targets),
+): StageAttestationHead {
+  return { ...inputs, targets: { digest: targetsDigest, length: inputs.targets.length } };
+}
+
+/**
+ * The list a stage attestation record holds by digest (its `inputs.targets`), or null for other
+ * records and for attestations recorded with the list inline (before lists were held apart).
+ */
+export function attestedTargetsRef(record: {
+  kind: unknown;
+  inputs: unknown;
+}): ContextListRef | null {
+  if (record.kind !== STAGE_ATTESTED_KIND) return null;
+  if (typeof record.inputs !== 'object' || record.inputs === null) return null;
+  const targets = (record.inputs as Record<string, unknown>)['targets'];
+  if (typeof targets !== 'object' || targets === null || Array.isArray(targets)) return null;
+  const { digest, length } = targets as Record<string, unknown>;
+  return isDigest(digest) && Number.isSafeInteger(length)
+    ? { digest, length: length as number }
+    : null;
 }
 
 /**

@@ -24,7 +24,10 @@
  *    `replayRecords`), and each replayed draft's digest must equal the recorded one
  *    (REPLAY_MISMATCH, naming the record and the first differing field; a missing or edited
  *    context is a mismatch too).
- * 7. No file outside the layout (BUNDLE_INVALID): a context file no record names is one.
+ * 7. Each stage attestation that holds its targets by digest (`inputs.targets` = `{digest,
+ *    length}`) has its list in the bundle (`contexts/<hex>.json`): bytes that hash to that digest,
+ *    a JSON array of that length (ATTESTATION_INVALID when absent or not so).
+ * 8. No file outside the layout (BUNDLE_INVALID): a context file no record names is one.
  *
  * Record checks (3) are independent per record, so a caller may run them in parallel with
  * `verifyBundleRecord` and pass the facts to `finishBundleVerification`.
@@ -42,8 +45,9 @@ import { verifyEnvelope } from './dsse.ts';
 import { leafHash, verifyInclusion } from './merkle.ts';
 import { parseVerifierKey, strictBase64, verifierKeyString } from './signed-note.ts';
 import type { NoteVerifier } from './signed-note.ts';
+import type { ContextListRef } from '../release/context-digest.ts';
 import { IN_TOTO_PAYLOAD_TYPE } from './statement.ts';
-import { RELEASE_SEALED_KIND, sealedRecordsDigest } from './release-seal.ts';
+import { attestedTargetsRef, RELEASE_SEALED_KIND, sealedRecordsDigest } from './release-seal.ts';
 import { contextIntact, replayRecords } from './replay-records.ts';
 import type { ReplayContext, ReplayRecord } from './replay-records.ts';
 import {
@@ -91,6 +95,8 @@ export interface RecordFacts {
   readonly seal?: Record<string, unknown>;
   /** the record, when it names a decision context (for replay) */
   readonly replay?: ReplayRecord;
+  /** the list of targets a stage attestation holds by digest */
+  readonly attested?: ContextListRef;
 }
 
 export interface OpenedBundle {
@@ -285,6 +291,7 @@ export function recordVerifier(
       typeof inputs === 'object' && inputs !== null
         ? (inputs as Record<string, unknown>)['context']
         : undefined;
+    const attested = attestedTargetsRef({ kind, inputs });
     return {
       seq,
       digest,
@@ -293,6 +300,7 @@ export function recordVerifier(
         ? { seal: inputs as Record<string, unknown> }
         : {}),
       ...(typeof named === 'string' ? { replay: predicate as unknown as ReplayRecord } : {}),
+      ...(attested === null ? {} : { attested }),
     };
   };
 }
@@ -409,6 +417,11 @@ export function finishBundleVerification(
   const replayed = facts.flatMap((f) => (f.replay === undefined ? [] : [f.replay]));
   for (const record of replayed) expected.add(contextPath(record.inputs['context'] as string));
   const replay = replayBundle(files, replayed, facts.length);
+  for (const fact of facts) {
+    if (fact.attested === undefined) continue;
+    expected.add(contextPath(fact.attested.digest));
+    checkAttestedTargets(files, fact.seq, fact.attested);
+  }
   let contexts = 0;
   for (const name of files.keys()) {
     if (!expected.has(name)) {
@@ -432,6 +445,39 @@ export function finishBundleVerification(
     contexts,
     replay,
   };
+}
+
+/** Step 7: the list of targets an attestation holds by digest is carried, and is that list. */
+function checkAttestedTargets(files: BundleFiles, seq: number, ref: ContextListRef): void {
+  const path = contextPath(ref.digest);
+  const bytes = files.get(path);
+  const problem =
+    bytes === undefined
+      ? 'is not in the bundle'
+      : digestOf(bytes) !== ref.digest
+        ? 'does not hash to the digest the record names'
+        : (jsonArrayLength(bytes) ?? -1) !== ref.length
+          ? `is not a list of the ${ref.length} targets the record names`
+          : null;
+  if (problem !== null) {
+    throw fail(
+      'ATTESTATION_INVALID',
+      `record ${seq}`,
+      `The list of targets stage attestation ${seq} holds by digest (${path}) ${problem}.`,
+      { path, digest: ref.digest, length: ref.length },
+    );
+  }
+}
+
+function jsonArrayLength(bytes: Uint8Array): number | null {
+  const text = utf8(bytes);
+  if (text === null) return null;
+  try {
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) ? value.length : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Step 6: every decision naming a context, decided again on the context the bundle carries. */

@@ -23,6 +23,9 @@ import {
   rootOfLeafHashes,
   sealInputs,
   signNote,
+  STAGE_ATTESTED_KIND,
+  stageAttestation,
+  attestationHead,
   verifierKeyString,
 } from '../../src/index.ts';
 import type { BundleTrust, LogEntry, NoteVerifier } from '../../src/index.ts';
@@ -47,9 +50,16 @@ const ORIGIN = 'lockgate/log/test';
  * other releases, interleaved. With `decided`, the release's records are instead the drafts core
  * `decide` returns for a requested release at its first tick (start, verification, first stage:
  * one call), recorded with the core version, and the bundle carries their context for replay.
+ * With `attested`, the release's first record is a stage attestation of three targets, holding
+ * them by digest, and the bundle carries the list.
  */
 export function makeBundle(
-  options: { releaseRecords?: number; otherRecords?: number; decided?: boolean } = {},
+  options: {
+    releaseRecords?: number;
+    otherRecords?: number;
+    decided?: boolean;
+    attested?: boolean;
+  } = {},
 ): BundleFixture {
   const release = 'rel_1';
   const logKey = seededKey(101);
@@ -103,6 +113,14 @@ export function makeBundle(
   for (let i = 0; i < ours + others; i++) {
     if ((i % 2 === 0 && mine.length < ours) || otherCount === others) {
       const draft = drafts[mine.length];
+      if (options.attested === true && mine.length === 0) {
+        const attestation = attested(release, pack);
+        contexts.set(attestationHead(attestation).targets.digest, attestation.targets);
+        mine.push(
+          add({ release, kind: STAGE_ATTESTED_KIND, inputs: attestationHead(attestation) }),
+        );
+        continue;
+      }
       mine.push(add(draft ?? { release, kind: 'stage', inputs: { pack, step: i } }));
     } else {
       otherCount += 1;
@@ -188,4 +206,21 @@ export function makeBundle(
       minWitnesses: 2,
     },
   };
+}
+
+/** A stage attestation of three targets, two of them on the pack. */
+function attested(release: string, pack: string): ReturnType<typeof stageAttestation> {
+  return stageAttestation({
+    release,
+    pack,
+    stageIndex: 0,
+    stage: 'canary',
+    from: '2026-01-01T00:00:00.000Z',
+    to: '2026-01-01T00:10:00.000Z',
+    reports: ['t1', 't2', 't3'].map((targetId, i) => ({
+      targetId,
+      at: `2026-01-01T00:0${i + 1}:00.000Z`,
+      activePack: i === 2 ? 'sha256:old' : pack,
+    })),
+  });
 }

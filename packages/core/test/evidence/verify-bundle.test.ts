@@ -35,7 +35,16 @@ function codeOf(
 
 /** The bundle with one byte of one file changed to another value. */
 function flipped(name: string, at: number, by: number): Map<string, Uint8Array> {
-  const files = new Map(fixture.files);
+  return flippedIn(fixture.files, name, at, by);
+}
+
+function flippedIn(
+  from: ReadonlyMap<string, Uint8Array>,
+  name: string,
+  at: number,
+  by: number,
+): Map<string, Uint8Array> {
+  const files = new Map(from);
   const bytes = Uint8Array.from(files.get(name) ?? []);
   const i = at % bytes.length;
   bytes[i] = (bytes[i] as number) ^ by;
@@ -346,6 +355,53 @@ describe('replay from an evidence bundle', () => {
 });
 
 describe('stage attestation', () => {
+  const held = makeBundle({ attested: true, releaseRecords: 3, otherRecords: 2 });
+  const [seq] = held.seqs as [number];
+  const [digest, list] = [...held.contexts][0] as [string, unknown[]];
+  const failure = (files: ReadonlyMap<string, Uint8Array>): LockgateError => {
+    try {
+      verifyEvidenceBundle(files, held.trust);
+    } catch (error) {
+      if (error instanceof LockgateError) return error;
+      throw error;
+    }
+    throw new Error('the bundle verified');
+  };
+
+  it('verifies a bundle whose attestation holds its targets by digest, the list beside it', () => {
+    expect(list).toHaveLength(3);
+    expect(verifyEvidenceBundle(held.files, held.trust)).toMatchObject({
+      records: held.seqs.length,
+      contexts: 1,
+    });
+  });
+
+  it('refuses the bundle with ATTESTATION_INVALID when the list is missing, edited or cut', () => {
+    const path = contextPath(digest);
+    const without = new Map(held.files);
+    without.delete(path);
+    expect(failure(without)).toMatchObject({
+      code: 'ATTESTATION_INVALID',
+      details: { item: `record ${seq}`, path, length: 3 },
+    });
+    const edited = new Map(held.files);
+    edited.set(
+      path,
+      canonicalBytes(list.map((t, i) => (i === 2 ? { ...(t as object), activePack: 'x' } : t))),
+    );
+    expect(failure(edited).code).toBe('ATTESTATION_INVALID');
+    const cut = new Map(held.files);
+    cut.set(path, canonicalBytes(list.slice(0, 2)));
+    expect(failure(cut).code).toBe('ATTESTATION_INVALID');
+    // any changed byte of the list
+    fc.assert(
+      fc.property(position, xor, (at, by) => {
+        expect(codeOf(flippedIn(held.files, path, at, by), held.trust)).toBe('ATTESTATION_INVALID');
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('keeps each target’s last report and last activation in the window, sorted by target', () => {
     const attestation = stageAttestation({
       release: 'rel_1',

@@ -5,14 +5,19 @@ import {
   isContextHead,
   releaseContextDigest,
 } from '@lockgate/core';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { brotliDecompressSync } from 'node:zlib';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { recordDecisions } from '../../src/features/decisions/commit-road.ts';
 import {
   decisionRecordDigest,
   verifyDecisionChain,
 } from '../../src/features/decisions/decision-log.ts';
 import type { DecisionRecord } from '../../src/features/decisions/decision-store.ts';
-import { encodeDecisionContext } from '../../src/features/replays/decision-context-store.ts';
+import {
+  encodeDecisionContext,
+  encodeListInSlices,
+} from '../../src/features/replays/decision-context-store.ts';
 import type { StoredReplay } from '../../src/features/replays/replay-store.ts';
 import { createStores } from '../../src/stores.ts';
 import type { Stores } from '../../src/stores.ts';
@@ -56,6 +61,33 @@ function replay(id: string, createdAt: string, matching: number): StoredReplay {
   };
 }
 
+describe('a list encoded a slice at a time', () => {
+  const decoded = (body: string): string =>
+    brotliDecompressSync(Buffer.from(body, 'base64')).toString('utf8');
+
+  it('gives the bytes, digest and size of the whole list encoded at once', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.jsonValue(), { maxLength: 30 }), async (list) => {
+        const whole = encodeDecisionContext(list);
+        const sliced = await encodeListInSlices(list);
+        expect(sliced.digest).toBe(whole.digest);
+        expect(sliced.size).toBe(whole.size);
+        expect(decoded(sliced.body)).toBe(decoded(whole.body));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('joins slices as one list however many there are (across the slice size and at it)', async () => {
+    for (const length of [0, 1, 1999, 2000, 2001, 4000, 5003]) {
+      const list = Array.from({ length }, (_, i) => ({ target: `t-${i}`, at: AT, ok: i % 2 }));
+      const sliced = await encodeListInSlices(list);
+      expect(sliced.digest).toBe(digestOf(canonicalBytes(list)));
+      expect(JSON.parse(decoded(sliced.body))).toEqual(list);
+    }
+  });
+});
+
 for (const dialect of DIALECTS) {
   describeDialect(dialect, 'replay stores', () => {
     let database: TestDatabase;
@@ -79,6 +111,19 @@ for (const dialect of DIALECTS) {
       expect(got?.size).toBe(canonicalBytes(context).length);
       expect(got?.storedSize).toBeLessThan(got?.size ?? 0);
       expect(await stores.contexts.get(digestOf('nothing'))).toBeNull();
+    });
+
+    it('stores a list encoded ahead as it was encoded, and gives it back whole', async () => {
+      const list = Array.from({ length: 4500 }, (_, i) => ({ target: `t-${i}`, pack: null }));
+      const encoded = await encodeListInSlices(list);
+      const { digest, parts } = stores.contexts.putParts(encoded, AT, new Set());
+      expect(digest).toBe(digestOf(canonicalBytes(list)));
+      await stores.statements.write(parts);
+      expect(await stores.contexts.get(digest)).toMatchObject({
+        digest,
+        context: list,
+        intact: true,
+      });
     });
 
     it('keeps one row per context, the first, however often it is stored', async () => {

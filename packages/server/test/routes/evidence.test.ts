@@ -1,4 +1,6 @@
 import {
+  contextPath,
+  digestOf,
   LockgateError,
   parsePublicKey,
   parseVerifierKey,
@@ -109,15 +111,15 @@ for (const dialect of DIALECTS) {
       expect(stage0.gates).toEqual([
         expect.objectContaining({ metric: 'error_rate', verdict: 'pass', threshold: 0.05 }),
       ]);
+      // the attestation holds its targets by digest; the bundle carries the list (below)
       expect(stage0.attestation).toMatchObject({
         pack: w.packs.v2.digest,
         stage: 'canary',
         summary: { reporting: 12 },
       });
-      const onPack = (stage0.attestation?.['targets'] as { activePack: string }[]).filter(
-        (t) => t.activePack === w.packs.v2.digest,
-      );
-      expect(onPack.length).toBeGreaterThan(0);
+      const targets = stage0.attestation?.['targets'] as { digest: string; length: number };
+      expect(targets.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(targets.length).toBe(12);
       expect(evidence.checkpoints.find((c) => c.name === 'end')).toMatchObject({
         status: 'sealed',
         outcome: 'completed',
@@ -149,6 +151,11 @@ for (const dialect of DIALECTS) {
         [w.packs.v1.digest, w.packs.v2.digest].sort(),
       );
       expect(files.has('keys/log.vkey')).toBe(true);
+      const list = files.get(contextPath(targets.digest));
+      expect(list === undefined ? null : digestOf(list)).toBe(targets.digest);
+      const attested = JSON.parse(Buffer.from(list ?? []).toString()) as { activePack: string }[];
+      expect(attested).toHaveLength(12);
+      expect(attested.filter((t) => t.activePack === w.packs.v2.digest).length).toBeGreaterThan(0);
 
       // the server's envelope of a record, edited, no longer verifies
       const path = `records/${String(mine[1]?.seq).padStart(10, '0')}.dsse.json`;

@@ -54,6 +54,7 @@ import type { StoresOf } from '../../stores.ts';
 import { channelMissing, indexPins } from '../channels/public.ts';
 import { logAppendOf } from '../log/public.ts';
 import { contextListDigests } from '../replays/public.ts';
+import type { EncodedContext } from '../replays/public.ts';
 import { loadLogKey, logSigningKeyOf, TRANSPARENCY_LOG_KEY_USE } from '../server-keys/public.ts';
 import { webhookDeliveriesOf } from '../webhooks/public.ts';
 import type {
@@ -127,14 +128,18 @@ export interface CommittedChannelChange<T> {
  * road's single record step (every decision of the server is recorded here). `context`, when
  * given, is what core decided the drafts on (their `inputs.context` names its digest): it is
  * stored content-addressed in the same transaction, so a committed record never names a context
- * that was not kept.
+ * that was not kept. `lists` are what the drafts hold by digest (a stage attestation's list of
+ * targets), encoded before the transaction's record step and kept the same way.
  */
 export async function recordDecisions(
   tx: RecordStores,
   drafts: readonly DecisionRecordDraft[],
-  decided: { context?: ReleaseContext | undefined } = {},
+  decided: { context?: ReleaseContext | undefined; lists?: readonly EncodedContext[] } = {},
 ): Promise<DecisionRecord[]> {
-  return appendDecisions(tx, drafts, decided.context === undefined ? [] : [decided.context]);
+  return appendDecisions(tx, drafts, [
+    ...(decided.context === undefined ? [] : [decided.context]),
+    ...(decided.lists ?? []),
+  ]);
 }
 
 /** A known pack's facts for the channel rule (and its name and version for messages). */

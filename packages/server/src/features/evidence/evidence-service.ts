@@ -7,6 +7,7 @@
  * record is its last); before that, RELEASE_NOT_SEALED.
  */
 import {
+  attestedTargetsRef,
   BUNDLE_CONTEXTS_DIR,
   evidenceBundleFiles,
   isTerminal,
@@ -267,11 +268,12 @@ export function createEvidenceService(deps: {
       const buildKeys = (await stores.trust.list())
         .filter((k) => signers.has(k.keyId))
         .map((k) => ({ keyId: k.keyId, publicKeyPem: k.publicKeyPem }));
-      // The contexts the records were decided on, for replay: as stored (an edited row is
-      // carried as it is, so the verifier's replay shows it).
+      // The contexts the records were decided on, for replay, and the lists of targets stage
+      // attestations hold by digest: as stored (an edited row is carried as it is, so the
+      // verifier shows it).
       const contexts = new Map<string, unknown>();
       for (const record of records) {
-        const digest = record.inputs['context'];
+        const digest = record.inputs['context'] ?? attestedTargetsRef(record)?.digest;
         if (typeof digest !== 'string' || contexts.has(digest)) continue;
         const stored = await stores.contexts.get(digest);
         if (stored !== null) contexts.set(digest, stored.context);

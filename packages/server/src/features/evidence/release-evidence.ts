@@ -3,7 +3,9 @@
  * caller's transaction (the one that committed the release change):
  *
  * - when a stage ends (the release leaves it for the next stage or ends while in it), a
- *   `stage.attested` record: the targets' reports during the stage (core stageAttestation);
+ *   `stage.attested` record: the targets' reports during the stage (core stageAttestation), the
+ *   list of targets held by digest (core attestationHead) and kept beside it, content-addressed,
+ *   in the same transaction;
  * - when the release ends, a `release.sealed` record naming every earlier record of the release
  *   by seq and digest (core sealInputs), so a bundle proves it is complete.
  *
@@ -13,7 +15,9 @@
  * gets a new seal when it ends again, naming the first one among its records).
  */
 import {
+  attestationHead,
   isTerminal,
+  parseDigest,
   RELEASE_SEALED_KIND,
   sealInputs,
   STAGE_ATTESTED_KIND,
@@ -22,6 +26,8 @@ import {
 import type { ReleaseState } from '@lockgate/core';
 import type { StoresOf } from '../../stores.ts';
 import { recordDecisions } from '../decisions/public.ts';
+import { encodeListInSlices } from '../replays/public.ts';
+import type { EncodedContext } from '../replays/public.ts';
 import type { DecisionRecordDraft } from '../decisions/public.ts';
 import type { DecisionRecord } from '../decisions/public.ts';
 
@@ -48,6 +54,7 @@ export async function recordReleaseEvidence(
 ): Promise<DecisionRecord[]> {
   const at = now.toISOString();
   const drafts: DecisionRecordDraft[] = [];
+  const lists: EncodedContext[] = [];
   const base = {
     release: after.id,
     env: after.env,
@@ -78,6 +85,8 @@ export async function recordReleaseEvidence(
       to: at,
       reports,
     });
+    // encoded a slice at a time (the list of a large stage is tens of MB of JCS text)
+    const targets = await encodeListInSlices(inputs.targets);
     drafts.push({
       ...base,
       kind: STAGE_ATTESTED_KIND,
@@ -85,11 +94,12 @@ export async function recordReleaseEvidence(
       from: null,
       to: null,
       stageIndex: before.stageIndex,
-      inputs: { ...inputs },
+      inputs: { ...attestationHead(inputs, parseDigest(targets.digest)) },
       verdict: `${inputs.summary.onPack}/${inputs.summary.reporting} on pack`,
     });
+    lists.push(targets);
   }
-  const records = await recordDecisions(tx, drafts);
+  const records = await recordDecisions(tx, drafts, { lists });
   if (!isTerminal(after.state) || isTerminal(before.state)) return records;
 
   const refs: { seq: number; digest: string }[] = [];
