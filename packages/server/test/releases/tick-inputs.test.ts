@@ -1,12 +1,15 @@
 import { decide, evaluateStageGates, stageRefusals } from '@lockgate/core';
 import type { DecideResult, ReleaseContext } from '@lockgate/core';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { sql } from 'kysely';
 import {
   loadReleaseContext,
+  lockAndReadRelease,
   readLockedRelease,
 } from '../../src/features/releases/release-context.ts';
 import { createReleaseInputs } from '../../src/features/releases/release-inputs.ts';
 import type { ReleaseInputs } from '../../src/features/releases/release-inputs.ts';
+import type { Stores } from '../../src/stores.ts';
 import { DIALECTS, describeDialect } from '../helpers/test-database.ts';
 import {
   CHANNEL,
@@ -141,6 +144,59 @@ for (const dialect of DIALECTS) {
           await operator;
         }
         expect((await getRelease(w, release.id)).state).toBe('completed');
+      });
+    }
+
+    // PostgreSQL only: the statement that locks the channel reads the other rows from a snapshot
+    // taken before the lock is granted
+    if (dialect.name === 'postgres') {
+      it('locks the channel and reads in one statement, never older than the lock it waited for', async () => {
+        const { release } = await gatedRelease(1);
+        const where = { env: ENV, name: CHANNEL };
+        const read = (tx: Stores) => lockAndReadRelease(tx, release.id, where, w.packs.v2.digest);
+        // Alone: one statement locks the row (another transaction cannot take it) and reads.
+        await w.t.stores.transaction(async (tx) => {
+          const alone = await read(tx);
+          expect(alone?.channel).toMatchObject(where);
+          expect(alone?.stored?.release.id).toBe(release.id);
+          await expect(
+            sql`select 1 from channels where env = ${ENV} and name = ${CHANNEL} for update nowait`.execute(
+              w.t.testDatabase.database.db,
+            ),
+          ).rejects.toThrow(/could not obtain lock/);
+        });
+        // Waiting: another transaction holds the lock, adds a pin and commits. The statement's
+        // snapshot predates the pin; the read that comes back has it all the same.
+        let unlock: () => void = () => undefined;
+        const held = new Promise<void>((resolve) => (unlock = resolve));
+        let locked: () => void = () => undefined;
+        const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+        const holder = w.t.stores.transaction(async (other) => {
+          await other.channels.lock(ENV, CHANNEL);
+          locked();
+          await held;
+          await other.channels.upsertPin({
+            env: ENV,
+            channel: CHANNEL,
+            cohort: '_',
+            selector: null,
+            pack: w.packs.v1.digest,
+            reason: 'hold v1',
+            actor: 'admin',
+            createdAt: w.clock.now().toISOString(),
+            expiresAt: new Date(w.clock.now().getTime() + 3_600_000).toISOString(),
+          });
+        });
+        await lockTaken;
+        const waiting = w.t.stores.transaction(read);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        unlock();
+        await holder;
+        const after = await waiting;
+        expect(after?.rows.pins.map((pin) => [pin.cohort, pin.pack])).toEqual([
+          ['_', w.packs.v1.digest],
+        ]);
+        expect(after?.rows.packs.has(w.packs.v1.digest)).toBe(true);
       });
     }
 

@@ -1,4 +1,5 @@
 import type { ChannelIndexRollout, Cohort, DsseEnvelope, LabelSelector } from '@lockgate/core';
+import { PostgresAdapter, sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
 import type {
   ChannelsTable,
@@ -77,6 +78,16 @@ export interface ChannelStore {
    * which takes the row lock on PostgreSQL; SQLite transactions are serial already).
    */
   lock(env: string, name: string): Promise<StoredChannel | null>;
+  /**
+   * `lock` as the first part of a read (`Statements.read`) whose other parts read the statement's
+   * snapshot, which PostgreSQL takes before the lock is granted: on PostgreSQL the row is locked
+   * only when it is still the version of that snapshot (its `xmin`), so that null says either
+   * "no such channel" or "another transaction locked and committed the row while this one
+   * waited": the other parts may have missed what it wrote, and the caller locks and reads again
+   * (every writer of what a channel's decisions read holds this lock). On SQLite the parts run
+   * one after another after this one, so the row is always locked when it exists.
+   */
+  lockIfUnchangedPart(env: string, name: string): ReadPart<StoredChannel | null>;
   /** The channels of an environment (all environments when env is undefined), by env and name. */
   list(env?: string): Promise<StoredChannel[]>;
   /** Inserts unless the channel exists; false when nothing was inserted. */
@@ -145,6 +156,31 @@ export function createChannelStore(db: Kysely<Database>): ChannelStore {
       })
       .where('env', '=', channel.env)
       .where('name', '=', channel.name);
+  };
+
+  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+  const lockIfUnchangedPart = (env: string, name: string): ReadPart<StoredChannel | null> => {
+    let query = db
+      .updateTable('channels')
+      .set((eb) => ({ index_version: eb.ref('index_version') }))
+      .where('env', '=', env)
+      .where('name', '=', name);
+    if (postgres) {
+      // compared again on the row version the update finally locks (PostgreSQL re-checks an
+      // update's condition on a row another transaction changed while it waited)
+      query = query.where(
+        sql`xmin`,
+        '=',
+        sql`(select xmin from channels where env = ${env} and name = ${name})`,
+      );
+    }
+    return {
+      query: query.returningAll(),
+      decode: (rows) => {
+        const row = rows[0];
+        return row === undefined ? null : fromRow(row as Selectable<ChannelsTable>);
+      },
+    };
   };
 
   const listPinsPart = (env: string, channel: string): ReadPart<StoredPin[]> => ({
@@ -256,6 +292,7 @@ export function createChannelStore(db: Kysely<Database>): ChannelStore {
       return versions;
     },
 
+    lockIfUnchangedPart,
     listPinsPart,
 
     listPins(env, channel) {

@@ -11,7 +11,7 @@ import { commitLockedChannel } from '../decisions/public.ts';
 import type { ChannelRows } from '../decisions/public.ts';
 import { IDEMPOTENCY_RETENTION_SECONDS } from '../idempotency/public.ts';
 import { commitReleaseChange } from '../releases/public.ts';
-import { loadReleaseContext, readLockedRelease, reportWindowStartMs } from '../releases/public.ts';
+import { loadReleaseContext, lockAndReadRelease, reportWindowStartMs } from '../releases/public.ts';
 import type { ReleaseContextReads } from '../releases/public.ts';
 import type { IndexSigningKey, ServerKeyService } from '../server-keys/public.ts';
 import { createReleaseInputs } from '../releases/public.ts';
@@ -159,16 +159,10 @@ export function createController(deps: ControllerDeps): Controller {
       stores.transaction(async (tx) => {
         if (!(await lease.stillHeld(tx, now))) return null;
         // (a release never moves: its channel is the one read without the lock)
-        const channel = await tx.channels.lock(where.env, where.name);
-        if (channel === null) return null;
+        const locked = await lockAndReadRelease(tx, id, where, unlocked.release.pack, inputs);
+        if (locked === null) return null;
+        const { channel, stored, rows, read } = locked;
         const at = inputs.notBefore(channel, now);
-        const { stored, rows, read } = await readLockedRelease(
-          tx,
-          id,
-          channel,
-          unlocked.release.pack,
-          inputs,
-        );
         if (stored === null || isTerminal(stored.release.state)) return null;
         const context = await contextOf(tx, stored.release, channel, at, rows, read);
         const result = decide(context, at);

@@ -215,11 +215,18 @@ export async function channelRowsOf(
     string[],
     Map<string, StoredPack>,
   ],
+  /** the locked row, when `read` was not read for its packs (a read joined with its lock) */
+  channel?: StoredChannel,
 ): Promise<ChannelRows> {
   const packs = new Map(read);
   const more = new Set<string>();
-  for (const digest of [...pins.map((pin) => pin.pack), ...authorizations.map((a) => a.pack)]) {
-    if (!packs.has(digest)) more.add(digest);
+  const named = [
+    ...pins.map((pin) => pin.pack),
+    ...authorizations.map((a) => a.pack),
+    ...(channel === undefined ? [] : [channel.base, channel.lkg, channel.rollout?.pack ?? null]),
+  ];
+  for (const digest of named) {
+    if (digest !== null && !packs.has(digest)) more.add(digest);
   }
   if (more.size > 0) {
     const [found] = await tx.statements.read([tx.packs.findByDigestsPart([...more])]);

@@ -25,6 +25,16 @@ export interface PackStore {
   findByDigest(digest: string): Promise<StoredPack | null>;
   /** The stored packs of these digests, by digest (a digest not stored is absent), as a part of a read. */
   findByDigestsPart(digests: readonly string[]): ReadPart<Map<string, StoredPack>>;
+  /**
+   * `findByDigestsPart` of `digests` and of the channel's base and last-known-good as the
+   * statement reads the channel row (for a read joined with the channel's lock: a reader checks
+   * the locked row's packs are among them, `channelRowsOf`).
+   */
+  findForChannelPart(
+    env: string,
+    channel: string,
+    digests: readonly string[],
+  ): ReadPart<Map<string, StoredPack>>;
   findByNameVersion(name: string, version: string): Promise<StoredPack | null>;
   /** Newest push first. */
   list(query: PackListQuery): Promise<StoredPack[]>;
@@ -36,23 +46,46 @@ export interface PackStore {
 }
 
 export function createPackStore(db: Kysely<Database>): PackStore {
+  const byDigest = (rows: readonly Record<string, unknown>[]): Map<string, StoredPack> =>
+    new Map(
+      rows.map((row) => {
+        const pack = fromRow(row as Selectable<PacksTable>);
+        return [pack.digest, pack];
+      }),
+    );
+  const findForChannelPart = (
+    env: string,
+    channel: string,
+    digests: readonly string[],
+  ): ReadPart<Map<string, StoredPack>> => {
+    const ofChannel = (column: 'base' | 'lkg') =>
+      db.selectFrom('channels').select(column).where('env', '=', env).where('name', '=', channel);
+    return {
+      query: db
+        .selectFrom('packs')
+        .selectAll()
+        .where((eb) =>
+          eb.or([
+            eb('digest', 'in', digests.length === 0 ? [''] : digests),
+            eb('digest', 'in', ofChannel('base')),
+            eb('digest', 'in', ofChannel('lkg')),
+          ]),
+        ),
+      decode: byDigest,
+    };
+  };
   const findByDigestsPart = (digests: readonly string[]): ReadPart<Map<string, StoredPack>> => ({
     query: db
       .selectFrom('packs')
       .selectAll()
       // a digest no pack has when there is nothing to look for (`in ()` is not SQL)
       .where('digest', 'in', digests.length === 0 ? [''] : digests),
-    decode: (rows) =>
-      new Map(
-        rows.map((row) => {
-          const pack = fromRow(row as Selectable<PacksTable>);
-          return [pack.digest, pack];
-        }),
-      ),
+    decode: byDigest,
   });
 
   return {
     findByDigestsPart,
+    findForChannelPart,
 
     async findByDigest(digest) {
       const row = await db

@@ -3,7 +3,12 @@
  * of the decision road it owns. Anything not exported here is the feature's own (lint holds it).
  */
 export { commitReleaseChange } from './release-commit.ts';
-export { loadReleaseContext, readLockedRelease, reportWindowStartMs } from './release-context.ts';
+export {
+  loadReleaseContext,
+  lockAndReadRelease,
+  readLockedRelease,
+  reportWindowStartMs,
+} from './release-context.ts';
 export type { ReleaseContextReads } from './release-context.ts';
 export { createReleaseInputs } from './release-inputs.ts';
 export type { ReleaseInputs } from './release-inputs.ts';

@@ -22,7 +22,12 @@ import type { StoresOf } from '../../stores.ts';
 import type { StoredBuild } from '../builds/public.ts';
 import type { StoredFreezeWindow } from '../environments/public.ts';
 import { indexPayloadOf, indexPins } from '../channels/public.ts';
-import type { StoredChannel, StoredPin, StoredRollbackAuthorization } from '../channels/public.ts';
+import type {
+  ChannelKey,
+  StoredChannel,
+  StoredPin,
+  StoredRollbackAuthorization,
+} from '../channels/public.ts';
 import { channelRowParts, channelRowsOf, loadChannelRows } from '../decisions/public.ts';
 import type { ChannelRows } from '../decisions/public.ts';
 import type { StoredPack } from '../packs/public.ts';
@@ -99,7 +104,31 @@ function releaseContextParts(
   ] as const;
 }
 
-/** The channel's rows and `ReleaseContextReads` from what `releaseContextParts` read. */
+/**
+ * `releaseContextParts` for a read joined with the channel's lock, which cannot name the packs
+ * of a row it has not read yet: the channel's base and last-known-good as the statement reads
+ * them (`releaseContextRowsOf` reads any pack of the locked row they miss).
+ */
+function releaseContextPartsOf(
+  tx: StoresOf<'builds' | 'channels' | 'environments' | 'packs' | 'revocations' | 'trust'>,
+  channel: ChannelKey,
+  pack: string,
+) {
+  return [
+    tx.channels.listPinsPart(channel.env, channel.name),
+    tx.channels.listRollbackAuthorizationsPart(channel.env, channel.name),
+    tx.revocations.digestsPart(),
+    tx.packs.findForChannelPart(channel.env, channel.name, [pack]),
+    tx.environments.listFreezeWindowsPart(channel.env),
+    tx.builds.findOfPackPart(pack),
+    tx.trust.listPart(),
+  ] as const;
+}
+
+/**
+ * The channel's rows and `ReleaseContextReads` from what `releaseContextParts` read; with
+ * `channel`, the packs its row names are read too when those rows miss them.
+ */
 async function releaseContextRowsOf(
   tx: StoresOf<'packs' | 'statements'>,
   pack: string,
@@ -112,11 +141,58 @@ async function releaseContextRowsOf(
     StoredBuild | null,
     TrustedKey[],
   ],
+  channel?: StoredChannel,
 ): Promise<{ rows: ChannelRows; read: ReleaseContextReads }> {
   return {
-    rows: await channelRowsOf(tx, [pins, authorizations, revoked, packs]),
+    rows: await channelRowsOf(tx, [pins, authorizations, revoked, packs], channel),
     read: { pack, freezes, build, trusted },
   };
+}
+
+/**
+ * The channel locked and `readLockedRelease`'s reads, in one statement on PostgreSQL (one round
+ * trip less): the lock is taken only on the row version of the statement's snapshot (ChannelStore
+ * `lockIfUnchangedPart`). When another transaction locked and changed the row while this one
+ * waited, the reads may be older than the lock: the channel is then locked and read again, in
+ * two statements, as `readLockedRelease` reads. Null when the channel does not exist.
+ */
+export async function lockAndReadRelease(
+  tx: StoresOf<
+    | 'builds'
+    | 'channels'
+    | 'environments'
+    | 'packs'
+    | 'releases'
+    | 'revocations'
+    | 'statements'
+    | 'targets'
+    | 'trust'
+  >,
+  id: string,
+  where: ChannelKey,
+  pack: string,
+  inputs?: ReleaseInputs,
+): Promise<{
+  channel: StoredChannel;
+  stored: StoredRelease | null;
+  rows: ChannelRows;
+  read: ReleaseContextReads;
+} | null> {
+  const [channel, stored, ...read] = await readJoined(
+    tx,
+    [
+      tx.channels.lockIfUnchangedPart(where.env, where.name),
+      tx.releases.findPart(id),
+      ...releaseContextPartsOf(tx, where, pack),
+    ],
+    inputs?.firstReads(tx, where),
+  );
+  if (channel !== null) {
+    return { channel, stored, ...(await releaseContextRowsOf(tx, pack, read, channel)) };
+  }
+  const locked = await tx.channels.lock(where.env, where.name);
+  if (locked === null) return null;
+  return { channel: locked, ...(await readLockedRelease(tx, id, locked, pack, inputs)) };
 }
 
 /**

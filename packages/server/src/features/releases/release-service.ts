@@ -6,7 +6,7 @@ import type { BlobStore } from '../../blob-store.ts';
 import type { Clock } from '../../clock.ts';
 import type { Signals } from '../../signals.ts';
 import type { StoresOf } from '../../stores.ts';
-import { lockChannel } from '../channels/public.ts';
+import { channelMissing, lockChannel } from '../channels/public.ts';
 import type { SignedIndex, StoredChannel } from '../channels/public.ts';
 import { recordDecisions } from '../decisions/public.ts';
 import type { DecisionRecord } from '../decisions/public.ts';
@@ -16,7 +16,7 @@ import { findPackByRef } from '../packs/public.ts';
 import { resolvePlan } from '../plans/public.ts';
 import type { ServerKeyService } from '../server-keys/public.ts';
 import { commitReleaseChange } from './release-commit.ts';
-import { loadPackContext, loadReleaseContext, readLockedRelease } from './release-context.ts';
+import { loadPackContext, loadReleaseContext, lockAndReadRelease } from './release-context.ts';
 import { withInputsHeld } from './release-inputs.ts';
 import type { ReleaseInputs } from './release-inputs.ts';
 import { previewRollback } from './release-preview.ts';
@@ -272,9 +272,9 @@ export function createReleaseService(deps: {
       const { env, name, pack } = await placeOfRelease(id);
       const outcome = await withInputsHeld(inputs, { env, name }, () =>
         runIdempotent(stores, request, now, async (tx) => {
-          const channel = await lockChannel(tx, env, name);
-          const locked = await readLockedRelease(tx, id, channel, pack, inputs);
-          const { rows, read } = locked;
+          const locked = await lockAndReadRelease(tx, id, { env, name }, pack, inputs);
+          if (locked === null) throw await channelMissing(tx, env, name);
+          const { channel, rows, read } = locked;
           const stored = locked.stored ?? (await findOrThrow(tx, id));
           const before = stored.release;
           // decided no earlier than the kept inputs were last read (a tick may have read them
