@@ -58,7 +58,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     const { generatedAdminToken } = await services.tokens.bootstrap();
     await services.serverKeys.bootstrap();
     const signInCodes = createSignInCodes(systemClock);
-    const started = buildApp({ config, services, signInCodes });
+    const started = buildApp({ config, services, signInCodes, compileAtStart: true });
     app = started;
     await listenOn(started, config);
     services.controller.start();
