@@ -59,7 +59,7 @@ const BENCHES: Record<
   },
   fleet: {
     about:
-      'simulated agents through a scenario: release and convergence time, propagation, server CPU/RSS (--agents, --scenario FILE, --mode stream|poll, --streams N, --report-interval MS, --connections C, --relay N, --timeout S, --probe-commands off, --operator-replica (PostgreSQL), --postgres URL)',
+      'simulated agents through a scenario: release and convergence time, propagation, server CPU/RSS (--agents, --scenario FILE, --mode stream|poll, --streams N, --report-interval MS, --connections C, --relay N, --timeout S, --probe-commands off, --probe-pairs N, --operator-replica (PostgreSQL), --postgres URL)',
     run: fleetBench,
   },
 };

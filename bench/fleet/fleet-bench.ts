@@ -14,6 +14,7 @@ export const DEFAULT_SCENARIO = join(
 /**
  * `npm run bench -- fleet`: a simulated fleet through a scenario against a server process; an
  * operator pauses and resumes each release while it rolls, timed (`--probe-commands off` not;
+ * `--probe-pairs N`: N pairs per release, their p50 / p90 / max printed under the table;
  * `--operator-replica`, PostgreSQL only: through a replica that serves no agents).
  */
 export async function fleetBench(flags: Map<string, string>): Promise<void> {
@@ -49,6 +50,7 @@ export async function fleetBench(flags: Map<string, string>): Promise<void> {
       connections,
       timeoutMs: numberFlag(flags, 'timeout', 600) * 1000,
       probeCommands: flags.get('probe-commands') !== 'off',
+      probePairs: numberFlag(flags, 'probe-pairs', 1),
       ...(flags.has('relay') ? { relay: numberFlag(flags, 'relay', 1) } : {}),
     });
     printTable(
@@ -80,8 +82,27 @@ export async function fleetBench(flags: Map<string, string>): Promise<void> {
         step.commandMs?.resume ?? '-',
       ]),
     );
+    if (flags.has('probe-pairs')) {
+      const all = { pause: [] as number[], resume: [] as number[] };
+      for (const step of result.steps) {
+        all.pause.push(...(step.commandMs?.pauses ?? []));
+        all.resume.push(...(step.commandMs?.resumes ?? []));
+      }
+      for (const [kind, times] of Object.entries(all)) {
+        process.stdout.write(`${kind}: ${spread(times)}\n`);
+      }
+    }
   } finally {
     await operator?.stop();
     await server.stop();
   }
+}
+
+/** `n commands: p50 …, p90 …, max … ms, k over 100 ms` of a list of times. */
+function spread(times: readonly number[]): string {
+  if (times.length === 0) return 'no commands';
+  const sorted = [...times].sort((a, b) => a - b);
+  const at = (q: number): string => (sorted[Math.floor(q * (sorted.length - 1))] ?? 0).toFixed(1);
+  const over = sorted.filter((t) => t > 100).length;
+  return `${sorted.length} commands: p50 ${at(0.5)}, p90 ${at(0.9)}, max ${at(1)} ms, ${over} over 100 ms`;
 }

@@ -60,7 +60,7 @@ export interface StepResult {
    * rolled (null when it left rolling before the pause was taken; `resume` null when the
    * controller ended the paused release first)
    */
-  commandMs: { pause: number; resume: number | null } | null;
+  commandMs: CommandTimes | null;
 }
 
 export interface ScenarioResult {
@@ -104,6 +104,8 @@ export async function runScenario(options: {
    * timing both (the release goes on from where it was)
    */
   probeCommands?: boolean;
+  /** pause-and-resume pairs per release with `probeCommands` (default 1), 150 ms apart */
+  probePairs?: number;
 }): Promise<ScenarioResult> {
   const { server, scenario } = options;
   const timeoutMs = options.timeoutMs ?? 120_000;
@@ -160,6 +162,7 @@ export async function runScenario(options: {
         commandMs = await pauseAndResume(
           adminApi(options.operatorUrl ?? server.url, options.adminToken),
           release.id,
+          options.probePairs ?? 1,
         );
       });
       const releaseSeconds = (performance.now() - started) / 1000;
@@ -212,11 +215,20 @@ const FINAL_STATES = new Set(['completed', 'rolled_back', 'aborted', 'failed']);
 async function pauseAndResume(
   api: ReturnType<typeof adminApi>,
   id: string,
-): Promise<{ pause: number; resume: number | null } | null> {
-  const { stdout } = await run(process.execPath, [OPERATOR, api.url, id], {
+  pairs: number,
+): Promise<CommandTimes | null> {
+  const { stdout } = await run(process.execPath, [OPERATOR, api.url, id, String(pairs)], {
     env: { ...process.env, LOCKGATE_TOKEN: api.token },
   });
-  return JSON.parse(stdout) as { pause: number; resume: number | null } | null;
+  return JSON.parse(stdout) as CommandTimes | null;
+}
+
+/** The first pause and resume (ms), and every pair's (operator.ts). */
+export interface CommandTimes {
+  pause: number;
+  resume: number | null;
+  pauses: number[];
+  resumes: number[];
 }
 
 /**
