@@ -61,6 +61,27 @@ for (const dialect of DIALECTS) {
       await w.close();
     });
 
+    /**
+     * A transaction that locks the channel and holds the lock until `unlock`, then runs `then`
+     * in it and commits (`done`); resolves once the lock is taken.
+     */
+    const holdChannelLock = async (
+      then: (tx: Stores) => Promise<void> = async () => {},
+    ): Promise<{ unlock: () => void; done: Promise<void> }> => {
+      let unlock: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => (unlock = resolve));
+      let locked: () => void = () => undefined;
+      const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+      const done = w.t.stores.transaction(async (tx) => {
+        await tx.channels.lock(ENV, CHANNEL);
+        locked();
+        await held;
+        await then(tx);
+      });
+      await lockTaken;
+      return { unlock, done };
+    };
+
     const round = async (fleet: Fleet): Promise<void> => {
       await fleet.step();
       w.clock.advance(5);
@@ -113,16 +134,7 @@ for (const dialect of DIALECTS) {
         await round(fleet);
         expect(await getRelease(w, release.id)).toMatchObject({ state: 'rolling', stageIndex: 0 });
         // An operator's transaction holds the channel's lock while the controller ticks.
-        let unlock: () => void = () => undefined;
-        const held = new Promise<void>((resolve) => (unlock = resolve));
-        let locked: () => void = () => undefined;
-        const lockTaken = new Promise<void>((resolve) => (locked = resolve));
-        const operator = w.t.stores.transaction(async (tx) => {
-          await tx.channels.lock(ENV, CHANNEL);
-          locked();
-          await held;
-        });
-        await lockTaken;
+        const { unlock, done: operator } = await holdChannelLock();
         try {
           w.clock.advance(5);
           const quiet = await w.t.services.controller.tick();
@@ -167,15 +179,8 @@ for (const dialect of DIALECTS) {
         });
         // Waiting: another transaction holds the lock, adds a pin and commits. The statement's
         // snapshot predates the pin; the read that comes back has it all the same.
-        let unlock: () => void = () => undefined;
-        const held = new Promise<void>((resolve) => (unlock = resolve));
-        let locked: () => void = () => undefined;
-        const lockTaken = new Promise<void>((resolve) => (locked = resolve));
-        const holder = w.t.stores.transaction(async (other) => {
-          await other.channels.lock(ENV, CHANNEL);
-          locked();
-          await held;
-          await other.channels.upsertPin({
+        const { unlock, done: holder } = await holdChannelLock((other) =>
+          other.channels.upsertPin({
             env: ENV,
             channel: CHANNEL,
             cohort: '_',
@@ -185,9 +190,8 @@ for (const dialect of DIALECTS) {
             actor: 'admin',
             createdAt: w.clock.now().toISOString(),
             expiresAt: new Date(w.clock.now().getTime() + 3_600_000).toISOString(),
-          });
-        });
-        await lockTaken;
+          }),
+        );
         const waiting = w.t.stores.transaction(read);
         await new Promise((resolve) => setTimeout(resolve, 200));
         unlock();

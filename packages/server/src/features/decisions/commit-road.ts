@@ -215,7 +215,7 @@ export async function channelRowsOf(
     string[],
     Map<string, StoredPack>,
   ],
-  /** the locked row, when `read` was not read for its packs (a read joined with its lock) */
+  /** the channel row, when `read` may miss packs it names (read before the row, or beside it) */
   channel?: StoredChannel,
 ): Promise<ChannelRows> {
   const packs = new Map(read);

@@ -8,7 +8,6 @@ export {
   commitLockedChannel,
   commitNewChannel,
   commitPackRevocation,
-  channelRowParts,
   channelRowsOf,
   loadChannelRows,
   loadChannelState,

@@ -28,7 +28,7 @@ import type {
   StoredPin,
   StoredRollbackAuthorization,
 } from '../channels/public.ts';
-import { channelRowParts, channelRowsOf, loadChannelRows } from '../decisions/public.ts';
+import { channelRowsOf, loadChannelRows } from '../decisions/public.ts';
 import type { ChannelRows } from '../decisions/public.ts';
 import type { StoredPack } from '../packs/public.ts';
 import type { TrustedKey } from '../trust/public.ts';
@@ -88,28 +88,13 @@ export interface ReleaseContextReads {
 
 /**
  * The parts a release's context reads but the kept inputs, in one statement on PostgreSQL: the
- * channel's rows (`channelRowParts`, with the release's pack) and `ReleaseContextReads` (the
- * environment's freeze windows, the build of the pack, the trusted keys).
+ * channel's rows (its pins, rollback authorizations, the revoked packs, and the packs the
+ * release and the channel row name: its base and last-known-good as the statement reads the
+ * row, so that the parts can join the row's lock; `releaseContextRowsOf` reads any other pack
+ * the locked row names) and `ReleaseContextReads` (the environment's freeze windows, the build
+ * of the pack, the trusted keys).
  */
 function releaseContextParts(
-  tx: StoresOf<'builds' | 'channels' | 'environments' | 'packs' | 'revocations' | 'trust'>,
-  channel: StoredChannel,
-  pack: string,
-) {
-  return [
-    ...channelRowParts(tx, channel, [pack]),
-    tx.environments.listFreezeWindowsPart(channel.env),
-    tx.builds.findOfPackPart(pack),
-    tx.trust.listPart(),
-  ] as const;
-}
-
-/**
- * `releaseContextParts` for a read joined with the channel's lock, which cannot name the packs
- * of a row it has not read yet: the channel's base and last-known-good as the statement reads
- * them (`releaseContextRowsOf` reads any pack of the locked row they miss).
- */
-function releaseContextPartsOf(
   tx: StoresOf<'builds' | 'channels' | 'environments' | 'packs' | 'revocations' | 'trust'>,
   channel: ChannelKey,
   pack: string,
@@ -126,8 +111,8 @@ function releaseContextPartsOf(
 }
 
 /**
- * The channel's rows and `ReleaseContextReads` from what `releaseContextParts` read; with
- * `channel`, the packs its row names are read too when those rows miss them.
+ * The channel's rows and `ReleaseContextReads` from what `releaseContextParts` read, with the
+ * packs the locked `channel` row names read too when those rows miss them.
  */
 async function releaseContextRowsOf(
   tx: StoresOf<'packs' | 'statements'>,
@@ -141,13 +126,26 @@ async function releaseContextRowsOf(
     StoredBuild | null,
     TrustedKey[],
   ],
-  channel?: StoredChannel,
+  channel: StoredChannel,
 ): Promise<{ rows: ChannelRows; read: ReleaseContextReads }> {
   return {
     rows: await channelRowsOf(tx, [pins, authorizations, revoked, packs], channel),
     read: { pack, freezes, build, trusted },
   };
 }
+
+/** The stores a locked read of a release uses. */
+type LockedReadStores = StoresOf<
+  | 'builds'
+  | 'channels'
+  | 'environments'
+  | 'packs'
+  | 'releases'
+  | 'revocations'
+  | 'statements'
+  | 'targets'
+  | 'trust'
+>;
 
 /**
  * The channel locked and `readLockedRelease`'s reads, in one statement on PostgreSQL (one round
@@ -157,17 +155,7 @@ async function releaseContextRowsOf(
  * two statements, as `readLockedRelease` reads. Null when the channel does not exist.
  */
 export async function lockAndReadRelease(
-  tx: StoresOf<
-    | 'builds'
-    | 'channels'
-    | 'environments'
-    | 'packs'
-    | 'releases'
-    | 'revocations'
-    | 'statements'
-    | 'targets'
-    | 'trust'
-  >,
+  tx: LockedReadStores,
   id: string,
   where: ChannelKey,
   pack: string,
@@ -183,7 +171,7 @@ export async function lockAndReadRelease(
     [
       tx.channels.lockIfUnchangedPart(where.env, where.name),
       tx.releases.findPart(id),
-      ...releaseContextPartsOf(tx, where, pack),
+      ...releaseContextParts(tx, where, pack),
     ],
     inputs?.firstReads(tx, where),
   );
@@ -197,22 +185,12 @@ export async function lockAndReadRelease(
 
 /**
  * A release and what its context reads but the kept inputs (the channel's rows, `read`), with
- * its channel locked in the caller's transaction: one statement on PostgreSQL (two when a pin
- * names a pack the channel row does not). `pack` is the release's (a release never changes
+ * its channel locked in the caller's transaction: one statement on PostgreSQL (two when a pin or
+ * the channel's rollout names a pack the release and the row's base and last-known-good are not). `pack` is the release's (a release never changes
  * pack); `stored` is null when the release is gone.
  */
 export async function readLockedRelease(
-  tx: StoresOf<
-    | 'builds'
-    | 'channels'
-    | 'environments'
-    | 'packs'
-    | 'releases'
-    | 'revocations'
-    | 'statements'
-    | 'targets'
-    | 'trust'
-  >,
+  tx: LockedReadStores,
   id: string,
   channel: StoredChannel,
   pack: string,
@@ -224,7 +202,7 @@ export async function readLockedRelease(
     [tx.releases.findPart(id), ...releaseContextParts(tx, channel, pack)],
     inputs?.firstReads(tx, channel),
   );
-  return { stored, ...(await releaseContextRowsOf(tx, pack, read)) };
+  return { stored, ...(await releaseContextRowsOf(tx, pack, read, channel)) };
 }
 
 /**
@@ -267,12 +245,13 @@ export async function loadReleaseContext(
   let rows = given;
   let reads = read?.pack === release.pack ? read : undefined;
   if (rows === undefined && reads === undefined) {
-    // one statement on PostgreSQL (two when a pin names a pack the channel row does not)
+    // one statement on PostgreSQL (see readLockedRelease for when two)
     const parts = releaseContextParts(tx, channel, release.pack);
     ({ rows, read: reads } = await releaseContextRowsOf(
       tx,
       release.pack,
       await readJoined(tx, parts, inputs?.firstReads(tx, channel)),
+      channel,
     ));
   }
   rows ??= await loadChannelRows(tx, channel);
