@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { aheadInLine, SqliteTurns } from '../src/db/sqlite-dialect.ts';
 import { DIALECTS } from './helpers/test-database.ts';
 import type { TestDatabase } from './helpers/test-database.ts';
 
@@ -73,5 +74,57 @@ describe('the node:sqlite dialect', () => {
       testDatabase.database.db,
     );
     expect(result.rows).toEqual([{ v: 1 }]);
+  });
+});
+
+describe('turns at the SQLite file', () => {
+  it('are taken in the order asked for, an operator command’s before the others waiting', async () => {
+    const turns = new SqliteTurns();
+    const order: string[] = [];
+    const ends = new Map<string, () => void>();
+    const ask = (name: string): Promise<void> =>
+      turns.take().then((end) => {
+        order.push(name);
+        ends.set(name, end);
+      });
+    await ask('held');
+    const waiting = Promise.all([
+      ask('tick'),
+      ask('batch'),
+      aheadInLine(() => ask('pause')),
+      ask('status'),
+      aheadInLine(() => ask('resume')),
+    ]);
+    const endHeld = ends.get('held');
+    endHeld?.();
+    endHeld?.(); // a turn ended twice is ended once: one turn still starts
+    // end each turn once it has started, in the order they start
+    for (let started = 1; started < 6; started++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(order).toHaveLength(started + 1);
+      ends.get(order.at(-1) ?? '')?.();
+    }
+    await waiting;
+    expect(order).toEqual(['held', 'pause', 'resume', 'tick', 'batch', 'status']);
+  });
+
+  it('keeps one turn held at a time when they are taken one after another', async () => {
+    const turns = new SqliteTurns();
+    let inside = 0;
+    let most = 0;
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        (i % 3 === 0 ? aheadInLine : <T>(task: () => Promise<T>) => task())(() =>
+          turns.run(async () => {
+            inside += 1;
+            most = Math.max(most, inside);
+            await new Promise((resolve) => setImmediate(resolve));
+            inside -= 1;
+          }),
+        ),
+      ),
+    );
+    expect(most).toBe(1);
+    expect(inside).toBe(0);
   });
 });

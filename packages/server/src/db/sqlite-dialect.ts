@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver } from 'kysely';
 import type {
   DatabaseConnection,
@@ -54,23 +55,55 @@ export function sqliteKysely(database: DatabaseSync, turns?: SqliteTurns): Kysel
   });
 }
 
+/** Marks the async context of an operator's command (`aheadInLine`). */
+const ahead = new AsyncLocalStorage<true>();
+
+/**
+ * Runs an operator's command so that on SQLite its turns at the file come before the turns
+ * already waiting for it (the controller's, the report writer's batches, other requests'), after
+ * other commands' waiting turns and the turn being held. Commands are few and short; what waits
+ * behind one waits for one transaction more. A no-op elsewhere (PostgreSQL has no turns).
+ */
+export function aheadInLine<T>(task: () => Promise<T>): Promise<T> {
+  return ahead.run(true, task);
+}
+
 /**
  * Turns at one SQLite file between the connections of this process, taken in the order asked
- * for. A connection that takes a turn for everything it runs never waits on another's write lock
- * with the event loop blocked (SQLite's busy wait is synchronous): it waits here, asynchronously.
+ * for, except that a turn asked for inside `aheadInLine` goes before the others waiting. A
+ * connection that takes a turn for everything it runs never waits on another's write lock with
+ * the event loop blocked (SQLite's busy wait is synchronous): it waits here, asynchronously.
  */
 export class SqliteTurns {
-  #tail: Promise<void> = Promise.resolve();
+  #held = false;
+  readonly #waiting: { ahead: boolean; start: () => void }[] = [];
 
   /** Resolves, when it is this caller's turn, to the function that ends the turn. */
   take(): Promise<() => void> {
-    let end = (): void => undefined;
-    const ended = new Promise<void>((resolve) => {
-      end = resolve;
+    return new Promise((resolve) => {
+      const start = (): void => {
+        this.#held = true;
+        let ended = false;
+        resolve(() => {
+          if (ended) return;
+          ended = true;
+          this.#next();
+        });
+      };
+      if (!this.#held) {
+        start();
+        return;
+      }
+      const first = ahead.getStore() === true;
+      const at = first ? this.#waiting.findIndex((waiter) => !waiter.ahead) : -1;
+      this.#waiting.splice(at === -1 ? this.#waiting.length : at, 0, { ahead: first, start });
     });
-    const turn = this.#tail.then(() => end);
-    this.#tail = this.#tail.then(() => ended);
-    return turn;
+  }
+
+  #next(): void {
+    const waiter = this.#waiting.shift();
+    if (waiter === undefined) this.#held = false;
+    else waiter.start();
   }
 
   /** Runs the task in a turn of its own. */

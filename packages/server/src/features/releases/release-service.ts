@@ -18,6 +18,7 @@ import type { ServerKeyService } from '../server-keys/public.ts';
 import { commitReleaseChange } from './release-commit.ts';
 import { loadPackContext, loadReleaseContext, lockAndReadRelease } from './release-context.ts';
 import { withInputsHeld } from './release-inputs.ts';
+import { aheadInLine } from '../../db/sqlite-dialect.ts';
 import type { ReleaseInputs } from './release-inputs.ts';
 import { previewRollback } from './release-preview.ts';
 import type { StoredRelease } from './release-store.ts';
@@ -270,60 +271,63 @@ export function createReleaseService(deps: {
       // A release stays on its channel: read before the transaction (once per release), so that
       // the channel's kept inputs are held before it opens (ReleaseInputs.hold).
       const { env, name, pack } = await placeOfRelease(id);
-      const outcome = await withInputsHeld(inputs, { env, name }, () =>
-        runIdempotent(stores, request, now, async (tx) => {
-          const locked = await lockAndReadRelease(tx, id, { env, name }, pack, inputs);
-          if (locked === null) throw await channelMissing(tx, env, name);
-          const { channel, rows, read } = locked;
-          const stored = locked.stored ?? (await findOrThrow(tx, id));
-          const before = stored.release;
-          // decided no earlier than the kept inputs were last read (a tick may have read them
-          // since this command read the clock): the command reads on from there
-          const at = inputs?.notBefore(channel, now) ?? now;
-          const context = await loadReleaseContext(
-            tx,
-            blobs,
-            before,
-            channel,
-            at,
-            inputs,
-            rows,
-            read,
-          );
-          const result = applyCommand(
-            before,
-            {
-              kind,
-              actor,
-              reason: input.reason,
-              ...(input.full === undefined ? {} : { full: input.full }),
-            },
-            context,
-            at,
-          );
-          const committed = await commitReleaseChange(tx, before, result, {
-            channel,
-            now: at,
-            holder: null,
-            key,
-            context,
-            rows,
-          });
-          if (committed === null) {
-            throw new LockgateError(
-              'VERSION_CONFLICT',
-              `Release ${id} changed while the command was applied; retry.`,
-              { details: { id, version: before.version } },
+      // on SQLite its turns at the file go before those the controller and the reports wait for
+      const outcome = await aheadInLine(() =>
+        withInputsHeld(inputs, { env, name }, () =>
+          runIdempotent(stores, request, now, async (tx) => {
+            const locked = await lockAndReadRelease(tx, id, { env, name }, pack, inputs);
+            if (locked === null) throw await channelMissing(tx, env, name);
+            const { channel, rows, read } = locked;
+            const stored = locked.stored ?? (await findOrThrow(tx, id));
+            const before = stored.release;
+            // decided no earlier than the kept inputs were last read (a tick may have read them
+            // since this command read the clock): the command reads on from there
+            const at = inputs?.notBefore(channel, now) ?? now;
+            const context = await loadReleaseContext(
+              tx,
+              blobs,
+              before,
+              channel,
+              at,
+              inputs,
+              rows,
+              read,
             );
-          }
-          const effects: Effects = { channel, index: committed.index };
-          const view = releaseView({
-            release: committed.release,
-            createdAt: stored.createdAt,
-            updatedAt: at.toISOString(),
-          });
-          return { response: view, effects };
-        }),
+            const result = applyCommand(
+              before,
+              {
+                kind,
+                actor,
+                reason: input.reason,
+                ...(input.full === undefined ? {} : { full: input.full }),
+              },
+              context,
+              at,
+            );
+            const committed = await commitReleaseChange(tx, before, result, {
+              channel,
+              now: at,
+              holder: null,
+              key,
+              context,
+              rows,
+            });
+            if (committed === null) {
+              throw new LockgateError(
+                'VERSION_CONFLICT',
+                `Release ${id} changed while the command was applied; retry.`,
+                { details: { id, version: before.version } },
+              );
+            }
+            const effects: Effects = { channel, index: committed.index };
+            const view = releaseView({
+              release: committed.release,
+              createdAt: stored.createdAt,
+              updatedAt: at.toISOString(),
+            });
+            return { response: view, effects };
+          }),
+        ),
       );
       after(outcome.effects);
       return outcome.response;
