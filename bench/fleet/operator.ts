@@ -14,7 +14,9 @@ const [url, id, pairsArg] = process.argv.slice(2);
 const pairs = Math.max(1, Number(pairsArg ?? 1) || 1);
 const token = process.env['LOCKGATE_TOKEN'];
 if (url === undefined || id === undefined || token === undefined) {
-  process.stderr.write('usage: LOCKGATE_TOKEN=… node bench/fleet/operator.ts URL RELEASE_ID\n');
+  process.stderr.write(
+    'usage: LOCKGATE_TOKEN=… node bench/fleet/operator.ts URL RELEASE_ID [PAIRS]\n',
+  );
   process.exit(2);
 }
 const api = adminApi(url, token);
